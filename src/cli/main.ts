@@ -1,0 +1,30 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runProfileCommand, type ProfileFormat } from './profile-command.js';
+
+const program = new Command();
+program.name('pilotlight').description('Continuous CPU profiling: eBPF sampler, OTLP Profiles pipeline, live flame graphs');
+
+program
+  .command('profile')
+  .description('read an OTLP Profiles request (protobuf or JSON, gzip or not, - for stdin) and print it')
+  .argument('<file>', 'request file, or - for stdin')
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'folded', 'json', 'pprof']).default('table'))
+  .option('--workload <key>', 'only this workload (namespace/Kind/name)')
+  .option('--output <file>', 'write to a file instead of stdout')
+  .action(async (file: string, opts: { format: ProfileFormat; workload?: string; output?: string }) => {
+    await runProfileCommand(file, opts);
+  });
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // One clear line, never a stack trace, for anything the user can fix.
+  process.stderr.write(`pilotlight: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

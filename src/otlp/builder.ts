@@ -1,0 +1,244 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  AnyValueSchema,
+  ExportProfilesServiceRequestSchema,
+  FunctionSchema,
+  KeyValueAndUnitSchema,
+  KeyValueSchema,
+  LineSchema,
+  LinkSchema,
+  LocationSchema,
+  MappingSchema,
+  ProfileSchema,
+  ProfilesDictionarySchema,
+  ResourceProfilesSchema,
+  ResourceSchema,
+  SampleSchema,
+  ScopeProfilesSchema,
+  StackSchema,
+  ValueTypeSchema,
+  InstrumentationScopeSchema,
+  type AnyValue,
+  type ExportProfilesServiceRequest,
+  type Profile,
+  type ProfilesDictionary,
+  type ResourceProfiles,
+} from './messages.js';
+
+export type SimpleValue = string | number | boolean;
+
+export interface FrameSpec {
+  /** Function name; omit for a frame known only by binary + address. */
+  name?: string;
+  file?: string;
+  line?: number;
+  /** The binary (mapping file name) the frame's code lives in. */
+  binary?: string;
+  address?: bigint;
+  /** `profile.frame.type`: native, kernel, v8js, cpython, jvm, … */
+  kind?: string;
+  /** Frames inlined into this one, callee first (Location.lines order, before this frame). */
+  inlined?: { name: string; file?: string; line?: number }[];
+}
+
+export interface ProfileOptions {
+  periodNanos: number;
+  timeUnixNano?: bigint;
+  durationNano?: bigint;
+  sampleType?: [string, string];
+  periodType?: [string, string];
+  scope?: { name: string; version?: string };
+}
+
+/**
+ * Builds an ExportProfilesServiceRequest with one shared, deduplicated dictionary, following
+ * the conventions in otlp-profiles-wire.md (zero entries at index 0 of every table, one
+ * ResourceProfiles per distinct resource, CPU profile units by default).
+ */
+export class RequestBuilder {
+  readonly dictionary: ProfilesDictionary;
+  private readonly strings = new Map<string, number>();
+  private readonly functions = new Map<string, number>();
+  private readonly mappings = new Map<string, number>();
+  private readonly locations = new Map<string, number>();
+  private readonly stacks = new Map<string, number>();
+  private readonly attributes = new Map<string, number>();
+  private readonly resources = new Map<string, { rp: ResourceProfiles; profiles: Map<string, Profile> }>();
+  private readonly order: ResourceProfiles[] = [];
+
+  constructor() {
+    this.dictionary = create(ProfilesDictionarySchema, {
+      mappingTable: [create(MappingSchema)],
+      locationTable: [create(LocationSchema)],
+      functionTable: [create(FunctionSchema)],
+      linkTable: [create(LinkSchema, { traceId: new Uint8Array(16), spanId: new Uint8Array(8) })],
+      stringTable: [''],
+      attributeTable: [create(KeyValueAndUnitSchema)],
+      stackTable: [create(StackSchema)],
+    });
+    this.strings.set('', 0);
+  }
+
+  string(s: string): number {
+    let i = this.strings.get(s);
+    if (i === undefined) {
+      i = this.dictionary.stringTable.push(s) - 1;
+      this.strings.set(s, i);
+    }
+    return i;
+  }
+
+  attribute(key: string, value: SimpleValue, unit = ''): number {
+    const id = `${key}\0${typeof value}\0${value}\0${unit}`;
+    let i = this.attributes.get(id);
+    if (i === undefined) {
+      i = this.dictionary.attributeTable.push(
+        create(KeyValueAndUnitSchema, { keyStrindex: this.string(key), value: simpleValue(value), unitStrindex: this.string(unit) }),
+      ) - 1;
+      this.attributes.set(id, i);
+    }
+    return i;
+  }
+
+  function(name: string, file = '', systemName = ''): number {
+    const id = `${name}\0${file}\0${systemName}`;
+    let i = this.functions.get(id);
+    if (i === undefined) {
+      i = this.dictionary.functionTable.push(
+        create(FunctionSchema, {
+          nameStrindex: this.string(name),
+          systemNameStrindex: this.string(systemName),
+          filenameStrindex: this.string(file),
+        }),
+      ) - 1;
+      this.functions.set(id, i);
+    }
+    return i;
+  }
+
+  mapping(file: string, memoryStart = 0n, memoryLimit = 0n, fileOffset = 0n, attributes: Record<string, SimpleValue> = {}): number {
+    const id = `${file}\0${memoryStart}\0${memoryLimit}\0${fileOffset}\0${JSON.stringify(attributes)}`;
+    let i = this.mappings.get(id);
+    if (i === undefined) {
+      i = this.dictionary.mappingTable.push(
+        create(MappingSchema, {
+          filenameStrindex: this.string(file),
+          memoryStart,
+          memoryLimit,
+          fileOffset,
+          attributeIndices: Object.entries(attributes).map(([k, v]) => this.attribute(k, v)),
+        }),
+      ) - 1;
+      this.mappings.set(id, i);
+    }
+    return i;
+  }
+
+  /** A location for a frame; with no mapping given, one is made from `binary` (start 0). */
+  location(frame: FrameSpec, mappingIndex?: number): number {
+    const mapping = mappingIndex ?? (frame.binary ? this.mapping(frame.binary) : 0);
+    const lines = [...(frame.inlined ?? []), ...(frame.name !== undefined ? [{ name: frame.name, file: frame.file, line: frame.line }] : [])];
+    const lineKey = lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
+    const id = `${mapping}\0${frame.address ?? 0n}\0${frame.kind ?? ''}\0${lineKey}`;
+    let i = this.locations.get(id);
+    if (i === undefined) {
+      i = this.dictionary.locationTable.push(
+        create(LocationSchema, {
+          mappingIndex: mapping,
+          address: frame.address ?? 0n,
+          lines: lines.map((l) =>
+            create(LineSchema, { functionIndex: this.function(l.name, l.file ?? ''), line: BigInt(l.line ?? 0) }),
+          ),
+          attributeIndices: frame.kind ? [this.attribute('profile.frame.type', frame.kind)] : [],
+        }),
+      ) - 1;
+      this.locations.set(id, i);
+    }
+    return i;
+  }
+
+  /** A stack from location indices, leaf first. */
+  stack(locationIndices: number[]): number {
+    const id = locationIndices.join(',');
+    let i = this.stacks.get(id);
+    if (i === undefined) {
+      i = this.dictionary.stackTable.push(create(StackSchema, { locationIndices })) - 1;
+      this.stacks.set(id, i);
+    }
+    return i;
+  }
+
+  /** A stack from frames given root first (the order folded stacks are written in). */
+  stackOfFrames(rootFirst: FrameSpec[]): number {
+    const locs: number[] = [];
+    for (let i = rootFirst.length - 1; i >= 0; i--) locs.push(this.location(rootFirst[i]));
+    return this.stack(locs);
+  }
+
+  /** The profile for a resource (created on first use); samples are appended with addSample. */
+  profile(resource: Record<string, SimpleValue>, opts: ProfileOptions): Profile {
+    const resourceId = JSON.stringify(Object.entries(resource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    let entry = this.resources.get(resourceId);
+    if (!entry) {
+      const rp = create(ResourceProfilesSchema, {
+        resource: create(ResourceSchema, {
+          attributes: Object.entries(resource).map(([key, value]) => create(KeyValueSchema, { key, value: simpleValue(value) })),
+        }),
+        scopeProfiles: [],
+      });
+      entry = { rp, profiles: new Map() };
+      this.resources.set(resourceId, entry);
+      this.order.push(rp);
+    }
+    const [st, su] = opts.sampleType ?? ['samples', 'count'];
+    const [pt, pu] = opts.periodType ?? ['cpu', 'nanoseconds'];
+    const profileId = `${opts.scope?.name ?? ''}\0${st}\0${su}\0${pt}\0${pu}\0${opts.periodNanos}\0${opts.timeUnixNano ?? 0n}`;
+    let profile = entry.profiles.get(profileId);
+    if (!profile) {
+      profile = create(ProfileSchema, {
+        sampleType: create(ValueTypeSchema, { typeStrindex: this.string(st), unitStrindex: this.string(su) }),
+        periodType: create(ValueTypeSchema, { typeStrindex: this.string(pt), unitStrindex: this.string(pu) }),
+        period: BigInt(Math.round(opts.periodNanos)),
+        timeUnixNano: opts.timeUnixNano ?? 0n,
+        durationNano: opts.durationNano ?? 0n,
+        samples: [],
+      });
+      entry.rp.scopeProfiles.push(
+        create(ScopeProfilesSchema, {
+          scope: create(InstrumentationScopeSchema, { name: opts.scope?.name ?? 'pilotlight', version: opts.scope?.version ?? '' }),
+          profiles: [profile],
+        }),
+      );
+      entry.profiles.set(profileId, profile);
+    }
+    return profile;
+  }
+
+  addSample(
+    profile: Profile,
+    stackIndex: number,
+    sample: { value?: number; timestamps?: bigint[]; attributes?: Record<string, SimpleValue> },
+  ): void {
+    const timestamps = sample.timestamps ?? [];
+    const values = sample.value !== undefined ? [BigInt(sample.value)] : [];
+    profile.samples.push(
+      create(SampleSchema, {
+        stackIndex,
+        values: timestamps.length > 0 && values.length > 0 ? timestamps.map(() => values[0]) : values,
+        timestampsUnixNano: timestamps,
+        attributeIndices: Object.entries(sample.attributes ?? {}).map(([k, v]) => this.attribute(k, v)),
+      }),
+    );
+  }
+
+  build(): ExportProfilesServiceRequest {
+    return create(ExportProfilesServiceRequestSchema, { resourceProfiles: this.order, dictionary: this.dictionary });
+  }
+}
+
+export function simpleValue(value: SimpleValue): AnyValue {
+  if (typeof value === 'string') return create(AnyValueSchema, { value: { case: 'stringValue', value } });
+  if (typeof value === 'boolean') return create(AnyValueSchema, { value: { case: 'boolValue', value } });
+  if (Number.isInteger(value)) return create(AnyValueSchema, { value: { case: 'intValue', value: BigInt(value) } });
+  return create(AnyValueSchema, { value: { case: 'doubleValue', value } });
+}

@@ -1,0 +1,68 @@
+import type { CallTree } from './calltree.js';
+
+export interface SymbolRow {
+  name: string;
+  file: string;
+  binary: string;
+  kind: string;
+  /** Samples whose leaf is this function. */
+  self: number;
+  /** Samples whose stack contains this function at least once (recursion counted once). */
+  total: number;
+  selfNanos: number;
+  totalNanos: number;
+}
+
+/** One row per function, sorted by self (then total, then name), descending. */
+export function symbolsTable(tree: CallTree): SymbolRow[] {
+  const nFrames = tree.frames.size;
+  const self = new Float64Array(nFrames);
+  const selfNanos = new Float64Array(nFrames);
+  const total = new Float64Array(nFrames);
+  const totalNanos = new Float64Array(nFrames);
+  const nodeTotal = tree.totals('samples');
+  const nodeNanos = tree.totals('nanos');
+  for (let n = 1; n < tree.size; n++) {
+    self[tree.frame[n]] += tree.selfSamples[n];
+    selfNanos[tree.frame[n]] += tree.selfNanos[n];
+  }
+  // Depth-first walk keeping how often each frame is on the current path: a node adds to its
+  // frame's total only where no ancestor has the same frame, so recursion is counted once.
+  const onPath = new Int32Array(nFrames);
+  const children = tree.childLists();
+  const stack: number[] = [];
+  for (let i = children[0].length - 1; i >= 0; i--) stack.push(children[0][i]);
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    if (entry < 0) {
+      onPath[tree.frame[~entry]]--;
+      continue;
+    }
+    const f = tree.frame[entry];
+    if (onPath[f] === 0) {
+      total[f] += nodeTotal[entry];
+      totalNanos[f] += nodeNanos[entry];
+    }
+    onPath[f]++;
+    stack.push(~entry);
+    const kids = children[entry];
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+  }
+  const rows: SymbolRow[] = [];
+  for (let f = 0; f < nFrames; f++) {
+    if (total[f] === 0 && self[f] === 0) continue;
+    const fr = tree.frames.get(f);
+    rows.push({
+      name: fr.name,
+      file: fr.file,
+      binary: fr.binary,
+      kind: fr.kind,
+      self: self[f],
+      total: total[f],
+      selfNanos: selfNanos[f],
+      totalNanos: totalNanos[f],
+    });
+  }
+  rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return rows;
+}

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { Profile as PprofProfile } from 'pprof-format';
+import { encodeRequest } from '../src/otlp/codec.js';
+import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT, folded } from './helpers/fixtures.js';
+
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
+
+async function cli(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  if (input) {
+    try {
+      const stdout = execFileSync(process.execPath, [...CLI, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      return { code: 0, stdout, stderr: '' };
+    } catch (err) {
+      const e = err as { status: number; stdout: string; stderr: string };
+      return { code: e.status, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const STACKS = 'main;serve;parse 30\nmain;serve;render 20\nmain;idle 50';
+
+async function fixtureFiles(): Promise<{ dir: string; pb: string; json: string; gz: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'pilotlight-cli-'));
+  const req = requestFromFolded([
+    { resource: K8S_INVENTORY, folded: STACKS },
+    { resource: K8S_CHECKOUT, folded: 'main;checkout 9' },
+  ]);
+  const pb = join(dir, 'req.pb');
+  const json = join(dir, 'req.json');
+  const gz = join(dir, 'req.pb.gz');
+  await writeFile(pb, encodeRequest(req, 'protobuf'));
+  await writeFile(json, encodeRequest(req, 'json'));
+  await writeFile(gz, gzipSync(encodeRequest(req, 'protobuf')));
+  return { dir, pb, json, gz };
+}
+
+test('pilotlight profile prints folded stacks of one workload from protobuf, JSON and gzip alike', async () => {
+  const f = await fixtureFiles();
+  for (const file of [f.pb, f.json, f.gz]) {
+    const r = await cli(['profile', file, '--format', 'folded', '--workload', 'default/Deployment/inventory']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, folded(STACKS), file);
+  }
+});
+
+test('pilotlight profile prints the symbols table by default, ranked by self', async () => {
+  const f = await fixtureFiles();
+  const r = await cli(['profile', f.pb, '--workload', 'default/Deployment/inventory']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n');
+  assert.match(rows[0], /SELF\s+SELF%\s+TOTAL\s+TOTAL%\s+SYMBOL/);
+  assert.match(rows[1], /^\s+50\s+50\.00%\s+50\s+50\.00%\s+idle$/);
+  assert.match(rows[2], /^\s+30\s+30\.00%\s+30\s+30\.00%\s+parse$/);
+  assert.match(r.stdout, /\s0\s+0\.00%\s+100\s+100\.00%\s+main\n/);
+});
+
+test('pilotlight profile reads stdin and writes json', async () => {
+  const f = await fixtureFiles();
+  const r = await cli(['profile', '-', '--format', 'json', '--workload', 'shop/StatefulSet/checkout'], await readFile(f.json));
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.workload, 'shop/StatefulSet/checkout');
+  assert.equal(out.samples, 9);
+  assert.deepEqual(out.symbols.map((s: { name: string }) => s.name), ['checkout', 'main']);
+});
+
+test('pilotlight profile writes pprof that pprof-format decodes', async () => {
+  const f = await fixtureFiles();
+  const out = join(f.dir, 'out.pb.gz');
+  const r = await cli(['profile', f.pb, '--format', 'pprof', '--workload', 'default/Deployment/inventory', '--output', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const p = PprofProfile.decode(gunzipSync(await readFile(out)));
+  assert.equal(p.sample.reduce((s, x) => s + Number(x.value[0]), 0), 100);
+});
+
+test('go tool pprof reads the pprof we write', async (t) => {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    t.skip('go is not installed (apt-get install golang-go); .ci/run installs it');
+    return;
+  }
+  const f = await fixtureFiles();
+  const out = join(f.dir, 'go.pb.gz');
+  assert.equal((await cli(['profile', f.pb, '--format', 'pprof', '--workload', 'default/Deployment/inventory', '--output', out])).code, 0);
+  const top = execFileSync('go', ['tool', 'pprof', '-top', '-sample_index=samples', out], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: f.dir, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+  });
+  assert.match(top, /^\s*50\s+50(\.00)?%.*\bidle$/m);
+  assert.match(top, /^\s*30\s+30(\.00)?%.*\bparse$/m);
+});
+
+test('bad files give one clear line on stderr and exit 1', async () => {
+  const f = await fixtureFiles();
+  const truncated = join(f.dir, 'bad.pb');
+  await writeFile(truncated, (await readFile(f.pb)).subarray(0, 20));
+  const cases: [string[], RegExp][] = [
+    [['profile', truncated], /^pilotlight: malformed protobuf ExportProfilesServiceRequest: .+\n$/],
+    [['profile', join(f.dir, 'missing.pb')], /^pilotlight: ENOENT: no such file or directory.*\n$/],
+    [['profile', f.pb, '--workload', 'nope/Deployment/x'], /^pilotlight: no samples for workload nope\/Deployment\/x in .*\n$/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  }
+  const badJson = join(f.dir, 'bad.json');
+  await writeFile(badJson, '{"resourceProfiles":[{"scopeProfiles":[{"profiles":[{"samples":[{"stackIndex":5}]}]}]}],"dictionary":{"stackTable":[{}]}}');
+  const r = await cli(['profile', badJson]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'pilotlight: resource_profiles[0].scope_profiles[0].profiles[0].samples[0].stack_index: 5 out of range (stack_table has 1 entries)\n');
+});

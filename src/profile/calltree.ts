@@ -49,8 +49,11 @@ export class CallTree {
     this.selfNanos[node] += nanos;
   }
 
-  /** Adds every node of `other` into this tree (frames matched by identity). */
-  merge(other: CallTree): void {
+  /**
+   * Adds every node of `other` into this tree (frames matched by identity). With `sign` -1 it
+   * takes `other` back out, which is how a store drops an old chunk from a running total.
+   */
+  merge(other: CallTree, sign: 1 | -1 = 1): void {
     const frameMap = new Int32Array(other.frames.size);
     for (let f = 0; f < other.frames.size; f++) {
       const fr = other.frames.get(f);
@@ -61,9 +64,9 @@ export class CallTree {
     for (let n = 1; n < other.size; n++) {
       const mine = this.child(nodeMap[other.parent[n]], frameMap[other.frame[n]]);
       nodeMap[n] = mine;
-      if (other.selfSamples[n] !== 0 || other.selfNanos[n] !== 0) this.add(mine, other.selfSamples[n], other.selfNanos[n]);
+      if (other.selfSamples[n] !== 0 || other.selfNanos[n] !== 0) this.add(mine, sign * other.selfSamples[n], sign * other.selfNanos[n]);
     }
-    this.add(0, other.selfSamples[0], other.selfNanos[0]);
+    this.add(0, sign * other.selfSamples[0], sign * other.selfNanos[0]);
   }
 
   /** Total samples (or nanos) per node: self plus all descendants. */

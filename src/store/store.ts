@@ -1,0 +1,302 @@
+import { EventEmitter } from 'node:events';
+import { keyValues } from '../otlp/attributes.js';
+import { encodeRequest } from '../otlp/codec.js';
+import type { ExportProfilesServiceRequest, ResourceProfiles } from '../otlp/messages.js';
+import { subsetRequest } from '../otlp/subset.js';
+import { aggregateRequest, type WorkloadProfile } from '../profile/aggregate.js';
+import { workloadOf, type WorkloadId } from '../profile/workload.js';
+import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
+import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
+import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
+import { Slot } from './slot.js';
+
+export type Clock = () => number;
+
+export interface StoreCounters {
+  evictions: { lru: number; ttl: number; closed: number };
+  dropped: { noSlot: number; chunkTooLarge: number; byteCapChunks: number };
+}
+
+/** How long a workload stays in the Sources list after its last data. */
+export const SOURCE_RETENTION_MS = 15 * 60 * 1000;
+/** At most this many sources are remembered; the longest unseen go first. */
+export const MAX_SOURCES = 10_000;
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'SLOT_NOT_FOUND' | 'BAD_LIMITS',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * The profile store of the UI process: bounded slots, one per workload that has profiling
+ * enabled. Slots live in a Map in least-recently-used order (a view moves a slot to the end);
+ * at the slot limit the first is evicted. A slot not viewed for the TTL is swept by the
+ * cleanup loop. Data for workloads without a slot is counted and dropped.
+ */
+export class ProfileStore implements ProfilesConsumer {
+  private readonly slots = new Map<string, Slot>();
+  private readonly sources = new Map<string, { workload: WorkloadId; lastSeenAt: number }>();
+  private readonly events = new EventEmitter();
+  private timer: NodeJS.Timeout | undefined;
+  private limitsValue: StoreLimits;
+  readonly counters: StoreCounters = {
+    evictions: { lru: 0, ttl: 0, closed: 0 },
+    dropped: { noSlot: 0, chunkTooLarge: 0, byteCapChunks: 0 },
+  };
+
+  constructor(
+    limits: StoreLimits = DEFAULT_LIMITS,
+    private readonly clock: Clock = Date.now,
+  ) {
+    this.limitsValue = { ...limits };
+    this.events.setMaxListeners(0);
+  }
+
+  get limits(): StoreLimits {
+    return { ...this.limitsValue };
+  }
+
+  /** Starts the cleanup loop (every cleanupIntervalSeconds). */
+  start(): void {
+    this.stop();
+    this.timer = setInterval(() => this.sweep(), this.limitsValue.cleanupIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Enable Profiling: opens (or refreshes) the slot for a workload key. */
+  open(workload: WorkloadId): Slot {
+    const now = this.clock();
+    let slot = this.slots.get(workload.key);
+    if (slot) {
+      this.touchSlot(slot, now);
+      return slot;
+    }
+    while (this.slots.size >= this.limitsValue.maxSlots) this.evictOldest('lru');
+    slot = new Slot(workload, now);
+    this.slots.set(workload.key, slot);
+    if (!this.sources.has(workload.key)) this.sources.set(workload.key, { workload, lastSeenAt: now });
+    return slot;
+  }
+
+  /** Closes a slot and frees its buffer; false when there was none. */
+  close(key: string): boolean {
+    const existed = this.slots.delete(key);
+    if (existed) {
+      this.counters.evictions.closed++;
+      this.emit(key);
+    }
+    return existed;
+  }
+
+  slot(key: string): Slot | undefined {
+    return this.slots.get(key);
+  }
+
+  /** A view of the slot: refreshes its TTL and LRU position. */
+  touch(key: string): Slot | undefined {
+    const slot = this.slots.get(key);
+    if (slot) this.touchSlot(slot, this.clock());
+    return slot;
+  }
+
+  private touchSlot(slot: Slot, now: number): void {
+    slot.lastViewedAt = now;
+    this.slots.delete(slot.key);
+    this.slots.set(slot.key, slot);
+  }
+
+  /** The profile of an active slot (a view: refreshes TTL and LRU). */
+  profile(key: string, window: { from?: number; to?: number } = {}): WorkloadProfile {
+    const slot = this.touch(key);
+    if (!slot) throw new StoreError('SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
+    return slot.profile(window.from, window.to);
+  }
+
+  /** Removes slots not viewed for the TTL; returns the keys swept. */
+  sweep(): string[] {
+    const now = this.clock();
+    const ttlMs = this.limitsValue.slotTtlSeconds * 1000;
+    const swept: string[] = [];
+    for (const slot of [...this.slots.values()]) {
+      if (now - slot.lastViewedAt >= ttlMs) {
+        this.slots.delete(slot.key);
+        this.counters.evictions.ttl++;
+        swept.push(slot.key);
+        this.emit(slot.key);
+      }
+    }
+    for (const [key, src] of this.sources) {
+      if (now - src.lastSeenAt > SOURCE_RETENTION_MS && !this.slots.has(key)) this.sources.delete(key);
+    }
+    return swept;
+  }
+
+  /** Changes limits at run time; fewer slots or bytes prune at once (LRU first, oldest chunks first). */
+  setLimits(partial: Partial<StoreLimits>): StoreLimits {
+    const parsed = partialLimitsSchema.safeParse(partial);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new StoreError('BAD_LIMITS', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    const before = this.limitsValue.cleanupIntervalSeconds;
+    this.limitsValue = { ...this.limitsValue, ...parsed.data };
+    while (this.slots.size > this.limitsValue.maxSlots) this.evictOldest('lru');
+    for (const slot of this.slots.values()) {
+      const dropped = slot.trimTo(this.limitsValue.slotMaxBytes);
+      this.counters.dropped.byteCapChunks += dropped;
+      if (dropped > 0) this.emit(slot.key);
+    }
+    if (this.timer && before !== this.limitsValue.cleanupIntervalSeconds) this.start();
+    return this.limits;
+  }
+
+  private evictOldest(reason: 'lru'): void {
+    const first = this.slots.keys().next();
+    if (first.done) return;
+    this.slots.delete(first.value);
+    this.counters.evictions[reason]++;
+    this.emit(first.value);
+  }
+
+  /** The store as a pipeline consumer: split per workload, keep the parts that have slots. */
+  async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
+    return this.ingest(batch.request);
+  }
+
+  ingest(req: ExportProfilesServiceRequest): ConsumeResult {
+    const now = this.clock();
+    const strings = req.dictionary?.stringTable ?? [];
+    const byKey = new Map<string, { workload: WorkloadId; parts: ResourceProfiles[] }>();
+    for (const rp of req.resourceProfiles) {
+      const workload = workloadOf(keyValues(rp.resource?.attributes, strings));
+      let entry = byKey.get(workload.key);
+      if (!entry) {
+        entry = { workload, parts: [] };
+        byKey.set(workload.key, entry);
+      }
+      entry.parts.push(rp);
+    }
+    let rejected = 0;
+    const messages: string[] = [];
+    for (const [key, { workload, parts }] of byKey) {
+      this.seen(workload, now);
+      const slot = this.slots.get(key);
+      if (!slot) {
+        this.counters.dropped.noSlot += countProfiles(parts);
+        continue;
+      }
+      const chunkReq = subsetRequest(req, parts);
+      const bytes = encodeRequest(chunkReq);
+      if (bytes.byteLength > this.limitsValue.slotMaxBytes) {
+        this.counters.dropped.chunkTooLarge++;
+        rejected += countProfiles(parts);
+        messages.push(`${key}: chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
+        continue;
+      }
+      const agg = aggregateRequest(chunkReq, { workload: key }).get(key);
+      if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) continue;
+      slot.add({ bytes, receivedAt: now, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs }, agg);
+      this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
+      this.emit(key);
+    }
+    return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
+  }
+
+  private seen(workload: WorkloadId, now: number): void {
+    const src = this.sources.get(workload.key);
+    if (src) {
+      src.lastSeenAt = now;
+      // Keep the map in last-seen order so the oldest is first when trimming.
+      this.sources.delete(workload.key);
+      this.sources.set(workload.key, src);
+      return;
+    }
+    this.sources.set(workload.key, { workload, lastSeenAt: now });
+    while (this.sources.size > MAX_SOURCES) {
+      const oldest = [...this.sources.keys()].find((k) => !this.slots.has(k));
+      if (oldest === undefined) break;
+      this.sources.delete(oldest);
+    }
+  }
+
+  sourceInfo(key: string): SourceInfo | undefined {
+    const src = this.sources.get(key);
+    const slot = this.slots.get(key);
+    const workload = src?.workload ?? slot?.workload;
+    if (!workload) return undefined;
+    return {
+      key,
+      namespace: workload.namespace,
+      kind: workload.kind,
+      name: workload.name,
+      lastSeenAt: src?.lastSeenAt ?? slot!.openedAt,
+      profiling: slot
+        ? {
+            active: true,
+            bytes: slot.bytes,
+            chunks: slot.chunks.length,
+            samples: slot.samples,
+            lastDataAt: slot.lastDataAt,
+            expiresAt: slot.lastViewedAt + this.limitsValue.slotTtlSeconds * 1000,
+          }
+        : { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null },
+    };
+  }
+
+  listSources(): SourceInfo[] {
+    const keys = new Set([...this.sources.keys(), ...this.slots.keys()]);
+    return [...keys].map((k) => this.sourceInfo(k)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  stats(): SlotsResponse {
+    let bytes = 0;
+    let chunks = 0;
+    for (const s of this.slots.values()) {
+      bytes += s.bytes;
+      chunks += s.chunks.length;
+    }
+    return {
+      limits: this.limits,
+      usage: { slots: this.slots.size, bytes, chunks },
+      evictions: { ...this.counters.evictions },
+      dropped: { ...this.counters.dropped },
+    };
+  }
+
+  slotEvent(key: string): SlotEvent {
+    const slot = this.slots.get(key);
+    return {
+      key,
+      bytes: slot?.bytes ?? 0,
+      chunks: slot?.chunks.length ?? 0,
+      samples: slot?.samples ?? 0,
+      lastDataAt: slot?.lastDataAt ?? null,
+    };
+  }
+
+  /** Calls `listener` whenever the slot for `key` changes (data, trim, close, eviction). */
+  subscribe(key: string, listener: () => void): () => void {
+    this.events.on(key, listener);
+    return () => this.events.off(key, listener);
+  }
+
+  private emit(key: string): void {
+    this.events.emit(key);
+  }
+}
+
+function countProfiles(parts: ResourceProfiles[]): number {
+  let n = 0;
+  for (const rp of parts) for (const sp of rp.scopeProfiles) n += sp.profiles.length;
+  return n;
+}

@@ -10,7 +10,6 @@ import { subsetRequest } from '../otlp/subset.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
 
 const INVENTORY = 'default/Deployment/inventory';
-const CHECKOUT = 'shop/StatefulSet/checkout';
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;

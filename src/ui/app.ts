@@ -1,0 +1,182 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { flameGraph } from '../profile/flame.js';
+import { symbolsTable } from '../profile/symbols.js';
+import { toPprof } from '../profile/pprof.js';
+import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
+import { ProfileStore, StoreError } from '../store/store.js';
+import type { ProfileResponse, SlotResponse, SourcesResponse, StoreLimits } from './api-types.js';
+import { UiError } from './errors.js';
+import { registerStoreMetrics } from './metrics.js';
+import { serveSlotEvents } from './events.js';
+
+export interface UiAppOptions {
+  store: ProfileStore;
+  /** Folder of the built web app (index.html + assets); omitted or missing → a short notice page. */
+  webRoot?: string;
+  logger?: Logger;
+  registry?: Registry;
+  /** How often an open event stream pings (and keeps its slot alive), ms. */
+  eventsHeartbeatMs?: number;
+  /** Readiness: e.g. the OTLP receiver is listening. */
+  ready?: () => boolean;
+}
+
+interface KeyParams {
+  key: string;
+}
+
+const keyParams = { type: 'object', properties: { key: { type: 'string', minLength: 1, maxLength: 1024 } }, required: ['key'] } as const;
+
+/**
+ * The UI's HTTP API over the profile store plus the web app's static files. Built without
+ * listening so tests can `inject()`; `startUiServer` puts it on a port next to the OTLP receiver.
+ */
+export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
+  const { store } = opts;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger | undefined,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+  });
+  const registry = opts.registry ?? new Registry();
+  registerStoreMetrics(registry, store);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
+    if (err instanceof UiError) return sendError(reply, err.statusCode, err.code, err.message);
+    if (err instanceof StoreError) {
+      return sendError(reply, err.code === 'SLOT_NOT_FOUND' ? 404 : 400, err.code === 'SLOT_NOT_FOUND' ? 'PL_UI_SLOT_NOT_FOUND' : 'PL_UI_BAD_LIMITS', err.message);
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) app.log.error({ err }, 'request failed');
+    return sendError(reply, status, err.code ?? (status === 500 ? 'PL_UI_INTERNAL' : 'PL_UI_BAD_REQUEST'), status === 500 ? 'internal error' : err.message);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith('/api/') || req.method !== 'GET') {
+      return sendError(reply, 404, 'PL_UI_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    }
+    // Client-side routes of the web app fall back to its index page.
+    if (webRootOk) return reply.sendFile('index.html');
+    return reply.type('text/html').send(NOT_BUILT_PAGE);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = opts.ready ? opts.ready() : true;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  app.get('/api/sources', async (): Promise<SourcesResponse> => ({ sources: store.listSources(), limits: store.limits }));
+
+  app.post<{ Params: KeyParams }>('/api/sources/:key/profiling', { schema: { params: keyParams } }, async (req): Promise<SlotResponse> => {
+    const workload = workloadKey(req.params.key);
+    store.open(workload);
+    return { source: store.sourceInfo(workload.key)!, limits: store.limits };
+  });
+
+  app.delete<{ Params: KeyParams }>('/api/sources/:key/profiling', { schema: { params: keyParams } }, async (req): Promise<SlotResponse> => {
+    const { key } = workloadKey(req.params.key);
+    if (!store.close(key)) throw new UiError('PL_UI_SLOT_NOT_FOUND', `no active profiling slot for ${key}`);
+    return { source: store.sourceInfo(key) ?? emptySource(workloadKey(key)), limits: store.limits };
+  });
+
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string } }>(
+    '/api/sources/:key/profile',
+    { schema: { params: keyParams } },
+    async (req): Promise<ProfileResponse> => {
+      const { key } = workloadKey(req.params.key);
+      const window = parseWindow(req.query);
+      const profile = store.profile(key, window);
+      return {
+        key,
+        samples: profile.samples,
+        cpuNanos: profile.cpuNanos,
+        periodNanos: profile.periodNanos,
+        startMs: Number.isNaN(profile.startMs) ? null : profile.startMs,
+        endMs: Number.isNaN(profile.endMs) ? null : profile.endMs,
+        from: window.from ?? null,
+        to: window.to ?? null,
+        flame: flameGraph(profile.tree),
+        symbols: symbolsTable(profile.tree),
+        generatedAt: Date.now(),
+      };
+    },
+  );
+
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string } }>(
+    '/api/sources/:key/profile.pb.gz',
+    { schema: { params: keyParams } },
+    async (req, reply) => {
+      const workload = workloadKey(req.params.key);
+      const profile = store.profile(workload.key, parseWindow(req.query));
+      const name = `${workload.namespace}-${workload.kind}-${workload.name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename="${name}.pb.gz"`)
+        .send(Buffer.from(toPprof(profile)));
+    },
+  );
+
+  app.get<{ Params: KeyParams }>('/api/sources/:key/events', { schema: { params: keyParams } }, async (req: FastifyRequest<{ Params: KeyParams }>, reply) => {
+    const { key } = workloadKey(req.params.key);
+    if (!store.slot(key)) throw new UiError('PL_UI_SLOT_NOT_FOUND', `no active profiling slot for ${key}`);
+    serveSlotEvents(store, key, req, reply, opts.eventsHeartbeatMs ?? 10_000);
+  });
+
+  app.get('/api/slots', async () => store.stats());
+  app.put<{ Body: Partial<StoreLimits> }>('/api/slots', async (req) => {
+    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new UiError('PL_UI_BAD_LIMITS', 'body must be a JSON object of limits, e.g. {"maxSlots": 10}');
+    }
+    store.setLimits(req.body);
+    return store.stats();
+  });
+
+  const webRootOk = !!opts.webRoot && existsSync(opts.webRoot);
+  if (webRootOk) {
+    await app.register(fastifyStatic, { root: opts.webRoot!, prefix: '/', wildcard: false, index: ['index.html'] });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/html').send(NOT_BUILT_PAGE));
+  }
+  return app;
+}
+
+function sendError(reply: FastifyReply, statusCode: number, code: string, message: string): FastifyReply {
+  return reply.code(statusCode).type('application/json').send({ statusCode, code, error: statusText(statusCode), message });
+}
+
+function statusText(status: number): string {
+  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type' }[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
+}
+
+function workloadKey(key: string): WorkloadId {
+  const workload = parseWorkloadKey(key);
+  if (!workload) throw new UiError('PL_UI_BAD_KEY', `bad source key ${JSON.stringify(key)}: expected namespace/Kind/name (URL-encoded)`);
+  return workload;
+}
+
+function emptySource(w: WorkloadId) {
+  return { ...w, lastSeenAt: 0, profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
+}
+
+/** `from`/`to` in ms since the epoch; both optional, from < to. */
+export function parseWindow(q: { from?: string; to?: string }): { from?: number; to?: number } {
+  const one = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UiError('PL_UI_BAD_WINDOW', `${name}=${JSON.stringify(v)}: expected milliseconds since the epoch`);
+    return n;
+  };
+  const from = one('from', q.from);
+  const to = one('to', q.to);
+  if (from !== undefined && to !== undefined && from >= to) throw new UiError('PL_UI_BAD_WINDOW', `from (${from}) must be before to (${to})`);
+  return { from, to };
+}
+
+const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>Pilotlight</title>
+<p>Pilotlight's web app is not built. Run <code>npm run build</code>, then reload. The API is at <a href="/api/sources">/api/sources</a>.</p>`;

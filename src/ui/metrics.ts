@@ -1,0 +1,51 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ProfileStore } from '../store/store.js';
+
+/** Store gauges and counters, read from the store when Prometheus scrapes. */
+export function registerStoreMetrics(registry: Registry, store: ProfileStore): void {
+  const stats = () => store.stats();
+  new Gauge({
+    name: 'pilotlight_store_slots',
+    help: 'Active profiling slots',
+    registers: [registry],
+    collect() {
+      this.set(stats().usage.slots);
+    },
+  });
+  new Gauge({
+    name: 'pilotlight_store_bytes',
+    help: 'Raw OTLP chunk bytes held in all slots',
+    registers: [registry],
+    collect() {
+      this.set(stats().usage.bytes);
+    },
+  });
+  new Gauge({
+    name: 'pilotlight_store_slot_limit',
+    help: 'PROFILES_MAX_SLOTS in force',
+    registers: [registry],
+    collect() {
+      this.set(store.limits.maxSlots);
+    },
+  });
+  new Counter({
+    name: 'pilotlight_store_evictions_total',
+    help: 'Slots removed, by reason (lru, ttl, closed)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats().evictions)) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'pilotlight_store_dropped_total',
+    help: 'Data not kept, by reason (noSlot: profiles of workloads without a slot; chunkTooLarge; byteCapChunks: oldest chunks dropped at the byte cap)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats().dropped)) this.inc({ reason }, n);
+    },
+  });
+}

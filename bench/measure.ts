@@ -1,0 +1,66 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * Timing helpers for benchmarks. Figures only: nothing here passes or fails on time, because a
+ * shared 2-core machine makes any threshold flaky; the README records what the figures were.
+ */
+
+export interface Timing {
+  runs: number;
+  median: number;
+  p90: number;
+  min: number;
+}
+
+export interface MeasureOptions {
+  /** Runs thrown away first, so the JIT has settled (default 3). */
+  warmup?: number;
+  /** Timed runs (default 15). */
+  runs?: number;
+}
+
+/** Times `fn` (ms) after warm-up; a GC between runs keeps one run's garbage out of the next. */
+export function measure(fn: () => unknown, opts: MeasureOptions = {}): Timing {
+  const warmup = opts.warmup ?? 3;
+  const runs = opts.runs ?? 15;
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    collectGarbage();
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { runs, median: quantile(times, 0.5), p90: quantile(times, 0.9), min: times[0] };
+}
+
+/** Nearest-rank quantile of sorted values. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+// `npm run bench` runs node without --expose-gc; turning the flag on at run time and fetching
+// `gc` from a fresh context gives the same function.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Fixed-width table rows, so figures line up in a terminal and in the README. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}

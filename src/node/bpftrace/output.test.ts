@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseOutputLine, parseSampleKey } from './output.js';
+import { buildProgram } from './program.js';
+
+// Lines as bpftrace 0.17 prints them with -f json and BPFTRACE_NO_USER_SYMBOLS=1 (recorded).
+const USER_ONLY = '7615,7615,burn,,\n    0x55c94bc40154\n    0x55c94bc4016a\n    0x7f45451ed24a\n';
+const WITH_KERNEL =
+  '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n';
+
+test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
+  assert.deepEqual(parseSampleKey(USER_ONLY, 3), {
+    pid: 7615,
+    tid: 7615,
+    comm: 'burn',
+    kernel: [],
+    user: ['0x55c94bc40154', '0x55c94bc4016a', '0x7f45451ed24a'],
+    count: 3,
+  });
+  const s = parseSampleKey(WITH_KERNEL, 1)!;
+  assert.deepEqual(s.kernel, ['native_set_pte+0', 'set_ptes.isra.0+54', 'asm_exc_page_fault+34']);
+  assert.deepEqual(s.user, ['0x1f5f370', '0xd15ae1']);
+});
+
+test('parseSampleKey keeps commas and spaces inside the comm', () => {
+  const s = parseSampleKey('12,13,npm exec a,b,c,\n    do_syscall_64+113\n,\n    0x10\n', 2)!;
+  assert.equal(s.comm, 'npm exec a,b,c');
+  assert.deepEqual(s.kernel, ['do_syscall_64+113']);
+  assert.deepEqual(s.user, ['0x10']);
+  assert.equal(parseSampleKey('1,2,kworker/0:1,\n    worker_thread+1\n,', 1)!.user.length, 0);
+  assert.equal(parseSampleKey('1,2,x,,', 1)!.comm, 'x');
+});
+
+test('parseSampleKey rejects keys of another shape', () => {
+  assert.equal(parseSampleKey('abc,1,x,,', 1), undefined);
+  assert.equal(parseSampleKey('1,2', 1), undefined);
+  assert.equal(parseSampleKey('1,2,x,notastack,', 1), undefined);
+});
+
+test('parseOutputLine reads map, attach, empty-map and junk lines', () => {
+  const line = JSON.stringify({ type: 'map', data: { '@s': { [USER_ONLY]: 5, [WITH_KERNEL]: 1, 'bad key': 1 } } });
+  const ev = parseOutputLine(line);
+  assert.equal(ev?.type, 'samples');
+  if (ev?.type === 'samples') {
+    assert.equal(ev.samples.length, 2);
+    assert.equal(ev.malformedKeys, 1);
+  }
+  assert.deepEqual(parseOutputLine('{"type": "attached_probes", "data": {"probes": 2}}'), { type: 'attached', probes: 2 });
+  assert.deepEqual(parseOutputLine('{"type": "map", "data": {"@s": {}}}'), { type: 'samples', samples: [], malformedKeys: 0 });
+  assert.equal(parseOutputLine('   '), undefined);
+  assert.equal(parseOutputLine('not json')?.type, 'invalid');
+});
+
+test('buildProgram filters idle, own processes and optional pids', () => {
+  const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [5, 6], excludePids: [42], excludeSelfParam: true });
+  assert.match(p, /^profile:hz:20 \/pid != 0 && pid != 42 && pid != \$1 && \(pid == 5 \|\| pid == 6\)\/ \{/);
+  assert.match(p, /@s\[pid, tid, comm, kstack, ustack\] = count\(\);/);
+  assert.match(p, /interval:ms:1000 \{\n {2}print\(@s\);\n {2}clear\(@s\);/);
+});

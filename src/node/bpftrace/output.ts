@@ -1,0 +1,100 @@
+/**
+ * Parses bpftrace's `-f json` output for the sampler's map `@s[pid, tid, comm, kstack, ustack]`.
+ *
+ * A printed map arrives as one line: `{"type":"map","data":{"@s":{"<key>":count,...}}}` where the
+ * key is the five fields joined by commas, and each stack is "" or "\n" followed by one frame a
+ * line (leaf first, indented), ending in "\n". A comm and a kernel symbol may both contain
+ * commas, so the key is split from both ends: pid and tid (digits) from the front, the user
+ * stack after the last comma (raw hex addresses contain none), the kernel stack after the last
+ * comma of what remains (kernel symbol names are C identifiers), and the comm is the middle.
+ */
+
+export interface RawSample {
+  pid: number;
+  tid: number;
+  /** The thread's name (bpftrace's `comm` is per thread). */
+  comm: string;
+  /** Kernel frames as bpftrace names them (`func+off`), leaf first. */
+  kernel: string[];
+  /** User frames, leaf first: `0x…` raw addresses, or names when bpftrace symbolized them. */
+  user: string[];
+  count: number;
+}
+
+export type OutputEvent =
+  | { type: 'samples'; samples: RawSample[]; malformedKeys: number }
+  | { type: 'attached'; probes: number }
+  | { type: 'other'; value: unknown }
+  | { type: 'invalid'; line: string };
+
+export const SAMPLE_MAP = '@s';
+
+/** One line of bpftrace JSON output. Blank lines give undefined. */
+export function parseOutputLine(line: string): OutputEvent | undefined {
+  const text = line.trim();
+  if (text === '') return undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return { type: 'invalid', line: text };
+  }
+  if (typeof obj !== 'object' || obj === null) return { type: 'invalid', line: text };
+  const { type, data } = obj as { type?: unknown; data?: unknown };
+  if (type === 'attached_probes') {
+    const probes = (data as { probes?: unknown } | undefined)?.probes;
+    return { type: 'attached', probes: typeof probes === 'number' ? probes : 0 };
+  }
+  if (type === 'map' && typeof data === 'object' && data !== null && SAMPLE_MAP in data) {
+    const entries = (data as Record<string, unknown>)[SAMPLE_MAP];
+    const samples: RawSample[] = [];
+    let malformedKeys = 0;
+    // An empty map prints as {} (or, in some versions, as an empty array).
+    if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
+      for (const [key, count] of Object.entries(entries as Record<string, unknown>)) {
+        const s = typeof count === 'number' ? parseSampleKey(key, count) : undefined;
+        if (s) samples.push(s);
+        else malformedKeys++;
+      }
+    }
+    return { type: 'samples', samples, malformedKeys };
+  }
+  return { type: 'other', value: obj };
+}
+
+/** Splits one map key (see the file comment); undefined when it is not of that shape. */
+export function parseSampleKey(key: string, count: number): RawSample | undefined {
+  const c1 = key.indexOf(',');
+  const c2 = c1 < 0 ? -1 : key.indexOf(',', c1 + 1);
+  if (c2 < 0) return undefined;
+  const pid = toInt(key.slice(0, c1));
+  const tid = toInt(key.slice(c1 + 1, c2));
+  if (pid === undefined || tid === undefined) return undefined;
+  const rest = key.slice(c2 + 1);
+  const u = rest.lastIndexOf(',');
+  if (u < 0) return undefined;
+  const head = rest.slice(0, u);
+  const k = head.lastIndexOf(',');
+  if (k < 0) return undefined;
+  const kstack = head.slice(k + 1);
+  const ustack = rest.slice(u + 1);
+  if (!isStackText(kstack) || !isStackText(ustack)) return undefined;
+  return { pid, tid, comm: head.slice(0, k), kernel: stackFrames(kstack), user: stackFrames(ustack), count };
+}
+
+function toInt(s: string): number | undefined {
+  return /^\d+$/.test(s) ? Number(s) : undefined;
+}
+
+function isStackText(s: string): boolean {
+  return s === '' || s.startsWith('\n');
+}
+
+function stackFrames(s: string): string[] {
+  const out: string[] = [];
+  for (const line of s.split('\n')) {
+    const f = line.trim();
+    if (f !== '') out.push(f);
+  }
+  return out;
+}

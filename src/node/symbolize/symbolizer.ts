@@ -1,0 +1,254 @@
+import { closeSync, fstatSync, openSync, readSync, readlinkSync } from 'node:fs';
+import type { FrameSpec } from '../../otlp/builder.js';
+import { ElfCache } from './elf-cache.js';
+import { PerfMap, describeJitSymbol } from './perf-map.js';
+import { findMapping, isFileBacked, parseMaps, type MapEntry } from './proc-maps.js';
+import { namespacePid, processStartTime, readProc } from './proc.js';
+
+/** A symbolized frame: what the request builder needs, plus the binary's build id. */
+export interface SymFrame extends FrameSpec {
+  buildId?: string;
+}
+
+export const KERNEL_BINARY = '[kernel.kallsyms]';
+
+interface ProcState {
+  maps: MapEntry[];
+  mapsGeneration: number;
+  startTime: string | undefined;
+  /** Resolved file-backed addresses; JIT code moves, so anonymous memory is never cached here. */
+  frames: Map<number, SymFrame>;
+  perfMap: PerfMap | undefined;
+  perfMapPath: string;
+  perfMapGeneration: number;
+  /** `profile.frame.type` for unnamed code in anonymous memory (the runtime's JIT). */
+  runtimeKind: string;
+  lastSeen: number;
+}
+
+export interface SymbolizerStats {
+  processes: number;
+  binaries: number;
+  elfLoads: number;
+  mapsReads: number;
+  perfMapReads: number;
+  unnamedFrames: number;
+}
+
+/** Caps per-process memory for programs with huge amounts of distinct hot code. */
+const MAX_FRAMES_PER_PROCESS = 50_000;
+
+/**
+ * Turns raw user addresses into named frames: `/proc/PID/maps` (snapshotted when a pid is
+ * first seen, re-read at most once per flush when an address falls outside it) maps an
+ * address to a binary and file offset; the binary's ELF symbols (cached per binary) name it;
+ * JIT code is named from the runtime's perf map. What cannot be named keeps its binary and
+ * offset — a frame is never dropped. A process that has exited keeps its last snapshot.
+ */
+export class Symbolizer {
+  private readonly procs = new Map<number, ProcState>();
+  private readonly elfs: ElfCache;
+  private readonly kernelFrames = new Map<string, SymFrame>();
+  private generation = 0;
+  private mapsReads = 0;
+  private perfMapReads = 0;
+  private unnamed = 0;
+
+  constructor(private readonly procRoot = '/proc') {
+    this.elfs = new ElfCache();
+  }
+
+  stats(): SymbolizerStats {
+    return {
+      processes: this.procs.size,
+      binaries: this.elfs.size,
+      elfLoads: this.elfs.loads,
+      mapsReads: this.mapsReads,
+      perfMapReads: this.perfMapReads,
+      unnamedFrames: this.unnamed,
+    };
+  }
+
+  /** Marks a new flush: maps and perf maps may be re-read once more per process. */
+  beginFlush(): void {
+    this.generation++;
+  }
+
+  kernel(frames: readonly string[]): SymFrame[] {
+    return frames.map((f) => {
+      let s = this.kernelFrames.get(f);
+      if (!s) {
+        const plus = f.lastIndexOf('+');
+        const name = plus > 0 && /^\+\d+$/.test(f.slice(plus)) ? f.slice(0, plus) : f;
+        s = { name, binary: KERNEL_BINARY, kind: 'kernel' };
+        if (this.kernelFrames.size < 100_000) this.kernelFrames.set(f, s);
+      }
+      return s;
+    });
+  }
+
+  /** Symbolizes a user stack (leaf first, as bpftrace prints it). */
+  user(pid: number, frames: readonly string[]): SymFrame[] {
+    const p = this.proc(pid);
+    p.lastSeen = this.generation;
+    return frames.map((f) => this.userFrame(pid, p, f));
+  }
+
+  /** Drops processes not sampled for `generations` flushes that have exited or been replaced. */
+  sweep(generations: number): void {
+    for (const [pid, p] of this.procs) {
+      if (this.generation - p.lastSeen < generations) continue;
+      const start = processStartTime(this.procRoot, pid);
+      if (start === undefined || start !== p.startTime) this.procs.delete(pid);
+    }
+  }
+
+  forget(pid: number): void {
+    this.procs.delete(pid);
+  }
+
+  private proc(pid: number): ProcState {
+    let p = this.procs.get(pid);
+    if (!p) {
+      p = {
+        maps: [],
+        mapsGeneration: -1,
+        startTime: processStartTime(this.procRoot, pid),
+        frames: new Map(),
+        perfMap: undefined,
+        perfMapPath: `${this.procRoot}/${pid}/root/tmp/perf-${namespacePid(this.procRoot, pid)}.map`,
+        perfMapGeneration: -1,
+        runtimeKind: runtimeKindOf(this.procRoot, pid),
+        lastSeen: this.generation,
+      };
+      this.procs.set(pid, p);
+      this.refreshMaps(pid, p);
+    }
+    return p;
+  }
+
+  private refreshMaps(pid: number, p: ProcState): boolean {
+    if (p.mapsGeneration === this.generation) return false;
+    p.mapsGeneration = this.generation;
+    const text = readProc(this.procRoot, pid, 'maps');
+    if (text === undefined) return false; // exited: keep the last snapshot
+    this.mapsReads++;
+    const start = processStartTime(this.procRoot, pid);
+    if (start !== p.startTime) {
+      // The pid was reused: nothing known about the old process applies.
+      p.startTime = start;
+      p.perfMap = undefined;
+      p.perfMapPath = `${this.procRoot}/${pid}/root/tmp/perf-${namespacePid(this.procRoot, pid)}.map`;
+      p.runtimeKind = runtimeKindOf(this.procRoot, pid);
+    }
+    p.maps = parseMaps(text);
+    p.frames.clear();
+    return true;
+  }
+
+  private userFrame(pid: number, p: ProcState, text: string): SymFrame {
+    if (!text.startsWith('0x')) return { name: text, kind: 'native' }; // named by bpftrace
+    // Beyond 2^53 it is not a user-space address: a broken frame-pointer chain.
+    if (text.length > 15) return this.unnamedFrame({ address: BigInt(text) });
+    const addr = parseInt(text, 16);
+    const cached = p.frames.get(addr);
+    if (cached) return cached;
+    let m = findMapping(p.maps, addr);
+    if (!m && this.refreshMaps(pid, p)) m = findMapping(p.maps, addr);
+    if (!m) return this.jitFrame(pid, p, addr) ?? this.unnamedFrame({ address: BigInt(addr) });
+    if (!isFileBacked(m)) {
+      return (
+        this.jitFrame(pid, p, addr) ??
+        this.unnamedFrame({
+          name: m.path === '[vdso]' ? '[vdso]' : undefined,
+          binary: m.path || '[anon]',
+          address: BigInt(addr),
+          kind: m.path === '[vdso]' ? 'native' : p.runtimeKind,
+        })
+      );
+    }
+    const offset = addr - m.start + m.offset;
+    const elf = this.elfs.get(pid, m, this.procRoot);
+    const vaddr = elf?.vaddrOfOffset(offset);
+    const sym = vaddr !== undefined ? elf!.lookup(vaddr) : undefined;
+    let frame: SymFrame;
+    if (sym) {
+      frame = { name: sym.name, binary: m.path, address: BigInt(offset), kind: 'native', buildId: elf!.buildId || undefined };
+    } else {
+      // V8's embedded builtins live inside node's own text but are named only in its perf map.
+      const jit = this.jitFrame(pid, p, addr);
+      if (jit) return jit;
+      frame = this.unnamedFrame({ binary: m.path, address: BigInt(offset), kind: 'native', buildId: elf?.buildId || undefined });
+    }
+    if (p.frames.size >= MAX_FRAMES_PER_PROCESS) p.frames.clear();
+    p.frames.set(addr, frame);
+    return frame;
+  }
+
+  private unnamedFrame(f: SymFrame): SymFrame {
+    this.unnamed++;
+    return f;
+  }
+
+  private jitFrame(pid: number, p: ProcState, addr: number): SymFrame | undefined {
+    let hit = p.perfMap?.lookup(addr);
+    if (!hit && this.readPerfMap(p)) hit = p.perfMap?.lookup(addr);
+    if (!hit) return undefined;
+    const d = describeJitSymbol(hit.name, p.runtimeKind === 'native' ? 'native' : p.runtimeKind);
+    return { name: d.name, file: d.file, line: d.line, kind: d.kind, address: BigInt(addr) };
+  }
+
+  /** Reads what was appended to the process's perf map since last time (once per flush). */
+  private readPerfMap(p: ProcState): boolean {
+    if (p.perfMapGeneration === this.generation) return false;
+    p.perfMapGeneration = this.generation;
+    let fd: number;
+    try {
+      fd = openSync(p.perfMapPath, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const map = (p.perfMap ??= new PerfMap());
+      const size = fstatSync(fd).size;
+      if (size < map.bytesRead) {
+        // Truncated (a new process with the same pid wrote it afresh): start over.
+        p.perfMap = new PerfMap();
+        return this.readPerfMapFrom(fd, p.perfMap, size);
+      }
+      return this.readPerfMapFrom(fd, map, size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private readPerfMapFrom(fd: number, map: PerfMap, size: number): boolean {
+    if (size <= map.bytesRead) return false;
+    const buf = Buffer.allocUnsafe(size - map.bytesRead);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, map.bytesRead + got);
+      if (n === 0) break;
+      got += n;
+    }
+    map.bytesRead += got;
+    map.append(buf.toString('utf8', 0, got));
+    this.perfMapReads++;
+    return got > 0;
+  }
+}
+
+/** The JIT runtime a process runs, guessed from its executable, for unnamed JIT frames. */
+function runtimeKindOf(procRoot: string, pid: number): string {
+  let exe: string;
+  try {
+    exe = readlinkSync(`${procRoot}/${pid}/exe`);
+  } catch {
+    exe = (readProc(procRoot, pid, 'comm') ?? '').trim();
+  }
+  const base = exe.slice(exe.lastIndexOf('/') + 1).replace(/ \(deleted\)$/, '');
+  if (/^(node|nodejs|bun|deno)$/.test(base)) return 'v8js';
+  if (/^python/.test(base)) return 'cpython';
+  if (/^java$/.test(base)) return 'jvm';
+  return 'native';
+}

@@ -1,0 +1,37 @@
+/*
+ * A CPU burner with a known call chain for the sampler tests and benchmark:
+ * main -> pl_burn_outer -> pl_burn_inner. Built with -O0 -fno-omit-frame-pointer so every
+ * function has a frame (measured-facts.md: at -O1 gcc leaves the leaf frameless and the
+ * frame-pointer walk skips its caller).
+ *
+ * Usage: burn [SECONDS]  (default 60: a burner left behind by a crashed test still ends)
+ * Prints "iterations N" when done, so throughput can be compared with and without sampling.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+volatile unsigned long pl_sink;
+
+void pl_burn_inner(void) {
+  for (int i = 0; i < 1000; i++) pl_sink += (unsigned long)i * i;
+}
+
+unsigned long pl_burn_outer(double seconds) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  unsigned long n = 0;
+  for (;;) {
+    for (int k = 0; k < 1000; k++) pl_burn_inner();
+    n += 1000;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 >= seconds) return n;
+  }
+}
+
+int main(int argc, char **argv) {
+  double seconds = argc > 1 ? atof(argv[1]) : 60;
+  unsigned long n = pl_burn_outer(seconds);
+  printf("iterations %lu\n", n);
+  return 0;
+}

@@ -1,7 +1,8 @@
 import { keyValues, tableAttributes, attributeString, type AttributeValue } from '../otlp/attributes.js';
 import type { ExportProfilesServiceRequest, Profile, ProfilesDictionary } from '../otlp/messages.js';
 import { CallTree } from './calltree.js';
-import { frameKey, type Frame } from './frames.js';
+import type { Frame } from './frames.js';
+import { StackResolver } from './resolve.js';
 import { workloadOf, type WorkloadId } from './workload.js';
 
 /** One workload's samples, aggregated: a call tree plus totals and time bounds. */
@@ -160,45 +161,21 @@ export function isCpuProfile(profile: Profile, strings: readonly string[]): bool
  * location with inlined lines yields one frame per line (callee first, as on the wire).
  */
 export class FrameResolver {
-  private readonly locationFrames: (Frame[] | undefined)[] = [];
-  private readonly locationKeys: (string[] | undefined)[] = [];
-  private readonly frameIds = new Map<CallTree, Map<number, number[]>>();
+  private readonly stacks: StackResolver;
 
-  constructor(private readonly dict: ProfilesDictionary) {}
+  constructor(private readonly dict: ProfilesDictionary) {
+    this.stacks = new StackResolver((loc) => locationToFrames(dict, loc));
+  }
 
   /** Frames of a location, leaf (innermost inlined callee) first. */
   framesOf(locationIndex: number): Frame[] {
-    let frames = this.locationFrames[locationIndex];
-    if (!frames) {
-      frames = locationToFrames(this.dict, locationIndex);
-      this.locationFrames[locationIndex] = frames;
-      this.locationKeys[locationIndex] = frames.map(frameKey);
-    }
-    return frames;
+    return this.stacks.framesOf(locationIndex);
   }
 
   /** The call-tree node for a stack index (stack_table entries are leaf first). */
   nodeFor(tree: CallTree, stackIndex: number): number {
-    let ids = this.frameIds.get(tree);
-    if (!ids) {
-      ids = new Map();
-      this.frameIds.set(tree, ids);
-    }
     const locs = this.dict.stackTable[stackIndex]?.locationIndices ?? [];
-    let node = 0;
-    for (let i = locs.length - 1; i >= 0; i--) {
-      const loc = locs[i];
-      let fids = ids.get(loc);
-      if (!fids) {
-        const frames = this.framesOf(loc);
-        const keys = this.locationKeys[loc]!;
-        fids = frames.map((f, j) => tree.frames.internByKey(keys[j], () => ({ ...f })));
-        ids.set(loc, fids);
-      }
-      // Frames of one location are callee first; walking root-down takes them in reverse.
-      for (let j = fids.length - 1; j >= 0; j--) node = tree.child(node, fids[j]);
-    }
-    return node;
+    return this.stacks.nodeFor(tree, locs, 0, locs.length);
   }
 }
 

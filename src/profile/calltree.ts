@@ -1,4 +1,4 @@
-import { FrameTable, frameKey } from './frames.js';
+import { FrameTable } from './frames.js';
 
 /**
  * Stacks interned as paths in a prefix tree: node 0 is the root, every other node is one frame
@@ -12,7 +12,13 @@ export class CallTree {
   readonly frame: number[] = [-1];
   readonly selfSamples: number[] = [0];
   readonly selfNanos: number[] = [0];
-  private readonly children = new Map<number, number>();
+  /**
+   * (parent, frame) → child, as an open-addressing table of node id + 1 (0 = empty) whose keys
+   * are the nodes' own parent and frame. A Map keyed by parent·2^26 + frame cost a heap number
+   * per lookup key and spent most of aggregation in the garbage collector.
+   */
+  private slots = new Int32Array(1024);
+  private mask = 1023;
 
   constructor(frames = new FrameTable()) {
     this.frames = frames;
@@ -24,17 +30,37 @@ export class CallTree {
 
   /** The child of `parent` for `frame`, created if missing. */
   child(parent: number, frame: number): number {
-    // Frame ids stay below 2^26 and node ids below 2^26: the product fits a safe integer.
-    const key = parent * 67108864 + frame;
-    let id = this.children.get(key);
-    if (id === undefined) {
-      id = this.parent.push(parent) - 1;
-      this.frame.push(frame);
-      this.selfSamples.push(0);
-      this.selfNanos.push(0);
-      this.children.set(key, id);
+    const parents = this.parent;
+    const frames = this.frame;
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = hashPair(parent, frame) & mask;
+    for (let s = slots[i]; s !== 0; s = slots[i]) {
+      const n = s - 1;
+      if (parents[n] === parent && frames[n] === frame) return n;
+      i = (i + 1) & mask;
     }
+    const id = parents.push(parent) - 1;
+    frames.push(frame);
+    this.selfSamples.push(0);
+    this.selfNanos.push(0);
+    slots[i] = id + 1;
+    // Keep the table at most half full so probe runs stay short.
+    if (id * 2 > mask) this.grow();
     return id;
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let n = 1; n < this.parent.length; n++) {
+      let i = hashPair(this.parent[n], this.frame[n]) & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = n + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 
   /** The node for a stack given root first as frame ids. */
@@ -56,8 +82,7 @@ export class CallTree {
   merge(other: CallTree, sign: 1 | -1 = 1): void {
     const frameMap = new Int32Array(other.frames.size);
     for (let f = 0; f < other.frames.size; f++) {
-      const fr = other.frames.get(f);
-      frameMap[f] = this.frames.internByKey(frameKey(fr), () => ({ ...fr }));
+      frameMap[f] = this.frames.internByKey(other.frames.keyOf(f), () => ({ ...other.frames.get(f) }));
     }
     const nodeMap = new Int32Array(other.size);
     nodeMap[0] = 0;
@@ -90,4 +115,11 @@ export class CallTree {
     for (let n = 1; n < this.size; n++) lists[this.parent[n]].push(n);
     return lists;
   }
+}
+
+/** Mixes a (parent, frame) pair into 32 bits; both are small non-negative integers. */
+function hashPair(parent: number, frame: number): number {
+  let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(frame + 0x7f4a7c15, 0x85ebca77);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 13);
 }

@@ -1,4 +1,5 @@
 import type { CallTree } from './calltree.js';
+import { childIndex } from './children.js';
 
 /**
  * The flame graph in a compact form for the browser: parallel flat arrays, nodes in depth-first
@@ -37,29 +38,46 @@ export function flameGraph(tree: CallTree): FlameGraph {
     self: [],
   };
   const totals = tree.totals('samples');
-  const children = tree.childLists();
-  const byName = (a: number, b: number): number => {
-    const na = frames[tree.frame[a]].name;
-    const nb = frames[tree.frame[b]].name;
-    return na < nb ? -1 : na > nb ? 1 : tree.frame[a] - tree.frame[b];
-  };
+  const nodeFrame = tree.frame;
+  // Children are ordered by (name, frame id). Ranking the frames once and bucketing the nodes
+  // by rank orders every node's children with two linear passes instead of a sort per node.
+  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame, nameRanks(frames.map((f) => f.name))));
   const stack: number[] = [0];
   const depths: number[] = [0];
   while (stack.length > 0) {
     const node = stack.pop()!;
     const depth = depths.pop()!;
     if (totals[node] <= 0 && node !== 0) continue;
-    out.frame.push(tree.frame[node]);
+    out.frame.push(nodeFrame[node]);
     out.depth.push(depth);
     out.total.push(totals[node]);
     out.self.push(tree.selfSamples[node]);
-    const kids = children[node];
-    if (kids.length > 1) kids.sort(byName);
+    const lo = start[node];
+    const hi = start[node + 1];
     // Push in reverse so the first child (by name) is visited first.
-    for (let i = kids.length - 1; i >= 0; i--) {
+    for (let i = hi - 1; i >= lo; i--) {
       stack.push(kids[i]);
       depths.push(depth + 1);
     }
   }
   return out;
+}
+
+/** Each frame's position when frames are sorted by name, ties by id. */
+function nameRanks(names: string[]): Int32Array {
+  const order = Array.from(names.keys());
+  order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
+  const rank = new Int32Array(names.length);
+  for (let i = 0; i < order.length; i++) rank[order[i]] = i;
+  return rank;
+}
+
+/** Every node but the root, ordered by its frame's rank (a counting sort). */
+function nodesByRank(nodeFrame: readonly number[], rank: Int32Array): Int32Array {
+  const next = new Int32Array(rank.length + 1);
+  for (let n = 1; n < nodeFrame.length; n++) next[rank[nodeFrame[n]] + 1]++;
+  for (let r = 0; r < rank.length; r++) next[r + 1] += next[r];
+  const order = new Int32Array(Math.max(0, nodeFrame.length - 1));
+  for (let n = 1; n < nodeFrame.length; n++) order[next[rank[nodeFrame[n]]]++] = n;
+  return order;
 }

@@ -19,6 +19,8 @@ export interface Frame {
 export class FrameTable {
   readonly frames: Frame[] = [];
   private readonly index = new Map<string, number>();
+  /** Each frame's key, kept so merging trees does not rebuild a string per frame. */
+  private readonly keys: string[] = [];
 
   get size(): number {
     return this.frames.length;
@@ -30,6 +32,7 @@ export class FrameTable {
     if (id === undefined) {
       id = this.frames.push({ ...frame }) - 1;
       this.index.set(key, id);
+      this.keys[id] = key;
     }
     return id;
   }
@@ -39,12 +42,18 @@ export class FrameTable {
     if (id === undefined) {
       id = this.frames.push(make()) - 1;
       this.index.set(key, id);
+      this.keys[id] = key;
     }
     return id;
   }
 
   get(id: number): Frame {
     return this.frames[id];
+  }
+
+  /** The identity key of frame `id` (see frameKey). */
+  keyOf(id: number): string {
+    return this.keys[id] ?? frameKey(this.frames[id]);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { CallTree } from './calltree.js';
+import { childIndex } from './children.js';
 
 export interface SymbolRow {
   name: string;
@@ -29,9 +30,9 @@ export function symbolsTable(tree: CallTree): SymbolRow[] {
   // Depth-first walk keeping how often each frame is on the current path: a node adds to its
   // frame's total only where no ancestor has the same frame, so recursion is counted once.
   const onPath = new Int32Array(nFrames);
-  const children = tree.childLists();
+  const { start, kids } = childIndex(tree);
   const stack: number[] = [];
-  for (let i = children[0].length - 1; i >= 0; i--) stack.push(children[0][i]);
+  for (let i = start[1] - 1; i >= start[0]; i--) stack.push(kids[i]);
   while (stack.length > 0) {
     const entry = stack.pop()!;
     if (entry < 0) {
@@ -45,8 +46,7 @@ export function symbolsTable(tree: CallTree): SymbolRow[] {
     }
     onPath[f]++;
     stack.push(~entry);
-    const kids = children[entry];
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+    for (let i = start[entry + 1] - 1; i >= start[entry]; i--) stack.push(kids[i]);
   }
   const rows: SymbolRow[] = [];
   for (let f = 0; f < nFrames; f++) {

@@ -1,0 +1,174 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { ProfilesConsumer } from '../pipeline/consumer.js';
+import { RequestAssembler } from './assemble.js';
+import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
+import type { RawSample } from './bpftrace/output.js';
+import { buildProgram } from './bpftrace/program.js';
+import { NodeSamplerConfigSchema, type NodeSamplerConfig, type NodeSamplerInput } from './config.js';
+import { preflight } from './preflight.js';
+import { Symbolizer, type SymbolizerStats } from './symbolize/symbolizer.js';
+import { KubeApi, inClusterConfig } from './workload/k8s-api.js';
+import { PodIndex } from './workload/pod-index.js';
+import { WorkloadResolver } from './workload/resolver.js';
+
+export interface SamplerStats {
+  bpftrace: DriverStats;
+  symbolizer: SymbolizerStats;
+  samples: number;
+  filteredSamples: number;
+  requests: number;
+  emptyFlushes: number;
+  consumeErrors: number;
+  droppedRequests: number;
+  workloads: number;
+}
+
+/** Flushes whose export has not resolved yet; beyond this new requests are dropped and counted. */
+const MAX_IN_FLIGHT = 8;
+/** Processes not sampled for this many flushes are checked and forgotten if gone. */
+const SWEEP_AFTER_FLUSHES = 60;
+
+/**
+ * The node sampler: bpftrace samples every process in the kernel; each printed window is
+ * symbolized, attributed to workloads and handed to the consumer as one OTLP request.
+ */
+export class NodeSampler {
+  readonly config: NodeSamplerConfig;
+  private readonly symbolizer: Symbolizer;
+  private readonly resolver: WorkloadResolver;
+  private readonly pods: PodIndex | undefined;
+  private driver: BpftraceDriver | undefined;
+  private inFlight = 0;
+  private flushes = 0;
+  private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0 };
+  private readonly workloadFilter: Set<string>;
+
+  constructor(
+    input: NodeSamplerInput,
+    private readonly consumer: ProfilesConsumer,
+    private readonly log: Logger,
+  ) {
+    this.config = NodeSamplerConfigSchema.parse(input);
+    const c = this.config;
+    this.symbolizer = new Symbolizer(c.procRoot);
+    const k8s = c.kubernetes === 'off' ? undefined : inClusterConfig();
+    if (c.kubernetes === 'on' && !k8s) {
+      throw new Error('--kubernetes on, but no in-cluster API access (KUBERNETES_SERVICE_HOST or the service-account token is missing)');
+    }
+    const nodeName = c.nodeName ?? process.env.NODE_NAME ?? hostname();
+    this.pods = k8s ? new PodIndex(new KubeApi(k8s), nodeName, log, c.podListIntervalMs) : undefined;
+    this.resolver = new WorkloadResolver({ procRoot: c.procRoot, pods: this.pods, hostName: nodeName });
+    this.workloadFilter = new Set(c.workloads);
+  }
+
+  /** Checks root/bpftrace/kernel, starts bpftrace; rejects with a user-facing message. */
+  async start(): Promise<void> {
+    const c = this.config;
+    const bpftrace = preflight(c.bpftrace, c.procRoot);
+    if (this.pods) await this.pods.start();
+    const program = buildProgram({
+      hz: c.hz,
+      intervalMs: c.intervalMs,
+      pids: c.pids,
+      excludePids: [process.pid, ...c.excludePids],
+      excludeSelfParam: true,
+    });
+    this.driver = new BpftraceDriver({
+      bpftrace,
+      program,
+      log: this.log,
+      onSamples: (samples, window) => this.flush(samples, window),
+      restartInitialMs: c.restartInitialMs,
+      restartMaxMs: c.restartMaxMs,
+    });
+    try {
+      await this.driver.start();
+    } catch (err) {
+      this.pods?.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.pods?.stop();
+    await this.driver?.stop();
+  }
+
+  /** The bpftrace process id (for the benchmark's CPU accounting). */
+  get bpftracePid(): number | undefined {
+    return this.driver?.pid;
+  }
+
+  stats(): SamplerStats {
+    return {
+      bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0 },
+      symbolizer: this.symbolizer.stats(),
+      ...this.counts,
+      workloads: this.resolver.size,
+    };
+  }
+
+  private flush(samples: RawSample[], window: { start: number; end: number }): void {
+    this.flushes++;
+    this.symbolizer.beginFlush();
+    this.resolver.beginFlush();
+    const c = this.config;
+    const self = this.driver?.pid;
+    const asm = new RequestAssembler({ hz: c.hz, windowStartMs: window.start, windowEndMs: window.end });
+    for (const s of samples) {
+      if (s.pid === self || s.pid === process.pid) continue;
+      const w = this.resolver.resolve(s.pid, s.comm);
+      if (!this.wanted(w.key, w.cgroup.path)) {
+        this.counts.filteredSamples += s.count;
+        continue;
+      }
+      const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
+      asm.add({
+        resource: w.resource,
+        frames,
+        attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm },
+        count: s.count,
+      });
+    }
+    if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
+      this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
+      this.resolver.sweep(SWEEP_AFTER_FLUSHES);
+    }
+    if (asm.samples === 0) {
+      this.counts.emptyFlushes++;
+      return;
+    }
+    this.counts.samples += asm.samples;
+    this.export(asm.build());
+  }
+
+  private wanted(key: string, cgroupPath: string): boolean {
+    if (this.workloadFilter.size > 0 && !this.workloadFilter.has(key)) return false;
+    const cgroups = this.config.cgroups;
+    if (cgroups.length > 0 && !cgroups.some((p) => cgroupPath === p || cgroupPath.startsWith(p.endsWith('/') ? p : `${p}/`))) return false;
+    return true;
+  }
+
+  private export(request: ReturnType<RequestAssembler['build']>): void {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.counts.droppedRequests++;
+      this.log.warn({ inFlight: this.inFlight, dropped: this.counts.droppedRequests }, 'exporter is not keeping up; dropping this window');
+      return;
+    }
+    this.inFlight++;
+    this.counts.requests++;
+    this.consumer
+      .consume({ request })
+      .then((r) => {
+        if (r.rejectedProfiles > 0) this.log.warn({ rejected: r.rejectedProfiles, error: r.errorMessage }, 'export partially rejected');
+      })
+      .catch((err: unknown) => {
+        this.counts.consumeErrors++;
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'export failed');
+      })
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+}

@@ -1,0 +1,141 @@
+import type { FlameGraph } from './flame.js';
+
+/**
+ * The sandwich view of one function, computed from a flame graph alone (so the browser can
+ * build it for any function without asking the server):
+ *
+ * - callees: every subtree rooted at the function, merged into one tree rooted at it;
+ * - callers: every path from the function up to the root, merged into one tree rooted at
+ *   the function whose children are its callers (drawn upside down, above the function).
+ *
+ * Only the outermost occurrence on each stack is taken, so under recursion each sample is
+ * counted once and both roots equal the function's Total in the symbols table.
+ */
+export interface Sandwich {
+  callers: FlameGraph;
+  callees: FlameGraph;
+  /** Samples whose stack contains the function (= the roots' totals). */
+  total: number;
+  /** Samples whose leaf is the function. */
+  self: number;
+}
+
+class TreeBuilder {
+  readonly frame: number[] = [-1];
+  readonly self: number[] = [0];
+  readonly total: number[] = [0];
+  private readonly kids: number[][] = [[]];
+  private readonly index = new Map<number, number>();
+
+  child(parent: number, frame: number): number {
+    // Node and frame ids stay below 2^26: the key fits a safe integer.
+    const key = parent * 67108864 + frame;
+    let id = this.index.get(key);
+    if (id === undefined) {
+      id = this.frame.push(frame) - 1;
+      this.self.push(0);
+      this.total.push(0);
+      this.kids.push([]);
+      this.kids[parent].push(id);
+      this.index.set(key, id);
+    }
+    return id;
+  }
+
+  /** Pre-order with children by name, the same shape the server sends. */
+  toFlame(frames: FlameGraph['frames']): FlameGraph {
+    const out: FlameGraph = { frames, frame: [], depth: [], total: [], self: [] };
+    const byName = (a: number, b: number): number => {
+      const na = frames.name[this.frame[a]];
+      const nb = frames.name[this.frame[b]];
+      return na < nb ? -1 : na > nb ? 1 : this.frame[a] - this.frame[b];
+    };
+    const stack = [0];
+    const depths = [0];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      const d = depths.pop()!;
+      out.frame.push(this.frame[n]);
+      out.depth.push(d);
+      out.total.push(this.total[n]);
+      out.self.push(this.self[n]);
+      const kids = this.kids[n].sort(byName);
+      for (let i = kids.length - 1; i >= 0; i--) {
+        stack.push(kids[i]);
+        depths.push(d + 1);
+      }
+    }
+    return out;
+  }
+}
+
+export function sandwich(graph: FlameGraph, fn: number): Sandwich {
+  const { frame, depth, total, self } = graph;
+  const n = frame.length;
+  const callers = new TreeBuilder();
+  const callees = new TreeBuilder();
+  // The path from the root to the current node, as node ids by depth.
+  const path: number[] = [];
+  let fnTotal = 0;
+  let fnSelf = 0;
+  // Depth of the outermost open occurrence of fn on the current path, or -1.
+  let outer = -1;
+  // Callee tree node per depth below the outermost occurrence.
+  const calleeAt: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = depth[i];
+    path.length = d;
+    path.push(i);
+    if (outer >= d) outer = -1;
+    if (frame[i] === fn) fnSelf += self[i];
+    if (outer < 0 && frame[i] === fn) {
+      outer = d;
+      fnTotal += total[i];
+      // Callers: the function's node, then its callers outward to the root's child.
+      let c = callers.child(0, fn);
+      callers.total[c] += total[i];
+      for (let k = d - 1; k >= 1; k--) {
+        c = callers.child(c, frame[path[k]]);
+        callers.total[c] += total[i];
+      }
+      callers.self[c] += total[i];
+      calleeAt.length = 0;
+      const root = callees.child(0, fn);
+      callees.total[root] += total[i];
+      callees.self[root] += self[i];
+      calleeAt[d] = root;
+    } else if (outer >= 0) {
+      const c = callees.child(calleeAt[d - 1], frame[i]);
+      callees.total[c] += total[i];
+      callees.self[c] += self[i];
+      calleeAt[d] = c;
+    }
+  }
+  callers.total[0] = fnTotal;
+  callees.total[0] = fnTotal;
+  return { callers: callers.toFlame(graph.frames), callees: callees.toFlame(graph.frames), total: fnTotal, self: fnSelf };
+}
+
+/**
+ * Folded stacks (`a;b;c count`, sorted) of a flame graph's self samples: the test language for
+ * anything that produces a FlameGraph. The root ("all") is left out of the paths.
+ */
+export function flameFolded(graph: FlameGraph): string {
+  const names = graph.frames.name;
+  const path: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < graph.frame.length; i++) {
+    const d = graph.depth[i];
+    path.length = Math.max(0, d - 1);
+    if (d === 0) continue;
+    path.push(names[graph.frame[i]]);
+    if (graph.self[i] > 0) lines.push(`${path.join(';')} ${graph.self[i]}`);
+  }
+  lines.sort();
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** The frame id with this name (the first, when several binaries share a name), or -1. */
+export function frameByName(graph: FlameGraph, name: string): number {
+  return graph.frames.name.indexOf(name);
+}

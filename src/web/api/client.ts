@@ -1,0 +1,41 @@
+import { sourcePath, type ApiError, type ProfileResponse, type SlotResponse, type SourcesResponse } from '../../ui/api-types.js';
+
+/** A failed API call, with the server's error code when it sent one. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiCallError';
+  }
+}
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
+  } catch (err) {
+    throw new ApiCallError(0, 'NETWORK', `cannot reach the Pilotlight UI server (${(err as Error).message})`);
+  }
+  if (!res.ok) {
+    let body: Partial<ApiError> = {};
+    try {
+      body = (await res.json()) as ApiError;
+    } catch {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    throw new ApiCallError(res.status, body.code ?? `HTTP_${res.status}`, body.message ?? `${res.status} ${res.statusText}`);
+  }
+  return (await res.json()) as T;
+}
+
+export const api = {
+  sources: (signal?: AbortSignal) => call<SourcesResponse>('/api/sources', { signal }),
+  profile: (key: string, signal?: AbortSignal) => call<ProfileResponse>(`${sourcePath(key)}/profile`, { signal }),
+  enable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'POST' }),
+  disable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'DELETE' }),
+  eventsUrl: (key: string) => `${sourcePath(key)}/events`,
+  pprofUrl: (key: string) => `${sourcePath(key)}/profile.pb.gz`,
+};

@@ -1,0 +1,47 @@
+/**
+ * `window.__pilotlight`: a read-only window on what the canvases drew, for the browser tests
+ * and the benchmark (a canvas has no DOM to query). Each flame chart registers itself by name
+ * (`flame`, `callers`, `callees`).
+ */
+export interface DrawnRect {
+  node: number;
+  name: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  color: string;
+  highlighted: boolean;
+}
+
+export interface FlameProbe {
+  /** Nodes in the graph. */
+  size: number;
+  rootTotal: number;
+  /** Name of the zoomed node ('all' when not zoomed). */
+  zoom: string;
+  draws: number;
+  lastDrawMs: number;
+  /** Rectangles of the last draw, in CSS px relative to the canvas. */
+  rects(): DrawnRect[];
+  /** The canvas element, for mouse events at a rectangle. */
+  canvas(): HTMLCanvasElement | null;
+}
+
+interface Registry {
+  [name: string]: FlameProbe | undefined;
+}
+
+declare global {
+  interface Window {
+    __pilotlight?: Registry;
+  }
+}
+
+export function registerProbe(name: string, probe: FlameProbe): () => void {
+  const reg = (window.__pilotlight ??= {});
+  reg[name] = probe;
+  return () => {
+    if (reg[name] === probe) delete reg[name];
+  };
+}

@@ -1,0 +1,81 @@
+import { useEffect, useState } from 'react';
+import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import { ProfilingTab } from './ProfilingTab.js';
+import { formatAgo } from '../flame/text.js';
+import { useNow } from '../hooks/useNow.js';
+
+interface Props {
+  sourceKey: string;
+  source: SourceInfo | undefined;
+  limits: StoreLimits | null;
+  onClose: () => void;
+  onSourceChanged: (source: SourceInfo) => void;
+  onSlotClosed: () => void;
+}
+
+type Tab = 'profiling' | 'details';
+
+/**
+ * A source's drawer. Closing it leaves the profiling slot open (the server's TTL decides), so
+ * reopening shows the same data.
+ */
+export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChanged, onSlotClosed }: Props) {
+  const [tab, setTab] = useState<Tab>('profiling');
+  const now = useNow(1000);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape' && !(e.target instanceof HTMLInputElement)) onClose();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+
+  return (
+    <>
+      <div className="drawer-backdrop" onClick={onClose} />
+      <aside className="drawer" role="dialog" aria-modal="true" aria-label={`Source ${sourceKey}`}>
+        <header className="drawer-head">
+          <div>
+            <div className="drawer-kicker">
+              {source?.namespace ?? ''} · {source?.kind ?? ''}
+            </div>
+            <h2 className="drawer-title">{source?.name ?? sourceKey}</h2>
+          </div>
+          <button type="button" className="btn icon" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
+        </header>
+        <div className="tabs" role="tablist">
+          <button type="button" role="tab" aria-selected={tab === 'profiling'} className={tab === 'profiling' ? 'tab active' : 'tab'} onClick={() => setTab('profiling')}>
+            Profiling
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'details'} className={tab === 'details' ? 'tab active' : 'tab'} onClick={() => setTab('details')}>
+            Details
+          </button>
+        </div>
+        <div className="drawer-body">
+          {!source && <p className="muted">This source is no longer reported. It reappears when its data does.</p>}
+          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} />}
+          {source && tab === 'details' && (
+            <dl className="details">
+              <dt>Key</dt>
+              <dd>
+                <code>{source.key}</code>
+              </dd>
+              <dt>Namespace</dt>
+              <dd>{source.namespace}</dd>
+              <dt>Kind</dt>
+              <dd>{source.kind}</dd>
+              <dt>Name</dt>
+              <dd>{source.name}</dd>
+              <dt>Last data</dt>
+              <dd>{formatAgo(source.lastSeenAt || null, now)}</dd>
+              <dt>Profiling</dt>
+              <dd>{source.profiling.active ? 'enabled' : 'off'}</dd>
+            </dl>
+          )}
+        </div>
+      </aside>
+    </>
+  );
+}

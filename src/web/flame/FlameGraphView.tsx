@@ -1,0 +1,91 @@
+import { useMemo, useState } from 'react';
+import type { FlameGraph } from '../../profile/flame.js';
+import { layoutFlame } from './layout.js';
+import { frameColors } from './colors.js';
+import { useZoom } from './useZoom.js';
+import { useHighlight } from './useHighlight.js';
+import { FlameChart } from './FlameChart.js';
+import { Breadcrumb } from './Breadcrumb.js';
+import { formatCount, formatNanos, formatPercent } from './text.js';
+
+interface Props {
+  graph: FlameGraph;
+  periodNanos: number;
+  /** A function picked in the symbols table (frame key), highlighted instead of the search. */
+  selectedKey: string | null;
+  onClearSelected: () => void;
+  /** Zoom and search as they were when the drawer was last open for this source. */
+  initialZoom: readonly string[];
+  initialSearch: string;
+  onZoomChange: (path: readonly string[]) => void;
+  onSearchChange: (search: string) => void;
+}
+
+/** The flame graph panel: search, match share, zoom breadcrumb, and the chart. */
+export function FlameGraphView(props: Props) {
+  const { graph, periodNanos, selectedKey, onClearSelected } = props;
+  const layout = useMemo(() => layoutFlame(graph), [graph]);
+  const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
+  const zoom = useZoom(layout, props.initialZoom, props.onZoomChange);
+  const [search, setSearch] = useState(props.initialSearch);
+  const hl = useHighlight(layout, search, selectedKey, zoom.node);
+  const total = layout.rootTotal;
+  const selectedName = hl.selectedFrame >= 0 ? graph.frames.name[hl.selectedFrame] : null;
+
+  return (
+    <section className="flame-panel" aria-label="Flame graph">
+      <div className="flame-toolbar">
+        <input
+          type="search"
+          className="search"
+          placeholder="Search functions (text or /regex/)"
+          aria-label="Search functions"
+          value={search}
+          onChange={(e) => {
+            setSearch(e.target.value);
+            props.onSearchChange(e.target.value);
+          }}
+        />
+        {selectedKey && (
+          <span className="chip" data-testid="selected-chip">
+            Highlighting <strong>{selectedName ?? '(not in this profile)'}</strong>
+            <button type="button" className="chip-x" aria-label="Clear highlight" onClick={onClearSelected}>
+              ×
+            </button>
+          </span>
+        )}
+        {hl.summary && (
+          <span className="match-share" data-testid="match-share">
+            {hl.summary.nodes === 0 ? (
+              'No matches'
+            ) : (
+              <>
+                {formatCount(hl.summary.nodes)} {hl.summary.nodes === 1 ? 'frame' : 'frames'} · <strong>{formatPercent(hl.summary.share)}</strong> of total
+                {periodNanos > 0 && ` (${formatNanos(hl.summary.samples * periodNanos)})`}
+                {hl.summaryInZoom && ` · ${formatPercent(hl.summaryInZoom.share)} of zoomed`}
+              </>
+            )}
+          </span>
+        )}
+        <span className="spacer" />
+        <button type="button" className="btn" onClick={zoom.reset} disabled={zoom.node === 0}>
+          Reset zoom
+        </button>
+      </div>
+      {zoom.node > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
+      {total > 0 && (
+        <FlameChart
+          probe="flame"
+          layout={layout}
+          colors={colors}
+          highlight={hl.frames}
+          zoomNode={zoom.node}
+          onZoom={zoom.zoomTo}
+          periodNanos={periodNanos}
+          percentOf={total}
+          ariaLabel="Flame graph: width is share of CPU time"
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PALETTE, SHADES, colorIndex, dimIndex, familyOf, frameColors, DIM_BASE, ROOT_COLOR } from './colors.js';
+import { fitLabel, formatNanos, formatPercent, formatAgo, formatBytes } from './text.js';
+
+test('a name keeps its colour, and the frame type picks the hue family', () => {
+  assert.equal(colorIndex('parse', 'native'), colorIndex('parse', 'native'));
+  assert.equal(Math.floor(colorIndex('parse', 'kernel') / SHADES), familyOf('kernel'));
+  assert.equal(Math.floor(colorIndex('parse', 'v8js') / SHADES), familyOf('v8js'));
+  assert.equal(familyOf(''), familyOf('native'), 'unknown types look native');
+  assert.equal(familyOf('V8JS'), familyOf('v8js'));
+  assert.notEqual(familyOf('kernel'), familyOf('native'));
+  const c = frameColors(['a', 'b', 'a'], ['native', 'kernel', 'native']);
+  assert.equal(c[0], c[2]);
+});
+
+test('similar names spread over the shades', () => {
+  const shades = new Set(Array.from({ length: 64 }, (_, i) => colorIndex(`fn${i}`, 'native') % SHADES));
+  assert.equal(shades.size, SHADES);
+});
+
+test('the palette is small and every index it hands out exists', () => {
+  assert.ok(PALETTE.length < 128, 'few colours keep canvas batches few');
+  assert.ok(PALETTE[dimIndex(colorIndex('x', 'jvm'))].startsWith('hsl(0 0%'));
+  assert.ok(dimIndex(0) >= DIM_BASE && dimIndex(0) < ROOT_COLOR);
+  for (const s of PALETTE) assert.match(s, /^hsl\(/);
+});
+
+test('labels are cut to whole characters with an ellipsis, or dropped when too narrow', () => {
+  assert.equal(fitLabel('render', 60, 7), 'render');
+  assert.equal(fitLabel('renderFrame', 42, 7), 'rende…');
+  assert.equal(fitLabel('renderFrame', 14, 7), '');
+});
+
+test('values read the way a profiler shows them', () => {
+  assert.equal(formatNanos(1_500_000_000), '1.50 s');
+  assert.equal(formatNanos(250_000_000), '250 ms');
+  assert.equal(formatNanos(90e9), '1.5 min');
+  assert.equal(formatPercent(0.4567), '45.7%');
+  assert.equal(formatPercent(0.01234), '1.23%');
+  assert.equal(formatPercent(0.00000001), '<0.01%');
+  assert.equal(formatAgo(10_000, 13_400), '3 s ago');
+  assert.equal(formatAgo(null, 1), 'never');
+  assert.equal(formatBytes(8 * 1024 * 1024), '8.0 MiB');
+});

@@ -1,0 +1,88 @@
+/**
+ * Frame colours: the frame type picks a hue family (kernel red, native orange, JS green, …),
+ * a hash of the name picks one of a few shades in it. The same name always gets the same
+ * colour, across live updates and across sources, and the small palette keeps the canvas
+ * batches few: one fillStyle per palette entry, not per frame.
+ */
+
+export const SHADES = 8;
+
+interface Family {
+  hue: number;
+  hueSpread: number;
+  sat: number;
+  light: number;
+}
+
+/** Hue families by `profile.frame.type`; unknown types share the native family. */
+const FAMILIES: Record<string, Family> = {
+  kernel: { hue: 2, hueSpread: 14, sat: 72, light: 62 },
+  native: { hue: 28, hueSpread: 20, sat: 85, light: 60 },
+  v8js: { hue: 105, hueSpread: 30, sat: 48, light: 55 },
+  cpython: { hue: 205, hueSpread: 22, sat: 60, light: 62 },
+  jvm: { hue: 170, hueSpread: 20, sat: 45, light: 52 },
+  go: { hue: 188, hueSpread: 14, sat: 60, light: 55 },
+  dotnet: { hue: 265, hueSpread: 20, sat: 45, light: 65 },
+  ruby: { hue: 335, hueSpread: 14, sat: 55, light: 62 },
+  php: { hue: 240, hueSpread: 16, sat: 40, light: 68 },
+  perl: { hue: 290, hueSpread: 16, sat: 40, light: 65 },
+  beam: { hue: 315, hueSpread: 16, sat: 45, light: 62 },
+};
+
+export const KINDS = Object.keys(FAMILIES);
+
+const FAMILY_INDEX = new Map(KINDS.map((k, i) => [k, i]));
+const NATIVE = FAMILY_INDEX.get('native')!;
+
+/** The palette: SHADES entries per family, then the dimmed greys, then the root colour. */
+export const PALETTE: string[] = [];
+for (const k of KINDS) {
+  const f = FAMILIES[k];
+  for (let s = 0; s < SHADES; s++) {
+    const t = s / (SHADES - 1);
+    const hue = f.hue + (t - 0.5) * f.hueSpread;
+    const light = f.light + (0.5 - t) * 10;
+    PALETTE.push(`hsl(${hue.toFixed(1)} ${f.sat}% ${light.toFixed(1)}%)`);
+  }
+}
+/** Non-matching frames while a search or a selection is active. */
+export const DIM_BASE = PALETTE.length;
+for (let s = 0; s < SHADES; s++) PALETTE.push(`hsl(0 0% ${(84 + (s % 4) * 2).toFixed(0)}%)`);
+export const ROOT_COLOR = PALETTE.length;
+PALETTE.push('hsl(220 12% 72%)');
+
+/** FNV-1a: fast, stable, and spreads similar names (`parse`, `parse2`) apart. */
+export function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function familyOf(kind: string): number {
+  return FAMILY_INDEX.get(kind.toLowerCase()) ?? NATIVE;
+}
+
+/** Palette index for a frame. */
+export function colorIndex(name: string, kind: string): number {
+  return familyOf(kind) * SHADES + (hashName(name) % SHADES);
+}
+
+/** The dimmed counterpart of a palette index (keeps a little shade variation to tell frames apart). */
+export function dimIndex(color: number): number {
+  return DIM_BASE + (color % SHADES);
+}
+
+/** Palette index per frame id, computed once per flame graph. */
+export function frameColors(names: readonly string[], kinds: readonly string[]): Uint16Array {
+  const out = new Uint16Array(names.length);
+  for (let f = 0; f < names.length; f++) out[f] = colorIndex(names[f], kinds[f] ?? '');
+  return out;
+}
+
+/** A CSS colour for a frame type, for legends. */
+export function kindSwatch(kind: string): string {
+  return PALETTE[familyOf(kind) * SHADES + SHADES / 2];
+}

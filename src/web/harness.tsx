@@ -1,0 +1,51 @@
+import { useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { FlameGraph } from '../profile/flame.js';
+import { FlameGraphView } from './flame/FlameGraphView.js';
+import { syntheticFlame } from './flame/testing.js';
+import './styles.css';
+
+/**
+ * The flame graph alone, fed by `window.__harness.load(graph)` or `.synthetic(nodes)`: what the
+ * benchmark drives, so it measures the renderer without a server or a network in the way.
+ */
+declare global {
+  interface Window {
+    __harness?: { load: (g: FlameGraph) => void; synthetic: (nodes: number, seed?: number) => number };
+  }
+}
+
+function Harness() {
+  const [graph, setGraph] = useState<FlameGraph | null>(null);
+  const [gen, setGen] = useState(0);
+  window.__harness = {
+    load: (g) => {
+      setGraph(g);
+      setGen((n) => n + 1);
+    },
+    synthetic: (nodes, seed = 1) => {
+      const g = syntheticFlame(nodes, seed);
+      setGraph(g);
+      setGen((n) => n + 1);
+      return g.frame.length;
+    },
+  };
+  if (!graph) return <p>waiting for a graph</p>;
+  return (
+    <div className="harness">
+      <FlameGraphView
+        key={gen}
+        graph={graph}
+        periodNanos={10_000_000}
+        selectedKey={null}
+        onClearSelected={() => undefined}
+        initialZoom={[]}
+        initialSearch=""
+        onZoomChange={() => undefined}
+        onSearchChange={() => undefined}
+      />
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(<Harness />);

@@ -1,0 +1,147 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ProfileResponse, SlotEvent } from '../../ui/api-types.js';
+import { api } from '../api/client.js';
+
+export type Transport = 'sse' | 'polling' | 'off';
+
+export interface ProfileState {
+  profile: ProfileResponse | null;
+  error: string | null;
+  /** Local time the current profile arrived (the browser's clock, so "n s ago" is honest). */
+  receivedAt: number | null;
+  loading: boolean;
+  transport: Transport;
+  refresh: () => void;
+}
+
+/** A profile is a full recomputation on the server: live updates ask for one at most this often. */
+const MIN_FETCH_GAP_MS = 1000;
+const POLL_MS = 2000;
+/** EventSource reconnects on its own; after this many failures in a row, poll instead. */
+const MAX_SSE_FAILURES = 3;
+
+/**
+ * The profile of one source. When `live`, a Server-Sent Events stream says when the slot got
+ * new data and the profile is fetched again (coalesced, at most once a second); where the
+ * stream fails (a proxy that buffers, an old server) it falls back to polling.
+ */
+export function useProfile(key: string, active: boolean, live: boolean, onClosed: () => void): ProfileState {
+  const [profile, setProfile] = useState<ProfileResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [receivedAt, setReceivedAt] = useState<number | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [transport, setTransport] = useState<Transport>('off');
+  const fetcher = useRef<{ request: () => void; cancel: () => void } | null>(null);
+  const latestSamples = useRef(-1);
+  const onClosedRef = useRef(onClosed);
+  useEffect(() => {
+    onClosedRef.current = onClosed;
+  }, [onClosed]);
+
+  // One fetcher per source: single flight, a request during a fetch runs once after it.
+  useEffect(() => {
+    if (!active) return;
+    let stopped = false;
+    let inFlight: AbortController | null = null;
+    let again = false;
+    let lastStart = 0;
+    let timer: number | undefined;
+    const run = async (): Promise<void> => {
+      timer = undefined;
+      inFlight = new AbortController();
+      lastStart = Date.now();
+      setLoading(true);
+      try {
+        const res = await api.profile(key, inFlight.signal);
+        if (stopped) return;
+        latestSamples.current = res.samples;
+        setProfile(res);
+        setReceivedAt(Date.now());
+        setError(null);
+      } catch (err) {
+        if (stopped || inFlight?.signal.aborted) return;
+        setError((err as Error).message);
+      } finally {
+        inFlight = null;
+        if (!stopped) setLoading(false);
+        if (!stopped && again) {
+          again = false;
+          request();
+        }
+      }
+    };
+    const request = (): void => {
+      if (stopped) return;
+      if (inFlight) {
+        again = true;
+        return;
+      }
+      if (timer !== undefined) return;
+      timer = window.setTimeout(() => void run(), Math.max(0, lastStart + MIN_FETCH_GAP_MS - Date.now()));
+    };
+    fetcher.current = {
+      request,
+      cancel: () => {
+        stopped = true;
+        inFlight?.abort();
+        if (timer !== undefined) window.clearTimeout(timer);
+      },
+    };
+    void run();
+    return () => fetcher.current?.cancel();
+  }, [key, active]);
+
+  // Live updates: SSE first, polling when the stream keeps failing.
+  useEffect(() => {
+    if (!active || !live) {
+      setTransport('off');
+      return;
+    }
+    let es: EventSource | null = null;
+    let pollId: number | undefined;
+    let failures = 0;
+    let lastSig = '';
+    const startPolling = (): void => {
+      es?.close();
+      es = null;
+      setTransport('polling');
+      pollId = window.setInterval(() => fetcher.current?.request(), POLL_MS);
+    };
+    if (typeof EventSource === 'undefined') {
+      startPolling();
+    } else {
+      es = new EventSource(api.eventsUrl(key));
+      setTransport('sse');
+      es.addEventListener('data', (ev) => {
+        failures = 0;
+        const e = JSON.parse((ev as MessageEvent<string>).data) as SlotEvent;
+        const sig = `${e.samples}:${e.chunks}:${e.lastDataAt}`;
+        // The first event on connect usually repeats what the initial fetch got.
+        const changed = lastSig === '' ? e.samples !== latestSamples.current : sig !== lastSig;
+        if (changed) fetcher.current?.request();
+        lastSig = sig;
+      });
+      es.addEventListener('closed', () => {
+        es?.close();
+        es = null;
+        setTransport('off');
+        onClosedRef.current();
+      });
+      es.onerror = () => {
+        failures++;
+        if (es?.readyState === EventSource.CLOSED || failures >= MAX_SSE_FAILURES) startPolling();
+      };
+      es.onopen = () => {
+        // After a reconnect, data may have arrived while the stream was down.
+        if (lastSig !== '') fetcher.current?.request();
+      };
+    }
+    return () => {
+      es?.close();
+      if (pollId !== undefined) window.clearInterval(pollId);
+    };
+  }, [key, active, live]);
+
+  const refresh = useCallback(() => fetcher.current?.request(), []);
+  return { profile: active ? profile : null, error, receivedAt, loading, transport, refresh };
+}

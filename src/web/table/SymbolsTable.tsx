@@ -1,0 +1,102 @@
+import { useMemo, useRef, useState } from 'react';
+import type { SymbolRow } from '../../profile/symbols.js';
+import { filterRows, rowKey, sortRows, type SortDir, type SortKey } from './sort.js';
+import { useVirtualRows } from './useVirtualRows.js';
+import { formatCount, formatNanos, formatPercent } from '../flame/text.js';
+import { kindSwatch } from '../flame/colors.js';
+
+const ROW_HEIGHT = 26;
+
+interface Props {
+  rows: readonly SymbolRow[];
+  /** Samples in the profile: what 100% is. */
+  totalSamples: number;
+  selectedKey: string | null;
+  onSelect: (key: string | null) => void;
+  initialSort?: { key: SortKey; dir: SortDir };
+  onSortChange?: (sort: { key: SortKey; dir: SortDir }) => void;
+  compact?: boolean;
+}
+
+/** Symbol | Self | Total as CPU time and share, sortable, filterable, and virtualized. */
+export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initialSort, onSortChange, compact = false }: Props) {
+  const [sort, setSort] = useState(initialSort ?? { key: 'self' as SortKey, dir: 'desc' as SortDir });
+  const [filter, setFilter] = useState('');
+  const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const v = useVirtualRows(shown.length, ROW_HEIGHT, bodyRef);
+
+  const header = (key: SortKey, label: string) => {
+    const active = sort.key === key;
+    const next = { key, dir: active && sort.dir === 'desc' ? 'asc' : key === 'name' && !active ? 'asc' : 'desc' } as const;
+    return (
+      <button
+        type="button"
+        className={`th th-${key}${active ? ' sorted' : ''}`}
+        aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+        onClick={() => {
+          setSort(next);
+          onSortChange?.(next);
+        }}
+      >
+        {label}
+        <span className="sort-arrow">{active ? (sort.dir === 'asc' ? '▲' : '▼') : ''}</span>
+      </button>
+    );
+  };
+
+  const cell = (samples: number, nanos: number) => {
+    const share = totalSamples > 0 ? samples / totalSamples : 0;
+    return (
+      <span className="value-cell">
+        <span className="value-bar" style={{ width: `${Math.min(100, share * 100)}%` }} />
+        <span className="value-time">{nanos > 0 ? formatNanos(nanos) : formatCount(samples)}</span>
+        <span className="value-pct">{formatPercent(share)}</span>
+      </span>
+    );
+  };
+
+  return (
+    <section className={compact ? 'symbols compact' : 'symbols'} aria-label="Symbols table">
+      <div className="symbols-toolbar">
+        <input type="search" className="search" placeholder="Filter symbols" aria-label="Filter symbols" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        <span className="muted">
+          {formatCount(shown.length)} of {formatCount(rows.length)} functions
+        </span>
+      </div>
+      <div className="symbols-head" role="row">
+        {header('name', 'Symbol')}
+        {header('self', 'Self')}
+        {header('total', 'Total')}
+      </div>
+      <div className="symbols-body" ref={bodyRef} onScroll={v.onScroll} role="table" aria-rowcount={shown.length}>
+        <div style={{ height: v.padTop }} />
+        {shown.slice(v.first, v.last).map((r, i) => {
+          const key = rowKey(r);
+          const selected = key === selectedKey;
+          return (
+            <div
+              key={key}
+              role="row"
+              aria-rowindex={v.first + i + 1}
+              aria-selected={selected}
+              className={selected ? 'symbols-row selected' : 'symbols-row'}
+              style={{ height: ROW_HEIGHT }}
+              onClick={() => onSelect(selected ? null : key)}
+              title={[r.name, r.file, r.binary].filter(Boolean).join('\n')}
+            >
+              <span className="sym-name">
+                <span className="kind-dot" style={{ background: kindSwatch(r.kind) }} />
+                <span className="sym-text">{r.name}</span>
+                {r.binary && <span className="sym-binary">{r.binary}</span>}
+              </span>
+              {cell(r.self, r.selfNanos)}
+              {cell(r.total, r.totalNanos)}
+            </div>
+          );
+        })}
+        <div style={{ height: v.padBottom }} />
+      </div>
+    </section>
+  );
+}

@@ -4,6 +4,9 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { decodeRequest } from '../src/otlp/codec.js';
 import { ExportProfilesServiceRequestSchema } from '../src/otlp/messages.js';
 import { aggregateRequest, emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../src/profile/aggregate.js';
+import { aggregateEncoded } from '../src/profile/aggregate-encoded.js';
+import { readWireRequest } from '../src/otlp/wire/request.js';
+import { validateWire } from '../src/otlp/wire/validate.js';
 import { flameGraph } from '../src/profile/flame.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { makeChunks, makeFleetBytes } from './gen.js';
@@ -43,12 +46,20 @@ export function main(): void {
   row('decodeRequest (+ validate)', decode, fleet.byteLength, records.events, baseline);
   const aggregate = measure(() => aggregateRequest(decodeRequest(fleet, 'protobuf')));
   row('decode + aggregate', aggregate, fleet.byteLength, records.events, baseline);
+  const wireDecode = measure(() => validateWire(readWireRequest(fleet)));
+  row('wire read + validate (fast path)', wireDecode, fleet.byteLength, records.events, baseline);
+  const encoded = measure(() => aggregateEncoded(fleet));
+  row('aggregateEncoded (fast path)', encoded, fleet.byteLength, records.events, baseline);
   console.log(
     `\nfleet request: ${fmt(fleet.byteLength / 1e6)} MB, ${records.workloads} workloads, ` +
       `${records.records.toLocaleString('en-US')} sample records = ${records.events.toLocaleString('en-US')} samples ` +
       '(ratio = baseline median / row median; above 1× is faster than fromBinary alone)',
   );
   console.log(table(['path', 'median ms', 'p90 ms', 'MB/s', 'samples/s', 'vs fromBinary'], rows));
+  console.log(
+    `fast path vs decodeRequest: ${(decode.median / wireDecode.median).toFixed(2)}× (read+validate); ` +
+      `aggregateEncoded vs decode + aggregate: ${(aggregate.median / encoded.median).toFixed(2)}×`,
+  );
 
   // The slot query. Cold: every chunk decoded and aggregated, then merged. Warm: the store has
   // cached each chunk's aggregate on arrival, so a query only merges them.
@@ -64,6 +75,7 @@ export function main(): void {
     slotRows.push([name, t.median, t.p90, t.median <= 50 ? 'yes' : 'no']);
   };
   slotRow('cold: decode+aggregate each chunk, merge, flame+symbols', measure(query(() => chunks.map((c) => single(aggregateRequest(decodeRequest(c, 'protobuf'))))), SLOT_RUNS));
+  slotRow('cold, fast path: aggregateEncoded each chunk, merge, flame+symbols', measure(query(() => chunks.map((c) => single(aggregateEncoded(c)))), SLOT_RUNS));
   slotRow('warm: merge cached chunk aggregates, flame+symbols', measure(query(() => cached), SLOT_RUNS));
   slotRow('  of which merge only', measure(() => mergeAll(cached), SLOT_RUNS));
   slotRow('  of which flameGraph only', measure(() => flameGraph(merged.tree), SLOT_RUNS));

@@ -22,10 +22,17 @@ export class StackResolver {
   private readonly frameIds = new Map<string, number>();
   private readonly keys: string[] = [];
   private readonly protos: Frame[] = [];
-  /** Per tree: request frame id → tree frame id + 1 (0 = not interned in that tree yet). */
-  private readonly treeMaps = new Map<CallTree, Int32Array>();
+  /**
+   * Request frame id → tree frame id + 1 for the tree numbered `frameOwner[id]`. One pair of
+   * arrays for all trees rather than one per tree: a request may feed hundreds of trees, and
+   * an array per tree sized to the request's frames was most of what aggregation allocated.
+   * When trees alternate, an entry is simply looked up again in the tree's own FrameTable.
+   */
+  private frameTree = new Int32Array(256);
+  private frameMapped = new Int32Array(256);
+  private readonly treeIds = new Map<CallTree, number>();
   private lastTree: CallTree | undefined;
-  private lastMap: Int32Array = new Int32Array(0);
+  private lastTreeId = 0;
 
   constructor(private readonly resolveLocation: (locationIndex: number) => Frame[]) {
     this.locStart = new Int32Array(64).fill(-1);
@@ -42,7 +49,7 @@ export class StackResolver {
 
   /** The node for the stack `locs[start..end)` (leaf first), created in `tree` if missing. */
   nodeFor(tree: CallTree, locs: ArrayLike<number>, start: number, end: number): number {
-    let map = tree === this.lastTree ? this.lastMap : this.mapFor(tree);
+    const treeId = tree === this.lastTree ? this.lastTreeId : this.idOf(tree);
     let node = 0;
     for (let i = end - 1; i >= start; i--) {
       const loc = locs[i];
@@ -50,12 +57,14 @@ export class StackResolver {
       // Frames of one location are callee first; walking root-down takes them in reverse.
       for (let j = s + this.locCount[loc] - 1; j >= s; j--) {
         const rf = this.locFrames[j];
-        if (rf >= map.length) map = this.growMap(tree, rf);
-        let tf = map[rf] - 1;
-        if (tf < 0) {
+        let tf: number;
+        if (this.frameTree[rf] === treeId) {
+          tf = this.frameMapped[rf] - 1;
+        } else {
           const proto = this.protos[rf];
           tf = tree.frames.internByKey(this.keys[rf], () => proto);
-          map[rf] = tf + 1;
+          this.frameTree[rf] = treeId;
+          this.frameMapped[rf] = tf + 1;
         }
         node = tree.child(node, tf);
       }
@@ -79,12 +88,22 @@ export class StackResolver {
         id = this.keys.push(key) - 1;
         this.protos.push(f);
         this.frameIds.set(key, id);
+        if (id >= this.frameTree.length) this.growFrames();
       }
       this.locFrames.push(id);
     }
     this.locStart[loc] = start;
     this.locCount[loc] = frames.length;
     return start;
+  }
+
+  private growFrames(): void {
+    const tree = new Int32Array(this.frameTree.length * 2);
+    tree.set(this.frameTree);
+    const mapped = new Int32Array(this.frameMapped.length * 2);
+    mapped.set(this.frameMapped);
+    this.frameTree = tree;
+    this.frameMapped = mapped;
   }
 
   private growLocations(loc: number): void {
@@ -98,23 +117,15 @@ export class StackResolver {
     this.locCount = count;
   }
 
-  private mapFor(tree: CallTree): Int32Array {
-    let map = this.treeMaps.get(tree);
-    if (!map) {
-      map = new Int32Array(Math.max(64, this.keys.length));
-      this.treeMaps.set(tree, map);
+  /** Trees are numbered from 1, so 0 in `frameTree` means "no tree yet". */
+  private idOf(tree: CallTree): number {
+    let id = this.treeIds.get(tree);
+    if (id === undefined) {
+      id = this.treeIds.size + 1;
+      this.treeIds.set(tree, id);
     }
     this.lastTree = tree;
-    this.lastMap = map;
-    return map;
-  }
-
-  private growMap(tree: CallTree, frameId: number): Int32Array {
-    const old = this.mapFor(tree);
-    const map = new Int32Array(Math.max(frameId + 1, this.keys.length, old.length * 2));
-    map.set(old);
-    this.treeMaps.set(tree, map);
-    this.lastMap = map;
-    return map;
+    this.lastTreeId = id;
+    return id;
   }
 }

@@ -1,0 +1,163 @@
+import type { AnyValue, KeyValue } from '../messages.js';
+import { RECURSION_LIMIT, checkDepth, toBigInt, type WireReader } from './reader.js';
+
+/**
+ * The small, cold messages (attributes, resource, scope) read into the same objects protobuf-es
+ * would build, so the attribute helpers in `../attributes.ts` work on them unchanged.
+ * `depth` is the message's nesting level (the request is 1), as protobuf-es counts it.
+ */
+
+const ANY_VALUE = 'opentelemetry.proto.common.v1.AnyValue';
+const KEY_VALUE = 'opentelemetry.proto.common.v1.KeyValue';
+const ARRAY_VALUE = 'opentelemetry.proto.common.v1.ArrayValue';
+const KEY_VALUE_LIST = 'opentelemetry.proto.common.v1.KeyValueList';
+
+type ArrayValue = Extract<AnyValue['value'], { case: 'arrayValue' }>['value'];
+type KeyValueList = Extract<AnyValue['value'], { case: 'kvlistValue' }>['value'];
+
+/** Reads an AnyValue of `len` bytes, merging into `into` when the field repeats (protobuf rules). */
+export function readAnyValue(r: WireReader, len: number, depth: number, into?: AnyValue): AnyValue {
+  checkDepth(depth, ANY_VALUE);
+  const end = r.pos + len;
+  const msg = into ?? ({ $typeName: ANY_VALUE, value: { case: undefined } } as AnyValue);
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        msg.value = { case: 'stringValue', value: r.string() };
+        break;
+      case 2:
+        msg.value = { case: 'boolValue', value: r.bool() };
+        break;
+      case 3:
+        r.varint64();
+        msg.value = { case: 'intValue', value: toBigInt(r.lo, r.hi, true) };
+        break;
+      case 4:
+        msg.value = { case: 'doubleValue', value: r.double() };
+        break;
+      case 5: {
+        const prev = msg.value.case === 'arrayValue' ? msg.value.value : undefined;
+        msg.value = { case: 'arrayValue', value: readArrayValue(r, r.uint32(), depth + 1, prev) };
+        break;
+      }
+      case 6: {
+        const prev = msg.value.case === 'kvlistValue' ? msg.value.value : undefined;
+        msg.value = { case: 'kvlistValue', value: readKeyValueList(r, r.uint32(), depth + 1, prev) };
+        break;
+      }
+      case 7:
+        msg.value = { case: 'bytesValue', value: r.bytes() };
+        break;
+      case 8:
+        msg.value = { case: 'stringValueStrindex', value: r.int32() };
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+    }
+  }
+  return msg;
+}
+
+function readArrayValue(r: WireReader, len: number, depth: number, into?: ArrayValue): ArrayValue {
+  checkDepth(depth, ARRAY_VALUE);
+  const end = r.pos + len;
+  const msg = into ?? ({ $typeName: ARRAY_VALUE, values: [] } as unknown as ArrayValue);
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag >>> 3 === 1) msg.values.push(readAnyValue(r, r.uint32(), depth + 1));
+    else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+  }
+  return msg;
+}
+
+function readKeyValueList(r: WireReader, len: number, depth: number, into?: KeyValueList): KeyValueList {
+  checkDepth(depth, KEY_VALUE_LIST);
+  const end = r.pos + len;
+  const msg = into ?? ({ $typeName: KEY_VALUE_LIST, values: [] } as unknown as KeyValueList);
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag >>> 3 === 1) msg.values.push(readKeyValue(r, r.uint32(), depth + 1));
+    else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+  }
+  return msg;
+}
+
+export function readKeyValue(r: WireReader, len: number, depth: number): KeyValue {
+  checkDepth(depth, KEY_VALUE);
+  const end = r.pos + len;
+  const msg = { $typeName: KEY_VALUE, key: '', value: undefined, keyStrindex: 0 } as KeyValue;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        msg.key = r.string();
+        break;
+      case 2:
+        msg.value = readAnyValue(r, r.uint32(), depth + 1, msg.value);
+        break;
+      case 3:
+        msg.keyStrindex = r.int32();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+    }
+  }
+  return msg;
+}
+
+/** Resource (depth 3): its attributes; the rest is read only to reject what protobuf-es rejects. */
+export function readResource(r: WireReader, len: number, depth: number, attributes: KeyValue[]): void {
+  checkDepth(depth, 'opentelemetry.proto.resource.v1.Resource');
+  const end = r.pos + len;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        attributes.push(readKeyValue(r, r.uint32(), depth + 1));
+        break;
+      case 2:
+        r.uint32();
+        break;
+      case 3:
+        readEntityRef(r, r.uint32(), depth + 1);
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+    }
+  }
+}
+
+function readEntityRef(r: WireReader, len: number, depth: number): void {
+  checkDepth(depth, 'opentelemetry.proto.common.v1.EntityRef');
+  const end = r.pos + len;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no >= 1 && no <= 4) r.checkedString();
+    else r.skip(tag & 7, no, RECURSION_LIMIT - depth);
+  }
+}
+
+/** InstrumentationScope: its attributes (validated like resource attributes). */
+export function readScope(r: WireReader, len: number, depth: number, attributes: KeyValue[]): void {
+  checkDepth(depth, 'opentelemetry.proto.common.v1.InstrumentationScope');
+  const end = r.pos + len;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+      case 2:
+        r.checkedString();
+        break;
+      case 3:
+        attributes.push(readKeyValue(r, r.uint32(), depth + 1));
+        break;
+      case 4:
+        r.uint32();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
+    }
+  }
+}

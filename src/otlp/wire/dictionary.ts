@@ -1,0 +1,302 @@
+import type { KeyValueAndUnit } from '../messages.js';
+import { readAnyValue } from './common.js';
+import { Float64List, Int32List, readInt32s } from './lists.js';
+import { RECURSION_LIMIT, decodeString, toBigInt, type WireReader } from './reader.js';
+
+/**
+ * ProfilesDictionary as columns of typed arrays. Table entry i of a repeated field is row i;
+ * repeated sub-fields (a stack's locations, a location's lines) are runs in one flat list,
+ * addressed by start and count. Strings stay bytes until something asks for them.
+ */
+export class WireDictionary {
+  mappingCount = 0;
+  readonly mapFilename = new Int32List();
+  readonly mapStart: bigint[] = [];
+  readonly mapOffset: bigint[] = [];
+  readonly mapAttrStart = new Int32List();
+  readonly mapAttrCount = new Int32List();
+  readonly mapAttrs = new Int32List();
+
+  locationCount = 0;
+  readonly locMapping = new Int32List(1024);
+  readonly locAddrLo = new Int32List(1024);
+  readonly locAddrHi = new Int32List(1024);
+  readonly locLineStart = new Int32List(1024);
+  readonly locLineCount = new Int32List(1024);
+  readonly lineFunction = new Int32List(1024);
+  readonly lineNumber = new Float64List(1024);
+  readonly locAttrStart = new Int32List(1024);
+  readonly locAttrCount = new Int32List(1024);
+  readonly locAttrs = new Int32List(1024);
+
+  functionCount = 0;
+  readonly fnName = new Int32List(1024);
+  readonly fnSystemName = new Int32List(1024);
+  readonly fnFilename = new Int32List(1024);
+  readonly fnStartLine = new Float64List(1024);
+
+  linkCount = 0;
+  readonly linkTraceLen = new Int32List();
+  readonly linkSpanLen = new Int32List();
+
+  stringCount = 0;
+  readonly strStart = new Int32List(1024);
+  readonly strLen = new Int32List(1024);
+  /** Decoded strings, filled on first use (and at read time for non-ASCII, to check them). */
+  readonly strings: (string | undefined)[] = [];
+
+  readonly attributes: KeyValueAndUnit[] = [];
+
+  stackCount = 0;
+  readonly stackStart = new Int32List(1024);
+  readonly stackLen = new Int32List(1024);
+  readonly stackLocs = new Int32List(16384);
+
+  constructor(readonly buf: Uint8Array) {}
+
+  /** String i like `stringTable[i]`: undefined when out of range. */
+  str(i: number): string | undefined {
+    if (!(i >= 0 && i < this.stringCount)) return undefined;
+    let s = this.strings[i];
+    if (s === undefined) {
+      s = decodeString(this.buf, this.strStart.a[i], this.strLen.a[i]);
+      this.strings[i] = s;
+    }
+    return s;
+  }
+}
+
+/** Reads one ProfilesDictionary occurrence (depth 2) into `d`; a repeat appends, as protobuf merges. */
+export function readDictionary(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        readMapping(r, r.uint32(), d);
+        break;
+      case 2:
+        readLocation(r, r.uint32(), d);
+        break;
+      case 3:
+        readFunction(r, r.uint32(), d);
+        break;
+      case 4:
+        readLink(r, r.uint32(), d);
+        break;
+      case 5: {
+        const start = r.checkedString();
+        d.stringCount++;
+        d.strStart.push(start);
+        d.strLen.push(r.pos - start);
+        break;
+      }
+      case 6:
+        d.attributes.push(readKeyValueAndUnit(r, r.uint32()));
+        break;
+      case 7:
+        readStack(r, r.uint32(), d);
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 2);
+    }
+  }
+}
+
+// Table entries sit at depth 3, lines at depth 4: far from the recursion limit, so only the
+// skip budget depends on it.
+
+function readStack(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  const locs = d.stackLocs;
+  const start = locs.n;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag >>> 3 === 1) readInt32s(r, tag & 7, locs);
+    else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+  }
+  d.stackCount++;
+  d.stackStart.push(start);
+  d.stackLen.push(locs.n - start);
+}
+
+function readLocation(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  const lineStart = d.lineFunction.n;
+  const attrStart = d.locAttrs.n;
+  let mapping = 0;
+  let lo = 0;
+  let hi = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        mapping = r.int32();
+        break;
+      case 2:
+        r.varint64();
+        lo = r.lo;
+        hi = r.hi;
+        break;
+      case 3:
+        readLine(r, r.uint32(), d);
+        break;
+      case 4:
+        readInt32s(r, tag & 7, d.locAttrs);
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  d.locationCount++;
+  d.locMapping.push(mapping);
+  d.locAddrLo.push(lo);
+  d.locAddrHi.push(hi);
+  d.locLineStart.push(lineStart);
+  d.locLineCount.push(d.lineFunction.n - lineStart);
+  d.locAttrStart.push(attrStart);
+  d.locAttrCount.push(d.locAttrs.n - attrStart);
+}
+
+function readLine(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  let fn = 0;
+  let line = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        fn = r.int32();
+        break;
+      case 2:
+        line = r.int64();
+        break;
+      case 3:
+        r.varint64();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
+    }
+  }
+  d.lineFunction.push(fn);
+  d.lineNumber.push(line);
+}
+
+function readFunction(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  let name = 0;
+  let system = 0;
+  let file = 0;
+  let startLine = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        name = r.int32();
+        break;
+      case 2:
+        system = r.int32();
+        break;
+      case 3:
+        file = r.int32();
+        break;
+      case 4:
+        startLine = r.int64();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  d.functionCount++;
+  d.fnName.push(name);
+  d.fnSystemName.push(system);
+  d.fnFilename.push(file);
+  d.fnStartLine.push(startLine);
+}
+
+function readMapping(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  const attrStart = d.mapAttrs.n;
+  let start = 0n;
+  let offset = 0n;
+  let file = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        r.varint64();
+        start = toBigInt(r.lo, r.hi, false);
+        break;
+      case 2:
+        r.varint64();
+        break;
+      case 3:
+        r.varint64();
+        offset = toBigInt(r.lo, r.hi, false);
+        break;
+      case 4:
+        file = r.int32();
+        break;
+      case 5:
+        readInt32s(r, tag & 7, d.mapAttrs);
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  d.mappingCount++;
+  d.mapFilename.push(file);
+  d.mapStart.push(start);
+  d.mapOffset.push(offset);
+  d.mapAttrStart.push(attrStart);
+  d.mapAttrCount.push(d.mapAttrs.n - attrStart);
+}
+
+function readLink(r: WireReader, len: number, d: WireDictionary): void {
+  const end = r.pos + len;
+  let trace = 0;
+  let span = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        trace = r.bytesLength();
+        break;
+      case 2:
+        span = r.bytesLength();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  d.linkCount++;
+  d.linkTraceLen.push(trace);
+  d.linkSpanLen.push(span);
+}
+
+function readKeyValueAndUnit(r: WireReader, len: number): KeyValueAndUnit {
+  const end = r.pos + len;
+  const kvu = {
+    $typeName: 'opentelemetry.proto.profiles.v1development.KeyValueAndUnit',
+    keyStrindex: 0,
+    value: undefined,
+    unitStrindex: 0,
+  } as KeyValueAndUnit;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        kvu.keyStrindex = r.int32();
+        break;
+      case 2:
+        kvu.value = readAnyValue(r, r.uint32(), 4, kvu.value);
+        break;
+      case 3:
+        kvu.unitStrindex = r.int32();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  return kvu;
+}

@@ -1,0 +1,302 @@
+import { OtlpDecodeError } from '../errors.js';
+import type { KeyValue } from '../messages.js';
+import { readResource, readScope } from './common.js';
+import { WireDictionary, readDictionary } from './dictionary.js';
+import { Float64List, Int32List, readInt32s } from './lists.js';
+import { RECURSION_LIMIT, WireReader, nanosToMs64, toBigInt } from './reader.js';
+
+/**
+ * An ExportProfilesServiceRequest read straight from protobuf into typed columns: what the
+ * profile engine needs, and everything `validateRequest` checks, without an object per sample,
+ * stack or location. `readWireRequest` accepts and rejects exactly what `decodeRequest(…,
+ * 'protobuf')` does, with the same messages; `validateWire` then applies `validateRequest`.
+ */
+export interface WireRequest {
+  resourceProfiles: WireResourceProfiles[];
+  /** Absent when the request has no dictionary field at all. */
+  dictionary: WireDictionary | undefined;
+  samples: WireSamples;
+}
+
+export interface WireResourceProfiles {
+  /** Undefined when the resource field is absent. */
+  resourceAttributes: KeyValue[] | undefined;
+  scopes: WireScopeProfiles[];
+}
+
+export interface WireScopeProfiles {
+  scopeAttributes: KeyValue[] | undefined;
+  profiles: WireProfile[];
+}
+
+export interface WireProfile {
+  hasSampleType: boolean;
+  sampleTypeType: number;
+  sampleTypeUnit: number;
+  hasPeriodType: boolean;
+  periodTypeType: number;
+  periodTypeUnit: number;
+  /** time_unix_nano and duration_nano as int32 halves (lo, hi). */
+  timeLo: number;
+  timeHi: number;
+  durationLo: number;
+  durationHi: number;
+  /** period as Number(bigint) and as its halves (for the exact value in an error). */
+  period: number;
+  periodLo: number;
+  periodHi: number;
+  profileIdLength: number;
+  attributeIndices: number[];
+  /** This profile's samples are rows [sampleStart, sampleEnd) of WireRequest.samples. */
+  sampleStart: number;
+  sampleEnd: number;
+}
+
+/** Every sample of the request, one row each; repeated fields are runs in flat lists. */
+export class WireSamples {
+  count = 0;
+  readonly stack = new Int32List(4096);
+  readonly link = new Int32List(4096);
+  readonly attrStart = new Int32List(4096);
+  readonly attrCount = new Int32List(4096);
+  readonly attrs = new Int32List(4096);
+  readonly valueStart = new Int32List(4096);
+  readonly valueCount = new Int32List(4096);
+  /** Values as Number(int64). */
+  readonly values = new Float64List(4096);
+  /** The exact value of every negative entry of `values` (only for the error message). */
+  readonly negatives = new Map<number, bigint>();
+  readonly tsStart = new Int32List(4096);
+  readonly tsCount = new Int32List(4096);
+  /** Timestamps converted as aggregation does: ms since the epoch, exact to the microsecond. */
+  readonly tsMs = new Float64List(4096);
+}
+
+/** Reads a protobuf request; malformed bytes throw OtlpDecodeError like `decodeRequest`. */
+export function readWireRequest(bytes: Uint8Array): WireRequest {
+  const r = new WireReader(bytes);
+  const req: WireRequest = { resourceProfiles: [], dictionary: undefined, samples: new WireSamples() };
+  try {
+    while (r.pos < r.len) {
+      const tag = r.tag();
+      switch (tag >>> 3) {
+        case 1:
+          req.resourceProfiles.push(readResourceProfiles(r, r.uint32(), req.samples));
+          break;
+        case 2:
+          req.dictionary ??= new WireDictionary(bytes);
+          readDictionary(r, r.uint32(), req.dictionary);
+          break;
+        default:
+          r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 1);
+      }
+    }
+  } catch (err) {
+    // The same text as decodeRequest (codec.ts is not imported: it pulls in node:zlib).
+    throw new OtlpDecodeError(`malformed protobuf ExportProfilesServiceRequest: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return req;
+}
+
+function readResourceProfiles(r: WireReader, len: number, samples: WireSamples): WireResourceProfiles {
+  const end = r.pos + len;
+  const rp: WireResourceProfiles = { resourceAttributes: undefined, scopes: [] };
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        rp.resourceAttributes ??= [];
+        readResource(r, r.uint32(), 3, rp.resourceAttributes);
+        break;
+      case 2:
+        rp.scopes.push(readScopeProfiles(r, r.uint32(), samples));
+        break;
+      case 3:
+        r.checkedString();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 2);
+    }
+  }
+  return rp;
+}
+
+function readScopeProfiles(r: WireReader, len: number, samples: WireSamples): WireScopeProfiles {
+  const end = r.pos + len;
+  const sp: WireScopeProfiles = { scopeAttributes: undefined, profiles: [] };
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        sp.scopeAttributes ??= [];
+        readScope(r, r.uint32(), 4, sp.scopeAttributes);
+        break;
+      case 2:
+        sp.profiles.push(readProfile(r, r.uint32(), samples));
+        break;
+      case 3:
+        r.checkedString();
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+    }
+  }
+  return sp;
+}
+
+function readProfile(r: WireReader, len: number, samples: WireSamples): WireProfile {
+  const end = r.pos + len;
+  const p: WireProfile = {
+    hasSampleType: false,
+    sampleTypeType: 0,
+    sampleTypeUnit: 0,
+    hasPeriodType: false,
+    periodTypeType: 0,
+    periodTypeUnit: 0,
+    timeLo: 0,
+    timeHi: 0,
+    durationLo: 0,
+    durationHi: 0,
+    period: 0,
+    periodLo: 0,
+    periodHi: 0,
+    profileIdLength: 0,
+    attributeIndices: [],
+    sampleStart: samples.count,
+    sampleEnd: samples.count,
+  };
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        p.hasSampleType = true;
+        readValueType(r, r.uint32(), p, 'sample');
+        break;
+      case 2:
+        readSample(r, r.uint32(), samples);
+        break;
+      case 3:
+        r.fixed64();
+        p.timeLo = r.lo;
+        p.timeHi = r.hi;
+        break;
+      case 4:
+        r.varint64();
+        p.durationLo = r.lo;
+        p.durationHi = r.hi;
+        break;
+      case 5:
+        p.hasPeriodType = true;
+        readValueType(r, r.uint32(), p, 'period');
+        break;
+      case 6:
+        p.period = r.int64();
+        p.periodLo = r.lo;
+        p.periodHi = r.hi;
+        break;
+      case 7:
+        p.profileIdLength = r.bytesLength();
+        break;
+      case 8:
+        r.uint32();
+        break;
+      case 9:
+        r.checkedString();
+        break;
+      case 10:
+        r.bytesLength();
+        break;
+      case 11:
+        if ((tag & 7) === 2) {
+          const e = r.uint32() + r.pos;
+          while (r.pos < e) p.attributeIndices.push(r.int32());
+        } else {
+          p.attributeIndices.push(r.int32());
+        }
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
+    }
+  }
+  p.sampleEnd = samples.count;
+  return p;
+}
+
+/** A ValueType (depth 5); a repeated occurrence merges field by field, as protobuf does. */
+function readValueType(r: WireReader, len: number, p: WireProfile, which: 'sample' | 'period'): void {
+  const end = r.pos + len;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no === 1 || no === 2) {
+      const v = r.int32();
+      if (which === 'sample') {
+        if (no === 1) p.sampleTypeType = v;
+        else p.sampleTypeUnit = v;
+      } else if (no === 1) p.periodTypeType = v;
+      else p.periodTypeUnit = v;
+    } else {
+      r.skip(tag & 7, no, RECURSION_LIMIT - 5);
+    }
+  }
+}
+
+function readSample(r: WireReader, len: number, s: WireSamples): void {
+  const end = r.pos + len;
+  const attrStart = s.attrs.n;
+  const valueStart = s.values.n;
+  const tsStart = s.tsMs.n;
+  let stack = 0;
+  let link = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        stack = r.int32();
+        break;
+      case 2:
+        readInt32s(r, tag & 7, s.attrs);
+        break;
+      case 3:
+        link = r.int32();
+        break;
+      case 4:
+        if ((tag & 7) === 2) {
+          const e = r.uint32() + r.pos;
+          while (r.pos < e) readValue(r, s);
+        } else {
+          readValue(r, s);
+        }
+        break;
+      case 5:
+        if ((tag & 7) === 2) {
+          const e = r.uint32() + r.pos;
+          while (r.pos < e) {
+            r.fixed64();
+            s.tsMs.push(nanosToMs64(r.lo, r.hi));
+          }
+        } else {
+          r.fixed64();
+          s.tsMs.push(nanosToMs64(r.lo, r.hi));
+        }
+        break;
+      default:
+        r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 5);
+    }
+  }
+  s.count++;
+  s.stack.push(stack);
+  s.link.push(link);
+  s.attrStart.push(attrStart);
+  s.attrCount.push(s.attrs.n - attrStart);
+  s.valueStart.push(valueStart);
+  s.valueCount.push(s.values.n - valueStart);
+  s.tsStart.push(tsStart);
+  s.tsCount.push(s.tsMs.n - tsStart);
+}
+
+function readValue(r: WireReader, s: WireSamples): void {
+  const v = r.int64();
+  if (v < 0) s.negatives.set(s.values.n, toBigInt(r.lo, r.hi, true));
+  s.values.push(v);
+}

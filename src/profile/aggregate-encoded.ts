@@ -1,0 +1,228 @@
+import { attributeString, keyValues, tableAttributes, type AttributeValue } from '../otlp/attributes.js';
+import type { AnyValue, KeyValue } from '../otlp/messages.js';
+import type { WireDictionary } from '../otlp/wire/dictionary.js';
+import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
+import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
+import { validateWire } from '../otlp/wire/validate.js';
+import { emptyWorkloadProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
+import type { Frame } from './frames.js';
+import { StackResolver } from './resolve.js';
+import { workloadOf } from './workload.js';
+
+/**
+ * The hot ingest path: protobuf bytes straight to per-workload aggregates, with no message
+ * objects for samples, stacks or locations. The result equals
+ * `aggregateRequest(decodeRequest(bytes, 'protobuf'), opts)` (same keys, trees, totals and
+ * time bounds), and bad input throws the same OtlpDecodeError / OtlpValidationError with the
+ * same message. OTLP/JSON has no fast path: use decodeRequest + aggregateRequest for it.
+ */
+export function aggregateEncoded(bytes: Uint8Array, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
+  const req = readWireRequest(bytes);
+  validateWire(req);
+  return aggregateWire(req, opts);
+}
+
+/** aggregateRequest over a validated WireRequest; mirrors it step by step. */
+export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
+  const out = new Map<string, WorkloadProfile>();
+  const d = req.dictionary;
+  const resolver = d ? new StackResolver((loc) => wireLocationToFrames(d, loc)) : undefined;
+  // Stack index → node + 1, valid for the workload numbered stackOwner[index]: one pair of
+  // arrays for all workloads (an array per workload sized to the stack table cost more to
+  // allocate than the aggregation itself); alternating workloads just resolve again.
+  const nStacks = Math.max(1, d ? d.stackCount : 0);
+  const stackNode = new Int32Array(nStacks);
+  const stackOwner = new Int32Array(nStacks);
+  const workloadIds = new Map<string, number>();
+  const from = opts.from ?? -Infinity;
+  const to = opts.to ?? Infinity;
+  const windowed = opts.from !== undefined || opts.to !== undefined;
+
+  for (const rp of req.resourceProfiles) {
+    const resource = wireKeyValues(rp.resourceAttributes, d);
+    const workload = workloadOf(resource);
+    if (opts.workload !== undefined && workload.key !== opts.workload) continue;
+    let agg = out.get(workload.key);
+    if (!agg) {
+      agg = emptyWorkloadProfile(workload, resource);
+      out.set(workload.key, agg);
+    }
+    let owner = workloadIds.get(workload.key);
+    if (owner === undefined) {
+      owner = workloadIds.size + 1;
+      workloadIds.set(workload.key, owner);
+    }
+    for (const sp of rp.scopes) {
+      for (const profile of sp.profiles) {
+        if (!isCpu(profile, d)) {
+          agg.skippedProfiles++;
+          continue;
+        }
+        addProfile(agg, profile, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to);
+      }
+    }
+  }
+  return out;
+}
+
+function isCpu(p: WireProfile, d: WireDictionary | undefined): boolean {
+  const st = p.hasSampleType ? d?.str(p.sampleTypeType) : '';
+  const pt = p.hasPeriodType ? d?.str(p.periodTypeType) : '';
+  return (st === '' || st === 'samples' || st === 'cpu') && (pt === '' || pt === 'cpu');
+}
+
+function addProfile(
+  agg: WorkloadProfile,
+  p: WireProfile,
+  s: WireSamples,
+  d: WireDictionary,
+  resolver: StackResolver,
+  cache: { node: Int32Array; owner: Int32Array; id: number },
+  windowed: boolean,
+  from: number,
+  to: number,
+): void {
+  const period = p.period;
+  const valueIsNanos = p.hasSampleType && d.str(p.sampleTypeUnit) === 'nanoseconds';
+  const profileMs = (p.timeLo | p.timeHi) !== 0 ? nanosToMs64(p.timeLo, p.timeHi) : NaN;
+  const profileEndMs = profileMs + nanosToMs64(p.durationLo, p.durationHi);
+  const profileInWindow = !windowed || Number.isNaN(profileMs) || (profileMs >= from && profileMs < to);
+  if (period > 0) agg.periodNanos = period;
+  const tree = agg.tree;
+  const values = s.values.a;
+  const tsMs = s.tsMs.a;
+  let minMs = Infinity;
+  let maxMs = -Infinity;
+  let samples = 0;
+  let nanos = 0;
+
+  for (let row = p.sampleStart; row < p.sampleEnd; row++) {
+    const nv = s.valueCount.a[row];
+    const v0 = s.valueStart.a[row];
+    const nts = s.tsCount.a[row];
+    let count = 0;
+    if (nts > 0) {
+      const t0 = s.tsStart.a[row];
+      for (let i = 0; i < nts; i++) {
+        const ms = tsMs[t0 + i];
+        if (windowed && !(ms >= from && ms < to)) continue;
+        count += nv > 0 ? values[v0 + i] : 1;
+        if (ms < minMs) minMs = ms;
+        if (ms > maxMs) maxMs = ms;
+      }
+    } else {
+      if (!profileInWindow) continue;
+      if (nv === 0) count = 1;
+      else for (let i = 0; i < nv; i++) count += values[v0 + i];
+    }
+    if (count === 0) continue;
+    const stackIndex = s.stack.a[row];
+    let node = cache.owner[stackIndex] === cache.id ? cache.node[stackIndex] : -1;
+    if (node < 0) {
+      // An index past the table can only be 0 with an empty table (validated): no frames.
+      const start = stackIndex < d.stackCount ? d.stackStart.a[stackIndex] : 0;
+      const len = stackIndex < d.stackCount ? d.stackLen.a[stackIndex] : 0;
+      node = resolver.nodeFor(tree, d.stackLocs.a, start, start + len);
+      cache.node[stackIndex] = node;
+      cache.owner[stackIndex] = cache.id;
+    }
+    const sv = valueIsNanos ? (period > 0 ? count / period : 0) : count;
+    const n = valueIsNanos ? count : count * period;
+    tree.add(node, sv, n);
+    samples += sv;
+    nanos += n;
+  }
+  if (samples === 0 && nanos === 0) return;
+  if (minMs === Infinity && !Number.isNaN(profileMs)) {
+    minMs = profileMs;
+    maxMs = profileEndMs;
+  }
+  agg.samples += samples;
+  agg.cpuNanos += nanos;
+  if (minMs !== Infinity) {
+    agg.startMs = Number.isNaN(agg.startMs) ? minMs : Math.min(agg.startMs, minMs);
+    agg.endMs = Number.isNaN(agg.endMs) ? maxMs : Math.max(agg.endMs, maxMs);
+  }
+}
+
+/**
+ * keyValues over wire attributes. The string cache is filled lazily, so every string the
+ * attributes can refer to is decoded first; keyValues then reads the cache as the table.
+ */
+function wireKeyValues(kvs: KeyValue[] | undefined, d: WireDictionary | undefined): Record<string, AttributeValue> {
+  if (!kvs || !d) return keyValues(kvs, []);
+  for (const kv of kvs) {
+    d.str(kv.keyStrindex);
+    touchValue(kv.value, d);
+  }
+  // Holes read as undefined, which the helpers treat like an index past the table.
+  return keyValues(kvs, d.strings as readonly string[]);
+}
+
+function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
+  if (!v) return;
+  const x = v.value;
+  if (x.case === 'stringValueStrindex') d.str(x.value);
+  else if (x.case === 'arrayValue') for (const item of x.value.values) touchValue(item, d);
+  else if (x.case === 'kvlistValue') {
+    for (const kv of x.value.values) {
+      d.str(kv.keyStrindex);
+      touchValue(kv.value, d);
+    }
+  }
+}
+
+/** locationToFrames for a wire dictionary: the same frames, names and fallbacks. */
+export function wireLocationToFrames(d: WireDictionary, loc: number): Frame[] {
+  if (!(loc >= 0 && loc < d.locationCount)) return [{ name: '[unknown]', file: '', line: 0, binary: '', kind: '' }];
+  const kind = frameKind(d, loc);
+  const m = d.locMapping.a[loc];
+  const hasMapping = m > 0 && m < d.mappingCount;
+  const binary = hasMapping ? basename(d.str(d.mapFilename.a[m]) ?? '') : '';
+  const frames: Frame[] = [];
+  const l0 = d.locLineStart.a[loc];
+  for (let l = l0; l < l0 + d.locLineCount.a[loc]; l++) {
+    const fi = d.lineFunction.a[l];
+    const hasFn = fi > 0 && fi < d.functionCount;
+    const name = hasFn ? d.str(d.fnName.a[fi]) || d.str(d.fnSystemName.a[fi]) || '' : '';
+    if (!name) continue;
+    const file = hasFn ? (d.str(d.fnFilename.a[fi]) ?? '') : '';
+    const line = d.lineNumber.a[l] || (hasFn ? d.fnStartLine.a[fi] : 0);
+    frames.push({ name, file, line, binary, kind });
+  }
+  if (frames.length === 0) {
+    const address = toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false);
+    let name: string;
+    if (hasMapping && binary) {
+      const start = d.mapStart[m];
+      const offset = address >= start ? address - start + d.mapOffset[m] : address;
+      name = `${binary}+0x${offset.toString(16)}`;
+    } else {
+      name = `0x${address.toString(16)}`;
+    }
+    frames.push({ name, file: '', line: 0, binary, kind });
+  }
+  return frames;
+}
+
+/** `profile.frame.type` of a location, as tableAttributes + attributeString resolve it. */
+function frameKind(d: WireDictionary, loc: number): string {
+  const n = d.locAttrCount.a[loc];
+  if (n === 0) return '';
+  const a0 = d.locAttrStart.a[loc];
+  const indices: number[] = [];
+  for (let i = a0; i < a0 + n; i++) {
+    const idx = d.locAttrs.a[i];
+    indices.push(idx);
+    const kvu = d.attributes[idx];
+    if (idx === 0 || !kvu) continue;
+    d.str(kvu.keyStrindex);
+    touchValue(kvu.value, d);
+  }
+  return attributeString(tableAttributes(indices, d.attributes, d.strings as readonly string[])['profile.frame.type']) ?? '';
+}
+
+function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i >= 0 ? path.slice(i + 1) : path;
+}

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runProfileCommand, type ProfileFormat } from './profile-command.js';
+import { uiCommand } from './ui-command.js';
 
 const program = new Command();
 program.name('pilotlight').description('Continuous CPU profiling: eBPF sampler, OTLP Profiles pipeline, live flame graphs');
@@ -14,6 +15,8 @@ program
   .action(async (file: string, opts: { format: ProfileFormat; workload?: string; output?: string }) => {
     await runProfileCommand(file, opts);
   });
+
+program.addCommand(uiCommand());
 
 export function positiveNumber(value: string): number {
   const n = Number(value);

@@ -41,6 +41,8 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
     bodyLimit: 64 * 1024,
+    // Event streams never go idle; without this, close() would wait for every open tab.
+    forceCloseConnections: true,
   });
   const registry = opts.registry ?? new Registry();
   registerStoreMetrics(registry, store);

@@ -1,0 +1,46 @@
+import { InvalidArgumentError } from 'commander';
+import { pino, type Logger } from 'pino';
+import { loadConfigFile, parseConfig } from '../config/load.js';
+import type { PilotlightConfig } from '../config/schema.js';
+
+/** `host:port`, `:port` or `port`; `off` (or `false`) disables the listener. */
+export function listenAddress(value: string): { host: string; port: number } | false {
+  if (value === 'off' || value === 'false') return false;
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(`expected host:port, :port or off, got ${JSON.stringify(value)}`);
+  return { host: m[1] || '127.0.0.1', port };
+}
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function makeLogger(level = process.env.PILOTLIGHT_LOG_LEVEL ?? 'info', name?: string): Logger {
+  return pino({ level, base: name ? { component: name } : undefined });
+}
+
+export async function readConfig(path: string | undefined): Promise<PilotlightConfig> {
+  return path ? loadConfigFile(path) : parseConfig({});
+}
+
+/** Runs `stop` once on SIGINT/SIGTERM, then exits; a second signal exits at once. */
+export function stopOnSignals(stop: () => Promise<void>, logger?: Logger): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger?.info({ signal }, 'stopping');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`pilotlight: error while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}

@@ -46,8 +46,9 @@ test('sandwich: callees of a mid-stack function, and its root total equals its T
   assert.equal(s.self, 0);
   assert.equal(flameFolded(s.callees), 'handle;parse 30\nhandle;render 20\nhandle;render;parse 5\n');
   assert.equal(flameFolded(s.callers), 'handle;serve;main 55\n');
-  assert.equal(s.callers.total[0], 55);
-  assert.equal(s.callees.total[0], 55);
+  assert.equal(s.callers.total[0], 55, 'the root of each half is the function');
+  assert.equal(s.callees.frame[0], frameByName(g, 'handle'));
+  assert.equal(s.callees.depth[0], 0);
 });
 
 test('sandwich: recursion is counted once per sample, inner calls stay in the callees', () => {
@@ -70,6 +71,6 @@ test('sandwich of a function that is not in the graph is empty', () => {
   const g = flameFrom(STACKS);
   const s = sandwich(g, 999);
   assert.equal(s.total, 0);
-  assert.equal(flameFolded(s.callers), '');
+  assert.equal(s.callers.frame.length, 0);
   assert.equal(flameFolded(s.callees), '');
 });

@@ -9,7 +9,9 @@ import type { FlameGraph } from './flame.js';
  *   the function whose children are its callers (drawn upside down, above the function).
  *
  * Only the outermost occurrence on each stack is taken, so under recursion each sample is
- * counted once and both roots equal the function's Total in the symbols table.
+ * counted once and both roots equal the function's Total in the symbols table. Unlike a
+ * profile's flame graph, node 0 of each half is the function itself (not an "all" node), and
+ * a function absent from the graph gives two empty graphs.
  */
 export interface Sandwich {
   callers: FlameGraph;
@@ -42,15 +44,16 @@ class TreeBuilder {
     return id;
   }
 
-  /** Pre-order with children by name, the same shape the server sends. */
-  toFlame(frames: FlameGraph['frames']): FlameGraph {
+  /** Pre-order from `start` (depth 0) with children by name, the same shape the server sends. */
+  toFlame(frames: FlameGraph['frames'], start: number): FlameGraph {
     const out: FlameGraph = { frames, frame: [], depth: [], total: [], self: [] };
+    if (start >= this.frame.length) return out;
     const byName = (a: number, b: number): number => {
       const na = frames.name[this.frame[a]];
       const nb = frames.name[this.frame[b]];
       return na < nb ? -1 : na > nb ? 1 : this.frame[a] - this.frame[b];
     };
-    const stack = [0];
+    const stack = [start];
     const depths = [0];
     while (stack.length > 0) {
       const n = stack.pop()!;
@@ -111,23 +114,23 @@ export function sandwich(graph: FlameGraph, fn: number): Sandwich {
       calleeAt[d] = c;
     }
   }
-  callers.total[0] = fnTotal;
-  callees.total[0] = fnTotal;
-  return { callers: callers.toFlame(graph.frames), callees: callees.toFlame(graph.frames), total: fnTotal, self: fnSelf };
+  // Node 1 of each builder is the function (the first child made); it becomes the root.
+  return { callers: callers.toFlame(graph.frames, 1), callees: callees.toFlame(graph.frames, 1), total: fnTotal, self: fnSelf };
 }
 
 /**
  * Folded stacks (`a;b;c count`, sorted) of a flame graph's self samples: the test language for
- * anything that produces a FlameGraph. The root ("all") is left out of the paths.
+ * anything that produces a FlameGraph. A root without a frame ("all") is left out of the paths.
  */
 export function flameFolded(graph: FlameGraph): string {
   const names = graph.frames.name;
   const path: string[] = [];
   const lines: string[] = [];
+  const skip = graph.frame[0] === -1 ? 1 : 0;
   for (let i = 0; i < graph.frame.length; i++) {
-    const d = graph.depth[i];
-    path.length = Math.max(0, d - 1);
-    if (d === 0) continue;
+    const d = graph.depth[i] - skip;
+    path.length = Math.max(0, d);
+    if (d < 0) continue;
     path.push(names[graph.frame[i]]);
     if (graph.self[i] > 0) lines.push(`${path.join(';')} ${graph.self[i]}`);
   }

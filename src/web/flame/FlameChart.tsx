@@ -153,8 +153,8 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
   );
 
   return (
-    <div className="flame-scroll" ref={scrollRef} onScroll={onScroll}>
-      <div style={{ height: fullHeight, position: 'relative' }}>
+    <div className={inverted ? 'flame-scroll inverted' : 'flame-scroll'} ref={scrollRef} onScroll={onScroll}>
+      <div className="flame-content" style={{ height: fullHeight }}>
         <div className="flame-sticky" style={{ height: viewHeight }}>
           <canvas ref={mainRef} className="flame-canvas" style={{ width: size.width, height: viewHeight }} aria-label={ariaLabel} role="img" />
           <canvas

@@ -16,8 +16,8 @@ interface Family {
 
 /** Hue families by `profile.frame.type`; unknown types share the native family. */
 const FAMILIES: Record<string, Family> = {
-  kernel: { hue: 2, hueSpread: 14, sat: 72, light: 62 },
-  native: { hue: 28, hueSpread: 20, sat: 85, light: 60 },
+  kernel: { hue: 348, hueSpread: 12, sat: 62, light: 62 },
+  native: { hue: 30, hueSpread: 36, sat: 82, light: 60 },
   v8js: { hue: 105, hueSpread: 30, sat: 48, light: 55 },
   cpython: { hue: 205, hueSpread: 22, sat: 60, light: 62 },
   jvm: { hue: 170, hueSpread: 20, sat: 45, light: 52 },
@@ -41,7 +41,8 @@ for (const k of KINDS) {
   for (let s = 0; s < SHADES; s++) {
     const t = s / (SHADES - 1);
     const hue = f.hue + (t - 0.5) * f.hueSpread;
-    const light = f.light + (0.5 - t) * 10;
+    // Shades alternate light and dark so neighbouring hues also differ in lightness.
+    const light = f.light + (s % 2 === 0 ? 7 : -7) + (0.5 - t) * 4;
     PALETTE.push(`hsl(${hue.toFixed(1)} ${f.sat}% ${light.toFixed(1)}%)`);
   }
 }

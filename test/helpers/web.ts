@@ -1,0 +1,78 @@
+import { existsSync, statSync, readdirSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { decodeRequest, encodeRequest } from '../../src/otlp/codec.js';
+import { ProfileStore } from '../../src/store/store.js';
+import { buildUiApp } from '../../src/ui/app.js';
+import type { ExportProfilesServiceRequest } from '../../src/otlp/messages.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const WEB_DIST = join(ROOT, 'src', 'web', 'dist');
+export const OUTPUT = join(ROOT, 'test-output');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the web app when src/web/dist is missing or older than its sources. */
+export function ensureWebBuilt(): void {
+  const index = join(WEB_DIST, 'index.html');
+  const sources = Math.max(newestMtime(join(ROOT, 'src', 'web')), newestMtime(join(ROOT, 'src', 'profile')));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--config', join(ROOT, 'src', 'web', 'vite.config.ts'), '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Chromium from the system (never downloaded); null with the reason when it is missing. */
+export async function launchChromium(): Promise<{ browser: Browser | null; reason: string }> {
+  if (!existsSync(CHROMIUM)) return { browser: null, reason: `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH); browser tests skipped` };
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  return { browser, reason: '' };
+}
+
+export function outputPath(name: string): string {
+  mkdirSync(OUTPUT, { recursive: true });
+  return join(OUTPUT, name);
+}
+
+export interface RunningUi {
+  /** The web app and API, e.g. http://127.0.0.1:40123 */
+  url: string;
+  /** Sends an OTLP request to the UI's receiver, as a node or gateway would. */
+  send: (req: ExportProfilesServiceRequest) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * The UI server (API + web app) on a loopback port. Until `src/ui/server.ts` (with its OTLP
+ * receiver) lands, requests go into the store through its consumer contract, after a
+ * protobuf round trip so they are what a receiver would hand over.
+ */
+export async function startUi(): Promise<RunningUi> {
+  const store = new ProfileStore();
+  const app = await buildUiApp({ store, webRoot: WEB_DIST, eventsHeartbeatMs: 1000 });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    send: async (req) => {
+      await store.consume({ request: decodeRequest(encodeRequest(req), 'protobuf') });
+    },
+    close: async () => {
+      await app.close();
+    },
+  };
+}

@@ -2,9 +2,8 @@ import { existsSync, statSync, readdirSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { decodeRequest, encodeRequest } from '../../src/otlp/codec.js';
-import { ProfileStore } from '../../src/store/store.js';
-import { buildUiApp } from '../../src/ui/app.js';
+import { encodeRequest } from '../../src/otlp/codec.js';
+import { startUiServer } from '../../src/ui/server.js';
 import type { ExportProfilesServiceRequest } from '../../src/otlp/messages.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -57,22 +56,16 @@ export interface RunningUi {
   close: () => Promise<void>;
 }
 
-/**
- * The UI server (API + web app) on a loopback port. Until `src/ui/server.ts` (with its OTLP
- * receiver) lands, requests go into the store through its consumer contract, after a
- * protobuf round trip so they are what a receiver would hand over.
- */
+/** The real UI server (store + OTLP/HTTP receiver + API + web app) on loopback ports. */
 export async function startUi(): Promise<RunningUi> {
-  const store = new ProfileStore();
-  const app = await buildUiApp({ store, webRoot: WEB_DIST, eventsHeartbeatMs: 1000 });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const ui = await startUiServer({ host: '127.0.0.1', port: 0, webRoot: WEB_DIST, eventsHeartbeatMs: 1000, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } } });
+  const otlpUrl = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
   return {
-    url,
+    url: ui.url,
     send: async (req) => {
-      await store.consume({ request: decodeRequest(encodeRequest(req), 'protobuf') });
+      const res = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeRequest(req) });
+      if (!res.ok) throw new Error(`OTLP export failed: ${res.status} ${await res.text()}`);
     },
-    close: async () => {
-      await app.close();
-    },
+    close: () => ui.close(),
   };
 }

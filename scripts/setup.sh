@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(bpftrace chromium golang-go)
+DEBIAN_PACKAGES=(bpftrace chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,0 +1,654 @@
+/**
+ * The Helm chart (deploy/helm/pilotlight): its values schema, and what it renders.
+ *
+ * There is no `helm` binary here, so the chart is rendered by deploy/helm/render, a small Go
+ * program that renders a chart the way `helm template` does (sprig + Helm's own functions,
+ * values merged from values.yaml, -f files and --set). It is built in GOPATH mode against the
+ * Debian packages golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v3-dev; without Go
+ * or those packages the rendering tests skip (the schema tests still run).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { parseConfig } from '../src/config/load.js';
+import type { PilotlightConfig } from '../src/config/schema.js';
+
+const REPO = join(import.meta.dirname, '..');
+const CHART = join(REPO, 'deploy', 'helm', 'pilotlight');
+const RENDERER_SRC = join(REPO, 'deploy', 'helm', 'render');
+const GOPATH = '/usr/share/gocode';
+const GO_LIBS = [
+  ['golang-github-masterminds-sprig-dev', join(GOPATH, 'src/github.com/Masterminds/sprig/functions.go')],
+  ['golang-gopkg-yaml.v3-dev', join(GOPATH, 'src/gopkg.in/yaml.v3/yaml.go')],
+] as const;
+const CONFIG_PATH = '/etc/pilotlight/pilotlight.yaml';
+
+/** Why the rendering tests cannot run here, or false when they can. */
+function renderSkipReason(): string | false {
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.error || go.status !== 0) return 'no `go` on this machine (Debian: golang-go); the chart renderer needs it';
+  const missing = GO_LIBS.filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  if (missing.length) return `the chart renderer needs the Debian Go libraries: apt-get install ${missing.join(' ')}`;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes object shapes, as far as the assertions need them.
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: EnvVar[];
+  ports?: { name: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  securityContext?: { privileged?: boolean; runAsUser?: number; runAsNonRoot?: boolean };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+}
+interface PodSpec {
+  hostPID?: boolean;
+  serviceAccountName?: string;
+  containers: Container[];
+  volumes?: { name: string; hostPath?: { path: string }; secret?: { secretName: string }; emptyDir?: object }[];
+  tolerations?: { operator?: string; key?: string; effect?: string }[];
+}
+interface Workload extends K8sObject {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+  };
+}
+interface Service extends K8sObject {
+  spec: { type: string; selector: Record<string, string>; ports: { name: string; port: number; targetPort: string | number }[] };
+}
+interface ClusterRole extends K8sObject {
+  rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+}
+interface ClusterRoleBinding extends K8sObject {
+  roleRef: { kind: string; name: string };
+  subjects: { kind: string; name: string; namespace: string }[];
+}
+interface Secret extends K8sObject {
+  type: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+class Rendered {
+  constructor(readonly objects: K8sObject[]) {}
+
+  find<T extends K8sObject>(kind: string, name?: string): T {
+    const hits = this.objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+    assert.equal(hits.length, 1, `expected one ${kind}${name ? ` ${name}` : ''}, found ${hits.length}: ${this.objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+    return hits[0] as T;
+  }
+
+  all<T extends K8sObject>(kind: string): T[] {
+    return this.objects.filter((o) => o.kind === kind) as T[];
+  }
+
+  /** The Secret's pilotlight.yaml: its text and what the project's own loader makes of it. */
+  config(secretName: string): { text: string; config: PilotlightConfig } {
+    const secret = this.find<Secret>('Secret', secretName);
+    const b64 = secret.data?.['pilotlight.yaml'];
+    assert.ok(b64, 'the Secret carries pilotlight.yaml under data');
+    const text = Buffer.from(b64, 'base64').toString('utf8');
+    return { text, config: parseConfig(parseYaml(text), `${secretName}/pilotlight.yaml`) };
+  }
+}
+
+function container(w: Workload, name: string): Container {
+  const c = w.spec.template.spec.containers.find((x) => x.name === name);
+  assert.ok(c, `${w.kind} ${w.metadata.name} has a container ${name}`);
+  return c;
+}
+
+function envOf(c: Container): Record<string, string | undefined> {
+  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The Service's ports by name, checked to target a container port that exists. */
+function servicePorts(svc: Service, pod: Workload): Record<string, { port: number; containerPort: number }> {
+  const containerPorts = pod.spec.template.spec.containers.flatMap((c) => c.ports ?? []);
+  const out: Record<string, { port: number; containerPort: number }> = {};
+  for (const p of svc.spec.ports) {
+    const target = containerPorts.find((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort);
+    assert.ok(target, `${svc.metadata.name} port ${p.name} targets ${p.targetPort}, which no container declares`);
+    out[p.name] = { port: p.port, containerPort: target.containerPort };
+  }
+  // The Service selects exactly the pods of its workload.
+  for (const [k, v] of Object.entries(svc.spec.selector)) {
+    assert.equal(pod.spec.template.metadata.labels[k], v, `${svc.metadata.name} selector ${k}=${v} matches the ${pod.metadata.name} pods`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values files used below.
+
+const defaultValues = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as {
+  profiling: { ui: Record<'maxSlots' | 'slotTtlSeconds' | 'slotMaxBytes' | 'cleanupIntervalSeconds', number> };
+};
+
+/** A realistic production values file: every exporter, UI and destination knob changed. */
+const CUSTOM_VALUES = {
+  image: { repository: 'registry.internal/platform/pilotlight', tag: '1.2.3', pullPolicy: 'Always' },
+  imagePullSecrets: ['regcred'],
+  clusterDomain: 'corp.local',
+  profiling: {
+    enabled: true,
+    exporter: {
+      enableDataCompression: false,
+      timeout: '10s',
+      retryOnFailure: { enabled: false, initialInterval: '250ms', maxInterval: '1m', maxElapsedTime: '2h' },
+      queue: { maxItems: 50, maxBytes: 1048576 },
+    },
+    node: {
+      hz: 99,
+      interval: '2s',
+      gateway: { protocol: 'http' },
+      resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }],
+      priorityClassName: 'system-node-critical',
+    },
+    gateway: {
+      replicas: 2,
+      bearerToken: 's3cret-token',
+      ui: { protocol: 'http' },
+      service: { grpcPort: 5317, httpPort: 5318 },
+      extraVolumes: [{ name: 'pyroscope-ca', secret: { secretName: 'pyroscope-ca' } }],
+      extraVolumeMounts: [{ name: 'pyroscope-ca', mountPath: '/etc/pilotlight/ca', readOnly: true }],
+    },
+    ui: {
+      maxSlots: 5,
+      slotTtlSeconds: 600,
+      slotMaxBytes: 4294967296,
+      cleanupIntervalSeconds: 30,
+      service: { port: 8080 },
+    },
+  },
+  destinations: [
+    {
+      type: 'pyroscope',
+      name: 'grafana',
+      url: 'https://pyroscope.monitoring.svc:4040',
+      tenant: 'team-a',
+      basicAuth: { username: 'pilot', password: 'hunter2' },
+      headers: { 'X-Env': 'prod' },
+      tls: { insecureSkipVerify: false, caFile: '/etc/pilotlight/ca/ca.crt' },
+    },
+    { type: 'otlp', name: 'collector', endpoint: 'http://otel-collector.observability:4318', protocol: 'http', headers: { 'X-Team': 'perf' } },
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// values.schema.json
+
+describe('values.schema.json', () => {
+  const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
+  const ajv = new Ajv({ allErrors: true });
+  const validate = ajv.compile(schema);
+  const check = (values: unknown) => ({ ok: validate(values), errors: ajv.errorsText(validate.errors) });
+
+  test('is a draft-07 schema that accepts the chart defaults', () => {
+    assert.equal((schema as { $schema: string }).$schema, 'http://json-schema.org/draft-07/schema#');
+    const r = check(defaultValues);
+    assert.ok(r.ok, r.errors);
+  });
+
+  test('accepts a values file that changes every exporter, UI and destination setting', () => {
+    const r = check(CUSTOM_VALUES);
+    assert.ok(r.ok, r.errors);
+    assert.ok(check({ profiling: { enabled: true } }).ok, 'a minimal override is valid');
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['an unknown top-level key', { profilling: { enabled: true } }, /must NOT have additional properties/],
+    ['an unknown key under profiling', { profiling: { enable: true } }, /\/profiling must NOT have additional properties/],
+    ['an unknown exporter key', { profiling: { exporter: { compression: 'gzip' } } }, /\/profiling\/exporter must NOT have additional properties/],
+    ['enabled as a string', { profiling: { enabled: 'yes' } }, /\/profiling\/enabled must be boolean/],
+    ['a duration without a unit', { profiling: { exporter: { timeout: '5' } } }, /\/profiling\/exporter\/timeout must match pattern/],
+    ['a duration as a number', { profiling: { exporter: { retryOnFailure: { maxInterval: 30 } } } }, /maxInterval must be string/],
+    ['a zero queue', { profiling: { exporter: { queue: { maxItems: 0 } } } }, /maxItems must be >= 1/],
+    ['hz out of range', { profiling: { node: { hz: 5000 } } }, /\/profiling\/node\/hz must be <= 1000/],
+    ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol must be equal to one of the allowed values/],
+    ['maxSlots of zero', { profiling: { ui: { maxSlots: 0 } } }, /\/profiling\/ui\/maxSlots must be >= 1/],
+    ['slotMaxBytes as a string', { profiling: { ui: { slotMaxBytes: '8Mi' } } }, /slotMaxBytes must be integer/],
+    ['a bad service port', { profiling: { ui: { service: { port: 70000 } } } }, /\/profiling\/ui\/service\/port must be <= 65535/],
+    ['a bad pull policy', { image: { repository: 'x', pullPolicy: 'Sometimes' } }, /pullPolicy must be equal to one of the allowed values/],
+    ['a pyroscope destination without url', { destinations: [{ type: 'pyroscope', name: 'p' }] }, /\/destinations\/0 must have required property 'url'/],
+    ['an otlp destination with a pyroscope key', { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] }, /\/destinations\/0 must NOT have additional properties/],
+    ['an unknown destination type', { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] }, /\/destinations\/0\/type must be equal to one of the allowed values/],
+    ['a destination header that is not a string', { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] }, /headers\/X-N must be string/],
+  ];
+  for (const [what, values, expected] of bad) {
+    test(`rejects ${what}`, () => {
+      const r = check(values);
+      assert.equal(r.ok, false, `${what} should be invalid`);
+      assert.match(r.errors, expected);
+    });
+  }
+
+  test('every key of values.yaml is commented', () => {
+    // A key line is documented when a comment line sits right above it (or above its block).
+    const lines = readFileSync(join(CHART, 'values.yaml'), 'utf8').split('\n');
+    const undocumented: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const m = /^(\s*)([A-Za-z][\w]*):/.exec(lines[i]);
+      if (!m) continue;
+      const indent = m[1].length;
+      const prev = lines[i - 1] ?? '';
+      const parentLine = lines.slice(0, i).reverse().find((l) => /^\s*[A-Za-z][\w]*:/.test(l) && /^\s*/.exec(l)![0].length < indent);
+      const isNestedK8sValue = parentLine !== undefined && /^\s*(resources|requests|limits|updateStrategy|rollingUpdate):/.test(parentLine);
+      if (/^\s*#/.test(prev) || isNestedK8sValue) continue;
+      // A section header may be documented by the comment above its first child.
+      const next = lines[i + 1] ?? '';
+      if (/:\s*$/.test(lines[i]) && /^\s*#/.test(next)) continue;
+      undocumented.push(`${i + 1}: ${lines[i].trim()}`);
+    }
+    assert.deepEqual(undocumented, []);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+const skipRender = renderSkipReason();
+if (skipRender) process.stderr.write(`helm-chart.test: skipping the rendering tests: ${skipRender}\n`);
+
+describe('helm chart rendering', { skip: skipRender }, () => {
+  let work = '';
+  let renderer = '';
+
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'pilotlight-helm-'));
+    renderer = join(work, 'render');
+    const env: NodeJS.ProcessEnv = { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' };
+    if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(work, 'gocache');
+    const build = spawnSync('go', ['build', '-o', renderer, '.'], { cwd: RENDERER_SRC, env, encoding: 'utf8', timeout: 240_000 });
+    assert.equal(build.status, 0, `building the chart renderer failed:\n${build.stderr}${build.error ? String(build.error) : ''}`);
+  });
+
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(renderer, [...args, CHART], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  function render(args: string[] = []): Rendered {
+    const r = run(args);
+    assert.equal(r.status, 0, `render ${args.join(' ')} failed: ${r.stderr}`);
+    const docs = parseAllDocuments(r.stdout);
+    const objects: K8sObject[] = [];
+    for (const doc of docs) {
+      assert.deepEqual(doc.errors, [], `rendered YAML parses:\n${r.stdout}`);
+      const obj = doc.toJS() as K8sObject | null;
+      if (obj === null) continue;
+      assert.ok(obj.apiVersion && obj.kind && obj.metadata?.name, `every document is a Kubernetes object: ${JSON.stringify(obj)}`);
+      objects.push(obj);
+    }
+    return new Rendered(objects);
+  }
+
+  function valuesFile(name: string, values: unknown): string {
+    const file = join(work, name);
+    writeFileSync(file, stringifyYaml(values));
+    return file;
+  }
+
+  test('by default (profiling.enabled=false) the chart renders no objects at all', () => {
+    const r = run([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '', 'no document, not even an empty one');
+    assert.equal(render(['--set', 'profiling.enabled=false']).objects.length, 0);
+    // Other settings do not sneak objects in while profiling is off.
+    const off = valuesFile('off.yaml', { ...CUSTOM_VALUES, profiling: { ...CUSTOM_VALUES.profiling, enabled: false } });
+    assert.equal(render(['-f', off]).objects.length, 0);
+    const notes = run(['--notes']);
+    assert.match(notes.stdout, /profiling disabled/);
+    assert.match(notes.stdout, /--set profiling\.enabled=true/);
+  });
+
+  describe('with profiling.enabled=true and the default values', () => {
+    const NS = 'observability';
+    const REL = 'pl';
+    const FULL = 'pl-pilotlight';
+    let out: Rendered;
+    before(() => {
+      out = render(['--name', REL, '--namespace', NS, '--set', 'profiling.enabled=true']);
+    });
+
+    test('renders exactly the expected objects, all in the release namespace', () => {
+      const names = out.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      assert.deepEqual(names, [
+        `ClusterRole/${FULL}-node`,
+        `ClusterRoleBinding/${FULL}-node`,
+        `DaemonSet/${FULL}-node`,
+        `Deployment/${FULL}-gateway`,
+        `Deployment/${FULL}-ui`,
+        `Secret/${FULL}-config`,
+        `Service/${FULL}-gateway`,
+        `Service/${FULL}-ui`,
+        `ServiceAccount/${FULL}-node`,
+      ]);
+      for (const o of out.objects) {
+        if (o.kind.startsWith('Cluster')) assert.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+        else assert.equal(o.metadata.namespace, NS, `${o.kind}/${o.metadata.name} namespace`);
+        assert.equal(o.metadata.labels?.['app.kubernetes.io/instance'], REL);
+        assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+      }
+    });
+
+    test('the node DaemonSet is privileged with hostPID, the kernel mounts, NODE_NAME and every-node tolerations', () => {
+      const ds = out.find<Workload>('DaemonSet', `${FULL}-node`);
+      const pod = ds.spec.template.spec;
+      assert.equal(pod.hostPID, true);
+      assert.equal(pod.serviceAccountName, `${FULL}-node`);
+      const c = container(ds, 'node');
+      assert.equal(c.securityContext?.privileged, true);
+      assert.equal(c.securityContext?.runAsUser, 0);
+      assert.deepEqual(c.args, ['node', '--config', CONFIG_PATH]);
+      assert.equal(c.image, 'pilotlight:0.1.0', 'the image tag defaults to the appVersion');
+
+      const nodeName = c.env?.find((e) => e.name === 'NODE_NAME');
+      assert.deepEqual(nodeName?.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
+
+      const mounts = new Map((c.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+      const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+      const hostMount = (path: string, readOnly: boolean) => {
+        const m = mounts.get(path);
+        assert.ok(m, `${path} is mounted`);
+        assert.equal(m.readOnly ?? false, readOnly, `${path} readOnly`);
+        assert.equal(volumes.get(m.name)?.hostPath?.path, path, `${path} comes from the host's ${path}`);
+      };
+      hostMount('/sys/kernel/debug', false);
+      hostMount('/sys/kernel/tracing', false);
+      hostMount('/sys/fs/bpf', false);
+      hostMount('/lib/modules', true);
+      hostMount('/usr/src', true);
+
+      const config = mounts.get('/etc/pilotlight');
+      assert.equal(config?.readOnly, true);
+      assert.equal(volumes.get(config.name)?.secret?.secretName, `${FULL}-config`);
+
+      assert.ok(pod.tolerations?.some((t) => t.operator === 'Exists' && !t.key && !t.effect), 'tolerates every taint');
+      assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, 'resources are set');
+      assert.deepEqual(ds.spec.selector.matchLabels, {
+        'app.kubernetes.io/name': 'pilotlight',
+        'app.kubernetes.io/instance': REL,
+        'app.kubernetes.io/component': 'node',
+      });
+    });
+
+    test('the node service account may read pods and their owners, cluster-wide', () => {
+      const sa = out.find('ServiceAccount', `${FULL}-node`);
+      const role = out.find<ClusterRole>('ClusterRole', `${FULL}-node`);
+      const binding = out.find<ClusterRoleBinding>('ClusterRoleBinding', `${FULL}-node`);
+      const can = (group: string, resource: string) =>
+        role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && ['get', 'list', 'watch'].every((v) => r.verbs.includes(v)));
+      for (const [group, resource] of [['', 'pods'], ['apps', 'replicasets'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'jobs'], ['batch', 'cronjobs']]) {
+        assert.ok(can(group, resource), `get/list/watch ${group || 'core'}/${resource}`);
+      }
+      for (const r of role.rules) {
+        assert.deepEqual([...r.verbs].sort(), ['get', 'list', 'watch'], 'read-only');
+        assert.ok(!r.resources.includes('secrets') && !r.resources.includes('*'), 'no secrets, no wildcards');
+      }
+      assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+      assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NS }]);
+    });
+
+    test('the Services expose the gateway on 4317/4318 and the UI on 3000 and 14317/14318', () => {
+      const gw = out.find<Workload>('Deployment', `${FULL}-gateway`);
+      const ui = out.find<Workload>('Deployment', `${FULL}-ui`);
+      assert.deepEqual(servicePorts(out.find<Service>('Service', `${FULL}-gateway`), gw), {
+        'otlp-grpc': { port: 4317, containerPort: 4317 },
+        'otlp-http': { port: 4318, containerPort: 4318 },
+      });
+      assert.deepEqual(servicePorts(out.find<Service>('Service', `${FULL}-ui`), ui), {
+        http: { port: 3000, containerPort: 3000 },
+        'otlp-grpc': { port: 14317, containerPort: 14317 },
+        'otlp-http': { port: 14318, containerPort: 14318 },
+      });
+      // The gateway selector must not also catch the UI pods (and the other way round).
+      assert.notEqual(gw.spec.template.metadata.labels['app.kubernetes.io/component'], ui.spec.template.metadata.labels['app.kubernetes.io/component']);
+    });
+
+    test('the gateway and UI run their subcommand, unprivileged, with health probes on their HTTP ports', () => {
+      const gw = container(out.find<Workload>('Deployment', `${FULL}-gateway`), 'gateway');
+      assert.deepEqual(gw.args, ['gateway', '--config', CONFIG_PATH]);
+      assert.deepEqual(gw.readinessProbe?.httpGet, { path: '/readyz', port: 'otlp-http' });
+      assert.deepEqual(gw.livenessProbe?.httpGet, { path: '/healthz', port: 'otlp-http' });
+      const uiDeploy = out.find<Workload>('Deployment', `${FULL}-ui`);
+      assert.equal(uiDeploy.spec.replicas, 1, 'one UI: its store is in memory');
+      const ui = container(uiDeploy, 'ui');
+      assert.deepEqual(ui.args, ['ui', '--config', CONFIG_PATH]);
+      assert.deepEqual(ui.readinessProbe?.httpGet, { path: '/readyz', port: 'http' });
+      assert.deepEqual(ui.livenessProbe?.httpGet, { path: '/healthz', port: 'http' });
+      for (const c of [gw, ui]) {
+        assert.equal(c.securityContext?.privileged, undefined);
+        assert.equal(c.securityContext?.runAsNonRoot, true);
+        assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/etc/pilotlight' && m.readOnly));
+      }
+    });
+
+    test("the UI's PROFILES_* environment comes from profiling.ui", () => {
+      const env = envOf(container(out.find<Workload>('Deployment', `${FULL}-ui`), 'ui'));
+      const ui = defaultValues.profiling.ui;
+      assert.deepEqual(
+        {
+          PROFILES_MAX_SLOTS: env.PROFILES_MAX_SLOTS,
+          PROFILES_SLOT_TTL_SECONDS: env.PROFILES_SLOT_TTL_SECONDS,
+          PROFILES_SLOT_MAX_BYTES: env.PROFILES_SLOT_MAX_BYTES,
+          PROFILES_CLEANUP_INTERVAL_SECONDS: env.PROFILES_CLEANUP_INTERVAL_SECONDS,
+        },
+        {
+          PROFILES_MAX_SLOTS: String(ui.maxSlots),
+          PROFILES_SLOT_TTL_SECONDS: String(ui.slotTtlSeconds),
+          PROFILES_SLOT_MAX_BYTES: String(ui.slotMaxBytes),
+          PROFILES_CLEANUP_INTERVAL_SECONDS: String(ui.cleanupIntervalSeconds),
+        },
+      );
+      assert.equal(env.PROFILES_SLOT_MAX_BYTES, '8388608', 'a big number is printed whole, not as 8.388608e+06');
+    });
+
+    test("the Secret's pilotlight.yaml passes the project's parseConfig, binds 0.0.0.0 and points at the Services", () => {
+      const { config } = out.config(`${FULL}-config`);
+      const p = config.profiling;
+      assert.equal(p.enabled, true);
+      assert.deepEqual(p.exporter, {
+        enableDataCompression: true,
+        timeout: 5000,
+        retryOnFailure: { enabled: true, initialInterval: 5000, maxInterval: 30_000, maxElapsedTime: 300_000 },
+        queue: { maxItems: 1000, maxBytes: 64 * 1024 * 1024 },
+      });
+      assert.deepEqual(p.node, {
+        hz: 20,
+        interval: 1000,
+        gateway: { endpoint: `${FULL}-gateway.${NS}.svc.cluster.local:4317`, protocol: 'grpc' },
+      });
+      assert.deepEqual(p.gateway, {
+        grpc: { host: '0.0.0.0', port: 4317 },
+        http: { host: '0.0.0.0', port: 4318 },
+        ui: { endpoint: `${FULL}-ui.${NS}.svc.cluster.local:14317`, protocol: 'grpc' },
+      });
+      assert.deepEqual(p.ui, {
+        host: '0.0.0.0',
+        port: 3000,
+        otlp: { grpc: { host: '0.0.0.0', port: 14317 }, http: { host: '0.0.0.0', port: 14318 } },
+        maxSlots: 24,
+        slotTtlSeconds: 120,
+        slotMaxBytes: 8 * 1024 * 1024,
+        cleanupIntervalSeconds: 15,
+      });
+      assert.deepEqual(config.destinations, []);
+    });
+
+    test('every pod carries the checksum of the config, so a config change rolls it', () => {
+      const { text } = out.config(`${FULL}-config`);
+      const expected = sha256(text);
+      const pods = [...out.all<Workload>('DaemonSet'), ...out.all<Workload>('Deployment')];
+      assert.equal(pods.length, 3);
+      for (const w of pods) assert.equal(w.spec.template.metadata.annotations?.['checksum/config'], expected, `${w.metadata.name}`);
+    });
+
+    test('NOTES.txt tells how to reach the UI with a port-forward', () => {
+      const notes = run(['--name', REL, '--namespace', NS, '--set', 'profiling.enabled=true', '--notes']);
+      assert.equal(notes.status, 0, notes.stderr);
+      assert.match(notes.stdout, new RegExp(`kubectl --namespace ${NS} port-forward svc/${FULL}-ui 3000:3000`));
+      assert.match(notes.stdout, /http:\/\/localhost:3000/);
+    });
+  });
+
+  describe('with a values file that changes the exporter, UI and destinations', () => {
+    const NS = 'perf';
+    const FULL = 'prod-pilotlight';
+    let out: Rendered;
+    let config: PilotlightConfig;
+    before(() => {
+      out = render(['--name', 'prod', '--namespace', NS, '-f', valuesFile('custom.yaml', CUSTOM_VALUES)]);
+      config = out.config(`${FULL}-config`).config;
+    });
+
+    test('the exporter settings arrive in pilotlight.yaml', () => {
+      assert.deepEqual(config.profiling.exporter, {
+        enableDataCompression: false,
+        timeout: 10_000,
+        retryOnFailure: { enabled: false, initialInterval: 250, maxInterval: 60_000, maxElapsedTime: 7_200_000 },
+        queue: { maxItems: 50, maxBytes: 1048576 },
+      });
+    });
+
+    test('the node and gateway send over OTLP/HTTP to the Services on their configured ports', () => {
+      assert.deepEqual(config.profiling.node, {
+        hz: 99,
+        interval: 2000,
+        gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.corp.local:5318`, protocol: 'http' },
+      });
+      assert.deepEqual(config.profiling.gateway.ui, { endpoint: `http://${FULL}-ui.${NS}.svc.corp.local:14318`, protocol: 'http' });
+      assert.equal(config.profiling.gateway.bearerToken, 's3cret-token');
+      // The container still listens on its own ports; only the Service ports changed.
+      assert.deepEqual(config.profiling.gateway.grpc, { host: '0.0.0.0', port: 4317 });
+      assert.deepEqual(
+        servicePorts(out.find<Service>('Service', `${FULL}-gateway`), out.find<Workload>('Deployment', `${FULL}-gateway`)),
+        { 'otlp-grpc': { port: 5317, containerPort: 4317 }, 'otlp-http': { port: 5318, containerPort: 4318 } },
+      );
+      assert.equal(out.find<Service>('Service', `${FULL}-ui`).spec.ports.find((p) => p.name === 'http')?.port, 8080);
+    });
+
+    test('the UI store limits arrive both as PROFILES_* env and in pilotlight.yaml', () => {
+      const env = envOf(container(out.find<Workload>('Deployment', `${FULL}-ui`), 'ui'));
+      assert.equal(env.PROFILES_MAX_SLOTS, '5');
+      assert.equal(env.PROFILES_SLOT_TTL_SECONDS, '600');
+      assert.equal(env.PROFILES_SLOT_MAX_BYTES, '4294967296');
+      assert.equal(env.PROFILES_CLEANUP_INTERVAL_SECONDS, '30');
+      const ui = config.profiling.ui;
+      assert.deepEqual([ui.maxSlots, ui.slotTtlSeconds, ui.slotMaxBytes, ui.cleanupIntervalSeconds], [5, 600, 4294967296, 30]);
+    });
+
+    test('the destinations arrive as written, credentials included (in the Secret only)', () => {
+      assert.deepEqual(config.destinations, [
+        {
+          type: 'pyroscope',
+          name: 'grafana',
+          url: 'https://pyroscope.monitoring.svc:4040',
+          tenant: 'team-a',
+          basicAuth: { username: 'pilot', password: 'hunter2' },
+          headers: { 'X-Env': 'prod' },
+          tls: { insecureSkipVerify: false, caFile: '/etc/pilotlight/ca/ca.crt' },
+        },
+        { type: 'otlp', name: 'collector', endpoint: 'http://otel-collector.observability:4318', protocol: 'http', headers: { 'X-Team': 'perf' } },
+      ]);
+      for (const o of out.objects) {
+        if (o.kind === 'Secret') continue;
+        const text = JSON.stringify(o);
+        assert.ok(!text.includes('hunter2') && !text.includes('s3cret-token'), `${o.kind}/${o.metadata.name} carries no credential`);
+      }
+    });
+
+    test('the Kubernetes settings arrive: image, pull secret, replicas, resources, tolerations, extra volumes', () => {
+      const ds = out.find<Workload>('DaemonSet', `${FULL}-node`);
+      const gw = out.find<Workload>('Deployment', `${FULL}-gateway`);
+      for (const w of out.all<Workload>('DaemonSet').concat(out.all<Workload>('Deployment'))) {
+        for (const c of w.spec.template.spec.containers) assert.equal(c.image, 'registry.internal/platform/pilotlight:1.2.3');
+        assert.deepEqual((w.spec.template.spec as { imagePullSecrets?: unknown }).imagePullSecrets, [{ name: 'regcred' }]);
+      }
+      assert.equal(gw.spec.replicas, 2);
+      assert.deepEqual(container(ds, 'node').resources, CUSTOM_VALUES.profiling.node.resources);
+      assert.deepEqual(ds.spec.template.spec.tolerations, CUSTOM_VALUES.profiling.node.tolerations);
+      assert.equal((ds.spec.template.spec as { priorityClassName?: string }).priorityClassName, 'system-node-critical');
+      assert.ok(gw.spec.template.spec.volumes?.some((v) => v.name === 'pyroscope-ca' && v.secret?.secretName === 'pyroscope-ca'));
+      assert.ok(container(gw, 'gateway').volumeMounts?.some((m) => m.mountPath === '/etc/pilotlight/ca'));
+    });
+
+    test('a different config gives a different checksum', () => {
+      const defaults = render(['--name', 'prod', '--namespace', NS, '--set', 'profiling.enabled=true']);
+      const a = out.find<Workload>('Deployment', `${FULL}-ui`).spec.template.metadata.annotations?.['checksum/config'];
+      const b = defaults.find<Workload>('Deployment', `${FULL}-ui`).spec.template.metadata.annotations?.['checksum/config'];
+      assert.ok(a && b && a !== b);
+    });
+
+    test('NOTES.txt names the UI Service port and the destinations', () => {
+      const notes = run(['--name', 'prod', '--namespace', NS, '-f', join(work, 'custom.yaml'), '--notes']);
+      assert.match(notes.stdout, new RegExp(`port-forward svc/${FULL}-ui 3000:8080`));
+      assert.match(notes.stdout, /grafana, collector/);
+    });
+  });
+
+  test('explicit endpoints override the Service addresses', () => {
+    const out = render([
+      '--set', 'profiling.enabled=true',
+      '--set', 'profiling.node.gateway.endpoint=gateway.example.internal:4317',
+      '--set', 'profiling.gateway.ui.endpoint=ui.example.internal:14317',
+    ]);
+    const { config } = out.config('release-name-pilotlight-config');
+    assert.equal(config.profiling.node.gateway.endpoint, 'gateway.example.internal:4317');
+    assert.equal(config.profiling.gateway.ui.endpoint, 'ui.example.internal:14317');
+  });
+
+  test('serviceAccount.create=false renders no RBAC and uses the named account', () => {
+    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.serviceAccount.create=false', '--set', 'profiling.node.serviceAccount.name=profiler']);
+    assert.deepEqual(out.all('ServiceAccount').concat(out.all('ClusterRole'), out.all('ClusterRoleBinding')), []);
+    assert.equal(out.find<Workload>('DaemonSet').spec.template.spec.serviceAccountName, 'profiler');
+  });
+
+  test('names follow fullnameOverride, and a release named after the chart is not doubled', () => {
+    const a = render(['--set', 'profiling.enabled=true', '--set', 'fullnameOverride=prof']);
+    assert.ok(a.find('DaemonSet', 'prof-node') && a.find('Service', 'prof-gateway') && a.find('Secret', 'prof-config'));
+    assert.match(a.config('prof-config').config.profiling.node.gateway.endpoint, /^prof-gateway\.default\.svc\.cluster\.local:4317$/);
+    const b = render(['--name', 'pilotlight', '--set', 'profiling.enabled=true']);
+    assert.ok(b.find('Deployment', 'pilotlight-ui'));
+  });
+
+  test('a bearer token left empty stays out of pilotlight.yaml', () => {
+    const { text, config } = render(['--set', 'profiling.enabled=true']).config('release-name-pilotlight-config');
+    assert.equal(config.profiling.gateway.bearerToken, undefined);
+    assert.doesNotMatch(text, /bearerToken/);
+  });
+});

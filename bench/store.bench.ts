@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { create } from '@bufbuild/protobuf';
+import { decodeRequest, encodeRequest } from '../src/otlp/codec.js';
+import { KeyValueSchema, ResourceSchema } from '../src/otlp/messages.js';
+import { simpleValue } from '../src/otlp/builder.js';
+import { ProfileStore } from '../src/store/store.js';
+import { DEFAULT_LIMITS } from '../src/store/config.js';
+import { parseWorkloadKey } from '../src/profile/workload.js';
+import { flameGraph } from '../src/profile/flame.js';
+import { symbolsTable } from '../src/profile/symbols.js';
+import { startUiServer } from '../src/ui/server.js';
+import { makeChunks } from './gen.js';
+import { fmt, measure, quantile, table } from './measure.js';
+
+/**
+ * The profile store and UI server: ingest into 24 active slots over loopback OTLP/HTTP, query
+ * latency on a full 8 MiB slot (in process and through the HTTP API), and the RSS of a fresh
+ * process holding 24 full slots. Figures only.
+ */
+const SLOTS = 24;
+const SLOT_BYTES = DEFAULT_LIMITS.slotMaxBytes;
+
+/** The generated chunks re-labelled for workload `host/Service/svc-i`. */
+function chunksFor(base: Uint8Array[], i: number): Uint8Array[] {
+  return base.map((bytes) => {
+    const req = decodeRequest(bytes, 'protobuf');
+    for (const rp of req.resourceProfiles) {
+      rp.resource = create(ResourceSchema, { attributes: [create(KeyValueSchema, { key: 'service.name', value: simpleValue(`svc-${i}`) })] });
+    }
+    return encodeRequest(req);
+  });
+}
+
+function samplesIn(bytes: Uint8Array): number {
+  let n = 0;
+  for (const rp of decodeRequest(bytes, 'protobuf').resourceProfiles)
+    for (const sp of rp.scopeProfiles) for (const p of sp.profiles) for (const s of p.samples) n += s.timestampsUnixNano.length || s.values.length;
+  return n;
+}
+
+export async function main(): Promise<void> {
+  // A little over one slot's cap, so the byte cap is exercised while filling.
+  const base = makeChunks({ totalBytes: Math.round(SLOT_BYTES * 1.1) });
+  const perSlot = Array.from({ length: SLOTS }, (_, i) => chunksFor(base, i));
+  const totalBytes = perSlot.reduce((s, cs) => s + cs.reduce((t, c) => t + c.byteLength, 0), 0);
+  const samplesPerChunk = samplesIn(base[0]);
+  console.log(`${SLOTS} workloads × ${base.length} chunks (${fmt(base[0].byteLength / 1024)} KiB, ~${samplesPerChunk} samples each); ${fmt(totalBytes / 2 ** 20)} MiB to send`);
+
+  // 1. Ingest over loopback OTLP/HTTP into 24 active slots, 8 senders.
+  const ui = await startUiServer({ port: 0, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 }, maxRequestBytes: 16 * 2 ** 20 } });
+  try {
+    for (let i = 0; i < SLOTS; i++) ui.store.open(parseWorkloadKey(`host/Service/svc-${i}`)!);
+    const url = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
+    const queue: Uint8Array[] = [];
+    for (let c = 0; c < base.length; c++) for (let i = 0; i < SLOTS; i++) queue.push(perSlot[i][c]);
+    const latencies: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < queue.length) {
+          const body = queue[next++];
+          const s = performance.now();
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(body) });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
+          latencies.push(performance.now() - s);
+        }
+      }),
+    );
+    const secs = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    const stats = ui.store.stats();
+    console.log(
+      table(
+        ['ingest over OTLP/HTTP (8 senders)', 'requests', 'MB/s', 'samples/s', 'p50 ms', 'p99 ms'],
+        [['24 active slots', queue.length, totalBytes / 1e6 / secs, (queue.length * samplesPerChunk) / secs, quantile(latencies, 0.5), quantile(latencies, 0.99)]],
+      ),
+    );
+    console.log(`store after ingest: ${stats.usage.slots} slots, ${fmt(stats.usage.bytes / 2 ** 20)} MiB held (cap ${fmt((SLOTS * SLOT_BYTES) / 2 ** 20)} MiB), ${stats.dropped.byteCapChunks} chunks dropped at the byte cap`);
+
+    // 2. Query latency on a full slot: in process, and through the API (JSON over loopback).
+    const key = 'host/Service/svc-0';
+    const inProcess = measure(() => {
+      const p = ui.store.profile(key);
+      flameGraph(p.tree);
+      symbolsTable(p.tree);
+    }, { runs: 30 });
+    const api: number[] = [];
+    const apiUrl = `${ui.url}/api/sources/${encodeURIComponent(key)}/profile`;
+    for (let i = 0; i < 33; i++) {
+      const s = performance.now();
+      const res = await fetch(apiUrl);
+      await res.arrayBuffer();
+      if (i >= 3) api.push(performance.now() - s);
+    }
+    api.sort((a, b) => a - b);
+    const windowed = measure(() => ui.store.profile(key, { from: 0, to: Number.MAX_SAFE_INTEGER / 2 }), { runs: 5, warmup: 1 });
+    const slot = ui.store.slot(key)!;
+    const nodes = flameGraph(ui.store.profile(key).tree).frame.length;
+    console.log(
+      table(
+        [`query a full slot (${fmt(slot.bytes / 2 ** 20)} MiB, ${slot.chunks.length} chunks, ${nodes} flame nodes)`, 'p50 ms', 'p90/p99 ms'],
+        [
+          ['store.profile + flame graph + symbols (in process)', inProcess.median, inProcess.p90],
+          ['GET /api/sources/{key}/profile over loopback', quantile(api, 0.5), quantile(api, 0.99)],
+          ['baseline: a time-window query (decodes every chunk)', windowed.median, windowed.p90],
+        ],
+      ),
+    );
+    console.log(`goal: ≤ 50 ms p50 for the query → ${quantile(api, 0.5) <= 50 ? 'met' : 'NOT met'} over HTTP, ${inProcess.median <= 50 ? 'met' : 'NOT met'} in process`);
+  } finally {
+    await ui.close();
+  }
+
+  // 3. RSS of a fresh process holding 24 full slots.
+  const child = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), '--rss-child'], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+  ) as { rssEmpty: number; rssFull: number; held: number };
+  const goal = 1.5 * ((SLOTS * SLOT_BYTES) / 2 ** 20) + 100;
+  console.log(
+    table(
+      ['RSS, fresh process', 'MiB'],
+      [
+        ['store empty', child.rssEmpty],
+        [`24 slots full (${fmt(child.held / 2 ** 20)} MiB of chunks held)`, child.rssFull],
+        [`goal ≤ 1.5 × 192 + 100`, goal],
+      ],
+    ),
+  );
+}
+
+function rssChild(): void {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const base = makeChunks({ totalBytes: Math.round(SLOT_BYTES * 1.05) });
+  const store = new ProfileStore(DEFAULT_LIMITS);
+  gc();
+  const rssEmpty = process.memoryUsage().rss / 2 ** 20;
+  for (let i = 0; i < SLOTS; i++) {
+    store.open(parseWorkloadKey(`host/Service/svc-${i}`)!);
+    for (const bytes of chunksFor(base, i)) store.ingest(decodeRequest(bytes, 'protobuf'));
+  }
+  gc();
+  gc();
+  const rssFull = process.memoryUsage().rss / 2 ** 20;
+  process.stdout.write(JSON.stringify({ rssEmpty, rssFull, held: store.stats().usage.bytes }));
+}
+
+const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  if (process.argv.includes('--rss-child')) rssChild();
+  else await main();
+}

@@ -37,6 +37,11 @@ export const exporterConfigSchema = z
     endpoint: z.string().min(1),
     /** Extra request headers (gRPC metadata), e.g. authorization or a tenant id. */
     headers: z.record(z.string(), z.string()).default({}),
+    /** For https:// endpoints (and gRPC over TLS): a CA bundle file, or skipping verification. */
+    tls: z
+      .object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     /** OTLP/HTTP body encoding. */
     encoding: z.enum(['protobuf', 'json']).default('protobuf'),
     enableDataCompression: z.boolean().default(true),

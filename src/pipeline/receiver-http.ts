@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { gunzipBounded, DecompressedTooLargeError, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, type Encoding } from '../otlp/codec.js';
 import { OtlpInputError } from '../otlp/errors.js';
@@ -8,8 +9,14 @@ import { encodeRpcStatus } from './rpc-status.js';
 
 export const HTTP_PROFILES_PATH = '/v1development/profiles';
 
+/** GET /metrics, /healthz, /readyz beside the OTLP route (the gateway's probes use the OTLP/HTTP port). */
+export interface AdminRoutes {
+  registry: Registry;
+  ready: () => boolean;
+}
+
 /** The OTLP/HTTP side of the receiver: one route, bodies read as bytes, errors as google.rpc.Status. */
-export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig): FastifyInstance {
+export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig, admin?: AdminRoutes): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: config.maxRequestBytes });
   // Our codec parses; Fastify only collects the bytes (and enforces bodyLimit while reading).
   app.removeAllContentTypeParsers();
@@ -34,6 +41,16 @@ export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig): Fa
     const response = await receive(core, 'http', body, encoding, wire.byteLength);
     return reply.code(200).type(encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE).send(Buffer.from(response));
   });
+
+  if (admin) {
+    // Not behind the bearer token: kubelet probes and Prometheus scrapes do not carry it.
+    app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
+    app.get('/readyz', async (_req, reply) => {
+      const ready = admin.ready();
+      return reply.code(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready\n');
+    });
+    app.get('/metrics', async (_req, reply) => reply.type(admin.registry.contentType).send(await admin.registry.metrics()));
+  }
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const wireBytes = Number(req.headers['content-length'] ?? 0) || 0;

@@ -268,3 +268,39 @@ describe('Receiver lifecycle', () => {
     }
   });
 });
+
+describe('Receiver admin routes', () => {
+  test('serves /healthz, /readyz and /metrics on the HTTP port, without the bearer token', async () => {
+    let extraReady = false;
+    const r = new Receiver({
+      grpc: false,
+      http: { host: '127.0.0.1', port: 0 },
+      bearerToken: 't',
+      adminRoutes: { ready: () => extraReady },
+      consumer: consumerOf(() => {}),
+    });
+    const { http } = await r.start();
+    const base = `http://127.0.0.1:${http!.port}`;
+    try {
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/readyz`)).status, 503);
+      extraReady = true;
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      await httpExport(`${base}/v1development/profiles`, GOOD_BYTES, { authorization: 'Bearer t' });
+      const text = await (await fetch(`${base}/metrics`)).text();
+      assert.match(text, /pilotlight_receiver_requests_total\{transport="http",outcome="accepted"\} 1/);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('are not served unless asked for', async () => {
+    const r = new Receiver({ grpc: false, http: { host: '127.0.0.1', port: 0 }, consumer: consumerOf(() => {}) });
+    const { http } = await r.start();
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${http!.port}/metrics`)).status, 404);
+    } finally {
+      await r.stop();
+    }
+  });
+});

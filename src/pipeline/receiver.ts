@@ -15,6 +15,11 @@ export interface ReceiverOptions extends ReceiverConfigInput {
   logger?: Logger;
   /** Self-metrics are registered here (shared with the embedding process's /metrics). */
   registry?: Registry;
+  /**
+   * Also serve GET /metrics (the registry), /healthz and /readyz on the OTLP/HTTP port, without
+   * the bearer token. `ready` adds a condition to /readyz beyond "the receiver is listening".
+   */
+  adminRoutes?: boolean | { ready?: () => boolean };
 }
 
 export interface ListenAddress {
@@ -35,13 +40,15 @@ export class Receiver {
   readonly config: ReceiverConfig;
   readonly registry: Registry;
   private readonly core: ReceiveCore;
+  private readonly adminRoutes: ReceiverOptions['adminRoutes'];
   private grpcServer?: grpc.Server;
   private httpServer?: FastifyInstance;
   private bound: ReceiverAddresses = {};
   private state: 'new' | 'started' | 'stopping' | 'stopped' = 'new';
 
   constructor(options: ReceiverOptions) {
-    const { consumer, logger, registry, ...config } = options;
+    const { consumer, logger, registry, adminRoutes, ...config } = options;
+    this.adminRoutes = adminRoutes;
     this.config = receiverConfigSchema.parse(config);
     this.registry = registry ?? new Registry();
     this.core = {
@@ -63,7 +70,9 @@ export class Receiver {
         this.bound.grpc = { host: grpcCfg.host, port };
       }
       if (httpCfg) {
-        this.httpServer = buildHttpReceiver(this.core, this.config);
+        const extra = typeof this.adminRoutes === 'object' ? this.adminRoutes.ready : undefined;
+        const admin = this.adminRoutes ? { registry: this.registry, ready: () => this.ready && (extra?.() ?? true) } : undefined;
+        this.httpServer = buildHttpReceiver(this.core, this.config, admin);
         await this.httpServer.listen({ host: httpCfg.host, port: httpCfg.port });
         const addr = this.httpServer.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : httpCfg.port;

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import { decodeResponse } from '../otlp/codec.js';
 import type { ExporterConfig } from './exporter-config.js';
 import { PermanentError, RetryableError } from './exporter-errors.js';
@@ -32,7 +33,11 @@ export function grpcTransport(config: ExporterConfig): Transport {
   };
   // grpc-js compresses per channel, not per call.
   if (config.enableDataCompression) options['grpc.default_compression_algorithm'] = grpc.compressionAlgorithms.gzip;
-  const client = new grpc.Client(target, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), options);
+  const useTls = tls || config.tls !== undefined;
+  const ca = config.tls?.caFile ? readFileSync(config.tls.caFile) : null;
+  const verify = config.tls?.insecureSkipVerify ? { checkServerIdentity: () => undefined, rejectUnauthorized: false } : {};
+  const creds = useTls ? grpc.credentials.createSsl(ca, null, null, verify) : grpc.credentials.createInsecure();
+  const client = new grpc.Client(target, creds, options);
 
   return {
     send(item, signal) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { decodeResponse, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, errorText } from '../otlp/codec.js';
@@ -22,7 +23,16 @@ export function httpTransport(config: ExporterConfig): Transport {
   const url = profilesUrl(config.endpoint);
   const lib = url.protocol === 'https:' ? https : http;
   // Keep connections open between requests; one socket per concurrent sender is enough.
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: config.sendingQueue.numConsumers });
+  const tls = config.tls;
+  const agent =
+    lib === https
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: config.sendingQueue.numConsumers,
+          rejectUnauthorized: !(tls?.insecureSkipVerify ?? false),
+          ca: tls?.caFile ? readFileSync(tls.caFile) : undefined,
+        })
+      : new http.Agent({ keepAlive: true, maxSockets: config.sendingQueue.numConsumers });
   const contentType = config.encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE;
 
   return {

@@ -17,7 +17,7 @@ test('end to end over loopback: OTLP/HTTP in, Enable Profiling, exact self/total
       fetch(otlp, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf' },
-        body: encodeRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded }, { resource: K8S_CHECKOUT, folded: 'main;pay 2' }])),
+        body: Buffer.from(encodeRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded }, { resource: K8S_CHECKOUT, folded: 'main;pay 2' }]))),
       });
     assert.equal((await send('main;before 3')).status, 200);
     const sources = (await (await fetch(`${ui.url}/api/sources`)).json()) as SourcesResponse;

@@ -1,3 +1,5 @@
+import type { FlameGraph } from '../profile/flame.js';
+
 /**
  * `window.__pilotlight`: a read-only window on what the canvases drew, for the browser tests
  * and the benchmark (a canvas has no DOM to query). Each flame chart registers itself by name
@@ -32,9 +34,17 @@ interface Registry {
   [name: string]: FlameProbe | undefined;
 }
 
+/** The flame harness page (harness.tsx): draws a given or synthetic graph without a server. */
+export interface Harness {
+  load: (g: FlameGraph) => void;
+  /** Draws a synthetic graph of about `nodes` nodes; returns its node count. */
+  synthetic: (nodes: number, seed?: number) => number;
+}
+
 declare global {
   interface Window {
     __pilotlight?: Registry;
+    __harness?: Harness;
   }
 }
 

@@ -5,16 +5,12 @@ import { FlameGraphView } from './flame/FlameGraphView.js';
 import { syntheticFlame } from './flame/testing.js';
 import './styles.css';
 
+import './debug.js';
+
 /**
  * The flame graph alone, fed by `window.__harness.load(graph)` or `.synthetic(nodes)`: what the
  * benchmark drives, so it measures the renderer without a server or a network in the way.
  */
-declare global {
-  interface Window {
-    __harness?: { load: (g: FlameGraph) => void; synthetic: (nodes: number, seed?: number) => number };
-  }
-}
-
 function Harness() {
   const [graph, setGraph] = useState<FlameGraph | null>(null);
   const [gen, setGen] = useState(0);

@@ -4,12 +4,16 @@
  * function has a frame (measured-facts.md: at -O1 gcc leaves the leaf frameless and the
  * frame-pointer walk skips its caller).
  *
- * Usage: burn [SECONDS]  (default 60: a burner left behind by a crashed test still ends)
- * Prints "iterations N" when done, so throughput can be compared with and without sampling.
+ * Usage: burn [SECONDS [COPIES]]  (default 60 s: a burner left behind by a crashed test still
+ * ends). COPIES > 1 forks that many burner processes (fast even when the machine is already
+ * busy, unlike spawning them one by one) and waits for them. Each process prints
+ * "iterations N" when done, so throughput can be compared with and without sampling.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 volatile unsigned long pl_sink;
 
@@ -31,6 +35,19 @@ unsigned long pl_burn_outer(double seconds) {
 
 int main(int argc, char **argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 60;
+  int copies = argc > 2 ? atoi(argv[2]) : 1;
+  if (copies > 1) {
+    fflush(stdout);
+    for (int i = 0; i < copies; i++) {
+      if (fork() == 0) {
+        printf("iterations %lu\n", pl_burn_outer(seconds));
+        return 0;
+      }
+    }
+    while (wait(NULL) > 0) {
+    }
+    return 0;
+  }
   unsigned long n = pl_burn_outer(seconds);
   printf("iterations %lu\n", n);
   return 0;

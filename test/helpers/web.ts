@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { encodeRequest } from '../../src/otlp/codec.js';
 import { startUiServer } from '../../src/ui/server.js';
+import { DEFAULT_LIMITS } from '../../src/store/config.js';
+import type { StoreLimits } from '../../src/ui/api-types.js';
 import type { ExportProfilesServiceRequest } from '../../src/otlp/messages.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -57,13 +59,13 @@ export interface RunningUi {
 }
 
 /** The real UI server (store + OTLP/HTTP receiver + API + web app) on loopback ports. */
-export async function startUi(): Promise<RunningUi> {
-  const ui = await startUiServer({ host: '127.0.0.1', port: 0, webRoot: WEB_DIST, eventsHeartbeatMs: 1000, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } } });
+export async function startUi(limits: Partial<StoreLimits> = {}): Promise<RunningUi> {
+  const ui = await startUiServer({ host: '127.0.0.1', port: 0, webRoot: WEB_DIST, limits: { ...DEFAULT_LIMITS, ...limits }, eventsHeartbeatMs: 1000, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } } });
   const otlpUrl = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
   return {
     url: ui.url,
     send: async (req) => {
-      const res = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeRequest(req) });
+      const res = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(encodeRequest(req)) });
       if (!res.ok) throw new Error(`OTLP export failed: ${res.status} ${await res.text()}`);
     },
     close: () => ui.close(),

@@ -18,39 +18,39 @@ export class WireDictionary {
   readonly mapAttrs = new Int32List();
 
   locationCount = 0;
-  readonly locMapping = new Int32List(1024);
-  readonly locAddrLo = new Int32List(1024);
-  readonly locAddrHi = new Int32List(1024);
-  readonly locLineStart = new Int32List(1024);
-  readonly locLineCount = new Int32List(1024);
-  readonly lineFunction = new Int32List(1024);
-  readonly lineNumber = new Float64List(1024);
-  readonly locAttrStart = new Int32List(1024);
-  readonly locAttrCount = new Int32List(1024);
-  readonly locAttrs = new Int32List(1024);
+  readonly locMapping = new Int32List();
+  readonly locAddrLo = new Int32List();
+  readonly locAddrHi = new Int32List();
+  readonly locLineStart = new Int32List();
+  readonly locLineCount = new Int32List();
+  readonly lineFunction = new Int32List();
+  readonly lineNumber = new Float64List();
+  readonly locAttrStart = new Int32List();
+  readonly locAttrCount = new Int32List();
+  readonly locAttrs = new Int32List();
 
   functionCount = 0;
-  readonly fnName = new Int32List(1024);
-  readonly fnSystemName = new Int32List(1024);
-  readonly fnFilename = new Int32List(1024);
-  readonly fnStartLine = new Float64List(1024);
+  readonly fnName = new Int32List();
+  readonly fnSystemName = new Int32List();
+  readonly fnFilename = new Int32List();
+  readonly fnStartLine = new Float64List();
 
   linkCount = 0;
   readonly linkTraceLen = new Int32List();
   readonly linkSpanLen = new Int32List();
 
   stringCount = 0;
-  readonly strStart = new Int32List(1024);
-  readonly strLen = new Int32List(1024);
+  readonly strStart = new Int32List();
+  readonly strLen = new Int32List();
   /** Decoded strings, filled on first use (and at read time for non-ASCII, to check them). */
   readonly strings: (string | undefined)[] = [];
 
   readonly attributes: KeyValueAndUnit[] = [];
 
   stackCount = 0;
-  readonly stackStart = new Int32List(1024);
-  readonly stackLen = new Int32List(1024);
-  readonly stackLocs = new Int32List(16384);
+  readonly stackStart = new Int32List();
+  readonly stackLen = new Int32List();
+  readonly stackLocs = new Int32List();
 
   constructor(readonly buf: Uint8Array) {}
 

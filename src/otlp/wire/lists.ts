@@ -1,8 +1,12 @@
-/** Growable typed arrays: the wire reader's tables are columns of these, never arrays of objects. */
+/**
+ * Growable typed arrays: the wire reader's tables are columns of these, never arrays of
+ * objects. They start small: a request has some forty columns, and a store chunk is tens of
+ * kilobytes, so big initial capacities cost more to allocate than doubling does.
+ */
 export class Int32List {
   a: Int32Array;
   n = 0;
-  constructor(capacity = 64) {
+  constructor(capacity = 16) {
     this.a = new Int32Array(capacity);
   }
 
@@ -21,7 +25,7 @@ export class Int32List {
 export class Float64List {
   a: Float64Array;
   n = 0;
-  constructor(capacity = 64) {
+  constructor(capacity = 16) {
     this.a = new Float64Array(capacity);
   }
 

@@ -55,21 +55,21 @@ export interface WireProfile {
 /** Every sample of the request, one row each; repeated fields are runs in flat lists. */
 export class WireSamples {
   count = 0;
-  readonly stack = new Int32List(4096);
-  readonly link = new Int32List(4096);
-  readonly attrStart = new Int32List(4096);
-  readonly attrCount = new Int32List(4096);
-  readonly attrs = new Int32List(4096);
-  readonly valueStart = new Int32List(4096);
-  readonly valueCount = new Int32List(4096);
+  readonly stack = new Int32List();
+  readonly link = new Int32List();
+  readonly attrStart = new Int32List();
+  readonly attrCount = new Int32List();
+  readonly attrs = new Int32List();
+  readonly valueStart = new Int32List();
+  readonly valueCount = new Int32List();
   /** Values as Number(int64). */
-  readonly values = new Float64List(4096);
+  readonly values = new Float64List();
   /** The exact value of every negative entry of `values` (only for the error message). */
   readonly negatives = new Map<number, bigint>();
-  readonly tsStart = new Int32List(4096);
-  readonly tsCount = new Int32List(4096);
+  readonly tsStart = new Int32List();
+  readonly tsCount = new Int32List();
   /** Timestamps converted as aggregation does: ms since the epoch, exact to the microsecond. */
-  readonly tsMs = new Float64List(4096);
+  readonly tsMs = new Float64List();
 }
 
 /** Reads a protobuf request; malformed bytes throw OtlpDecodeError like `decodeRequest`. */

@@ -1,6 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runProfileCommand, type ProfileFormat } from './profile-command.js';
+import { diffCommand } from './diff-command.js';
+import { gatewayCommand } from './gateway-command.js';
+import { nodeCommand } from './node-command.js';
 import { uiCommand } from './ui-command.js';
+import { upCommand } from './up-command.js';
 
 const program = new Command();
 program.name('pilotlight').description('Continuous CPU profiling: eBPF sampler, OTLP Profiles pipeline, live flame graphs');
@@ -16,7 +20,11 @@ program
     await runProfileCommand(file, opts);
   });
 
+program.addCommand(upCommand());
+program.addCommand(nodeCommand());
+program.addCommand(gatewayCommand());
 program.addCommand(uiCommand());
+program.addCommand(diffCommand());
 
 export function positiveNumber(value: string): number {
   const n = Number(value);

@@ -1,6 +1,10 @@
 // The HTTP API between the UI server and the web app: one definition, used by both sides.
+import type { DiffFlameGraph, DiffSymbolRow } from '../profile/diff.js';
 import type { FlameGraph } from '../profile/flame.js';
 import type { SymbolRow } from '../profile/symbols.js';
+import type { UnsymbolizedRow } from '../profile/unsymbolized.js';
+
+export type { DiffFlameGraph, DiffSymbolRow, UnsymbolizedRow };
 
 export interface StoreLimits {
   maxSlots: number;
@@ -45,7 +49,11 @@ export interface SlotResponse {
   limits: StoreLimits;
 }
 
-/** GET /api/sources/{key}/profile[?from=ms&to=ms] */
+/**
+ * GET /api/sources/{key}/profile[?from=ms&to=ms][&search=text|/regex/]
+ * (and profile.pb.gz with the same from/to). from/to select samples with from <= t < to;
+ * a sample without timestamps is at its profile's time_unix_nano.
+ */
 export interface ProfileResponse {
   key: string;
   /** Samples and CPU time in the profile (after the window). */
@@ -60,8 +68,84 @@ export interface ProfileResponse {
   to: number | null;
   flame: FlameGraph;
   symbols: SymbolRow[];
+  /** Per binary, samples with a frame in it that could not be named (sorted, largest first). */
+  unsymbolized: UnsymbolizedRow[];
+  /** Present when `search` was given (an invalid regex is a 400 PL_UI_BAD_SEARCH instead). */
+  search?: SearchResult;
   /** ms since epoch when this answer was computed. */
   generatedAt: number;
+}
+
+/** Search that measures: samples whose stack passes through a matching frame, each once. */
+export interface SearchResult {
+  query: string;
+  matchedSamples: number;
+  totalSamples: number;
+  /** Distinct frames whose name matches. */
+  matchedFrames: number;
+}
+
+/** One bucket of the timeline; `t` is its start (ms since epoch, a multiple of the step). */
+export interface TimelinePoint {
+  t: number;
+  samples: number;
+  cpuNanos: number;
+}
+
+/** GET /api/sources/{key}/timeline?step=SECONDS (default 10) */
+export interface TimelineResponse {
+  key: string;
+  /** Bucket width in seconds, as asked. Cores used in a bucket = cpuNanos / (step × 1e9). */
+  step: number;
+  /** Every bucket from the first sample's to the last's, empty ones included. */
+  points: TimelinePoint[];
+  /** Samples with no time at all (shown in every range, placed in no bucket). */
+  untimedSamples: number;
+  periodNanos: number;
+  generatedAt: number;
+}
+
+/** One side of a diff. */
+export interface DiffSide {
+  key: string;
+  from: number | null;
+  to: number | null;
+  samples: number;
+  cpuNanos: number;
+  periodNanos: number;
+  startMs: number | null;
+  endMs: number | null;
+}
+
+/**
+ * GET /api/diff?base=KEY&baseFrom=&baseTo=&target=KEY&from=&to= (target defaults to base).
+ * Shares: a node's change = total / target.samples − baseTotal / base.samples.
+ */
+export interface DiffResponse {
+  base: DiffSide;
+  target: DiffSide;
+  flame: DiffFlameGraph;
+  symbols: DiffSymbolRow[];
+  generatedAt: number;
+}
+
+export interface DiffQuery {
+  base: string;
+  baseFrom?: number;
+  baseTo?: number;
+  target?: string;
+  from?: number;
+  to?: number;
+}
+
+export function diffPath(q: DiffQuery): string {
+  const p = new URLSearchParams({ base: q.base });
+  if (q.baseFrom !== undefined) p.set('baseFrom', String(q.baseFrom));
+  if (q.baseTo !== undefined) p.set('baseTo', String(q.baseTo));
+  if (q.target !== undefined) p.set('target', q.target);
+  if (q.from !== undefined) p.set('from', String(q.from));
+  if (q.to !== undefined) p.set('to', String(q.to));
+  return `/api/diff?${p.toString()}`;
 }
 
 /** GET /api/slots */

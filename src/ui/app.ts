@@ -6,9 +6,14 @@ import { Registry } from 'prom-client';
 import { flameGraph } from '../profile/flame.js';
 import { symbolsTable } from '../profile/symbols.js';
 import { toPprof } from '../profile/pprof.js';
+import { diffProfiles } from '../profile/diff.js';
+import { searchFlame } from '../profile/focus.js';
+import { chunkTimes, timeline } from '../profile/timeline.js';
+import { unsymbolizedByBinary } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
-import type { ProfileResponse, SlotResponse, SourcesResponse, StoreLimits } from './api-types.js';
+import type { DiffResponse, DiffSide, ProfileResponse, SlotResponse, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
+import type { WorkloadProfile } from '../profile/aggregate.js';
 import { UiError } from './errors.js';
 import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
@@ -87,13 +92,22 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     return { source: store.sourceInfo(key) ?? emptySource(workloadKey(key)), limits: store.limits };
   });
 
-  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string } }>(
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string } }>(
     '/api/sources/:key/profile',
     { schema: { params: keyParams } },
     async (req): Promise<ProfileResponse> => {
       const { key } = workloadKey(req.params.key);
       const window = parseWindow(req.query);
+      const query = req.query.search;
+      if (query !== undefined && query.length > 1000) throw new UiError('PL_UI_BAD_SEARCH', 'search is longer than 1000 characters');
       const profile = store.profile(key, window);
+      const flame = flameGraph(profile.tree);
+      let search: ProfileResponse['search'];
+      if (query !== undefined && query.trim() !== '') {
+        const r = searchFlame(flame, query);
+        if (!r.ok) throw new UiError('PL_UI_BAD_SEARCH', r.error);
+        search = { query: query.trim(), matchedSamples: r.matchedSamples, totalSamples: r.totalSamples, matchedFrames: r.matchedFrames };
+      }
       return {
         key,
         samples: profile.samples,
@@ -103,12 +117,51 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
         endMs: Number.isNaN(profile.endMs) ? null : profile.endMs,
         from: window.from ?? null,
         to: window.to ?? null,
-        flame: flameGraph(profile.tree),
+        flame,
         symbols: symbolsTable(profile.tree),
+        unsymbolized: unsymbolizedByBinary(flame),
+        ...(search ? { search } : {}),
         generatedAt: Date.now(),
       };
     },
   );
+
+  app.get<{ Params: KeyParams; Querystring: { step?: string } }>(
+    '/api/sources/:key/timeline',
+    { schema: { params: keyParams } },
+    async (req): Promise<TimelineResponse> => {
+      const { key } = workloadKey(req.params.key);
+      const raw = req.query.step;
+      const step = raw === undefined || raw === '' ? 10 : Number(raw);
+      if (!Number.isFinite(step) || step <= 0) throw new UiError('PL_UI_BAD_STEP', `step=${JSON.stringify(raw)}: expected a positive number of seconds`);
+      const slot = store.touch(key);
+      if (!slot) throw new UiError('PL_UI_SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
+      let t;
+      try {
+        t = timeline(
+          slot.chunks.map((c) => chunkTimes(c.bytes)),
+          { stepMs: step * 1000 },
+        );
+      } catch (err) {
+        if (err instanceof RangeError) throw new UiError('PL_UI_BAD_STEP', err.message);
+        throw err;
+      }
+      return { key, step, points: t.points, untimedSamples: t.untimedSamples, periodNanos: t.periodNanos, generatedAt: Date.now() };
+    },
+  );
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/diff', async (req): Promise<DiffResponse> => {
+    const q = req.query;
+    if (!q.base) throw new UiError('PL_UI_BAD_DIFF', 'base is required: /api/diff?base=KEY[&baseFrom=ms&baseTo=ms][&target=KEY][&from=ms&to=ms]');
+    const base = workloadKey(q.base).key;
+    const target = q.target ? workloadKey(q.target).key : base;
+    const baseWindow = parseWindow({ from: q.baseFrom, to: q.baseTo }, 'base');
+    const targetWindow = parseWindow({ from: q.from, to: q.to });
+    const b = store.profile(base, baseWindow);
+    const t = store.profile(target, targetWindow);
+    const diff = diffProfiles(b, t);
+    return { base: diffSide(base, baseWindow, b), target: diffSide(target, targetWindow, t), flame: diff.flame, symbols: diff.symbols, generatedAt: Date.now() };
+  });
 
   app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string } }>(
     '/api/sources/:key/profile.pb.gz',
@@ -166,17 +219,32 @@ function emptySource(w: WorkloadId) {
   return { ...w, lastSeenAt: 0, profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
 }
 
-/** `from`/`to` in ms since the epoch; both optional, from < to. */
-export function parseWindow(q: { from?: string; to?: string }): { from?: number; to?: number } {
+function diffSide(key: string, window: { from?: number; to?: number }, p: WorkloadProfile): DiffSide {
+  return {
+    key,
+    from: window.from ?? null,
+    to: window.to ?? null,
+    samples: p.samples,
+    cpuNanos: p.cpuNanos,
+    periodNanos: p.periodNanos,
+    startMs: Number.isNaN(p.startMs) ? null : p.startMs,
+    endMs: Number.isNaN(p.endMs) ? null : p.endMs,
+  };
+}
+
+/** `from`/`to` in ms since the epoch; both optional, from < to. `prefix` names them (baseFrom). */
+export function parseWindow(q: { from?: string; to?: string }, prefix = ''): { from?: number; to?: number } {
+  const fromName = prefix ? `${prefix}From` : 'from';
+  const toName = prefix ? `${prefix}To` : 'to';
   const one = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new UiError('PL_UI_BAD_WINDOW', `${name}=${JSON.stringify(v)}: expected milliseconds since the epoch`);
     return n;
   };
-  const from = one('from', q.from);
-  const to = one('to', q.to);
-  if (from !== undefined && to !== undefined && from >= to) throw new UiError('PL_UI_BAD_WINDOW', `from (${from}) must be before to (${to})`);
+  const from = one(fromName, q.from);
+  const to = one(toName, q.to);
+  if (from !== undefined && to !== undefined && from >= to) throw new UiError('PL_UI_BAD_WINDOW', `${fromName} (${from}) must be before ${toName} (${to})`);
   return { from, to };
 }
 

@@ -53,6 +53,10 @@ export function requestFromJson(json: unknown): ExportProfilesServiceRequest {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new OtlpDecodeError('malformed OTLP/JSON: the body must be a JSON object');
   }
+  // Deeper JSON than any request needs would overflow the stack in structuredClone or fromJson.
+  if (deeperThan(json, MAX_JSON_DEPTH)) {
+    throw new OtlpDecodeError(`malformed OTLP/JSON: nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   const copy = structuredClone(json) as Record<string, unknown>;
   rewriteIds(copy, hexToBase64);
   try {
@@ -61,6 +65,26 @@ export function requestFromJson(json: unknown): ExportProfilesServiceRequest {
     if (err instanceof OtlpInputError) throw err;
     throw new OtlpDecodeError(`malformed OTLP/JSON ExportProfilesServiceRequest: ${errorText(err)}`);
   }
+}
+
+/**
+ * OTLP/JSON's deepest legitimate nesting is an attribute value: validation allows 32 AnyValue
+ * levels, up to four JSON levels each ({"kvlistValue":{"values":[{"value":…}]}}), under about
+ * ten levels of request. Past this, a body is refused before anything recursive touches it.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether `root` nests more than `max` objects/arrays deep; iterative, so any depth is safe. */
+function deeperThan(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Object.values(value as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 export function requestToJson(req: ExportProfilesServiceRequest): JsonValue {

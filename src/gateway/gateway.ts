@@ -1,0 +1,52 @@
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { Exporter, type ExporterOptions } from '../pipeline/exporter.js';
+import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
+import { FanoutConsumer } from './fanout.js';
+
+export interface GatewayOptions {
+  receiver: Omit<ReceiverOptions, 'consumer' | 'logger' | 'registry' | 'adminRoutes'>;
+  /** One per target: the UI and each destination. Names must be unique (metrics label). */
+  exporters: Omit<ExporterOptions, 'logger' | 'registry'>[];
+  logger?: Logger;
+  registry?: Registry;
+}
+
+/**
+ * `pilotlight gateway`: one receiver whose requests fan out to N exporters, each with its own
+ * queue and retry, so a dead destination fills only its own queue while the UI keeps getting
+ * data. Health and metrics are served on the receiver's OTLP/HTTP port.
+ */
+export class Gateway {
+  readonly receiver: Receiver;
+  readonly exporters: Exporter[];
+  readonly registry: Registry;
+  private readonly logger: Logger;
+
+  constructor(options: GatewayOptions) {
+    this.registry = options.registry ?? new Registry();
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    const names = new Set<string>();
+    for (const e of options.exporters) {
+      if (names.has(e.name)) throw new Error(`two exporters are named ${JSON.stringify(e.name)}; names must be unique`);
+      names.add(e.name);
+    }
+    this.exporters = options.exporters.map((e) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
+    const fanout = new FanoutConsumer(this.exporters.map((e) => ({ name: e.name, consumer: e })));
+    this.receiver = new Receiver({ ...options.receiver, consumer: fanout, logger: this.logger, registry: this.registry, adminRoutes: true });
+  }
+
+  async start(): Promise<ReceiverAddresses> {
+    const addrs = await this.receiver.start();
+    this.logger.info({ exporters: this.exporters.map((e) => ({ name: e.name, protocol: e.config.protocol, endpoint: e.config.endpoint })) }, 'gateway fanning out');
+    return addrs;
+  }
+
+  /** Stops receiving first (so nothing new arrives), then drains every exporter within the deadline. */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    const started = Date.now();
+    await this.receiver.stop(Math.min(5000, deadlineMs));
+    const left = Math.max(0, deadlineMs - (Date.now() - started));
+    await Promise.all(this.exporters.map((e) => e.shutdown(left)));
+  }
+}

@@ -1,0 +1,101 @@
+import type { z } from 'zod';
+import { ConfigFileError, describeIssue } from '../config/load.js';
+import type { Destination, ExporterSettings, PilotlightConfig } from '../config/schema.js';
+import { exporterConfigSchema } from '../pipeline/exporter-config.js';
+import type { GatewayOptions } from './gateway.js';
+
+const UI_GRPC_DEFAULT = '127.0.0.1:14317';
+const UI_HTTP_DEFAULT = 'http://127.0.0.1:14318';
+
+type Listen = { host: string; port: number } | false;
+
+/** What flags can override in the file (flags win). */
+export interface GatewayOverrides {
+  grpc?: Listen;
+  http?: Listen;
+  uiEndpoint?: string;
+  uiProtocol?: 'grpc' | 'http';
+  bearerToken?: string;
+  maxRequestBytes?: number;
+  maxDecompressedBytes?: number;
+}
+
+/**
+ * Turns pilotlight.yaml (+ flags) into the gateway's receiver and exporters. The UI is a
+ * target when profiling is enabled (running `gateway` without a file is itself the opt-in);
+ * every destination is one more exporter with the shared tuning from `profiling.exporter`.
+ * Errors name the key to fix.
+ */
+export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverrides = {}, source = 'config', fromFile = true): GatewayOptions {
+  const gw = config.profiling.gateway;
+  const tuning = exporterTuning(config.profiling.exporter);
+  const exporters: GatewayOptions['exporters'] = [];
+  const uiWanted = !fromFile || config.profiling.enabled || overrides.uiEndpoint !== undefined;
+  if (uiWanted) {
+    const protocol = overrides.uiProtocol ?? gw.ui.protocol;
+    // `--ui-protocol http` alone means the UI's default OTLP/HTTP port, not its gRPC one.
+    const defaultEndpoint = protocol === 'http' && gw.ui.endpoint === UI_GRPC_DEFAULT ? UI_HTTP_DEFAULT : gw.ui.endpoint;
+    const ui = { endpoint: overrides.uiEndpoint ?? defaultEndpoint, protocol };
+    const fromFlag = (key: string): string | undefined =>
+      key === 'endpoint' && overrides.uiEndpoint !== undefined ? '--ui-endpoint' : key === 'protocol' && overrides.uiProtocol !== undefined ? '--ui-protocol' : undefined;
+    exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag) });
+  }
+  const names = new Set(exporters.map((e) => e.name));
+  config.destinations.forEach((d, i) => {
+    const where = `${source}: destinations[${i}]`;
+    if (names.has(d.name)) throw new ConfigFileError(`${where}.name: ${JSON.stringify(d.name)} is already used; give each destination its own name`);
+    names.add(d.name);
+    // Pyroscope's key for the endpoint is `url`: name that in errors, not the exporter's field.
+    exporters.push({ name: d.name, ...checked({ ...tuning, ...destinationTarget(d) }, where, (key) => (d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined)) });
+  });
+  if (exporters.length === 0) {
+    throw new ConfigFileError(`${source}: profiling.enabled: false and no destinations, so the gateway has nowhere to send; set profiling.enabled: true or add destinations`);
+  }
+  const grpc = overrides.grpc ?? gw.grpc;
+  const http = overrides.http ?? gw.http;
+  if (!grpc && !http) throw new ConfigFileError('both OTLP listeners are off (--otlp-grpc off --otlp-http off): the gateway would receive nothing');
+  return {
+    receiver: {
+      grpc,
+      http,
+      bearerToken: overrides.bearerToken ?? gw.bearerToken,
+      ...(overrides.maxRequestBytes !== undefined ? { maxRequestBytes: overrides.maxRequestBytes } : {}),
+      ...(overrides.maxDecompressedBytes !== undefined ? { maxDecompressedBytes: overrides.maxDecompressedBytes } : {}),
+    },
+    exporters,
+  };
+}
+
+function exporterTuning(e: ExporterSettings) {
+  return {
+    enableDataCompression: e.enableDataCompression,
+    timeout: e.timeout,
+    retryOnFailure: { ...e.retryOnFailure },
+    sendingQueue: { maxItems: e.queue.maxItems, maxBytes: e.queue.maxBytes },
+  };
+}
+
+/** A destination as exporter settings: Pyroscope is OTLP/HTTP with its tenant and auth headers. */
+export function destinationTarget(d: Destination) {
+  if (d.type === 'pyroscope') {
+    const headers: Record<string, string> = { ...d.headers };
+    if (d.tenant) headers['X-Scope-OrgID'] = d.tenant;
+    if (d.basicAuth) headers.Authorization = `Basic ${Buffer.from(`${d.basicAuth.username}:${d.basicAuth.password}`).toString('base64')}`;
+    return { protocol: 'http' as const, endpoint: d.url, headers, tls: d.tls };
+  }
+  return { protocol: d.protocol, endpoint: d.endpoint, headers: d.headers, tls: d.tls };
+}
+
+/**
+ * Validates now, so a bad endpoint is reported before anything starts, by its key in
+ * pilotlight.yaml (`where.key`) or by the flag that set it (`flag(key)`).
+ */
+function checked<T extends z.input<typeof exporterConfigSchema>>(settings: T, where: string, flag: (key: string) => string | undefined = () => undefined): T {
+  const result = exporterConfigSchema.safeParse(settings);
+  if (!result.success) {
+    const key = String(result.error.issues[0].path[0] ?? '');
+    const named = flag(key);
+    throw new ConfigFileError(named ? `${named}: ${result.error.issues[0].message}` : describeIssue(result.error, where));
+  }
+  return settings;
+}

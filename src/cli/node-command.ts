@@ -1,8 +1,184 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from 'pino';
+import { describeIssue } from '../config/load.js';
+import { parseDuration } from '../config/duration.js';
+import type { PilotlightConfig } from '../config/schema.js';
+import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.js';
+import { NodeSampler } from '../node/sampler.js';
+import { Exporter } from '../pipeline/exporter.js';
+import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
+import { parseWorkloadKey } from '../profile/workload.js';
+import { makeLogger, readConfig, stopOnSignals } from './common.js';
 
-/** `pilotlight node` (placeholder until its issue lands: it says so and exits non-zero). */
+interface NodeFlags {
+  config?: string;
+  hz?: number;
+  interval?: number;
+  gateway?: string;
+  protocol?: 'grpc' | 'http';
+  pid: number[];
+  cgroup: string[];
+  workload: string[];
+  compression?: boolean;
+  timeout?: number;
+  retry?: boolean;
+  retryInitialInterval?: number;
+  retryMaxInterval?: number;
+  retryMaxElapsedTime?: number;
+  queueMaxItems?: number;
+  queueMaxBytes?: number;
+  bearerToken?: string;
+  bpftrace?: string;
+  kubernetes?: 'auto' | 'on' | 'off';
+  nodeName?: string;
+  statsInterval: number;
+  logLevel: string;
+}
+
+/** How often the sampler's counters (samples, restarts, drops) are logged. */
+const DEFAULT_STATS_INTERVAL_MS = 60_000;
+
 export function nodeCommand(): Command {
-  return new Command('node').description('(not yet available)').action(() => {
-    throw new Error('`pilotlight node` is not built yet');
-  });
+  return new Command('node')
+    .description('run the node sampler: eBPF CPU sampling of every process, attributed to workloads, sent as OTLP Profiles')
+    .option('--config <file>', 'pilotlight.yaml (profiling.node and profiling.exporter sections)')
+    .option('--hz <n>', 'samples per second per CPU (default 20)', intInRange(1, 1000))
+    .option('--interval <duration>', 'flush interval: one export request each (default 1s)', durationMs(100, 60_000))
+    .option('--gateway <endpoint>', 'where to send: host:port for gRPC, a URL for HTTP (default 127.0.0.1:4317)')
+    .addOption(new Option('--protocol <protocol>', 'OTLP transport to the gateway (default grpc)').choices(['grpc', 'http']))
+    .option('--pid <pid>', 'sample only this process (repeatable)', collect(intInRange(1, 2 ** 31 - 1)), [])
+    .option('--cgroup <path>', 'sample only processes under this cgroup path, e.g. /system.slice/nginx.service (repeatable)', collect(cgroupPath), [])
+    .option('--workload <key>', 'sample only this workload, namespace/Kind/name (repeatable)', collect(workloadKey), [])
+    .option('--compression', 'gzip requests (profiling.exporter.enableDataCompression; default on)')
+    .option('--no-compression', 'send requests uncompressed')
+    .option('--timeout <duration>', 'deadline of one send attempt (default 5s)', durationMs(1, 3_600_000))
+    .option('--retry', 'retry failed sends with backoff (profiling.exporter.retryOnFailure.enabled; default on)')
+    .option('--no-retry', 'drop a request whose first send fails')
+    .option('--retry-initial-interval <duration>', 'first backoff (default 5s)', durationMs(1, 3_600_000))
+    .option('--retry-max-interval <duration>', 'longest backoff (default 30s)', durationMs(1, 3_600_000))
+    .option('--retry-max-elapsed-time <duration>', 'give a request up after this long; 0 = never (default 5m)', durationMs(0, 86_400_000))
+    .option('--queue-max-items <n>', 'requests held while the gateway is slow or down (default 1000)', intInRange(1, 1_000_000))
+    .option('--queue-max-bytes <n>', 'bytes held in the queue (default 64 MiB)', intInRange(1, 2 ** 40))
+    .addOption(new Option('--bearer-token <token>', 'send Authorization: Bearer <token>').env('PILOTLIGHT_BEARER_TOKEN'))
+    .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
+    .addOption(new Option('--kubernetes <mode>', 'resolve pods through the API server: auto = when in a cluster').choices(['auto', 'on', 'off']))
+    .option('--node-name <name>', "this node's name for the pod list (default $NODE_NAME, else the host name)")
+    .option('--stats-interval <duration>', 'log the sampler counters this often; 0 = never (default 60s)', durationMs(0, 86_400_000), DEFAULT_STATS_INTERVAL_MS)
+    .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
+    .action(async (flags: NodeFlags) => {
+      const config = await readConfig(flags.config);
+      const logger = makeLogger(flags.logLevel, 'node');
+      await runNode(flags, config, logger);
+    });
+}
+
+async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logger): Promise<void> {
+  const node = config.profiling.node;
+  const input: NodeSamplerInput = {
+    hz: flags.hz ?? node.hz,
+    intervalMs: flags.interval ?? node.interval,
+    pids: flags.pid,
+    cgroups: flags.cgroup,
+    workloads: flags.workload,
+    bpftrace: flags.bpftrace,
+    kubernetes: flags.kubernetes,
+    nodeName: flags.nodeName,
+  };
+  // The file's values are checked by its own schema; the sampler's limits may be narrower.
+  const checked = NodeSamplerConfigSchema.safeParse(input);
+  if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
+  const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
+  let sampler: NodeSampler;
+  try {
+    sampler = new NodeSampler(checked.data, exporter, logger);
+  } catch (err) {
+    await exporter.shutdown(0);
+    throw err;
+  }
+  try {
+    await sampler.start();
+  } catch (err) {
+    await exporter.shutdown(0);
+    throw err;
+  }
+  const c = sampler.config;
+  logger.info(
+    { hz: c.hz, intervalMs: c.intervalMs, gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: c.pids, cgroups: c.cgroups, workloads: c.workloads },
+    'node sampler running',
+  );
+  const statsTimer = flags.statsInterval > 0 ? setInterval(() => logger.info(sampler.stats(), 'sampler stats'), flags.statsInterval) : undefined;
+  statsTimer?.unref();
+
+  stopOnSignals(async () => {
+    if (statsTimer) clearInterval(statsTimer);
+    // bpftrace first (its last window is still handed to the exporter), then send what is queued.
+    await sampler.stop();
+    await exporter.shutdown(exporter.config.timeout);
+    logger.info(sampler.stats(), 'node sampler stopped');
+  }, logger);
+}
+
+/** Exporter settings: profiling.exporter and profiling.node.gateway from the file, flags over them. */
+export function exporterSettings(flags: NodeFlags, config: PilotlightConfig): ExporterConfigInput {
+  const file = config.profiling.exporter;
+  const gateway = config.profiling.node.gateway;
+  const retry = file.retryOnFailure;
+  const input: ExporterConfigInput = {
+    endpoint: flags.gateway ?? gateway.endpoint,
+    protocol: flags.protocol ?? gateway.protocol,
+    enableDataCompression: flags.compression ?? file.enableDataCompression,
+    timeout: flags.timeout ?? file.timeout,
+    retryOnFailure: {
+      enabled: flags.retry ?? retry.enabled,
+      initialInterval: flags.retryInitialInterval ?? retry.initialInterval,
+      maxInterval: flags.retryMaxInterval ?? retry.maxInterval,
+      maxElapsedTime: flags.retryMaxElapsedTime ?? retry.maxElapsedTime,
+    },
+    sendingQueue: { maxItems: flags.queueMaxItems ?? file.queue.maxItems, maxBytes: flags.queueMaxBytes ?? file.queue.maxBytes },
+    headers: flags.bearerToken ? { authorization: `Bearer ${flags.bearerToken}` } : {},
+  };
+  // Checked here so that a bad endpoint is one line naming the setting, not a zod dump.
+  const checked = exporterConfigSchema.safeParse(input);
+  if (!checked.success) {
+    const issue = describeIssue(checked.error);
+    throw new InvalidArgumentError(issue.startsWith('endpoint:') ? `--gateway (profiling.node.gateway.endpoint)${issue.slice('endpoint'.length)}` : issue);
+  }
+  return input;
+}
+
+function intInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+function durationMs(min: number, max: number): (value: string) => number {
+  return (value) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${min}ms to ${max / 1000}s, got ${JSON.stringify(value)}`);
+    return Math.round(ms);
+  };
+}
+
+function collect<T>(parse: (value: string) => T): (value: string, previous: T[]) => T[] {
+  return (value, previous) => [...previous, parse(value)];
+}
+
+function cgroupPath(value: string): string {
+  if (!value.startsWith('/')) throw new InvalidArgumentError(`a cgroup path starts with / (as in /proc/PID/cgroup), got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function workloadKey(value: string): string {
+  if (!parseWorkloadKey(value)) throw new InvalidArgumentError(`a workload key is namespace/Kind/name, got ${JSON.stringify(value)}`);
+  return value;
 }

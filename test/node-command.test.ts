@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
+import { consumerOf } from '../src/pipeline/consumer.js';
+import { Receiver } from '../src/pipeline/receiver.js';
+import { aggregateRequest } from '../src/profile/aggregate.js';
+import { symbolsTable } from '../src/profile/symbols.js';
+import { buildCBurner, hasGcc } from './burners/build.js';
+import { ebpfUnavailable } from './helpers/ebpf.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function runCli(t: TestContext, args: string[], options: { uid?: number; gid?: number; env?: Record<string, string> } = {}): Run {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
+    env: { ...process.env, ...options.env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Polls until `cond` holds; fails with `what` if it never does (a hang guard, not a speed check). */
+async function waitFor(what: string, cond: () => boolean, limitMs = 90_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Processes whose parent is `ppid`, with their comm. */
+function childrenOf(ppid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Running (a zombie left for a reaper does not count: it holds no probes). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A bad flag or a bad endpoint is one line on stderr, exit code 1, no stack trace. */
+function assertOneLineError(r: { code: number | null }, stderr: string, pattern: RegExp): void {
+  assert.equal(r.code, 1, stderr);
+  assert.match(stderr, pattern);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(stderr.trim().split('\n').length, 1, stderr);
+}
+
+test('bad flags and settings are one clear line and a non-zero exit', async (t) => {
+  // Started together: each CLI start compiles the sources through tsx.
+  const hz = runCli(t, ['node', '--hz', '0']);
+  const http = runCli(t, ['node', '--protocol', 'http', '--gateway', '127.0.0.1:4318']);
+  const bt = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
+  const [hzExit, httpExit, btExit] = await Promise.all([hz.exited, http.exited, bt.exited]);
+  assertOneLineError(hzExit, hz.stderr(), /--hz.*whole number from 1 to 1000/);
+  assertOneLineError(httpExit, http.stderr(), /--gateway.*URL/);
+  if (process.getuid?.() === 0) assertOneLineError(btExit, bt.stderr(), /bpftrace is not installed/);
+  else assertOneLineError(btExit, bt.stderr(), /needs root/);
+});
+
+test('without root: one message saying root (or CAP_BPF + CAP_PERFMON) is needed, exit code 1', async (t) => {
+  // Dropping to `nobody` is the honest way to be "not root" here; only root can do that.
+  if (process.getuid?.() !== 0) {
+    const r = runCli(t, ['node']);
+    return assertOneLineError(await r.exited, r.stderr(), /needs root/);
+  }
+  const r = runCli(t, ['node', '--log-level', 'silent'], { uid: 65534, gid: 65534 });
+  assertOneLineError(await r.exited, r.stderr(), /needs root \(or the CAP_BPF and CAP_PERFMON capabilities\)/);
+});
+
+test('pilotlight node sends the C burner under its workload key to a gateway, and SIGTERM leaves no bpftrace behind', async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(why);
+  if (!hasGcc()) return t.skip('gcc is not installed');
+
+  const requests: ExportProfilesServiceRequest[] = [];
+  const receiver = new Receiver({ grpc: { host: '127.0.0.1', port: 0 }, http: false, consumer: consumerOf((b) => void requests.push(b.request)) });
+  const { grpc } = await receiver.start();
+  t.after(() => receiver.stop(0));
+
+  const burner = spawn(buildCBurner(), ['60'], { stdio: 'ignore', env: { ...process.env, OTEL_SERVICE_NAME: 'pl-cli-burner' } });
+  t.after(() => burner.kill('SIGKILL'));
+
+  const KEY = 'host/Service/pl-cli-burner';
+  const cli = runCli(t, ['node', '--gateway', `127.0.0.1:${grpc!.port}`, '--hz', '49', '--interval', '500ms', '--workload', KEY, '--log-level', 'info']);
+
+  let hotSamples = 0;
+  const otherKeys = new Set<string>();
+  let seen = 0;
+  const hot = (): boolean => {
+    for (; seen < requests.length; seen++) {
+      for (const [key, p] of aggregateRequest(requests[seen])) {
+        if (key !== KEY) otherKeys.add(key);
+        else hotSamples += symbolsTable(p.tree).find((r) => r.name === 'pl_burn_inner')?.self ?? 0;
+      }
+    }
+    return hotSamples >= 20;
+  };
+  await Promise.race([
+    waitFor('pl_burn_inner samples under host/Service/pl-cli-burner', hot),
+    cli.exited.then((r) => assert.fail(`pilotlight node exited early (${r.code}): ${cli.stderr()}`)),
+  ]);
+  assert.deepEqual([...otherKeys], [], 'the --workload filter lets only that workload through');
+
+  const bpftraces = childrenOf(cli.child.pid!).filter((c) => c.comm === 'bpftrace');
+  assert.equal(bpftraces.length, 1, `one bpftrace child (children: ${JSON.stringify(childrenOf(cli.child.pid!))})`);
+  const bt = bpftraces[0].pid;
+
+  cli.child.kill('SIGTERM');
+  const r = await cli.exited;
+  assert.equal(r.code, 0, cli.stderr());
+  await waitFor('bpftrace to be gone', () => !alive(bt), 10_000);
+  assert.match(cli.stdout(), /"msg":"node sampler stopped"/);
+  assert.doesNotMatch(cli.stdout(), /"level":50/, 'no errors logged');
+});

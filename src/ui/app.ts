@@ -46,6 +46,9 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
     bodyLimit: 64 * 1024,
+    // Source keys reach ~330 characters (63 for the namespace, 253 for a name), more once
+    // URL-encoded; Fastify's default of 100 refused them with 414. The schema caps the key.
+    maxParamLength: 4096,
     // Event streams never go idle; without this, close() would wait for every open tab.
     forceCloseConnections: true,
   });

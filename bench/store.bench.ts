@@ -51,6 +51,8 @@ export async function main(): Promise<void> {
   // 1. Ingest over loopback OTLP/HTTP into 24 active slots, 8 senders.
   const ui = await startUiServer({ port: 0, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 }, maxRequestBytes: 16 * 2 ** 20 } });
   try {
+    // Nobody views the slots while they fill: on a busy machine that can outlast the TTL.
+    ui.store.setLimits({ slotTtlSeconds: 24 * 3600 });
     for (let i = 0; i < SLOTS; i++) ui.store.open(parseWorkloadKey(`host/Service/svc-${i}`)!);
     const url = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
     const queue: Uint8Array[] = [];
@@ -82,21 +84,32 @@ export async function main(): Promise<void> {
     console.log(`store after ingest: ${stats.usage.slots} slots, ${fmt(stats.usage.bytes / 2 ** 20)} MiB held (cap ${fmt((SLOTS * SLOT_BYTES) / 2 ** 20)} MiB), ${stats.dropped.byteCapChunks} chunks dropped at the byte cap`);
 
     // 2. Query latency on a full slot: in process, and through the API (JSON over loopback).
+    // "After new data" changes the slot's tree before each query (as live data does), so the
+    // flame graph and symbols are built again; "repeat" asks again with nothing new (cached).
     const key = 'host/Service/svc-0';
-    const inProcess = measure(() => {
+    const change = () => ui.store.profile(key).tree.add(0, 0, 0);
+    const query = () => {
       const p = ui.store.profile(key);
       flameGraph(p.tree);
       symbolsTable(p.tree);
-    }, { runs: 30 });
-    const api: number[] = [];
+    };
+    const cold = measure(() => (change(), query()), { runs: 30 });
+    const warm = measure(query, { runs: 30 });
     const apiUrl = `${ui.url}/api/sources/${encodeURIComponent(key)}/profile`;
-    for (let i = 0; i < 33; i++) {
-      const s = performance.now();
-      const res = await fetch(apiUrl);
-      await res.arrayBuffer();
-      if (i >= 3) api.push(performance.now() - s);
-    }
-    api.sort((a, b) => a - b);
+    const api = async (before: () => void): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < 33; i++) {
+        before();
+        const s = performance.now();
+        const res = await fetch(apiUrl);
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`profile answered ${res.status}`);
+        if (i >= 3) out.push(performance.now() - s);
+      }
+      return out.sort((a, b) => a - b);
+    };
+    const apiCold = await api(change);
+    const apiWarm = await api(() => {});
     const windowed = measure(() => ui.store.profile(key, { from: 0, to: Number.MAX_SAFE_INTEGER / 2 }), { runs: 5, warmup: 1 });
     const slot = ui.store.slot(key)!;
     const nodes = flameGraph(ui.store.profile(key).tree).frame.length;
@@ -104,13 +117,17 @@ export async function main(): Promise<void> {
       table(
         [`query a full slot (${fmt(slot.bytes / 2 ** 20)} MiB, ${slot.chunks.length} chunks, ${nodes} flame nodes)`, 'p50 ms', 'p90/p99 ms'],
         [
-          ['store.profile + flame graph + symbols (in process)', inProcess.median, inProcess.p90],
-          ['GET /api/sources/{key}/profile over loopback', quantile(api, 0.5), quantile(api, 0.99)],
+          ['in process, after new data (flame graph + symbols built)', cold.median, cold.p90],
+          ['in process, repeat (cached per tree version)', warm.median, warm.p90],
+          ['GET /api/sources/{key}/profile, after new data', quantile(apiCold, 0.5), quantile(apiCold, 0.99)],
+          ['GET /api/sources/{key}/profile, repeat', quantile(apiWarm, 0.5), quantile(apiWarm, 0.99)],
           ['baseline: a time-window query (decodes every chunk)', windowed.median, windowed.p90],
         ],
       ),
     );
-    console.log(`goal: ≤ 50 ms p50 for the query → ${quantile(api, 0.5) <= 50 ? 'met' : 'NOT met'} over HTTP, ${inProcess.median <= 50 ? 'met' : 'NOT met'} in process`);
+    const inProcess = cold;
+    const apiTimes = apiCold;
+    console.log(`goal: ≤ 50 ms p50 for the query after new data → ${quantile(apiTimes, 0.5) <= 50 ? 'met' : 'NOT met'} over HTTP, ${inProcess.median <= 50 ? 'met' : 'NOT met'} in process`);
   } finally {
     await ui.close();
   }

@@ -19,6 +19,7 @@ export class CallTree {
    */
   private slots = new Int32Array(1024);
   private mask = 1023;
+  private changes = 0;
 
   constructor(frames = new FrameTable()) {
     this.frames = frames;
@@ -26,6 +27,14 @@ export class CallTree {
 
   get size(): number {
     return this.parent.length;
+  }
+
+  /**
+   * Grows with every change (a node added, samples added, a merge), so results derived from the
+   * tree (flame graph, symbols table) can be cached until it changes.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   /** The child of `parent` for `frame`, created if missing. */
@@ -45,6 +54,7 @@ export class CallTree {
     this.selfSamples.push(0);
     this.selfNanos.push(0);
     slots[i] = id + 1;
+    this.changes++;
     // Keep the table at most half full so probe runs stay short.
     if (id * 2 > mask) this.grow();
     return id;
@@ -71,6 +81,7 @@ export class CallTree {
   }
 
   add(node: number, samples: number, nanos: number): void {
+    this.changes++;
     this.selfSamples[node] += samples;
     this.selfNanos[node] += nanos;
   }

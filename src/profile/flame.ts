@@ -22,45 +22,83 @@ export interface FlameGraph {
   self: number[];
 }
 
+/** The last graph built per tree, with the tree version it was built from. */
+const cache = new WeakMap<CallTree, { version: number; graph: FlameGraph }>();
+
+/**
+ * The flame graph of a tree. The graph is cached per tree until the tree changes, so the
+ * same live profile asked for twice (two tabs, a poll and an SSE refresh) is built once; the
+ * result is shared and must be treated as read-only.
+ */
 export function flameGraph(tree: CallTree): FlameGraph {
+  const hit = cache.get(tree);
+  if (hit && hit.version === tree.version) return hit.graph;
+  const graph = buildFlameGraph(tree);
+  cache.set(tree, { version: tree.version, graph });
+  return graph;
+}
+
+function buildFlameGraph(tree: CallTree): FlameGraph {
   const frames = tree.frames.frames;
-  const out: FlameGraph = {
-    frames: {
-      name: frames.map((f) => f.name),
-      file: frames.map((f) => f.file),
-      line: frames.map((f) => f.line),
-      binary: frames.map((f) => f.binary),
-      kind: frames.map((f) => f.kind),
-    },
-    frame: [],
-    depth: [],
-    total: [],
-    self: [],
-  };
+  const nFrames = frames.length;
+  const names = new Array<string>(nFrames);
+  const files = new Array<string>(nFrames);
+  const lines = new Array<number>(nFrames);
+  const binaries = new Array<string>(nFrames);
+  const kinds = new Array<string>(nFrames);
+  for (let f = 0; f < nFrames; f++) {
+    const fr = frames[f];
+    names[f] = fr.name;
+    files[f] = fr.file;
+    lines[f] = fr.line;
+    binaries[f] = fr.binary;
+    kinds[f] = fr.kind;
+  }
+  const size = tree.size;
   const totals = tree.totals('samples');
   const nodeFrame = tree.frame;
+  const nodeSelf = tree.selfSamples;
   // Children are ordered by (name, frame id). Ranking the frames once and bucketing the nodes
   // by rank orders every node's children with two linear passes instead of a sort per node.
-  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame, nameRanks(frames.map((f) => f.name))));
-  const stack: number[] = [0];
-  const depths: number[] = [0];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const depth = depths.pop()!;
+  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame, nameRanks(names)));
+  // Output arrays are sized for every node and cut to length at the end: growing them push by
+  // push cost more than the walk itself.
+  const outFrame = new Array<number>(size);
+  const outDepth = new Array<number>(size);
+  const outTotal = new Array<number>(size);
+  const outSelf = new Array<number>(size);
+  const stack = new Int32Array(size);
+  const depths = new Int32Array(size);
+  let sp = 0;
+  let count = 0;
+  stack[sp] = 0;
+  depths[sp++] = 0;
+  while (sp > 0) {
+    const node = stack[--sp];
+    const depth = depths[sp];
     if (totals[node] <= 0 && node !== 0) continue;
-    out.frame.push(nodeFrame[node]);
-    out.depth.push(depth);
-    out.total.push(totals[node]);
-    out.self.push(tree.selfSamples[node]);
-    const lo = start[node];
-    const hi = start[node + 1];
+    outFrame[count] = nodeFrame[node];
+    outDepth[count] = depth;
+    outTotal[count] = totals[node];
+    outSelf[count] = nodeSelf[node];
+    count++;
     // Push in reverse so the first child (by name) is visited first.
-    for (let i = hi - 1; i >= lo; i--) {
-      stack.push(kids[i]);
-      depths.push(depth + 1);
+    for (let i = start[node + 1] - 1; i >= start[node]; i--) {
+      stack[sp] = kids[i];
+      depths[sp++] = depth + 1;
     }
   }
-  return out;
+  outFrame.length = count;
+  outDepth.length = count;
+  outTotal.length = count;
+  outSelf.length = count;
+  return {
+    frames: { name: names, file: files, line: lines, binary: binaries, kind: kinds },
+    frame: outFrame,
+    depth: outDepth,
+    total: outTotal,
+    self: outSelf,
+  };
 }
 
 /** Each frame's position when frames are sorted by name, ties by id. */

@@ -206,6 +206,20 @@ test('flame graph: pre-order with depth, children by name, totals and self exact
   ]);
 });
 
+test('flame graph and symbols are cached per tree until the tree changes', () => {
+  const p = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 1\nmain;b 2' }])));
+  const fg = flameGraph(p.tree);
+  const rows = symbolsTable(p.tree);
+  assert.equal(flameGraph(p.tree), fg, 'an unchanged tree gives the same graph object');
+  assert.equal(symbolsTable(p.tree), rows);
+  p.tree.add(p.tree.path([p.tree.frames.intern({ name: 'main', file: '', line: 0, binary: '', kind: '' })]), 4, 0);
+  assert.deepEqual(flameGraph(p.tree).total.slice(0, 2), [7, 7], 'new samples show in the next graph');
+  assert.equal(symbolsTable(p.tree).find((r) => r.name === 'main')!.self, 4);
+  const other = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;c 5' }])));
+  mergeWorkloadProfile(p, other);
+  assert.ok(flameGraph(p.tree).frame.some((f) => f >= 0 && flameGraph(p.tree).frames.name[f] === 'c'), 'a merge shows in the next graph');
+});
+
 test('merging chunks of one workload adds their trees', () => {
   const a = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 1\nmain;b 2' }])));
   const b = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;b 3\nmain;c;d 4' }])));

@@ -14,8 +14,22 @@ export interface SymbolRow {
   totalNanos: number;
 }
 
-/** One row per function, sorted by self (then total, then name), descending. */
+/** The last table built per tree, with the tree version it was built from. */
+const cache = new WeakMap<CallTree, { version: number; rows: SymbolRow[] }>();
+
+/**
+ * One row per function, sorted by self (then total, then name), descending. Cached per tree
+ * until the tree changes (see flameGraph); the rows are shared and must be treated as read-only.
+ */
 export function symbolsTable(tree: CallTree): SymbolRow[] {
+  const hit = cache.get(tree);
+  if (hit && hit.version === tree.version) return hit.rows;
+  const rows = buildSymbolsTable(tree);
+  cache.set(tree, { version: tree.version, rows });
+  return rows;
+}
+
+function buildSymbolsTable(tree: CallTree): SymbolRow[] {
   const nFrames = tree.frames.size;
   const self = new Float64Array(nFrames);
   const selfNanos = new Float64Array(nFrames);
@@ -31,22 +45,25 @@ export function symbolsTable(tree: CallTree): SymbolRow[] {
   // frame's total only where no ancestor has the same frame, so recursion is counted once.
   const onPath = new Int32Array(nFrames);
   const { start, kids } = childIndex(tree);
-  const stack: number[] = [];
-  for (let i = start[1] - 1; i >= start[0]; i--) stack.push(kids[i]);
-  while (stack.length > 0) {
-    const entry = stack.pop()!;
+  const nodeFrame = tree.frame;
+  // Each node is pushed once on entry and once (as ~node) to leave it: 2 × size bounds the stack.
+  const stack = new Int32Array(2 * tree.size);
+  let sp = 0;
+  for (let i = start[1] - 1; i >= start[0]; i--) stack[sp++] = kids[i];
+  while (sp > 0) {
+    const entry = stack[--sp];
     if (entry < 0) {
-      onPath[tree.frame[~entry]]--;
+      onPath[nodeFrame[~entry]]--;
       continue;
     }
-    const f = tree.frame[entry];
+    const f = nodeFrame[entry];
     if (onPath[f] === 0) {
       total[f] += nodeTotal[entry];
       totalNanos[f] += nodeNanos[entry];
     }
     onPath[f]++;
-    stack.push(~entry);
-    for (let i = start[entry + 1] - 1; i >= start[entry]; i--) stack.push(kids[i]);
+    stack[sp++] = ~entry;
+    for (let i = start[entry + 1] - 1; i >= start[entry]; i--) stack[sp++] = kids[i];
   }
   const rows: SymbolRow[] = [];
   for (let f = 0; f < nFrames; f++) {

@@ -4,9 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
+import { create } from '@bufbuild/protobuf';
 import { RequestBuilder, type FrameSpec } from '../src/otlp/builder.js';
 import { decodeRequest, encodeRequest, MAX_JSON_DEPTH } from '../src/otlp/codec.js';
 import { OtlpDecodeError } from '../src/otlp/errors.js';
+import { SampleSchema } from '../src/otlp/messages.js';
+import { subsetRequest } from '../src/otlp/subset.js';
+import { aggregateRequest } from '../src/profile/aggregate.js';
+import { foldedStacks } from '../src/profile/folded.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import { Receiver } from '../src/pipeline/receiver.js';
 import { decodeRpcStatus } from '../src/pipeline/rpc-status.js';
@@ -233,4 +238,28 @@ test('regression: deeply nested OTLP/JSON is refused as malformed, not a stack o
   for (const body of [nested(32, (v) => `{"arrayValue":{"values":[${v}]}}`), nested(30, (v) => `{"kvlistValue":{"values":[{"key":"k","value":${v}}]}}`)]) {
     assert.equal(decodeRequest(Buffer.from(body), 'json').resourceProfiles.length, 1);
   }
+});
+
+test("regression: a sender's non-empty zero entries survive the store's chunking (the chunk stayed valid and equal)", async () => {
+  const req = requestFromFolded([
+    { resource: K8S_INVENTORY, folded: 'main;serve;handle 4\nmain;idle 2' },
+    { resource: { 'service.name': 'other' }, folded: 'main;x 1' },
+  ]);
+  const d = req.dictionary!;
+  // Entry 0 of the attribute table refers to a string, and stack_table[0] is a real stack that
+  // a sample uses: both legal (in range), neither the spec's empty zero entry.
+  d.attributeTable[0].keyStrindex = d.stringTable.length - 1;
+  d.attributeTable[0].unitStrindex = d.stringTable.length - 2;
+  d.stackTable[0] = { ...d.stackTable[0], locationIndices: [...d.stackTable[2].locationIndices] };
+  d.mappingTable[0] = { ...d.mappingTable[0], filenameStrindex: d.stringTable.length - 1 };
+  req.resourceProfiles[0].scopeProfiles[0].profiles[0].samples.push(create(SampleSchema, { stackIndex: 0, values: [5n] }));
+  const bytes = encodeRequest(req);
+  const v = await verdictOf({ bytes, encoding: 'protobuf', gzip: false, mutator: 'regression' });
+  assert.ok(v.accepted && v.samples === 12, JSON.stringify(v));
+
+  const chunk = subsetRequest(req, [req.resourceProfiles[0]]);
+  const again = decodeRequest(encodeRequest(chunk), 'protobuf');
+  const folded = (r: typeof req): string => foldedStacks(aggregateRequest(r).get('default/Deployment/inventory')!.tree);
+  assert.equal(folded(again), folded(req));
+  assert.equal(again.dictionary!.stringTable[again.dictionary!.attributeTable[0].keyStrindex], d.stringTable[d.attributeTable[0].keyStrindex]);
 });

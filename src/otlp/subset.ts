@@ -20,13 +20,17 @@ import {
 export function subsetRequest(req: ExportProfilesServiceRequest, resourceProfiles: readonly ResourceProfiles[]): ExportProfilesServiceRequest {
   const src = req.dictionary ?? create(ProfilesDictionarySchema);
   const dst = create(ProfilesDictionarySchema);
-  const remap = (srcTable: unknown[], dstTable: unknown[], copy: (i: number) => unknown): ((i: number) => number) => {
+  const remap = (srcTable: unknown[], dstTable: unknown[], copy: (i: number) => unknown): Remap => {
     const map = new Map<number, number>();
-    return (i: number): number => {
+    // Entry 0 is copied (and its own references renumbered) before any other entry.
+    const zero = (): void => {
+      if (dstTable.length === 0 && srcTable.length > 0) dstTable.push(copy(0));
+    };
+    const get = (i: number): number => {
       if (i === 0 || i >= srcTable.length) return 0;
       let j = map.get(i);
       if (j === undefined) {
-        if (dstTable.length === 0) dstTable.push(copy(0));
+        zero();
         // Reserve the slot before copying: copying may remap nested indices first.
         j = dstTable.push(undefined) - 1;
         map.set(i, j);
@@ -34,6 +38,7 @@ export function subsetRequest(req: ExportProfilesServiceRequest, resourceProfile
       }
       return j;
     };
+    return Object.assign(get, { zero });
   };
 
   const str = remap(src.stringTable, dst.stringTable, (i) => src.stringTable[i] ?? '');
@@ -102,12 +107,19 @@ export function subsetRequest(req: ExportProfilesServiceRequest, resourceProfile
     }
     return c;
   });
-  ensureZeroEntries(dst, src);
+  // Index 0 is referenced too (a sample's stack_index 0 is stack_table[0]), so every table's
+  // entry 0 comes along even when nothing else of it is used — with its references renumbered:
+  // copied verbatim, a sender's non-empty entry 0 pointed past the chunk's smaller tables and
+  // made the stored chunk invalid. Referrers first, so what they pull in is already there.
+  for (const table of [stack, link, loc, mapping, fn, attr, str]) table.zero();
+  ensureZeroEntries(dst);
   return create(ExportProfilesServiceRequestSchema, { resourceProfiles: out, dictionary: dst });
 }
 
-/** Every table keeps its zero entry at index 0, as the spec requires, even when unused. */
-function ensureZeroEntries(dst: ProfilesDictionary, src: ProfilesDictionary): void {
+type Remap = ((i: number) => number) & { zero: () => void };
+
+/** Tables the sender left empty get the spec's zero entry at index 0. */
+function ensureZeroEntries(dst: ProfilesDictionary): void {
   const zero = create(ProfilesDictionarySchema, {
     mappingTable: [{}],
     locationTable: [{}],
@@ -120,8 +132,6 @@ function ensureZeroEntries(dst: ProfilesDictionary, src: ProfilesDictionary): vo
   const tables = ['mappingTable', 'locationTable', 'functionTable', 'linkTable', 'stringTable', 'attributeTable', 'stackTable'] as const;
   for (const t of tables) {
     const d = dst[t] as unknown[];
-    if (d.length > 0) continue;
-    const s = src[t] as unknown[];
-    d.push(s.length > 0 ? s[0] : (zero[t] as unknown[])[0]);
+    if (d.length === 0) d.push((zero[t] as unknown[])[0]);
   }
 }

@@ -4,7 +4,7 @@ import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
-import { emptyWorkloadProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
+import { startProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
 import type { Frame } from './frames.js';
 import { StackResolver } from './resolve.js';
 import { workloadOf } from './workload.js';
@@ -44,7 +44,7 @@ export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Ma
     if (opts.workload !== undefined && workload.key !== opts.workload) continue;
     let agg = out.get(workload.key);
     if (!agg) {
-      agg = emptyWorkloadProfile(workload, resource);
+      agg = startProfile(workload, resource, opts);
       out.set(workload.key, agg);
     }
     let owner = workloadIds.get(workload.key);
@@ -58,7 +58,7 @@ export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Ma
           agg.skippedProfiles++;
           continue;
         }
-        addProfile(agg, profile, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to);
+        addProfile(agg, profile, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to, opts.sign ?? 1);
       }
     }
   }
@@ -81,6 +81,7 @@ function addProfile(
   windowed: boolean,
   from: number,
   to: number,
+  sign: 1 | -1,
 ): void {
   const period = p.period;
   const valueIsNanos = p.hasSampleType && d.str(p.sampleTypeUnit) === 'nanoseconds';
@@ -128,7 +129,7 @@ function addProfile(
     }
     const sv = valueIsNanos ? (period > 0 ? count / period : 0) : count;
     const n = valueIsNanos ? count : count * period;
-    tree.add(node, sv, n);
+    tree.add(node, sign * sv, sign * n);
     samples += sv;
     nanos += n;
   }

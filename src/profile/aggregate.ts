@@ -28,6 +28,21 @@ export interface AggregateOptions {
   /** Time window in ms since the epoch, [from, to). Samples without any time are kept. */
   from?: number;
   to?: number;
+  /**
+   * Add samples into this tree instead of a new one per workload (meant with `workload`): the
+   * profile store aggregates a chunk straight into its running tree, skipping a merge. The
+   * returned profile's totals and time bounds are still the request's own.
+   */
+  tree?: CallTree;
+  /** -1 takes the request's samples out of `tree` again (totals stay positive). Default 1. */
+  sign?: 1 | -1;
+}
+
+/** A profile to aggregate into: a new tree, or `opts.tree`. */
+export function startProfile(workload: WorkloadId, resource: Record<string, AttributeValue>, opts: AggregateOptions): WorkloadProfile {
+  const p = emptyWorkloadProfile(workload, resource);
+  if (opts.tree) p.tree = opts.tree;
+  return p;
 }
 
 export function emptyWorkloadProfile(workload: WorkloadId, resource: Record<string, AttributeValue> = {}): WorkloadProfile {
@@ -64,7 +79,7 @@ export function aggregateRequest(req: ExportProfilesServiceRequest, opts: Aggreg
     if (opts.workload !== undefined && workload.key !== opts.workload) continue;
     let agg = out.get(workload.key);
     if (!agg) {
-      agg = emptyWorkloadProfile(workload, resource);
+      agg = startProfile(workload, resource, opts);
       out.set(workload.key, agg);
     }
     let stackCache = stackCaches.get(workload.key);
@@ -78,7 +93,7 @@ export function aggregateRequest(req: ExportProfilesServiceRequest, opts: Aggreg
           agg.skippedProfiles++;
           continue;
         }
-        addProfile(agg, profile, strings, resolver!, stackCache, windowed, from, to);
+        addProfile(agg, profile, strings, resolver!, stackCache, windowed, from, to, opts.sign ?? 1);
       }
     }
   }
@@ -94,6 +109,7 @@ function addProfile(
   windowed: boolean,
   from: number,
   to: number,
+  sign: 1 | -1,
 ): void {
   const period = Number(profile.period);
   const valueIsNanos = profile.sampleType !== undefined && strings[profile.sampleType.unitStrindex] === 'nanoseconds';
@@ -132,7 +148,7 @@ function addProfile(
     }
     const s = valueIsNanos ? (period > 0 ? count / period : 0) : count;
     const n = valueIsNanos ? count : count * period;
-    tree.add(node, s, n);
+    tree.add(node, sign * s, sign * n);
     samples += s;
     nanos += n;
   }

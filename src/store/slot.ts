@@ -1,6 +1,8 @@
-import { aggregateRequest, emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../profile/aggregate.js';
+import { aggregateRequest, emptyWorkloadProfile, type AggregateOptions, type WorkloadProfile } from '../profile/aggregate.js';
+import { aggregateWire } from '../profile/aggregate-encoded.js';
 import type { WorkloadId } from '../profile/workload.js';
-import { decodeRequest } from '../otlp/codec.js';
+import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
+import { readWireRequest } from '../otlp/wire/request.js';
 
 /** One workload's part of one export, as a self-contained encoded request. */
 export interface Chunk {
@@ -15,9 +17,10 @@ export interface Chunk {
 /**
  * A slot: the buffer for one workload, opened by "Enable Profiling". It keeps the raw chunks
  * (oldest first, bounded by bytes) and a running aggregate of all of them, so a query without
- * a time window costs one flame-graph build and no decoding. A dropped chunk is decoded once
- * more and subtracted; after as many drops as the slot holds chunks, the running aggregate is
- * rebuilt so nodes that fell to zero do not pile up.
+ * a time window costs one flame-graph build and no decoding. A chunk is aggregated straight
+ * into the running tree when it arrives; a dropped chunk is read once more (from its bytes, on
+ * the wire fast path) and subtracted. After as many drops as the slot holds chunks, the
+ * running aggregate is rebuilt so nodes and frames that fell to zero do not pile up.
  */
 export class Slot {
   readonly chunks: Chunk[] = [];
@@ -42,12 +45,32 @@ export class Slot {
     return this.workload.key;
   }
 
+  /** Adds a chunk whose samples are already aggregated (into a tree of their own). */
   add(chunk: Chunk, aggregate: WorkloadProfile): void {
+    this.push(chunk);
+    this.running.tree.merge(aggregate.tree);
+    addTotals(this.running, aggregate);
+  }
+
+  /**
+   * Adds `bytes`, the encoding of `req` (this workload's part of an export), aggregating its
+   * samples straight into the running tree. Returns the chunk, or undefined when it holds no
+   * CPU samples (then nothing is kept).
+   */
+  addRequest(req: ExportProfilesServiceRequest, bytes: Uint8Array, receivedAt: number): Chunk | undefined {
+    const agg = aggregateRequest(req, { workload: this.key, tree: this.running.tree }).get(this.key);
+    if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
+    const chunk: Chunk = { bytes, receivedAt, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs };
+    this.push(chunk);
+    addTotals(this.running, agg);
+    return chunk;
+  }
+
+  private push(chunk: Chunk): void {
     this.chunks.push(chunk);
     this.bytes += chunk.bytes.byteLength;
     this.samples += chunk.samples;
     this.lastDataAt = chunk.receivedAt;
-    mergeWorkloadProfile(this.running, aggregate);
   }
 
   /** Drops oldest chunks until the slot holds at most `maxBytes`; returns how many were dropped. */
@@ -75,16 +98,15 @@ export class Slot {
       const untimed = Number.isNaN(chunk.startMs);
       if (!untimed && (chunk.endMs < lo || chunk.startMs >= hi)) continue;
       const inside = untimed || (chunk.startMs >= lo && chunk.endMs < hi);
-      const agg = aggregateChunk(chunk, inside ? undefined : { from: lo, to: hi });
-      if (agg) mergeWorkloadProfile(out, agg);
+      const agg = this.aggregateChunk(chunk, { tree: out.tree, ...(inside ? {} : { from: lo, to: hi }) });
+      if (agg) addTotals(out, agg);
     }
     return out;
   }
 
   private subtract(chunk: Chunk): void {
-    const agg = aggregateChunk(chunk);
+    const agg = this.aggregateChunk(chunk, { tree: this.running.tree, sign: -1 });
     if (!agg) return;
-    this.running.tree.merge(agg.tree, -1);
     this.running.samples -= agg.samples;
     this.running.cpuNanos -= agg.cpuNanos;
     // Time bounds only shrink on rebuild; until then they may reach back a little further.
@@ -94,19 +116,28 @@ export class Slot {
     this.dropsSinceRebuild = 0;
     const fresh = emptyWorkloadProfile(this.workload);
     for (const chunk of this.chunks) {
-      const agg = aggregateChunk(chunk);
-      if (agg) mergeWorkloadProfile(fresh, agg);
+      const agg = this.aggregateChunk(chunk, { tree: fresh.tree });
+      if (agg) addTotals(fresh, agg);
     }
     fresh.resource = this.running.resource;
     this.running = fresh;
   }
+
+  /**
+   * A chunk's samples for this workload, added into `opts.tree`. Chunks were built from
+   * validated requests, so they are read on the wire path without validating again.
+   */
+  private aggregateChunk(chunk: Chunk, opts: AggregateOptions): WorkloadProfile | undefined {
+    return aggregateWire(readWireRequest(chunk.bytes), { ...opts, workload: this.key }).get(this.key);
+  }
 }
 
-function aggregateChunk(chunk: Chunk, window?: { from: number; to: number }): WorkloadProfile | undefined {
-  const req = decodeRequest(chunk.bytes, 'protobuf');
-  const all = [...aggregateRequest(req, window ?? {}).values()];
-  if (all.length === 0) return undefined;
-  const out = all[0];
-  for (let i = 1; i < all.length; i++) mergeWorkloadProfile(out, all[i]);
-  return out;
+/** mergeWorkloadProfile without the tree (already added into): totals add, bounds widen. */
+function addTotals(dst: WorkloadProfile, src: WorkloadProfile): void {
+  dst.samples += src.samples;
+  dst.cpuNanos += src.cpuNanos;
+  if (src.periodNanos > 0) dst.periodNanos = src.periodNanos;
+  if (!Number.isNaN(src.startMs)) dst.startMs = Number.isNaN(dst.startMs) ? src.startMs : Math.min(dst.startMs, src.startMs);
+  if (!Number.isNaN(src.endMs)) dst.endMs = Number.isNaN(dst.endMs) ? src.endMs : Math.max(dst.endMs, src.endMs);
+  dst.skippedProfiles += src.skippedProfiles;
 }

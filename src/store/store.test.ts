@@ -5,7 +5,8 @@ import { DEFAULT_LIMITS, limitsFromEnv, ConfigError } from './config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { foldedStacks } from '../profile/folded.js';
 import { symbolsTable } from '../profile/symbols.js';
-import { encodeRequest } from '../otlp/codec.js';
+import { decodeRequest, encodeRequest } from '../otlp/codec.js';
+import { aggregateEncoded } from '../profile/aggregate-encoded.js';
 import { subsetRequest } from '../otlp/subset.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
 
@@ -121,6 +122,45 @@ test('the byte cap drops the oldest chunks and is never exceeded; the profile dr
   assert.equal(store.profile('host/Service/api').samples, 27);
   assert.equal(store.counters.dropped.byteCapChunks, 7);
   assert.equal(slot.samples, 27);
+});
+
+test('a one-workload request using its whole dictionary is kept as received; others are subset', async () => {
+  const store = new ProfileStore(DEFAULT_LIMITS);
+  store.open(wl(INVENTORY));
+  const alone = requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 2\nmain;b 1' }]);
+  const aloneBytes = encodeRequest(alone);
+  await store.consume({ request: decodeRequest(aloneBytes, 'protobuf'), encoded: aloneBytes });
+  const both = requestFromFolded([
+    { resource: K8S_INVENTORY, folded: 'main;c 4' },
+    { resource: K8S_CHECKOUT, folded: 'main;pay 9' },
+  ]);
+  const bothBytes = encodeRequest(both);
+  await store.consume({ request: decodeRequest(bothBytes, 'protobuf'), encoded: bothBytes });
+  const [first, second] = store.slot(INVENTORY)!.chunks;
+  assert.deepEqual(Buffer.from(first.bytes), Buffer.from(aloneBytes), 'kept as received');
+  assert.ok(second.bytes.byteLength < bothBytes.byteLength, 'the shared request is cut down to one workload');
+  assert.deepEqual([...aggregateEncoded(second.bytes).keys()], [INVENTORY]);
+  assert.equal(foldedStacks(store.profile(INVENTORY).tree), 'main;a 2\nmain;b 1\nmain;c 4\n');
+});
+
+test('after many drops the running aggregate equals a fresh aggregate of the chunks held', () => {
+  const probe = new ProfileStore(DEFAULT_LIMITS);
+  probe.open(wl('host/Service/api'));
+  probe.ingest(requestFromFolded([{ resource: svc('api'), folded: 'main;f0;g 1' }]));
+  const cap = probe.slot('host/Service/api')!.bytes * 4;
+  const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: cap });
+  store.open(wl('host/Service/api'));
+  for (let i = 0; i < 40; i++) {
+    const folded = `main;f${i % 7};g ${i + 1}\nmain;f${(i * 3) % 5} ${(i % 4) + 1}\nmain;shared 1`;
+    store.ingest(requestFromFolded([{ resource: svc('api'), folded }]));
+    const slot = store.slot('host/Service/api')!;
+    const fresh = slot.profile(-Infinity, Infinity);
+    const running = store.profile('host/Service/api');
+    assert.equal(foldedStacks(running.tree), foldedStacks(fresh.tree), `after chunk ${i}`);
+    assert.equal(running.samples, fresh.samples);
+    assert.equal(running.cpuNanos, fresh.cpuNanos);
+  }
+  assert.ok(store.counters.dropped.byteCapChunks > 30);
 });
 
 test('a single chunk larger than the cap is refused and counted', () => {

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { keyValues } from '../otlp/attributes.js';
 import { encodeRequest } from '../otlp/codec.js';
 import type { ExportProfilesServiceRequest, ResourceProfiles } from '../otlp/messages.js';
-import { subsetRequest } from '../otlp/subset.js';
-import { aggregateRequest, type WorkloadProfile } from '../profile/aggregate.js';
+import { subsetRequest, usesWholeDictionary } from '../otlp/subset.js';
+import type { WorkloadProfile } from '../profile/aggregate.js';
 import { workloadOf, type WorkloadId } from '../profile/workload.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
@@ -170,10 +170,15 @@ export class ProfileStore implements ProfilesConsumer {
 
   /** The store as a pipeline consumer: split per workload, keep the parts that have slots. */
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
-    return this.ingest(batch.request);
+    return this.ingest(batch.request, batch.encoded);
   }
 
-  ingest(req: ExportProfilesServiceRequest): ConsumeResult {
+  /**
+   * Keeps each workload's part of a validated request in its slot. `encoded`, the request's
+   * protobuf encoding when the caller has it, lets a request that is already one workload's
+   * self-contained chunk be kept as received rather than subset and encoded again.
+   */
+  ingest(req: ExportProfilesServiceRequest, encoded?: Uint8Array): ConsumeResult {
     const now = this.clock();
     const strings = req.dictionary?.stringTable ?? [];
     const byKey = new Map<string, { workload: WorkloadId; parts: ResourceProfiles[] }>();
@@ -195,17 +200,17 @@ export class ProfileStore implements ProfilesConsumer {
         this.counters.dropped.noSlot += countProfiles(parts);
         continue;
       }
-      const chunkReq = subsetRequest(req, parts);
-      const bytes = encodeRequest(chunkReq);
+      // One workload using every dictionary entry is its own chunk: keep the bytes as received.
+      const whole = encoded !== undefined && byKey.size === 1 && usesWholeDictionary(req);
+      const chunkReq = whole ? req : subsetRequest(req, parts);
+      const bytes = whole ? ownBytes(encoded) : encodeRequest(chunkReq);
       if (bytes.byteLength > this.limitsValue.slotMaxBytes) {
         this.counters.dropped.chunkTooLarge++;
         rejected += countProfiles(parts);
         messages.push(`${key}: chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
         continue;
       }
-      const agg = aggregateRequest(chunkReq, { workload: key }).get(key);
-      if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) continue;
-      slot.add({ bytes, receivedAt: now, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs }, agg);
+      if (!slot.addRequest(chunkReq, bytes, now)) continue;
       this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
       this.emit(key);
     }
@@ -293,6 +298,15 @@ export class ProfileStore implements ProfilesConsumer {
   private emit(key: string): void {
     this.events.emit(key);
   }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own: a view into a larger buffer (a pooled or shared
+ * network buffer) would keep all of it alive for as long as the chunk is held.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  return new Uint8Array(bytes);
 }
 
 function countProfiles(parts: ResourceProfiles[]): number {

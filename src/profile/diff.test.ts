@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js';
 import { WINDOW_A, WINDOW_B } from '../../test/helpers/time-windows.js';
 import { aggregateRequest, type WorkloadProfile } from './aggregate.js';
-import { diffFolded, diffProfiles, formatDiffTable } from './diff.js';
+import { diffFlameJson, diffFlameToWire, diffFolded, diffProfiles, formatDiffTable } from './diff.js';
 import { flameFolded } from './sandwich.js';
 
 function profileOf(folded: string): WorkloadProfile {
@@ -30,8 +30,9 @@ test('symbols carry both sides; a function only in one side; recursion counted o
 
 test('the diff flame graph carries both values per node in pre-order, children by name', () => {
   const d = diffProfiles(profileOf(WINDOW_A), profileOf(WINDOW_B));
-  const f = d.flame;
-  const rows = f.frame.map((fr, i) => [fr < 0 ? 'all' : f.frames.name[fr], f.depth[i], f.baseTotal[i], f.baseSelf[i], f.total[i], f.self[i]]);
+  const f = diffFlameToWire(d.flame);
+  assert.deepEqual(JSON.parse(diffFlameJson(d.flame)), f);
+  const rows = f.frame.map((fr, i): (string | number)[] => [fr < 0 ? 'all' : f.frames.name[fr], f.depth[i], f.baseTotal[i], f.baseSelf[i], f.total[i], f.self[i]]);
   assert.deepEqual(rows, [
     ['all', 0, 12, 0, 10, 0],
     ['main', 1, 12, 0, 10, 0],

@@ -81,13 +81,13 @@ export async function main(): Promise<BenchResult> {
   console.log(
     table(
       ['body', 'accepted', 'rejected'],
-      Object.entries(byKind).map(([k, [a, r]]) => [k, a, r]),
+      Object.entries(byKind).map(([k, [a, r]]) => [k, a.toLocaleString('en-US'), r.toLocaleString('en-US')]),
     ),
   );
   console.log(`\naccepted ${accepted.toLocaleString('en-US')}, rejected ${rejected.toLocaleString('en-US')}, bugs ${(total - accepted - rejected).toLocaleString('en-US')}`);
   const top = [...reasons].sort((a, b) => b[1] - a[1]);
   console.log(`\nrejections by reason (${top.length} distinct; top 25):`);
-  console.log(table(['reason', 'inputs'], top.slice(0, 25).map(([r, n]) => [r, n])));
+  console.log(table(['reason', 'inputs'], top.slice(0, 25).map(([r, n]) => [r, n.toLocaleString('en-US')])));
   console.log(
     `\nper input: p50 ${fmt(quantile(sorted as unknown as number[], 0.5))} ms, p99 ${fmt(quantile(sorted as unknown as number[], 0.99))} ms, ` +
       `max ${fmt(sorted[total - 1] ?? NaN)} ms; inputs over 1 s: ${slow.length}`,

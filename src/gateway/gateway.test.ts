@@ -155,13 +155,13 @@ describe('gatewayPlan', () => {
   test('a bad config names the key to fix', () => {
     const cases: [unknown, Record<string, unknown>, RegExp][] = [
       [{ destinations: [{ type: 'loki', url: 'http://x' }] }, {}, /^gw\.yaml: destinations\[0\]\.type: /],
-      [{ destinations: [{ type: 'otlp', endpoint: 'a:1' }, { type: 'otlp', endpoint: 'b:1' }] }, {}, /^gw\.yaml: destinations\[1\]\.name: "otlp" is already used/],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'a:1' }, { type: 'otlp', endpoint: 'b:1' }] }, {}, /^gw\.yaml: destinations\[1\]\.name: "otlp" is already used/],
       [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', name: 'ui', endpoint: 'b:1' }] }, {}, /^gw\.yaml: destinations\[0\]\.name: "ui" is already used/],
-      [{ destinations: [{ type: 'pyroscope', url: 'ftp://pyro' }] }, {}, /^gw\.yaml: destinations\[0\]\.url: an HTTP endpoint is a URL/],
-      [{ destinations: [{ type: 'otlp', protocol: 'http', endpoint: 'otel:4318' }] }, {}, /^gw\.yaml: destinations\[0\]\.endpoint: an HTTP endpoint is a URL/],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'ftp://pyro' }] }, {}, /^gw\.yaml: destinations\[0\]\.url: an HTTP endpoint is a URL/],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', protocol: 'http', endpoint: 'otel:4318' }] }, {}, /^gw\.yaml: destinations\[0\]\.endpoint: an HTTP endpoint is a URL/],
       [{ profiling: { enabled: true, gateway: { ui: { endpoint: 'ui:1', protocol: 'http' } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.endpoint: /],
       [{ profiling: { enabled: true } }, { uiEndpoint: 'ui:1', uiProtocol: 'http' }, /^--ui-endpoint: an HTTP endpoint is a URL/],
-      [{}, {}, /profiling\.enabled: false and no destinations/],
+      [{ destinations: [{ type: 'otlp', name: 'b', endpoint: 'b:1' }] }, {}, /^gw\.yaml: profiling\.enabled: false, so the profiles pipeline is off/],
       [{ profiling: { enabled: true } }, { grpc: false, http: false }, /both OTLP listeners are off/],
     ];
     for (const [raw, overrides, message] of cases) {

@@ -21,25 +21,26 @@ export interface GatewayOverrides {
 }
 
 /**
- * Turns pilotlight.yaml (+ flags) into the gateway's receiver and exporters. The UI is a
- * target when profiling is enabled (running `gateway` without a file is itself the opt-in);
- * every destination is one more exporter with the shared tuning from `profiling.exporter`.
- * Errors name the key to fix.
+ * Turns pilotlight.yaml (+ flags) into the gateway's receiver and exporters. The UI is always
+ * a target and every destination is one more exporter with the shared tuning from
+ * `profiling.exporter`. `profiling.enabled` is the one switch: a file that says false turns
+ * the whole profiles pipeline off, destinations included (running `gateway` without a file is
+ * itself the opt-in). Errors name the key to fix.
  */
 export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverrides = {}, source = 'config', fromFile = true): GatewayOptions {
   const gw = config.profiling.gateway;
   const tuning = exporterTuning(config.profiling.exporter);
-  const exporters: GatewayOptions['exporters'] = [];
-  const uiWanted = !fromFile || config.profiling.enabled || overrides.uiEndpoint !== undefined;
-  if (uiWanted) {
-    const protocol = overrides.uiProtocol ?? gw.ui.protocol;
-    // `--ui-protocol http` alone means the UI's default OTLP/HTTP port, not its gRPC one.
-    const defaultEndpoint = protocol === 'http' && gw.ui.endpoint === UI_GRPC_DEFAULT ? UI_HTTP_DEFAULT : gw.ui.endpoint;
-    const ui = { endpoint: overrides.uiEndpoint ?? defaultEndpoint, protocol };
-    const fromFlag = (key: string): string | undefined =>
-      key === 'endpoint' && overrides.uiEndpoint !== undefined ? '--ui-endpoint' : key === 'protocol' && overrides.uiProtocol !== undefined ? '--ui-protocol' : undefined;
-    exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag) });
+  if (fromFile && !config.profiling.enabled) {
+    throw new ConfigFileError(`${source}: profiling.enabled: false, so the profiles pipeline is off and the gateway has nothing to do; set profiling.enabled: true`);
   }
+  const protocol = overrides.uiProtocol ?? gw.ui.protocol;
+  // `--ui-protocol http` alone means the UI's default OTLP/HTTP port, not its gRPC one.
+  const defaultEndpoint = protocol === 'http' && gw.ui.endpoint === UI_GRPC_DEFAULT ? UI_HTTP_DEFAULT : gw.ui.endpoint;
+  const ui = { endpoint: overrides.uiEndpoint ?? defaultEndpoint, protocol };
+  const fromFlag = (key: string): string | undefined =>
+    key === 'endpoint' && overrides.uiEndpoint !== undefined ? '--ui-endpoint' : key === 'protocol' && overrides.uiProtocol !== undefined ? '--ui-protocol' : undefined;
+  const exporters: GatewayOptions['exporters'] = [];
+  exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag) });
   const names = new Set(exporters.map((e) => e.name));
   config.destinations.forEach((d, i) => {
     const where = `${source}: destinations[${i}]`;
@@ -48,9 +49,6 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
     // Pyroscope's key for the endpoint is `url`: name that in errors, not the exporter's field.
     exporters.push({ name: d.name, ...checked({ ...tuning, ...destinationTarget(d) }, where, (key) => (d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined)) });
   });
-  if (exporters.length === 0) {
-    throw new ConfigFileError(`${source}: profiling.enabled: false and no destinations, so the gateway has nowhere to send; set profiling.enabled: true or add destinations`);
-  }
   const grpc = overrides.grpc ?? gw.grpc;
   const http = overrides.http ?? gw.http;
   if (!grpc && !http) throw new ConfigFileError('both OTLP listeners are off (--otlp-grpc off --otlp-http off): the gateway would receive nothing');

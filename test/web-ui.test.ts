@@ -20,6 +20,12 @@ async function probe(page: Page, name = 'flame'): Promise<{ size: number; rootTo
   }, name);
 }
 
+/** Whether the server holds a slot for the source, asked over the API rather than the page. */
+async function slotActive(url: string, key: string): Promise<boolean | undefined> {
+  const res = (await (await fetch(`${url}/api/sources`)).json()) as { sources: { key: string; profiling: { active: boolean } }[] };
+  return res.sources.find((s) => s.key === key)?.profiling.active;
+}
+
 /** Page coordinates of the middle of a drawn frame. */
 async function frameCenter(page: Page, name: string, probeName = 'flame'): Promise<{ x: number; y: number }> {
   const r = (await rects(page, probeName)).find((x) => x.name === name);
@@ -64,9 +70,11 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.locator('tr.source-row', { hasText: 'inventory' }).click();
       const enable = page.getByRole('button', { name: 'Enable Profiling' });
       await enable.waitFor();
+      assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), false, 'opening the drawer opens no slot');
       await page.screenshot({ path: outputPath('web-enable.png') });
       await enable.click();
       await page.getByText('No profile samples yet').waitFor();
+      assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), true, 'Enable Profiling opened the slot');
       await page.screenshot({ path: outputPath('web-empty.png') });
     });
 
@@ -93,6 +101,8 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       assert.equal(pixel[3], 255, 'opaque');
       assert.ok(!(pixel[0] > 250 && pixel[1] > 250 && pixel[2] > 250), `painted, got ${pixel}`);
       await page.getByTestId('updated-ago').filter({ hasText: /updated \d+ s ago/ }).waitFor();
+      // The buffer status follows the slot's event stream, not only the slower Sources poll.
+      await page.getByTestId('slot-status').filter({ hasText: /1 chunk · 100 samples/ }).waitFor({ timeout: 5_000 });
       await page.screenshot({ path: outputPath('web-flame.png') });
     });
 
@@ -165,6 +175,23 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.screenshot({ path: outputPath('web-table.png') });
     });
 
+    await t.test('view modes show the flame graph, the table, or both', async () => {
+      const flame = page.getByRole('region', { name: 'Flame graph' });
+      const table = page.getByRole('region', { name: 'Symbols table' });
+      await page.getByRole('tab', { name: 'Flame graph' }).click();
+      await table.waitFor({ state: 'detached' });
+      assert.equal(await flame.count(), 1);
+      await page.waitForFunction(() => window.__pilotlight?.flame?.rects().some((r) => r.highlighted && r.name === 'render'));
+      await page.screenshot({ path: outputPath('web-mode-flame.png') });
+      await page.getByRole('tab', { name: 'Table' }).click();
+      await flame.waitFor({ state: 'detached' });
+      assert.equal(await table.count(), 1);
+      assert.equal(await table.locator('.symbols-row.selected .sym-text').innerText(), 'render', 'the selection is kept across modes');
+      await page.screenshot({ path: outputPath('web-mode-table.png') });
+      await page.getByRole('tab', { name: 'Both' }).click();
+      await flame.waitFor();
+    });
+
     await t.test('the sandwich view shows callers above and callees below', async () => {
       await page.getByRole('tab', { name: 'Sandwich' }).click();
       await page.waitForFunction(() => (window.__pilotlight?.callees?.rects().length ?? 0) > 0 && (window.__pilotlight?.callers?.rects().length ?? 0) > 0);
@@ -203,6 +230,8 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       const before = (await probe(page))!;
       await page.getByRole('button', { name: 'Close' }).click();
       await page.locator('tr.source-row', { hasText: 'inventory' }).filter({ hasText: 'Profiling' }).waitFor();
+      assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), true, 'closing the drawer keeps the slot');
+      await page.screenshot({ path: outputPath('web-sources-profiling.png') });
       await page.locator('tr.source-row', { hasText: 'inventory' }).click();
       await page.waitForFunction((t0) => window.__pilotlight?.flame?.rootTotal === t0, before.rootTotal);
     });
@@ -210,8 +239,7 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
     await t.test('Disable closes the slot and offers Enable again', async () => {
       await page.getByRole('button', { name: 'Disable' }).click();
       await page.getByRole('button', { name: 'Enable Profiling' }).waitFor();
-      const res = (await (await fetch(`${server.url}/api/sources`)).json()) as { sources: { key: string; profiling: { active: boolean } }[] };
-      assert.equal(res.sources.find((s) => s.key === 'default/Deployment/inventory')?.profiling.active, false);
+      assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), false);
     });
 
     assert.deepEqual(pageErrors, [], 'no errors in the page');

@@ -61,6 +61,7 @@ export function App() {
           onClose={close}
           onSourceChanged={src.update}
           onSlotClosed={src.refresh}
+          onSlotFigures={src.patchSlot}
         />
       )}
     </div>

@@ -24,6 +24,8 @@ export interface FlameProbe {
   zoom: string;
   draws: number;
   lastDrawMs: number;
+  /** performance.now() at the end of the last draw. */
+  lastDrawAt: number;
   /** Rectangles of the last draw, in CSS px relative to the canvas. */
   rects(): DrawnRect[];
   /** The canvas element, for mouse events at a rectangle. */
@@ -37,6 +39,8 @@ interface Registry {
 /** The flame harness page (harness.tsx): draws a given or synthetic graph without a server. */
 export interface Harness {
   load: (g: FlameGraph) => void;
+  /** A synthetic graph of about `nodes` nodes (built, not drawn: time `load` on its own). */
+  make: (nodes: number, seed?: number) => FlameGraph;
   /** Draws a synthetic graph of about `nodes` nodes; returns its node count. */
   synthetic: (nodes: number, seed?: number) => number;
 }

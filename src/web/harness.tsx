@@ -19,6 +19,7 @@ function Harness() {
       setGraph(g);
       setGen((n) => n + 1);
     },
+    make: (nodes, seed = 1) => syntheticFlame(nodes, seed),
     synthetic: (nodes, seed = 1) => {
       const g = syntheticFlame(nodes, seed);
       setGraph(g);

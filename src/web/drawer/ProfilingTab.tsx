@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { api } from '../api/client.js';
 import { useProfile } from '../hooks/useProfile.js';
 import { useNow } from '../hooks/useNow.js';
@@ -16,6 +16,8 @@ interface Props {
   limits: StoreLimits | null;
   onSourceChanged: (source: SourceInfo) => void;
   onSlotClosed: () => void;
+  /** Newer buffer figures from the slot's event stream, ahead of the next Sources poll. */
+  onSlotFigures: (key: string, slot: Partial<SlotStatus>) => void;
 }
 
 const MODES: { mode: ViewMode; label: string }[] = [
@@ -26,7 +28,7 @@ const MODES: { mode: ViewMode; label: string }[] = [
 ];
 
 /** The Profiling tab: Enable Profiling, then the live flame graph, symbols table and sandwich. */
-export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed }: Props) {
+export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
   const state = viewStateOf(source.key);
   const [mode, setMode] = useState<ViewMode>(state.mode);
   const [live, setLive] = useState(state.live);
@@ -34,7 +36,11 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed }: 
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const active = source.profiling.active;
-  const prof = useProfile(source.key, active, live, onSlotClosed);
+  const onSlot = useCallback(
+    (e: SlotEvent) => onSlotFigures(e.key, { bytes: e.bytes, chunks: e.chunks, samples: e.samples, lastDataAt: e.lastDataAt }),
+    [onSlotFigures],
+  );
+  const prof = useProfile(source.key, active, live, onSlotClosed, onSlot);
   const now = useNow(1000);
 
   const select = useCallback(

@@ -23,7 +23,7 @@ export function SlotStatusBar({ source, limits, now }: Props) {
         {cap > 0 && ` / ${formatBytes(cap)}`}
       </span>
       <span className="muted">
-        {formatCount(p.chunks)} chunks · {formatCount(p.samples)} samples
+        {formatCount(p.chunks)} {p.chunks === 1 ? 'chunk' : 'chunks'} · {formatCount(p.samples)} {p.samples === 1 ? 'sample' : 'samples'}
       </span>
       {ttl !== null && (
         <span className="muted" title="The slot is closed when nobody views it for this long; an open tab keeps it alive.">

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { ProfilingTab } from './ProfilingTab.js';
 import { formatAgo } from '../flame/text.js';
 import { useNow } from '../hooks/useNow.js';
@@ -11,6 +11,7 @@ interface Props {
   onClose: () => void;
   onSourceChanged: (source: SourceInfo) => void;
   onSlotClosed: () => void;
+  onSlotFigures: (key: string, slot: Partial<SlotStatus>) => void;
 }
 
 type Tab = 'profiling' | 'details';
@@ -19,7 +20,7 @@ type Tab = 'profiling' | 'details';
  * A source's drawer. Closing it leaves the profiling slot open (the server's TTL decides), so
  * reopening shows the same data.
  */
-export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChanged, onSlotClosed }: Props) {
+export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
   const [tab, setTab] = useState<Tab>('profiling');
   const now = useNow(1000);
   useEffect(() => {
@@ -55,7 +56,7 @@ export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChang
         </div>
         <div className="drawer-body">
           {!source && <p className="muted">This source is no longer reported. It reappears when its data does.</p>}
-          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} />}
+          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} onSlotFigures={onSlotFigures} />}
           {source && tab === 'details' && (
             <dl className="details">
               <dt>Key</dt>

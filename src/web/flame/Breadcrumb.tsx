@@ -33,6 +33,7 @@ export function Breadcrumb({ layout, node, onZoom }: Props) {
           </span>
         );
       })}
+      {node === 0 && <span className="crumb-hint">click a frame to zoom in</span>}
     </nav>
   );
 }

@@ -128,6 +128,9 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
         get lastDrawMs() {
           return stats.current.lastDrawMs;
         },
+        get lastDrawAt() {
+          return stats.current.lastDrawAt;
+        },
         rects: () => {
           const d = drawn.current;
           const out: DrawnRect[] = [];

@@ -72,7 +72,8 @@ export function FlameGraphView(props: Props) {
           Reset zoom
         </button>
       </div>
-      {zoom.node > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
+      {/* Always there, so zooming never moves the graph under the pointer. */}
+      {total > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
       {total > 0 && (
         <FlameChart
           probe="flame"

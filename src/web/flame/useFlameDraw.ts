@@ -13,6 +13,8 @@ export interface DrawInput {
 export interface DrawStats {
   draws: number;
   lastDrawMs: number;
+  /** performance.now() when the last draw finished. */
+  lastDrawAt: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export function useFlameDraw(canvas: RefObject<HTMLCanvasElement | null>, input:
 } {
   const frame = useRef(0);
   const drawn = useRef<DrawnFrame>(drawBuffers(1));
-  const stats = useRef<DrawStats>({ draws: 0, lastDrawMs: 0 });
+  const stats = useRef<DrawStats>({ draws: 0, lastDrawMs: 0, lastDrawAt: 0 });
 
   const draw = useCallback(() => {
     frame.current = 0;
@@ -46,7 +48,8 @@ export function useFlameDraw(canvas: RefObject<HTMLCanvasElement | null>, input:
     if (drawn.current.nodes.length < inp.layout.size) drawn.current = drawBuffers(inp.layout.size);
     const t0 = performance.now();
     drawFlame(ctx, inp.layout, inp.view, { frameColors: inp.colors, highlight: inp.highlight, dpr }, drawn.current);
-    stats.current.lastDrawMs = performance.now() - t0;
+    stats.current.lastDrawAt = performance.now();
+    stats.current.lastDrawMs = stats.current.lastDrawAt - t0;
     stats.current.draws++;
   }, [canvas, input]);
 

@@ -25,7 +25,7 @@ const MAX_SSE_FAILURES = 3;
  * new data and the profile is fetched again (coalesced, at most once a second); where the
  * stream fails (a proxy that buffers, an old server) it falls back to polling.
  */
-export function useProfile(key: string, active: boolean, live: boolean, onClosed: () => void): ProfileState {
+export function useProfile(key: string, active: boolean, live: boolean, onClosed: () => void, onSlot?: (e: SlotEvent) => void): ProfileState {
   const [profile, setProfile] = useState<ProfileResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [receivedAt, setReceivedAt] = useState<number | null>(null);
@@ -34,9 +34,11 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
   const fetcher = useRef<{ request: () => void; cancel: () => void } | null>(null);
   const latestSamples = useRef(-1);
   const onClosedRef = useRef(onClosed);
+  const onSlotRef = useRef(onSlot);
   useEffect(() => {
     onClosedRef.current = onClosed;
-  }, [onClosed]);
+    onSlotRef.current = onSlot;
+  }, [onClosed, onSlot]);
 
   // One fetcher per source: single flight, a request during a fetch runs once after it.
   useEffect(() => {
@@ -119,6 +121,7 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
         // The first event on connect usually repeats what the initial fetch got.
         const changed = lastSig === '' ? e.samples !== latestSamples.current : sig !== lastSig;
         if (changed) fetcher.current?.request();
+        onSlotRef.current?.(e);
         lastSig = sig;
       });
       es.addEventListener('closed', () => {

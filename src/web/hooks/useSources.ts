@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { SourceInfo, SourcesResponse, StoreLimits } from '../../ui/api-types.js';
+import type { SlotStatus, SourceInfo, SourcesResponse, StoreLimits } from '../../ui/api-types.js';
 import { api } from '../api/client.js';
 
 export interface SourcesState {
@@ -10,6 +10,8 @@ export interface SourcesState {
   refresh: () => void;
   /** Applies a source the server just returned (after enable/disable) without waiting for the next poll. */
   update: (source: SourceInfo) => void;
+  /** Applies a slot's newer figures (from its event stream) until the next poll brings them. */
+  patchSlot: (key: string, slot: Partial<SlotStatus>) => void;
 }
 
 /** The Sources list, polled every `everyMs` (the list is small and cheap to fetch). */
@@ -56,5 +58,12 @@ export function useSources(everyMs = 2000): SourcesState {
       return { ...d, sources };
     });
   }, []);
-  return { sources: data?.sources ?? [], limits: data?.limits ?? null, error, loadedAt, refresh, update };
+  const patchSlot = useCallback((key: string, slot: Partial<SlotStatus>) => {
+    setData((d) => {
+      if (!d) return d;
+      const sources = d.sources.map((s) => (s.key === key && s.profiling.active ? { ...s, profiling: { ...s.profiling, ...slot } } : s));
+      return { ...d, sources };
+    });
+  }, []);
+  return { sources: data?.sources ?? [], limits: data?.limits ?? null, error, loadedAt, refresh, update, patchSlot };
 }

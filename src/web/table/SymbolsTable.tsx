@@ -48,8 +48,8 @@ export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initia
   const cell = (samples: number, nanos: number) => {
     const share = totalSamples > 0 ? samples / totalSamples : 0;
     return (
-      <span className="value-cell">
-        <span className="value-bar" style={{ width: `${Math.min(100, share * 100)}%` }} />
+      <span className={samples === 0 ? 'value-cell zero' : 'value-cell'}>
+        <span className="value-bar" style={{ width: `calc((100% - 20px) * ${Math.min(1, share).toFixed(4)})` }} />
         <span className="value-time">{nanos > 0 ? formatNanos(nanos) : formatCount(samples)}</span>
         <span className="value-pct">{formatPercent(share)}</span>
       </span>

@@ -50,7 +50,7 @@ interface K8sObject {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string } };
+  valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
 }
 interface Container {
   name: string;
@@ -413,7 +413,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       const binding = out.find<ClusterRoleBinding>('ClusterRoleBinding', `${FULL}-node`);
       const can = (group: string, resource: string) =>
         role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && ['get', 'list', 'watch'].every((v) => r.verbs.includes(v)));
-      for (const [group, resource] of [['', 'pods'], ['apps', 'replicasets'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'jobs'], ['batch', 'cronjobs']]) {
+      for (const [group, resource] of [['', 'pods'], ['apps', 'replicasets'], ['apps', 'deployments'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'jobs'], ['batch', 'cronjobs']]) {
         assert.ok(can(group, resource), `get/list/watch ${group || 'core'}/${resource}`);
       }
       for (const r of role.rules) {
@@ -553,6 +553,11 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       });
       assert.deepEqual(config.profiling.gateway.ui, { endpoint: `http://${FULL}-ui.${NS}.svc.corp.local:14318`, protocol: 'http' });
       assert.equal(config.profiling.gateway.bearerToken, 's3cret-token');
+      // The gateway requires the token, so every node sends it: from the Secret, never inline.
+      const tokenEnv = container(out.find<Workload>('DaemonSet', `${FULL}-node`), 'node').env?.find((e) => e.name === 'PILOTLIGHT_BEARER_TOKEN');
+      assert.deepEqual(tokenEnv, { name: 'PILOTLIGHT_BEARER_TOKEN', valueFrom: { secretKeyRef: { name: `${FULL}-config`, key: 'bearerToken' } } });
+      const secret = out.find<Secret>('Secret', `${FULL}-config`);
+      assert.equal(Buffer.from(secret.data?.bearerToken ?? '', 'base64').toString('utf8'), 's3cret-token');
       // The container still listens on its own ports; only the Service ports changed.
       assert.deepEqual(config.profiling.gateway.grpc, { host: '0.0.0.0', port: 4317 });
       assert.deepEqual(
@@ -646,9 +651,12 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     assert.ok(b.find('Deployment', 'pilotlight-ui'));
   });
 
-  test('a bearer token left empty stays out of pilotlight.yaml', () => {
-    const { text, config } = render(['--set', 'profiling.enabled=true']).config('release-name-pilotlight-config');
+  test('a bearer token left empty stays out of pilotlight.yaml, the Secret and the node env', () => {
+    const out = render(['--set', 'profiling.enabled=true']);
+    const { text, config } = out.config('release-name-pilotlight-config');
     assert.equal(config.profiling.gateway.bearerToken, undefined);
     assert.doesNotMatch(text, /bearerToken/);
+    assert.deepEqual(Object.keys(out.find<Secret>('Secret').data ?? {}), ['pilotlight.yaml']);
+    assert.ok(!container(out.find<Workload>('DaemonSet'), 'node').env?.some((e) => e.name === 'PILOTLIGHT_BEARER_TOKEN'));
   });
 });

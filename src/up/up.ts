@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import { Gateway } from '../gateway/gateway.js';
+import { gatewayPlan } from '../gateway/plan.js';
+import { NodeSampler } from '../node/sampler.js';
+import { Exporter } from '../pipeline/exporter.js';
+import type { ReceiverAddresses } from '../pipeline/receiver.js';
+import { startUiServer, type UiServer } from '../ui/server.js';
+import { DemoWorkloads, type RunningDemo } from './demo.js';
+import { exporterTuning, targetOf, type UpPlan } from './plan.js';
+import { checkPrerequisites } from './prerequisites.js';
+import type { Progress } from './progress.js';
+
+export interface Started {
+  uiUrl: string;
+  gateway: ReceiverAddresses;
+  uiOtlp: ReceiverAddresses;
+  demos: RunningDemo[];
+  bpftracePid: number | undefined;
+}
+
+const DRAIN_MS = 3000;
+
+/**
+ * `pilotlight up`: the UI, then the gateway that feeds it, then the demos, then the node
+ * sampler that feeds the gateway, each wired to the address the previous one really bound
+ * (so port 0 works everywhere). Prerequisites are checked before anything starts. stop() may
+ * be called at any time, during start() too (a Ctrl-C while bpftrace attaches).
+ */
+export class LocalStack {
+  private ui: UiServer | undefined;
+  private gateway: Gateway | undefined;
+  private nodeExporter: Exporter | undefined;
+  private sampler: NodeSampler | undefined;
+  private readonly demos = new DemoWorkloads();
+  private demosStarted = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly plan: UpPlan,
+    private readonly progress: Progress,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts every part; if one fails, what already started is stopped before the error is thrown. */
+  async start(): Promise<Started> {
+    const { plan, progress, log } = this;
+    if (!plan.enabled) throw new Error('LocalStack.start: profiling is disabled');
+    checkPrerequisites(plan.node.bpftrace);
+    try {
+      progress.step('ui', 'starting');
+      const ui = await startUiServer({
+        host: plan.ui.host,
+        port: plan.ui.port,
+        otlp: { grpc: plan.ui.otlpGrpc, http: plan.ui.otlpHttp },
+        limits: plan.ui.limits,
+        logger: log.child({ component: 'ui' }),
+      }).catch((err: unknown) => {
+        throw listenError(err, 'profiling.ui.port / --port, profiling.ui.otlp.* / --ui-otlp-grpc, --ui-otlp-http');
+      });
+      this.ui = ui;
+      this.checkNotStopped();
+      progress.step('ui', 'up', `${ui.url}  (OTLP in: ${addresses(ui.otlp)})`);
+
+      progress.step('gateway', 'starting');
+      const toUi = targetOf(ui.otlp);
+      const gateway = new Gateway({
+        ...gatewayPlan(
+          plan.config,
+          { grpc: plan.gateway.grpc, http: plan.gateway.http, uiEndpoint: toUi.endpoint, uiProtocol: toUi.protocol },
+          plan.configSource,
+          false, // upPlan already applied profiling.enabled (file or flag)
+        ),
+        logger: log.child({ component: 'gateway' }),
+      });
+      this.gateway = gateway;
+      const gw = await gateway.start().catch((err: unknown) => {
+        throw listenError(err, 'profiling.gateway.grpc / --gateway-grpc, profiling.gateway.http / --gateway-http');
+      });
+      this.checkNotStopped();
+      progress.step('gateway', 'up', `${addresses(gw)} → ${gateway.exporters.map((e) => e.name).join(', ')}`);
+
+      let demos: RunningDemo[] = [];
+      if (plan.demo) {
+        progress.step('demo', 'starting', 'compiling and starting the demo workloads');
+        this.demosStarted = true;
+        demos = await this.demos.start((why) => progress.step('demo', 'skipped', why));
+        this.checkNotStopped();
+        for (const d of demos) progress.step('demo', 'up', `${d.key}  (${d.language}, pid ${d.pid}; hot function ${d.hotFunction})`);
+      }
+
+      this.nodeExporter = new Exporter({
+        name: 'gateway',
+        ...targetOf(gw),
+        ...exporterTuning(plan.config),
+        headers: plan.gateway.bearerToken ? { authorization: `Bearer ${plan.gateway.bearerToken}` } : {},
+        logger: log.child({ component: 'node' }),
+      });
+      this.sampler = new NodeSampler(
+        { hz: plan.node.hz, intervalMs: plan.node.intervalMs, bpftrace: plan.node.bpftrace },
+        this.nodeExporter,
+        log.child({ component: 'node' }),
+      );
+      progress.step('node', 'waiting', 'for bpftrace to compile and attach its probe (a few seconds)');
+      await this.sampler.start();
+      this.checkNotStopped();
+      const bpftracePid = this.sampler.bpftracePid;
+      progress.step('node', 'up', `sampling every process at ${plan.node.hz} Hz, one export every ${plan.node.intervalMs} ms (bpftrace pid ${bpftracePid})`);
+      return { uiUrl: ui.url, gateway: gw, uiOtlp: ui.otlp, demos, bpftracePid };
+    } catch (err) {
+      this.killNow();
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stops every part, children included; safe to call more than once and at any time. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      const { progress } = this;
+      // Upstream first, so each part drains into one that is still running.
+      if (this.sampler) {
+        progress.step('node', 'stopping', 'bpftrace detaching');
+        await this.sampler.stop();
+        await this.nodeExporter?.shutdown(DRAIN_MS);
+        progress.step('node', 'stopped');
+      }
+      if (this.demosStarted) {
+        await this.demos.stop();
+        progress.step('demo', 'stopped');
+      }
+      if (this.gateway) {
+        await this.gateway.stop(DRAIN_MS);
+        progress.step('gateway', 'stopped');
+      }
+      if (this.ui) {
+        await this.ui.close();
+        progress.step('ui', 'stopped');
+      }
+    })();
+    return this.stopped;
+  }
+
+  /** Kills the child processes at once (a second Ctrl-C, or an exit that cannot wait). */
+  killNow(): void {
+    const pid = this.sampler?.bpftracePid;
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.demos.killNow();
+  }
+
+  private checkNotStopped(): void {
+    if (this.stopped) throw new StartInterrupted();
+  }
+}
+
+/** start() saw stop() called while it ran. */
+export class StartInterrupted extends Error {
+  constructor() {
+    super('interrupted while starting');
+    this.name = 'StartInterrupted';
+  }
+}
+
+function addresses(a: ReceiverAddresses): string {
+  const parts: string[] = [];
+  if (a.grpc) parts.push(`grpc ${a.grpc.host}:${a.grpc.port}`);
+  if (a.http) parts.push(`http ${a.http.host}:${a.http.port}`);
+  return parts.join(', ');
+}
+
+/** A port in use becomes one line naming the setting to change. */
+function listenError(err: unknown, keys: string): Error {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code === 'EADDRINUSE') return new Error(`${e.address ?? ''}:${e.port ?? ''} is already in use; pick another port (${keys}), or 0 for any free port`);
+  if (e?.code === 'EACCES') return new Error(`not allowed to listen on ${e.address ?? ''}:${e.port ?? ''} (${keys})`);
+  // grpc-js reports bind failures as plain errors.
+  if (err instanceof Error && /No address added out of total|EADDRINUSE/.test(err.message)) return new Error(`${err.message.split('\n')[0]}; pick another port (${keys}), or 0 for any free port`);
+  return err instanceof Error ? err : new Error(String(err));
+}

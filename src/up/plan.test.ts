@@ -58,3 +58,26 @@ test('the config file: --config, else $PILOTLIGHT_CONFIG, else ./pilotlight.yaml
   assert.equal(configPath(undefined, {}, () => true), 'pilotlight.yaml');
   assert.equal(configPath(undefined, { PILOTLIGHT_CONFIG: '' }, () => false), undefined);
 });
+
+test('pilotlight.example.yaml shows every default, and its commented destinations are valid', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('yaml');
+  const text = await readFile(new URL('../../pilotlight.example.yaml', import.meta.url), 'utf8');
+  const example = parseConfig(parse(text), 'pilotlight.example.yaml');
+  assert.deepEqual(example, parseConfig({ profiling: { enabled: true } }));
+  // Uncomment the destination examples: they must pass as written.
+  const destinations = text
+    .slice(text.indexOf('destinations: []'))
+    .split('\n')
+    .slice(1)
+    .map((l) => l.replace(/^#/, ''))
+    .join('\n');
+  const withDestinations = parseConfig(parse(text.replace(/destinations: \[\][^]*$/, `destinations:\n${destinations}`)));
+  assert.deepEqual(
+    withDestinations.destinations.map((d) => [d.type, d.name]),
+    [
+      ['pyroscope', 'pyroscope'],
+      ['otlp', 'collector'],
+    ],
+  );
+});

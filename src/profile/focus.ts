@@ -17,8 +17,9 @@ export function parseSearch(query: string): SearchQuery {
   if (text === '') return { ok: false, text, error: 'empty search: type text, or /regex/' };
   const m = REGEX_FORM.exec(text);
   if (!m) {
-    const needle = text.toLowerCase();
-    return { ok: true, text, test: (name) => name.toLowerCase().includes(needle) };
+    // A case-insensitive regex of the escaped text: no lower-cased copy of every name.
+    const re = new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'i');
+    return { ok: true, text, test: (name) => re.test(name) };
   }
   let re: RegExp;
   try {

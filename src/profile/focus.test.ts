@@ -22,6 +22,9 @@ test('a regex share counts each sample once, however often its stack matches', (
 test('plain text is a case-insensitive substring; a path with slashes stays text', () => {
   assert.deepEqual(searchFlame(G, 'IDL'), { ok: true, matchedSamples: 6, totalSamples: 23, matchedFrames: 1 });
   assert.deepEqual(searchFlame(G, 'a'), { ok: true, matchedSamples: 23, totalSamples: 23, matchedFrames: 4 });
+  const lit = parseSearch('a.b(c');
+  assert.ok(lit.ok);
+  assert.deepEqual([lit.test('xA.B(Cy'), lit.test('aXb(c')], [true, false]);
   const q = parseSearch('/usr/lib');
   assert.ok(q.ok);
   assert.equal(q.test('/usr/lib/x.so'), true);

@@ -7,7 +7,8 @@ import { FrameTable } from './frames.js';
  * A diff of two profiles (base → target) on one call tree holding both: every node carries the
  * base's and the target's samples. Exact: built from the two full trees, never from a
  * truncated graph. Colour by change in share (total / samples on each side), so a busier
- * target is not all red.
+ * target is not all red. A path only in the base has total 0 (and baseTotal > 0): size
+ * frames by the larger of the two shares to keep what vanished visible.
  */
 export interface DiffFlameGraph {
   frames: FlameGraph['frames'];

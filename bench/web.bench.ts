@@ -78,6 +78,10 @@ export async function main(): Promise<void> {
       const tSend = performance.now();
       for (const req of requestsFromFlame(graph, `flame-${n}`)) await ui.send(req);
       const sendMs = performance.now() - tSend;
+      // The server's share of it: the same answer fetched from Node (compute + JSON + transfer).
+      const tGet = performance.now();
+      const body = await (await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profile`)).arrayBuffer();
+      const getMs = performance.now() - tGet;
       await page.goto(ui.url);
       const row = page.locator(`tr.source-row[data-key="${key}"]`);
       await row.waitFor();
@@ -92,12 +96,12 @@ export async function main(): Promise<void> {
         return performance.now() - t0;
       }, key);
       const size = await page.evaluate(() => window.__pilotlight?.flame?.size ?? 0);
-      e2e.push([`${(size / 1000).toFixed(0)}k nodes`, sendMs, ms]);
+      e2e.push([`${(size / 1000).toFixed(0)}k nodes`, sendMs, getMs, (body.byteLength / 1048576).toFixed(1), ms]);
       await page.keyboard.press('Escape');
       await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profiling`, { method: 'DELETE' });
     }
     console.log('\ntime to first flame graph after opening the Profiling tab (real UI server; ms)');
-    console.log(table(['tree', 'OTLP send (encode + ingest)', 'click → flame drawn (fetch + JSON + layout + draw)'], e2e));
+    console.log(table(['tree', 'OTLP send (encode + ingest)', 'GET profile from Node', 'JSON MiB', 'click → flame drawn (fetch + JSON + layout + draw)'], e2e));
   } finally {
     await browser.close();
     await ui.close();

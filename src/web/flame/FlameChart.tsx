@@ -54,7 +54,8 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
     }),
     [layout, zoomNode, size.width, viewHeight, inverted],
   );
-  input.current = { layout, view: { ...view, scrollTop: scrollTop.current }, colors, highlight };
+  const zoomDepth = layout.size > 0 ? layout.graph.depth[zoomNode] : 0;
+  input.current = { layout, view: { ...view, scrollTop: scrollTop.current }, colors, highlight, zoomDepth };
   const { schedule, drawn, stats } = useFlameDraw(mainRef, input);
 
   useEffect(schedule, [schedule, layout, view, colors, highlight]);

@@ -38,7 +38,8 @@ export function FlameGraphView(props: Props) {
         <input
           type="search"
           className="search"
-          placeholder="Search functions (text or /regex/)"
+          placeholder="Search (text or /regex/)"
+          title="Highlights matching functions: text, case-insensitive, or a /regular expression/"
           aria-label="Search functions"
           value={search}
           onChange={(e) => {
@@ -47,8 +48,9 @@ export function FlameGraphView(props: Props) {
           }}
         />
         {selectedKey && (
-          <span className="chip" data-testid="selected-chip">
-            Highlighting <strong>{selectedName ?? '(not in this profile)'}</strong>
+          <span className="chip" data-testid="selected-chip" title={`Highlighting ${selectedName ?? 'a function not in this profile'} (picked in the table)`}>
+            <span className="chip-dot" aria-hidden="true" />
+            <strong>{selectedName ?? '(not in this profile)'}</strong>
             <button type="button" className="chip-x" aria-label="Clear highlight" onClick={onClearSelected}>
               ×
             </button>

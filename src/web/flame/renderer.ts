@@ -17,6 +17,7 @@ export interface Ctx2D {
   beginPath(): void;
   rect(x: number, y: number, w: number, h: number): void;
   fill(): void;
+  fillRect(x: number, y: number, w: number, h: number): void;
   fillText(text: string, x: number, y: number): void;
   save(): void;
   restore(): void;
@@ -30,7 +31,12 @@ export interface DrawStyle {
   /** Highlighted frames (search or selection), or null when nothing is highlighted. */
   highlight: Uint8Array | null;
   dpr: number;
+  /** Depth of the zoomed frame: the rows of its ancestors (full width, for context) are faded. */
+  zoomDepth?: number;
 }
+
+/** Laid over the ancestors of a zoomed frame, so the zoomed subtree stands out. */
+const ANCESTOR_FADE = 'rgba(255, 255, 255, 0.5)';
 
 /** What the last draw put on screen: the frame model that tests and the tooltip read. */
 export interface DrawnFrame {
@@ -97,6 +103,11 @@ export function drawFlame(ctx: Ctx2D, layout: FlameLayout, view: Viewport, style
     }
     ctx.fill();
   }
+  const zoomDepth = style.zoomDepth ?? 0;
+  if (zoomDepth > 0) {
+    ctx.fillStyle = ANCESTOR_FADE;
+    for (let d = 0; d < zoomDepth; d++) ctx.fillRect(0, rowTop(layout, view, d), view.width, rh - 1);
+  }
   ctx.font = FONT;
   ctx.textBaseline = 'middle';
   const cw = charWidthOf(ctx, FONT);
@@ -109,8 +120,8 @@ export function drawFlame(ctx: Ctx2D, layout: FlameLayout, view: Viewport, style
     const name = f < 0 ? 'all' : names[f];
     const text = fitLabel(name, w - 2 * LABEL_PAD, cw);
     if (text === '') continue;
-    const dimmed = highlight !== null && f >= 0 && !highlight[f];
-    const color = dimmed ? '#8a8f98' : '#1d1f23';
+    const dimmed = (highlight !== null && f >= 0 && !highlight[f]) || layout.graph.depth[out.nodes[k]] < zoomDepth;
+    const color = dimmed ? '#7d838d' : '#1d1f23';
     if (color !== labelColor) {
       ctx.fillStyle = color;
       labelColor = color;

@@ -70,6 +70,7 @@ export function SourcesTable({ sources, limits, onOpen }: Props) {
                         <span className="meter-fill" style={{ width: `${cap > 0 ? Math.min(100, (p.bytes / cap) * 100) : 0}%` }} />
                       </span>
                       {formatBytes(p.bytes)}
+                      {cap > 0 && <span className="muted">/ {formatBytes(cap)}</span>}
                     </span>
                   ) : (
                     <span className="muted">—</span>

@@ -47,6 +47,8 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/dist ./dist
 # The UI serves the built web app from src/web/dist (looked up relative to dist/ui).
 COPY --from=build /app/src/web/dist ./src/web/dist
+# The demo workloads of `pilotlight up --demo` (the C one is skipped: no gcc in this image).
+COPY demo ./demo
 
 LABEL org.opencontainers.image.title="pilotlight" \
       org.opencontainers.image.description="Continuous CPU profiling: eBPF sampler, OTLP Profiles gateway and live flame graph UI" \

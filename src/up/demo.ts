@@ -53,8 +53,13 @@ export class DemoWorkloads {
     const started: RunningDemo[] = [];
     const [shop, imaging] = DEMOS;
 
-    const shopChild = this.spawn(process.execPath, [...NODE_PERF_FLAGS, join(DEMO_DIR, 'shop.js')], { ...env, OTEL_SERVICE_NAME: shop.service });
-    started.push({ ...shop, key: demoKey(shop), pid: shopChild.pid! });
+    const shopJs = join(DEMO_DIR, 'shop.js');
+    if (existsSync(shopJs)) {
+      const child = this.spawn(process.execPath, [...NODE_PERF_FLAGS, shopJs], { ...env, OTEL_SERVICE_NAME: shop.service });
+      started.push({ ...shop, key: demoKey(shop), pid: child.pid! });
+    } else {
+      onSkip(`${shop.service} not started: ${shopJs} is missing`);
+    }
 
     const binary = await this.compileImaging().catch((err: unknown) => {
       onSkip(`${imaging.service} not started: ${err instanceof Error ? err.message : String(err)}`);

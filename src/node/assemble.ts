@@ -27,6 +27,7 @@ export class RequestAssembler {
   private readonly locations = new Map<SymFrame, number>();
   private readonly merged = new Map<string, Sample>();
   private readonly profileIds = new Map<Profile, number>();
+  private readonly attrKeys = new Map<Record<string, SimpleValue>, string>();
   samples = 0;
 
   constructor(private readonly o: { hz: number; windowStartMs: number; windowEndMs: number }) {}
@@ -52,10 +53,15 @@ export class RequestAssembler {
     });
     let pid = this.profileIds.get(profile);
     if (pid === undefined) this.profileIds.set(profile, (pid = this.profileIds.size));
-    const attrKey = Object.entries(s.attributes)
-      .map(([k, v]) => `${k}=${typeof v}:${v}`)
-      .sort()
-      .join('\0');
+    // Callers pass one attributes object per process and thread name, so the key is built once.
+    let attrKey = this.attrKeys.get(s.attributes);
+    if (attrKey === undefined) {
+      attrKey = Object.entries(s.attributes)
+        .map(([k, v]) => `${k}=${typeof v}:${v}`)
+        .sort()
+        .join('\0');
+      this.attrKeys.set(s.attributes, attrKey);
+    }
     const key = `${pid}|${stack}|${attrKey}`;
     const existing = this.merged.get(key);
     this.samples += s.count;

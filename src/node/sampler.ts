@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { SimpleValue } from '../otlp/builder.js';
 import type { ProfilesConsumer } from '../pipeline/consumer.js';
 import { RequestAssembler } from './assemble.js';
 import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
@@ -43,6 +44,8 @@ export class NodeSampler {
   private flushes = 0;
   private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0 };
   private readonly workloadFilter: Set<string>;
+  /** Sample attributes per `pid:thread name`, rebuilt when the pid's workload changes (see RequestAssembler). */
+  private readonly sampleAttrs = new Map<string, { workload: object; attributes: Record<string, SimpleValue> }>();
 
   constructor(
     input: NodeSamplerInput,
@@ -124,16 +127,19 @@ export class NodeSampler {
         continue;
       }
       const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
-      asm.add({
-        resource: w.resource,
-        frames,
-        attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm },
-        count: s.count,
-      });
+      const attrKey = `${s.pid}:${s.comm}`;
+      let attrs = this.sampleAttrs.get(attrKey);
+      if (attrs?.workload !== w) {
+        attrs = { workload: w, attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm } };
+        this.sampleAttrs.set(attrKey, attrs);
+      }
+      asm.add({ resource: w.resource, frames, attributes: attrs.attributes, count: s.count });
     }
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
       this.resolver.sweep(SWEEP_AFTER_FLUSHES);
+      // Rebuilt on demand for the processes still sampled.
+      this.sampleAttrs.clear();
     }
     if (asm.samples === 0) {
       this.counts.emptyFlushes++;

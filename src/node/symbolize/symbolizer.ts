@@ -37,10 +37,17 @@ export interface SymbolizerStats {
 
 /** Caps per-process memory for programs with huge amounts of distinct hot code. */
 const MAX_FRAMES_PER_PROCESS = 50_000;
+/**
+ * An address outside every known mapping re-reads /proc/PID/maps at most this often (in
+ * flushes) per process. Most such addresses are not new code but garbage from a broken
+ * frame-pointer chain (binaries built without frame pointers), which a process produces on
+ * every flush: re-reading its maps each time was the sampler's largest steady-state cost.
+ */
+const MAPS_REFRESH_EVERY_FLUSHES = 10;
 
 /**
  * Turns raw user addresses into named frames: `/proc/PID/maps` (snapshotted when a pid is
- * first seen, re-read at most once per flush when an address falls outside it) maps an
+ * first seen, re-read when a new address falls outside it, at most every few flushes) maps an
  * address to a binary and file offset; the binary's ELF symbols (cached per binary) name it;
  * JIT code is named from the runtime's perf map. What cannot be named keeps its binary and
  * offset — a frame is never dropped. A process that has exited keeps its last snapshot.
@@ -128,7 +135,7 @@ export class Symbolizer {
   }
 
   private refreshMaps(pid: number, p: ProcState): boolean {
-    if (p.mapsGeneration === this.generation) return false;
+    if (p.mapsGeneration >= 0 && this.generation - p.mapsGeneration < MAPS_REFRESH_EVERY_FLUSHES) return false;
     p.mapsGeneration = this.generation;
     const text = readProc(this.procRoot, pid, 'maps');
     if (text === undefined) return false; // exited: keep the last snapshot
@@ -155,7 +162,14 @@ export class Symbolizer {
     if (cached) return cached;
     let m = findMapping(p.maps, addr);
     if (!m && this.refreshMaps(pid, p)) m = findMapping(p.maps, addr);
-    if (!m) return this.jitFrame(pid, p, addr) ?? this.unnamedFrame({ address: BigInt(addr) });
+    if (!m) {
+      const jit = this.jitFrame(pid, p, addr);
+      if (jit) return jit;
+      // Remembered until the next maps refresh (which clears the cache) names it, if ever.
+      const unnamed = this.unnamedFrame({ address: BigInt(addr) });
+      this.remember(p, addr, unnamed);
+      return unnamed;
+    }
     if (!isFileBacked(m)) {
       return (
         this.jitFrame(pid, p, addr) ??
@@ -180,9 +194,13 @@ export class Symbolizer {
       if (jit) return jit;
       frame = this.unnamedFrame({ binary: m.path, address: BigInt(offset), kind: 'native', buildId: elf?.buildId || undefined });
     }
+    this.remember(p, addr, frame);
+    return frame;
+  }
+
+  private remember(p: ProcState, addr: number, frame: SymFrame): void {
     if (p.frames.size >= MAX_FRAMES_PER_PROCESS) p.frames.clear();
     p.frames.set(addr, frame);
-    return frame;
   }
 
   private unnamedFrame(f: SymFrame): SymFrame {

@@ -626,6 +626,53 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     });
   });
 
+  test('each component carries its own placement, pod annotations, extra env, Service type and common labels', () => {
+    const placement = (component: string) => ({
+      nodeSelector: { pool: `${component}-pool` },
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: [component] }] }] } } },
+      podAnnotations: { 'example.com/owner': `${component}-team` },
+      extraEnv: [{ name: 'EXTRA', value: component }],
+    });
+    const out = render([
+      '-f',
+      valuesFile('placement.yaml', {
+        commonLabels: { team: 'perf' },
+        image: { pullPolicy: 'Never' },
+        profiling: {
+          enabled: true,
+          node: placement('node'),
+          gateway: { ...placement('gateway'), service: { type: 'LoadBalancer', annotations: { 'lb.example.com/internal': 'true' } } },
+          ui: { ...placement('ui'), service: { type: 'NodePort', annotations: { 'ui.example.com/x': 'y' } } },
+        },
+      }),
+    ]);
+    const pods: [string, Workload][] = [
+      ['node', out.find<Workload>('DaemonSet')],
+      ['gateway', out.find<Workload>('Deployment', 'release-name-pilotlight-gateway')],
+      ['ui', out.find<Workload>('Deployment', 'release-name-pilotlight-ui')],
+    ];
+    for (const [component, w] of pods) {
+      const spec = w.spec.template.spec as PodSpec & { nodeSelector?: unknown; affinity?: unknown };
+      assert.deepEqual(spec.nodeSelector, { pool: `${component}-pool` }, `${component} nodeSelector`);
+      assert.deepEqual(spec.affinity, placement(component).affinity, `${component} affinity`);
+      assert.equal(w.spec.template.metadata.annotations?.['example.com/owner'], `${component}-team`, `${component} pod annotation`);
+      assert.ok(w.spec.template.metadata.annotations?.['checksum/config'], `${component} keeps its config checksum next to extra annotations`);
+      const c = container(w, component);
+      assert.equal(envOf(c).EXTRA, component, `${component} extra env`);
+      assert.equal((c as Container & { imagePullPolicy?: string }).imagePullPolicy, 'Never');
+    }
+    // The extra env adds to the chart's own variables, it does not replace them.
+    assert.ok(container(pods[0][1], 'node').env?.some((e) => e.name === 'NODE_NAME'));
+    assert.equal(envOf(container(pods[2][1], 'ui')).PROFILES_MAX_SLOTS, '24');
+    const gwSvc = out.find<Service>('Service', 'release-name-pilotlight-gateway');
+    const uiSvc = out.find<Service>('Service', 'release-name-pilotlight-ui');
+    assert.equal(gwSvc.spec.type, 'LoadBalancer');
+    assert.deepEqual(gwSvc.metadata.annotations, { 'lb.example.com/internal': 'true' });
+    assert.equal(uiSvc.spec.type, 'NodePort');
+    assert.deepEqual(uiSvc.metadata.annotations, { 'ui.example.com/x': 'y' });
+    for (const o of out.objects) assert.equal(o.metadata.labels?.team, 'perf', `${o.kind}/${o.metadata.name} carries the common labels`);
+  });
+
   test('explicit endpoints override the Service addresses', () => {
     const out = render([
       '--set', 'profiling.enabled=true',

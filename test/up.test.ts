@@ -142,6 +142,40 @@ test('up --demo: the demos show up, profiling one shows its hot function, Ctrl-C
   assert.deepEqual(left, [], 'no child of up is left running');
 });
 
+test('Ctrl-C while bpftrace is still starting stops what already runs and leaves nothing behind', async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(`needs the eBPF sampler: ${why}`);
+  // A bpftrace that takes its time to start, so the signal surely lands while up waits for it.
+  const slow = join(mkdtempSync(join(tmpdir(), 'pl-up-')), 'slow-bpftrace');
+  writeFileSync(slow, `#!/bin/sh\ntrap 'kill $! 2>/dev/null; exit 130' INT TERM\nsleep 60 & wait $!\nexec bpftrace "$@"\n`, { mode: 0o755 });
+  const marker = randomUUID();
+  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--demo', '--bpftrace', slow, ...FREE_PORTS], {
+    cwd: tmpdir(),
+    env: { ...process.env, PL_UP_TEST_MARK: marker, PILOTLIGHT_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  t.after(() => {
+    for (const p of processesWithMarker(marker)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+  await waitFor('the node sampler waiting for bpftrace', 90_000, () => (/^ {2}node +waiting/m.test(stdout) || child.exitCode !== null ? true : undefined));
+  assert.equal(child.exitCode, null, stdout);
+  assert.ok(processesWithMarker(marker).some((p) => p.cmdline.includes('shop.js')), 'the demos were running');
+  child.kill('SIGINT');
+  assert.deepEqual(await exited(child), { code: 0, signal: null }, stdout);
+  assert.doesNotMatch(stdout, /Pilotlight is running/);
+  assert.match(stdout, /^ {2}ui +stopped/m, stdout);
+  const left = await waitFor('no process left', 5000, () => (processesWithMarker(marker).length === 0 ? [] : undefined)).catch(() => processesWithMarker(marker));
+  assert.deepEqual(left, [], 'no child of up is left running');
+});
+
 test('a config file with a bad key: one line naming the key, exit 1, nothing started', () => {
   const unknown = runUp(['--config', configFile('profiling:\n  enabled: true\n  ui:\n    maxSlot: 3\n')]);
   assert.equal(unknown.status, 1, unknown.stderr);

@@ -21,6 +21,22 @@ export function isUnsymbolized(name: string, binary: string): boolean {
   return name.length > binary.length + 1 && name.startsWith(binary) && name.charCodeAt(binary.length) === 43 /* + */ && HEX.test(name.slice(binary.length + 1));
 }
 
+/** Rows per graph: `flameGraph` caches graphs per tree version, so repeated queries share them. */
+const cache = new WeakMap<FlameGraph, UnsymbolizedRow[]>();
+
+/**
+ * `unsymbolizedByBinary` cached per graph (a graph is read-only once built): what the API
+ * uses. The rows are shared and must not be changed.
+ */
+export function unsymbolizedOf(graph: FlameGraph): UnsymbolizedRow[] {
+  let rows = cache.get(graph);
+  if (!rows) {
+    rows = unsymbolizedByBinary(graph);
+    cache.set(graph, rows);
+  }
+  return rows;
+}
+
 /** Rows sorted by samples (descending), then binary; binaries with none are left out. */
 export function unsymbolizedByBinary(graph: FlameGraph): UnsymbolizedRow[] {
   const { name, binary } = graph.frames;

@@ -142,3 +142,24 @@ test('without a built web app the root explains how to build it', async () => {
   assert.equal(res.statusCode, 200);
   assert.match(res.body, /npm run build/);
 });
+
+test('a repeated profile query answers the same body until new data arrives; search and windows are their own answers', async () => {
+  const { store, app } = await setup();
+  await app.inject({ method: 'POST', url: `/api/sources/${ENC}/profiling` });
+  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
+  const get = async (query = '') => {
+    const res = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile${query}` });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    return res.body;
+  };
+  const first = await get();
+  assert.equal(await get(), first);
+  const searched = JSON.parse(await get('?search=a')) as ProfileResponse;
+  assert.equal(searched.search?.matchedSamples, 3);
+  assert.equal((JSON.parse(await get()) as ProfileResponse).search, undefined);
+  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;b 2' }]));
+  const next = JSON.parse(await get()) as ProfileResponse;
+  assert.equal(next.samples, 5);
+  assert.ok(next.symbols.some((s) => s.name === 'b'));
+});

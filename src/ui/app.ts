@@ -9,7 +9,7 @@ import { toPprof } from '../profile/pprof.js';
 import { diffFlameJson, diffProfiles } from '../profile/diff.js';
 import { searchFlame } from '../profile/focus.js';
 import { chunkTimes, timeline } from '../profile/timeline.js';
-import { unsymbolizedByBinary } from '../profile/unsymbolized.js';
+import { unsymbolizedOf } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
 import type { DiffResponse, DiffSide, ProfileResponse, SlotResponse, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
@@ -95,15 +95,26 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     return { source: store.sourceInfo(key) ?? emptySource(workloadKey(key)), limits: store.limits };
   });
 
+  // The serialised answer per live profile (tree + version + search): repeated views of a
+  // profile that has not changed (polls, event refreshes, a second tab) send the same JSON
+  // without building and serialising ~1 MB again. Windowed queries build a fresh profile each
+  // time and are not cached.
+  const profileJson = new WeakMap<WorkloadProfile['tree'], { version: number; samples: number; search: string | undefined; body: string }>();
+
   app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string } }>(
     '/api/sources/:key/profile',
     { schema: { params: keyParams } },
-    async (req): Promise<ProfileResponse> => {
+    async (req, reply) => {
       const { key } = workloadKey(req.params.key);
       const window = parseWindow(req.query);
       const query = req.query.search;
       if (query !== undefined && query.length > 1000) throw new UiError('PL_UI_BAD_SEARCH', 'search is longer than 1000 characters');
       const profile = store.profile(key, window);
+      const live = window.from === undefined && window.to === undefined;
+      const hit = live ? profileJson.get(profile.tree) : undefined;
+      if (hit && hit.version === profile.tree.version && hit.samples === profile.samples && hit.search === query) {
+        return reply.type('application/json; charset=utf-8').send(hit.body);
+      }
       const flame = flameGraph(profile.tree);
       let search: ProfileResponse['search'];
       if (query !== undefined && query.trim() !== '') {
@@ -111,7 +122,7 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
         if (!r.ok) throw new UiError('PL_UI_BAD_SEARCH', r.error);
         search = { query: query.trim(), matchedSamples: r.matchedSamples, totalSamples: r.totalSamples, matchedFrames: r.matchedFrames };
       }
-      return {
+      const response: ProfileResponse = {
         key,
         samples: profile.samples,
         cpuNanos: profile.cpuNanos,
@@ -122,10 +133,13 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
         to: window.to ?? null,
         flame,
         symbols: symbolsTable(profile.tree),
-        unsymbolized: unsymbolizedByBinary(flame),
+        unsymbolized: unsymbolizedOf(flame),
         ...(search ? { search } : {}),
         generatedAt: Date.now(),
       };
+      const body = JSON.stringify(response);
+      if (live) profileJson.set(profile.tree, { version: profile.tree.version, samples: profile.samples, search: query, body });
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 

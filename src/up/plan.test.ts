@@ -4,6 +4,7 @@ import { parseConfig } from '../config/load.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { configPath } from '../cli/up-command.js';
 import { dialHost, exporterTuning, targetOf, upPlan } from './plan.js';
+import { browsable } from './up.js';
 
 const defaults = parseConfig({});
 
@@ -40,6 +41,9 @@ test('parts are dialled on loopback when bound to a wildcard, gRPC preferred', (
   assert.equal(dialHost('10.0.0.5'), '10.0.0.5');
   assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }), { protocol: 'grpc', endpoint: '127.0.0.1:1' });
   assert.deepEqual(targetOf({ http: { host: '127.0.0.1', port: 2 } }), { protocol: 'http', endpoint: 'http://127.0.0.1:2' });
+  assert.equal(browsable('http://0.0.0.0:3000'), 'http://127.0.0.1:3000');
+  assert.equal(browsable('http://[::]:3000'), 'http://[::1]:3000');
+  assert.equal(browsable('http://127.0.0.1:3000'), 'http://127.0.0.1:3000');
 });
 
 test('every hop gets the exporter tuning of profiling.exporter', () => {

@@ -6,7 +6,7 @@ import { Exporter } from '../pipeline/exporter.js';
 import type { ReceiverAddresses } from '../pipeline/receiver.js';
 import { startUiServer, type UiServer } from '../ui/server.js';
 import { DemoWorkloads, type RunningDemo } from './demo.js';
-import { exporterTuning, targetOf, type UpPlan } from './plan.js';
+import { dialHost, exporterTuning, targetOf, type UpPlan } from './plan.js';
 import { checkPrerequisites } from './prerequisites.js';
 import type { Progress } from './progress.js';
 
@@ -105,7 +105,7 @@ export class LocalStack {
       this.checkNotStopped();
       const bpftracePid = this.sampler.bpftracePid;
       progress.step('node', 'up', `sampling every process at ${plan.node.hz} Hz, one export every ${plan.node.intervalMs} ms (bpftrace pid ${bpftracePid})`);
-      return { uiUrl: ui.url, gateway: gw, uiOtlp: ui.otlp, demos, bpftracePid };
+      return { uiUrl: browsable(ui.url), gateway: gw, uiOtlp: ui.otlp, demos, bpftracePid };
     } catch (err) {
       this.killNow();
       await this.stop().catch(() => undefined);
@@ -164,6 +164,15 @@ export class StartInterrupted extends Error {
     super('interrupted while starting');
     this.name = 'StartInterrupted';
   }
+}
+
+/** A URL a browser on this machine can open: a wildcard listener is reached on loopback. */
+export function browsable(url: string): string {
+  const u = new URL(url);
+  const host = dialHost(u.hostname);
+  if (host === u.hostname) return url;
+  u.hostname = host;
+  return u.toString().replace(/\/$/, '');
 }
 
 function addresses(a: ReceiverAddresses): string {

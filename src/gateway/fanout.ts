@@ -1,6 +1,5 @@
 import { errorText } from '../otlp/codec.js';
-import type { ConsumeResult, ProfilesBatch, ProfilesConsumer } from '../pipeline/consumer.js';
-import { requestStats } from '../pipeline/request-stats.js';
+import { batchStats, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 
 export interface Branch {
   name: string;
@@ -27,7 +26,7 @@ export class FanoutConsumer implements ProfilesConsumer {
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
     const settled = await Promise.allSettled(this.branches.map((b) => b.consumer.consume(batch)));
     let profiles: number | undefined;
-    const all = (): number => (profiles ??= requestStats(batch.request).profiles);
+    const all = (): number => (profiles ??= batchStats(batch).profiles);
     let kept = false;
     let rejected = 0;
     const messages: string[] = [];

@@ -1,4 +1,7 @@
+import { decodeRequest } from '../otlp/codec.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
+import type { WireRequest } from '../otlp/wire/request.js';
+import { requestStats, type RequestStats } from './request-stats.js';
 
 /**
  * The one contract between pipeline stages (as the Collector's `consumer.Profiles`): a receiver
@@ -15,9 +18,39 @@ export interface ProfilesConsumer {
 }
 
 export interface ProfilesBatch {
-  request: ExportProfilesServiceRequest;
+  /**
+   * The request as messages. The receiver builds it only when first read (a getter): a
+   * consumer that can work from `encoded` (forwarding) or `wire` (the store) should, and
+   * read `request` only when it needs the objects.
+   */
+  readonly request: ExportProfilesServiceRequest;
   /** The request's protobuf encoding when the receiver has it, so forwarding need not re-encode. */
   encoded?: Uint8Array;
+  /** Its counts, when the producer knows them (see `batchStats`). */
+  stats?: RequestStats;
+  /** `encoded` as read and validated on the wire fast path, when the receiver read it so. */
+  wire?: WireRequest;
+}
+
+/** The batch's counts without decoding it when the producer already counted. */
+export function batchStats(batch: ProfilesBatch): RequestStats {
+  return batch.stats ?? requestStats(batch.request);
+}
+
+/**
+ * A batch of a validated protobuf request read on the wire path: `request` is decoded on first
+ * use only, so a consumer that forwards the bytes never pays for message objects.
+ */
+export function encodedBatch(encoded: Uint8Array, wire: WireRequest, stats: RequestStats): ProfilesBatch {
+  let request: ExportProfilesServiceRequest | undefined;
+  return {
+    get request() {
+      return (request ??= decodeRequest(encoded, 'protobuf'));
+    },
+    encoded,
+    stats,
+    wire,
+  };
 }
 
 /** Maps onto ExportProfilesPartialSuccess. */

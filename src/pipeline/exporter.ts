@@ -2,13 +2,12 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { encodeRequest, errorText } from '../otlp/codec.js';
 import type { ConsumeResult, ProfilesBatch, ProfilesConsumer } from './consumer.js';
-import { ACCEPTED } from './consumer.js';
+import { ACCEPTED, batchStats } from './consumer.js';
 import { exporterConfigSchema, type ExporterConfig, type ExporterConfigInput } from './exporter-config.js';
 import { ExporterClosedError, PermanentError, RetryableError } from './exporter-errors.js';
 import type { ExportItem, SendOutcome, Transport } from './export-item.js';
 import { exporterMetrics, type DropReason, type ExporterMetrics } from './metrics.js';
 import { BoundedQueue } from './queue.js';
-import { requestStats } from './request-stats.js';
 import { RetryLink } from './retry.js';
 import { timeoutLink } from './timeout.js';
 import { grpcTransport } from './transport-grpc.js';
@@ -81,7 +80,7 @@ export class Exporter implements ProfilesConsumer {
   /** Queues the request; resolves at once. A full queue drops it and says so in the result. */
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
     if (this.closed) throw new ExporterClosedError(this.name);
-    const stats = requestStats(batch.request);
+    const stats = batchStats(batch);
     const body = this.config.encoding === 'json' ? encodeRequest(batch.request, 'json') : (batch.encoded ?? encodeRequest(batch.request));
     const item: ExportItem = { body, profiles: stats.profiles, samples: stats.samples };
     if (this.queue.offer(item)) {

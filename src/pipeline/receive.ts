@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import { decodeRequest, encodeResponse, errorText, type Encoding } from '../otlp/codec.js';
 import { OtlpInputError } from '../otlp/errors.js';
 import { ExportProfilesPartialSuccessSchema, ExportProfilesServiceResponseSchema } from '../otlp/messages.js';
-import type { ProfilesConsumer } from './consumer.js';
+import { readWireRequest, type WireRequest } from '../otlp/wire/request.js';
+import { validateWire } from '../otlp/wire/validate.js';
+import { batchStats, encodedBatch, type ProfilesBatch, type ProfilesConsumer } from './consumer.js';
 import type { ReceiverMetrics, Transport } from './metrics.js';
 import { ReceiveError } from './receiver-errors.js';
-import { requestStats } from './request-stats.js';
+import { requestStats, type RequestStats } from './request-stats.js';
 
 /** What both transports share once they hold the (inflated) body: decode, hand on, answer. */
 export interface ReceiveCore {
@@ -18,18 +20,17 @@ export interface ReceiveCore {
 
 /** Decodes, validates and consumes one request; returns the encoded response. Throws ReceiveError. */
 export async function receive(core: ReceiveCore, transport: Transport, body: Uint8Array, encoding: Encoding, wireBytes: number): Promise<Uint8Array> {
-  let request;
+  let batch: ProfilesBatch;
   try {
-    request = decodeRequest(body, encoding);
+    batch = toBatch(body, encoding);
   } catch (err) {
     if (err instanceof OtlpInputError) throw new ReceiveError('PL_RECV_INVALID', err.message);
     throw err;
   }
-  const stats = requestStats(request);
+  const stats = batchStats(batch);
   let result;
   try {
-    // Forward the protobuf bytes as they came so exporters need not re-encode.
-    result = await core.consumer.consume({ request, encoded: encoding === 'protobuf' ? body : undefined });
+    result = await core.consumer.consume(batch);
   } catch (err) {
     core.metrics.samples.inc({ transport, outcome: 'refused' }, stats.samples);
     if (err instanceof OtlpInputError) throw new ReceiveError('PL_RECV_INVALID', err.message);
@@ -47,6 +48,27 @@ export async function receive(core: ReceiveCore, transport: Transport, body: Uin
     });
   }
   return encodeResponse(response, encoding);
+}
+
+/**
+ * Protobuf is read and validated on the wire path (typed columns, no message objects; it
+ * accepts and rejects what `decodeRequest` does, with the same messages) and handed on with its
+ * bytes, so a forwarding consumer never builds the messages. OTLP/JSON is decoded as before.
+ */
+function toBatch(body: Uint8Array, encoding: Encoding): ProfilesBatch {
+  if (encoding === 'json') {
+    const request = decodeRequest(body, encoding);
+    return { request, stats: requestStats(request) };
+  }
+  const wire = readWireRequest(body);
+  validateWire(wire);
+  return encodedBatch(body, wire, wireStats(wire));
+}
+
+function wireStats(wire: WireRequest): RequestStats {
+  let profiles = 0;
+  for (const rp of wire.resourceProfiles) for (const sp of rp.scopes) profiles += sp.profiles.length;
+  return { profiles, samples: wire.samples.count };
 }
 
 /** Counts and logs a refused request; returns it as a ReceiveError. */

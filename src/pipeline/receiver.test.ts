@@ -107,6 +107,10 @@ describe('Receiver', () => {
     assert.equal((await grpcExport(h.grpcClient, GOOD_BYTES)).error, undefined);
     assert.equal((await grpcExport(h.grpcGzipClient, GOOD_BYTES)).error, undefined);
     assert.equal(h.received.length, 5);
+    // Counted on the way in (both encodings); protobuf arrives read on the wire path.
+    for (const b of h.received) assert.deepEqual(b.stats, { profiles: 1, samples: 2 });
+    assert.equal(h.received[1].wire, undefined);
+    for (const i of [0, 2, 3, 4]) assert.equal(h.received[i].wire?.samples.count, 2);
     for (const b of h.received) assert.ok(sameRequest(b.request, GOOD));
     // Protobuf bytes are handed on for forwarding; JSON is not protobuf, so no bytes.
     assert.deepEqual(Buffer.from(h.received[0].encoded!), Buffer.from(GOOD_BYTES));

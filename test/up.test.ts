@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
 import { sourcePath } from '../src/ui/api-types.js';
 import { upCommand } from '../src/cli/up-command.js';
+import { consumerOf } from '../src/pipeline/consumer.js';
+import { Receiver } from '../src/pipeline/receiver.js';
+import { aggregateRequest } from '../src/profile/aggregate.js';
 import { DEMOS, demoKey } from '../src/up/demo.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
 
@@ -75,13 +78,27 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-test('up --demo: the demos show up, profiling one shows its hot function, Ctrl-C leaves no process behind', async (t) => {
+test('up --demo: the demos show up, profiling one shows its hot function, a destination gets them too, Ctrl-C leaves no process behind', async (t) => {
   const why = ebpfUnavailable();
   if (why) return t.skip(`needs the eBPF sampler: ${why}`);
+  // A destination besides the UI, as a Pyroscope or Collector would be: a real OTLP receiver.
+  const atDestination = new Set<string>();
+  const destination = new Receiver({
+    grpc: { host: '127.0.0.1', port: 0 },
+    http: false,
+    consumer: consumerOf((b) => {
+      for (const key of aggregateRequest(b.request).keys()) atDestination.add(key);
+    }),
+  });
+  const { grpc } = await destination.start();
+  t.after(() => destination.stop(0));
+  const config = configFile(
+    `profiling:\n  enabled: true\n  exporter:\n    timeout: 2s\ndestinations:\n  - type: otlp\n    name: backend\n    endpoint: 127.0.0.1:${grpc!.port}\n`,
+  );
   const marker = randomUUID();
-  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--demo', ...FREE_PORTS], {
+  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--config', config, '--demo', ...FREE_PORTS], {
     cwd: tmpdir(),
-    env: { ...process.env, PL_UP_TEST_MARK: marker, PILOTLIGHT_CONFIG: '' },
+    env: { ...process.env, PL_UP_TEST_MARK: marker },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -129,6 +146,12 @@ test('up --demo: the demos show up, profiling one shows its hot function, Ctrl-C
     // Every row of the demo's table is its own code or what it runs on, never another workload's.
     assert.ok(hot.total <= profile.samples, `${demo.hotFunction}: total ${hot.total} of ${profile.samples} samples`);
   }
+
+  // The gateway also fanned every workload out to the destination, demos included.
+  assert.match(stdout, /gateway +up +.* → ui, backend/, context());
+  await waitFor('the demos at the destination', 10_000, () => (DEMOS.every((d) => atDestination.has(demoKey(d))) ? true : undefined)).catch(() =>
+    assert.fail(`the destination got ${[...atDestination].join(', ')}${context()}`),
+  );
 
   child.kill('SIGINT');
   const end = await exited(child);

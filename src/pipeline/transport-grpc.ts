@@ -30,6 +30,11 @@ export function grpcTransport(config: ExporterConfig): Transport {
     // Our retry link decides about retries; grpc-js's own would retry behind its back.
     'grpc.enable_retries': 0,
     'grpc.max_send_message_length': -1,
+    // A broken channel reconnects on grpc-js's own backoff (up to 120 s) and fails calls at once
+    // meanwhile, so a destination that came back stayed unused for a minute or two and queued
+    // requests ran out of retries (test/faults.test.ts). Keep its delays within our retry's.
+    'grpc.initial_reconnect_backoff_ms': Math.max(1, Math.min(config.retryOnFailure.initialInterval, 1000)),
+    'grpc.max_reconnect_backoff_ms': Math.max(1, Math.min(config.retryOnFailure.maxInterval, 5000)),
   };
   // grpc-js compresses per channel, not per call.
   if (config.enableDataCompression) options['grpc.default_compression_algorithm'] = grpc.compressionAlgorithms.gzip;

@@ -14,7 +14,7 @@ export interface Progress {
 export function lineProgress(write: (text: string) => void): Progress {
   return {
     step(part, state, detail) {
-      write(`  ${part.padEnd(8)} ${state.padEnd(9)}${detail ? ` ${detail}` : ''}\n`);
+      write(`  ${part.padEnd(8)} ${detail ? `${state.padEnd(9)} ${detail}` : state}\n`);
     },
     line(text) {
       write(`${text}\n`);

@@ -12,7 +12,10 @@ export function SlotStatusBar({ source, limits, now }: Props) {
   const p = source.profiling;
   const cap = limits?.slotMaxBytes ?? 0;
   const use = cap > 0 ? Math.min(1, p.bytes / cap) : 0;
-  const ttl = p.expiresAt !== null ? Math.max(0, Math.round((p.expiresAt - now) / 1000)) : null;
+  const full = limits?.slotTtlSeconds ?? Infinity;
+  // `now` ticks once a second: clamp so a just-refreshed slot never shows more than its TTL.
+  const ttl = p.expiresAt !== null ? Math.min(full, Math.max(0, Math.round((p.expiresAt - now) / 1000))) : null;
+  const clock = (s: number): string => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
   return (
     <div className="slot-status" data-testid="slot-status">
       <span className="meter" title={`${p.bytes} of ${cap} bytes`}>
@@ -27,8 +30,8 @@ export function SlotStatusBar({ source, limits, now }: Props) {
       </span>
       {ttl !== null && (
         <span className="muted" title="The slot is closed when nobody views it for this long; an open tab keeps it alive.">
-          TTL {Math.floor(ttl / 60)}:{String(ttl % 60).padStart(2, '0')}
-          {limits && ` of ${limits.slotTtlSeconds} s`}
+          TTL {clock(ttl)}
+          {limits && ` / ${clock(limits.slotTtlSeconds)}`}
         </span>
       )}
     </div>

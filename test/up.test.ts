@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
@@ -197,6 +198,19 @@ test('Ctrl-C while bpftrace is still starting stops what already runs and leaves
   assert.match(stdout, /^ {2}ui +stopped/m, stdout);
   const left = await waitFor('no process left', 5000, () => (processesWithMarker(marker).length === 0 ? [] : undefined)).catch(() => processesWithMarker(marker));
   assert.deepEqual(left, [], 'no child of up is left running');
+});
+
+test('a port in use is one line naming the setting to change', async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(`the prerequisites are checked first: ${why}`);
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => busy.close());
+  const port = (busy.address() as { port: number }).port;
+  const r = runUp(['--port', String(port), '--gateway-grpc', '127.0.0.1:0', '--gateway-http', '127.0.0.1:0', '--ui-otlp-grpc', '127.0.0.1:0', '--ui-otlp-http', 'off']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^pilotlight: 127\\.0\\.0\\.1:${port} is already in use; pick another port \\(profiling\\.ui\\.port / --port\\), or 0 for any free port$`, 'm'));
+  assert.doesNotMatch(r.stdout, /gateway/, 'nothing after the UI was started');
 });
 
 test('a config file with a bad key: one line naming the key, exit 1, nothing started', () => {

@@ -55,7 +55,13 @@ export class LocalStack {
         limits: plan.ui.limits,
         logger: log.child({ component: 'ui' }),
       }).catch((err: unknown) => {
-        throw listenError(err, 'profiling.ui.port / --port, profiling.ui.otlp.* / --ui-otlp-grpc, --ui-otlp-http');
+        throw listenError(err, {
+          grpc: 'profiling.ui.otlp.grpc / --ui-otlp-grpc',
+          http: [
+            [plan.ui.port, 'profiling.ui.port / --port'],
+            [plan.ui.otlpHttp ? plan.ui.otlpHttp.port : 0, 'profiling.ui.otlp.http / --ui-otlp-http'],
+          ],
+        });
       });
       this.ui = ui;
       this.checkNotStopped();
@@ -74,7 +80,10 @@ export class LocalStack {
       });
       this.gateway = gateway;
       const gw = await gateway.start().catch((err: unknown) => {
-        throw listenError(err, 'profiling.gateway.grpc / --gateway-grpc, profiling.gateway.http / --gateway-http');
+        throw listenError(err, {
+          grpc: 'profiling.gateway.grpc / --gateway-grpc',
+          http: [[plan.gateway.http ? plan.gateway.http.port : 0, 'profiling.gateway.http / --gateway-http']],
+        });
       });
       this.checkNotStopped();
       progress.step('gateway', 'up', `${addresses(gw)} → ${gateway.exporters.map((e) => e.name).join(', ')}`);
@@ -182,12 +191,25 @@ function addresses(a: ReceiverAddresses): string {
   return parts.join(', ');
 }
 
+/** Which setting names which listener, to say what to change when one cannot bind. */
+interface ListenKeys {
+  grpc: string;
+  /** HTTP listeners by port (the fastify error carries the port). */
+  http: [port: number, key: string][];
+}
+
 /** A port in use becomes one line naming the setting to change. */
-function listenError(err: unknown, keys: string): Error {
+function listenError(err: unknown, keys: ListenKeys): Error {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e?.code === 'EADDRINUSE') return new Error(`${e.address ?? ''}:${e.port ?? ''} is already in use; pick another port (${keys}), or 0 for any free port`);
-  if (e?.code === 'EACCES') return new Error(`not allowed to listen on ${e.address ?? ''}:${e.port ?? ''} (${keys})`);
+  const all = [keys.grpc, ...keys.http.map(([, k]) => k)].join(', ');
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
+    const key = keys.http.find(([port]) => port !== 0 && port === e.port)?.[1] ?? all;
+    const what = e.code === 'EADDRINUSE' ? 'is already in use' : 'is not allowed';
+    return new Error(`${e.address ?? ''}:${e.port ?? ''} ${what}; pick another port (${key}), or 0 for any free port`);
+  }
   // grpc-js reports bind failures as plain errors.
-  if (err instanceof Error && /No address added out of total|EADDRINUSE/.test(err.message)) return new Error(`${err.message.split('\n')[0]}; pick another port (${keys}), or 0 for any free port`);
+  if (err instanceof Error && /gRPC|No address added out of total/.test(err.message) && /EADDRINUSE|EACCES|No address added/.test(err.message)) {
+    return new Error(`${err.message.split('\n')[0]}; pick another port (${keys.grpc}), or 0 for any free port`);
+  }
   return err instanceof Error ? err : new Error(String(err));
 }

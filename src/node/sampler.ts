@@ -105,7 +105,7 @@ export class NodeSampler {
 
   stats(): SamplerStats {
     return {
-      bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0 },
+      bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0 },
       symbolizer: this.symbolizer.stats(),
       ...this.counts,
       workloads: this.resolver.size,

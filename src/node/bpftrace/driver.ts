@@ -22,6 +22,12 @@ export interface DriverStats {
   flushes: number;
   malformedKeys: number;
   invalidLines: number;
+  /**
+   * Stacks bpftrace could not read back (`failed to look up stack id`): the kernel's stack map
+   * had a hash collision or was full when the sample was taken. The sample still arrives,
+   * with that stack empty.
+   */
+  lostStacks: number;
 }
 
 /** bpftrace could not be started or could not attach; `message` says why, for the user. */
@@ -29,6 +35,7 @@ export class BpftraceStartError extends Error {}
 
 /** Lines bpftrace prints that do not mean anything is wrong (measured-facts.md). */
 const NOISE = [/RLIMIT_MEMLOCK/, /ulimit -l/];
+const LOST_STACK = /failed to look up stack id/;
 
 /**
  * Keeps one bpftrace running: compiling the program costs ~0.5 s of CPU, so it is started once
@@ -39,7 +46,7 @@ const NOISE = [/RLIMIT_MEMLOCK/, /ulimit -l/];
  * stopping it, bpftrace gets SIGPIPE at its next print and exits.
  */
 export class BpftraceDriver {
-  readonly stats: DriverStats = { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0 };
+  readonly stats: DriverStats = { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0 };
   private child: ChildProcess | undefined;
   private stopping = false;
   private backoffMs: number;
@@ -121,6 +128,11 @@ export class BpftraceDriver {
     });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (line.trim() === '' || NOISE.some((re) => re.test(line))) return;
+      if (LOST_STACK.test(line)) {
+        // Routine under load (one line per affected sample): counted, not logged each time.
+        this.stats.lostStacks++;
+        return;
+      }
       this.stderrTail.push(line);
       if (this.stderrTail.length > 20) this.stderrTail.shift();
       if (attached) log.warn({ stderr: line }, 'bpftrace');

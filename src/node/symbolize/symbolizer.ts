@@ -16,7 +16,7 @@ interface ProcState {
   maps: MapEntry[];
   mapsGeneration: number;
   startTime: string | undefined;
-  /** Resolved file-backed addresses; JIT code moves, so anonymous memory is never cached here. */
+  /** Resolved addresses; anonymous memory (JIT code moves) only for processes without a perf map. Cleared when maps are re-read. */
   frames: Map<number, SymFrame>;
   perfMap: PerfMap | undefined;
   perfMapPath: string;
@@ -171,15 +171,17 @@ export class Symbolizer {
       return unnamed;
     }
     if (!isFileBacked(m)) {
-      return (
-        this.jitFrame(pid, p, addr) ??
-        this.unnamedFrame({
-          name: m.path === '[vdso]' ? '[vdso]' : undefined,
-          binary: m.path || '[anon]',
-          address: BigInt(addr),
-          kind: m.path === '[vdso]' ? 'native' : p.runtimeKind,
-        })
-      );
+      const jit = this.jitFrame(pid, p, addr);
+      if (jit) return jit;
+      const unnamed = this.unnamedFrame({
+        name: m.path === '[vdso]' ? '[vdso]' : undefined,
+        binary: m.path || '[anon]',
+        address: BigInt(addr),
+        kind: m.path === '[vdso]' ? 'native' : p.runtimeKind,
+      });
+      // JIT code moves, so only a process without a perf map (nothing could name it later) caches it.
+      if (!p.perfMap) this.remember(p, addr, unnamed);
+      return unnamed;
     }
     const offset = addr - m.start + m.offset;
     const elf = this.elfs.get(pid, m, this.procRoot);

@@ -14,7 +14,7 @@ export interface ProfileState {
   refresh: () => void;
 }
 
-/** A profile is a full recomputation on the server: live updates ask for one at most this often. */
+/** A profile is a full recomputation on the server: live updates ask for one at most this often (or less, see `gap`). */
 const MIN_FETCH_GAP_MS = 1000;
 const POLL_MS = 2000;
 /** EventSource reconnects on its own; after this many failures in a row, poll instead. */
@@ -22,8 +22,9 @@ const MAX_SSE_FAILURES = 3;
 
 /**
  * The profile of one source. When `live`, a Server-Sent Events stream says when the slot got
- * new data and the profile is fetched again (coalesced, at most once a second); where the
- * stream fails (a proxy that buffers, an old server) it falls back to polling.
+ * new data and the profile is fetched again (coalesced: at most once a second, and no more
+ * often than twice what the last fetch took); where the stream fails (a proxy that buffers,
+ * an old server) it falls back to polling.
  */
 export function useProfile(key: string, active: boolean, live: boolean, onClosed: () => void, onSlot?: (e: SlotEvent) => void): ProfileState {
   const [profile, setProfile] = useState<ProfileResponse | null>(null);
@@ -47,6 +48,8 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
     let inFlight: AbortController | null = null;
     let again = false;
     let lastStart = 0;
+    // A big profile takes the server a while: never ask more often than twice its last cost.
+    let gap = MIN_FETCH_GAP_MS;
     let timer: number | undefined;
     const run = async (): Promise<void> => {
       timer = undefined;
@@ -56,6 +59,7 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
       try {
         const res = await api.profile(key, inFlight.signal);
         if (stopped) return;
+        gap = Math.max(MIN_FETCH_GAP_MS, 2 * (Date.now() - lastStart));
         latestSamples.current = res.samples;
         setProfile(res);
         setReceivedAt(Date.now());
@@ -79,7 +83,7 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
         return;
       }
       if (timer !== undefined) return;
-      timer = window.setTimeout(() => void run(), Math.max(0, lastStart + MIN_FETCH_GAP_MS - Date.now()));
+      timer = window.setTimeout(() => void run(), Math.max(0, lastStart + gap - Date.now()));
     };
     fetcher.current = {
       request,

@@ -17,7 +17,7 @@ import type { ProfileResponse, SourcesResponse, StoreLimits } from '../src/ui/ap
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { makeFleetRequest, rng } from './gen.js';
 import { fmt, quantile, table } from './measure.js';
-import type { BenchResult } from './report.js';
+import { emitResult, type BenchResult } from './report.js';
 
 /**
  * Load: N simulated nodes (each a real pipeline Exporter, as `pilotlight node` uses, sending
@@ -581,5 +581,5 @@ const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === rea
 if (invokedDirectly) {
   const i = process.argv.indexOf('--senders-child');
   if (i >= 0) await sendersChild(JSON.parse(process.argv[i + 1]) as SendersConfig);
-  else await main();
+  else emitResult(await main());
 }

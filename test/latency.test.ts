@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildBurster, startBurster } from '../bench/latency.bench.js';
+import { Gateway } from '../src/gateway/gateway.js';
+import { NodeSampler } from '../src/node/sampler.js';
+import { Exporter } from '../src/pipeline/exporter.js';
+import type { ProfileResponse } from '../src/ui/api-types.js';
+import { startUiServer } from '../src/ui/server.js';
+import { hasGcc } from './burners/build.js';
+import { ebpfUnavailable, quietLog, sleep } from './helpers/ebpf.js';
+
+/**
+ * The path bench/latency.bench.ts times, asserted to work at all (no timing): a CPU burst in a
+ * long-lived process → the real eBPF node sampler → its exporter → the gateway → the UI, where
+ * the burst's function shows up in the profile API under its callers.
+ */
+test('a CPU burst reaches the UI API: node sampler → gateway → ui, the burst function under its callers', async (t) => {
+  const why = ebpfUnavailable() ?? (hasGcc() ? undefined : 'gcc is not installed');
+  if (why) return t.skip(why);
+  const service = 'pl-latency-test';
+  const key = `host/Service/${service}`;
+  const loopback = { host: '127.0.0.1', port: 0 };
+  const burster = startBurster(buildBurster(), service);
+  t.after(() => burster.stop());
+  const ui = await startUiServer({ port: 0, otlp: { grpc: loopback, http: false } });
+  t.after(() => ui.close());
+  const gw = new Gateway({ receiver: { grpc: loopback, http: false }, exporters: [{ name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}` }] });
+  const gwAddr = await gw.start();
+  t.after(() => gw.stop(1000));
+  const exporter = new Exporter({ name: 'gateway', protocol: 'grpc', endpoint: `127.0.0.1:${gwAddr.grpc!.port}` });
+  t.after(() => exporter.shutdown(1000));
+  const sampler = new NodeSampler({ hz: 49, intervalMs: 500, kubernetes: 'off', workloads: [key] }, exporter, quietLog);
+  t.after(() => sampler.stop());
+  await sampler.start();
+
+  const enable = await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profiling`, { method: 'POST' });
+  assert.equal(enable.status, 200);
+  let p: ProfileResponse | undefined;
+  const end = Date.now() + 45_000;
+  // Burst until the function shows (a hang guard, not a speed check: each burst is 300 ms of CPU).
+  while (Date.now() < end) {
+    await burster.burst(300);
+    await sleep(1200);
+    p = (await (await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profile`)).json()) as ProfileResponse;
+    if (p.symbols.some((r) => r.name === 'pl_latency_inner')) break;
+  }
+  assert.ok(p, 'the profile was read');
+  const inner = p.symbols.find((r) => r.name === 'pl_latency_inner');
+  assert.ok(inner, `pl_latency_inner in the UI; symbols: ${p.symbols.map((r) => r.name).join(', ')}`);
+  assert.ok(inner.self > 0 && inner.kind === 'native');
+  const burst = p.symbols.find((r) => r.name === 'pl_latency_burst');
+  assert.ok(burst && burst.total >= inner.total, 'its caller pl_latency_burst is on the same stacks');
+  assert.equal(sampler.stats().consumeErrors, 0);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -87,7 +88,11 @@ test('bad flags and settings are one clear line and a non-zero exit', async (t) 
   const hz = runCli(t, ['node', '--hz', '0']);
   const http = runCli(t, ['node', '--protocol', 'http', '--gateway', '127.0.0.1:4318']);
   const bt = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
-  const [hzExit, httpExit, btExit] = await Promise.all([hz.exited, http.exited, bt.exited]);
+  const off = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
+  writeFileSync(off, 'profiling:\n  enabled: false\n');
+  const disabled = runCli(t, ['node', '--config', off]);
+  const [hzExit, httpExit, btExit, offExit] = await Promise.all([hz.exited, http.exited, bt.exited, disabled.exited]);
+  assertOneLineError(offExit, disabled.stderr(), /profiling\.enabled: false, so the profiles pipeline is off/);
   assertOneLineError(hzExit, hz.stderr(), /--hz.*whole number from 1 to 1000/);
   assertOneLineError(httpExit, http.stderr(), /--gateway.*URL/);
   if (process.getuid?.() === 0) assertOneLineError(btExit, bt.stderr(), /bpftrace is not installed/);

@@ -67,6 +67,11 @@ export function nodeCommand(): Command {
     .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
     .action(async (flags: NodeFlags) => {
       const config = await readConfig(flags.config);
+      // The one switch: a file that says profiling is off means no sampling (running the
+      // command without a file is itself the opt-in).
+      if (flags.config !== undefined && !config.profiling.enabled) {
+        throw new Error(`${flags.config}: profiling.enabled: false, so the profiles pipeline is off and the node sampler has nothing to do; set profiling.enabled: true`);
+      }
       const logger = makeLogger(flags.logLevel, 'node');
       await runNode(flags, config, logger);
     });

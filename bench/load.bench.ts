@@ -36,7 +36,8 @@ import { emitResult, type BenchResult } from './report.js';
  * in the same run, on the same slots once the senders have stopped.
  *
  * The bench (`npm run bench -- load`) runs 100 senders for 10 minutes; LOAD_SECONDS,
- * LOAD_SENDERS, LOAD_INTERVAL_MS shorten or change it. test/load.test.ts runs a short version.
+ * LOAD_SENDERS, LOAD_INTERVAL_MS (default 2000) and LOAD_MAX_DEPTH (deepest stack, default 40)
+ * change it. test/load.test.ts runs a short version.
  */
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -70,6 +71,8 @@ export interface LoadReport {
   queries: { while: number[]; idle: number[] };
   store: { maxBytes: number; maxSlotBytes: number; maxSlots: number; lruEvictions: number; byteCapChunks: number; noSlot: number; chunks: number };
   rss: { startMiB: number; maxMiB: number; endMiB: number; gatewayMaxMiB: number };
+  /** CPU seconds used during the run: this process (UI + viewer + checks) and the gateway. */
+  cpu: { ui: number; gateway: number };
   viewerSteps: number;
 }
 
@@ -209,6 +212,17 @@ export function rssMiBOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds (user + system) the kernel has charged a process (USER_HZ = 100). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return NaN;
   }
@@ -356,6 +370,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     await senders.waitFor(new RegExp(READY));
     say(`${o.senders} senders running for ${o.seconds} s (every ${o.intervalMs} ms), gateway pid ${gw.child.pid}`);
     const started = Date.now();
+    const cpu0 = { ui: process.cpuUsage(), gateway: cpuSecondsOf(gw.child.pid!) };
 
     // Every slot change is checked against the caps, at the moment it happens.
     const keys = Array.from({ length: o.workloads }, (_, w) => workloadKey(w));
@@ -467,6 +482,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     for (let i = 0; i < Math.max(20, Math.min(200, whileMs.length)); i++) await query(lru[i % lru.length], idleMs);
 
     clearInterval(sampler);
+    const cpuUi = process.cpuUsage(cpu0.ui);
+    const cpu = { ui: (cpuUi.user + cpuUi.system) / 1e6, gateway: cpuSecondsOf(gw.child.pid!) - cpu0.gateway };
     const gwRx = promValue(gText, 'pilotlight_receiver_requests_total');
     const gwAccepted = promValue(gText, 'pilotlight_receiver_requests_total', { outcome: 'accepted' });
     const gwSent = promValue(gText, 'pilotlight_exporter_sent_requests_total', { exporter: 'ui' });
@@ -504,6 +521,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       },
       rss: { startMiB: rssStart, maxMiB: mem.maxRss, endMiB: process.memoryUsage().rss / 2 ** 20, gatewayMaxMiB: mem.gwMaxRss },
       viewerSteps: steps,
+      cpu,
     };
   } finally {
     for (const u of unsubscribe) u();
@@ -518,10 +536,10 @@ export async function main(): Promise<BenchResult> {
   const o: LoadOptions = {
     senders: Number(process.env.LOAD_SENDERS ?? 100),
     seconds: Number(process.env.LOAD_SECONDS ?? 600),
-    intervalMs: Number(process.env.LOAD_INTERVAL_MS ?? 1000),
+    intervalMs: Number(process.env.LOAD_INTERVAL_MS ?? 2000),
     processesPerNode: 5,
     workloads: 150,
-    maxDepth: 60,
+    maxDepth: Number(process.env.LOAD_MAX_DEPTH ?? 40),
     limits: { maxSlots: 16, slotTtlSeconds: 3600, slotMaxBytes: 1 * MiB, cleanupIntervalSeconds: 15 },
     viewerPauseMs: 100,
     sampleMs: 500,
@@ -554,6 +572,7 @@ export async function main(): Promise<BenchResult> {
         ['errors', r.errors.length],
         ['UI process RSS start / max / end (MiB)', `${fmt(r.rss.startMiB)} / ${fmt(r.rss.maxMiB)} / ${fmt(r.rss.endMiB)}`],
         ['gateway RSS max (MiB)', r.rss.gatewayMaxMiB],
+        ['CPU ms per request delivered: gateway / UI process', `${fmt((r.cpu.gateway * 1000) / r.delivered.gatewayReceived)} / ${fmt((r.cpu.ui * 1000) / r.delivered.uiAccepted)}`],
         ['queries while ingesting: n, p50, p90, p99, max (ms)', `${w.length}, ${fmt(quantile(w, 0.5))}, ${fmt(quantile(w, 0.9))}, ${fmt(quantile(w, 0.99))}, ${fmt(w[w.length - 1])}`],
         ['queries idle (same slots, after): n, p50, p90, p99 (ms)', `${idle.length}, ${fmt(quantile(idle, 0.5))}, ${fmt(quantile(idle, 0.9))}, ${fmt(quantile(idle, 0.99))}`],
       ],
@@ -567,6 +586,8 @@ export async function main(): Promise<BenchResult> {
       { name: 'query p99 while ingesting', value: quantile(w, 0.99), unit: 'ms', better: 'lower', baseline: { name: 'idle, same slots', value: quantile(idle, 0.99) } },
       { name: 'requests delivered to the UI', value: r.delivered.uiAccepted, unit: 'requests', better: 'higher', baseline: { name: 'offered by the senders', value: r.offered.requests } },
       { name: 'store max bytes', value: r.store.maxBytes / MiB, unit: 'MiB', better: 'lower', baseline: { name: 'cap (maxSlots × slotMaxBytes)', value: cap / MiB } },
+      { name: 'gateway CPU per request received', value: (r.cpu.gateway * 1000) / r.delivered.gatewayReceived, unit: 'ms', better: 'lower' },
+      { name: 'UI process CPU per request (ingest + queries + checks)', value: (r.cpu.ui * 1000) / r.delivered.uiAccepted, unit: 'ms', better: 'lower' },
       { name: 'UI process peak RSS', value: r.rss.maxMiB, unit: 'MiB', better: 'lower', baseline: { name: 'at start', value: r.rss.startMiB } },
     ],
     notes: [

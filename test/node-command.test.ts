@@ -12,6 +12,7 @@ import { aggregateRequest } from '../src/profile/aggregate.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { buildCBurner, hasGcc } from './burners/build.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
+import { nobodyUnavailable } from './helpers/nobody.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
 
@@ -105,6 +106,8 @@ test('without root: one message saying root (or CAP_BPF + CAP_PERFMON) is needed
     const r = runCli(t, ['node']);
     return assertOneLineError(await r.exited, r.stderr(), /needs root/);
   }
+  const why = nobodyUnavailable();
+  if (why) return t.skip(why);
   const r = runCli(t, ['node', '--log-level', 'silent'], { uid: 65534, gid: 65534 });
   assertOneLineError(await r.exited, r.stderr(), /needs root \(or the CAP_BPF and CAP_PERFMON capabilities\)/);
 });

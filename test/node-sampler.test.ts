@@ -197,8 +197,9 @@ test('JIT frames of a process in its own pid and mount namespace are named from 
   if (why) return t.skip(why);
   if (!hasUnshare()) return t.skip('unshare (util-linux) is not installed or cannot create namespaces here');
   // Like a container: node is pid 1 in its namespace and its /tmp is a private tmpfs, so the
-  // perf map exists only as /proc/HOSTPID/root/tmp/perf-1.map.
-  const script = `mount -t tmpfs tmpfs /tmp && exec "${process.execPath}" ${NODE_PERF_FLAGS.join(' ')} "${BURN_JS}" 30`;
+  // perf map exists only as /proc/HOSTPID/root/tmp/perf-1.map. The script is opened before the
+  // mount and read from stdin, as the checkout itself may live under /tmp.
+  const script = `exec 3<"${BURN_JS}"; mount -t tmpfs tmpfs /tmp && exec "${process.execPath}" ${NODE_PERF_FLAGS.join(' ')} - 30 <&3`;
   const child = startChild(t, 'unshare', ['--pid', '--fork', '--mount', '--propagation', 'private', 'sh', '-c', script], { OTEL_SERVICE_NAME: 'pl-ns-js' });
   // unshare forks: the burner is its child.
   let pid: number | undefined;

@@ -18,6 +18,7 @@ import { Receiver } from '../src/pipeline/receiver.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { DEMOS, demoKey } from '../src/up/demo.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
+import { nobodyUnavailable } from './helpers/nobody.js';
 
 const REPO = join(import.meta.dirname, '..');
 // The TypeScript sources through tsx, as bin/pilotlight.js does on a clone without dist/ (a
@@ -268,7 +269,8 @@ test('a missing prerequisite is one message with its fix, before anything starts
     assert.doesNotMatch(noBpftrace.stdout, /starting/, 'nothing started');
   }
   // The same as an ordinary user: no root, so both problems and both fixes in one message.
-  if (process.getuid?.() !== 0) return t.skip('the non-root case needs root to switch to `nobody`');
+  const why = nobodyUnavailable();
+  if (why) return t.skip(why);
   const asNobody = runUp(['--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS], {}, 'nobody');
   if (/setpriv: /.test(asNobody.stderr)) return t.skip(`cannot switch to nobody: ${asNobody.stderr.trim()}`);
   assert.equal(asNobody.status, 1, asNobody.stderr);

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -44,11 +44,11 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
   const { store } = opts;
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Source keys reach ~330 characters (63 for the namespace, 253 for a name), more once
     // URL-encoded; Fastify's default of 100 refused them with 414. The schema caps the key.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     // Event streams never go idle; without this, close() would wait for every open tab.
     forceCloseConnections: true,
   });

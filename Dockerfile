@@ -35,8 +35,9 @@ FROM ${NODE_IMAGE}
 
 # bpftrace from Debian: the node sampler runs it (it needs root, privileged, hostPID at run
 # time; kernel headers, when BTF is missing, come from the host's /usr/src and /lib/modules).
+# binutils: its c++filt turns mangled C++ and Rust names into readable ones.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bpftrace ca-certificates \
+ && apt-get install -y --no-install-recommends bpftrace binutils ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -37,6 +37,15 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+function hasCxxFilt(): boolean {
+  try {
+    execFileSync('c++filt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every `process.pid` sample attribute in the requests. */
 function sampledPids(requests: ExportProfilesServiceRequest[]): Set<number> {
   const pids = new Set<number>();
@@ -97,6 +106,11 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   assert.match(hot.file, /burn\.js$/);
   assert.ok(hot.total >= js.samples * 0.5, `plBurnHot on most JS stacks (${hot.total}/${js.samples})`);
   assert.match(foldedStacks(js.tree), /plBurnLoop;plBurnHot/);
+  // Node's own C++ frames under the JS ones read as code, not as manglings (with binutils).
+  if (hasCxxFilt()) {
+    assert.deepEqual(jsRows.filter((r) => /^_Z/.test(r.name)).map((r) => r.name), [], 'no mangled names left');
+    assert.ok(jsRows.some((r) => /^(node|v8)::/.test(r.name)), `demangled node:: or v8:: frames; got ${jsRows.map((r) => r.name).join(', ')}`);
+  }
 
   const pids = sampledPids(requests);
   assert.ok(!pids.has(process.pid), 'the sampler does not sample itself');

@@ -2,12 +2,13 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SimpleValue } from '../otlp/builder.js';
 import type { ProfilesConsumer } from '../pipeline/consumer.js';
-import { RequestAssembler } from './assemble.js';
+import { RequestAssembler, type ResolvedSample } from './assemble.js';
 import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
 import type { RawSample } from './bpftrace/output.js';
 import { buildProgram } from './bpftrace/program.js';
 import { NodeSamplerConfigSchema, type NodeSamplerConfig, type NodeSamplerInput } from './config.js';
 import { preflight } from './preflight.js';
+import { Demangler } from './symbolize/demangle.js';
 import { Symbolizer, type SymbolizerStats } from './symbolize/symbolizer.js';
 import { KubeApi, inClusterConfig } from './workload/k8s-api.js';
 import { PodIndex } from './workload/pod-index.js';
@@ -37,6 +38,7 @@ const SWEEP_AFTER_FLUSHES = 60;
 export class NodeSampler {
   readonly config: NodeSamplerConfig;
   private readonly symbolizer: Symbolizer;
+  private readonly demangler = new Demangler();
   private readonly resolver: WorkloadResolver;
   private readonly pods: PodIndex | undefined;
   private driver: BpftraceDriver | undefined;
@@ -119,6 +121,7 @@ export class NodeSampler {
     const c = this.config;
     const self = this.driver?.pid;
     const asm = new RequestAssembler({ hz: c.hz, windowStartMs: window.start, windowEndMs: window.end });
+    const rows: ResolvedSample[] = [];
     for (const s of samples) {
       if (s.pid === self || s.pid === process.pid) continue;
       const w = this.resolver.resolve(s.pid, s.comm);
@@ -133,8 +136,11 @@ export class NodeSampler {
         attrs = { workload: w, attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm } };
         this.sampleAttrs.set(attrKey, attrs);
       }
-      asm.add({ resource: w.resource, frames, attributes: attrs.attributes, count: s.count });
+      rows.push({ resource: w.resource, frames, attributes: attrs.attributes, count: s.count });
     }
+    // C++ and Rust names read as code, not as their manglings: one c++filt run per flush at most.
+    this.demangler.prepare(rows.map((r) => r.frames));
+    for (const r of rows) asm.add({ ...r, frames: this.demangler.frames(r.frames) });
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
       this.resolver.sweep(SWEEP_AFTER_FLUSHES);

@@ -1,40 +1,21 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback } from 'react';
+import { closeRoute, navigate, useRoute } from './route/route.js';
 import { useSources } from './hooks/useSources.js';
 import { SourcesTable } from './sources/SourcesTable.js';
 import { SourceDrawer } from './drawer/SourceDrawer.js';
 import { formatAgo } from './flame/text.js';
 import { useNow } from './hooks/useNow.js';
 
-/** `#/sources/<key>` opens that source's drawer, so a link or a reload lands on it. */
-function keyFromHash(): string | null {
-  const m = /^#\/sources\/(.+)$/.exec(window.location.hash);
-  if (!m) return null;
-  try {
-    return decodeURIComponent(m[1]);
-  } catch {
-    return null;
-  }
-}
-
 export function App() {
   const src = useSources(2000);
-  const [openKey, setOpenKey] = useState<string | null>(keyFromHash);
+  // `#/sources/<key>[?view]` opens that source's drawer, so a link or a reload lands on it.
+  const route = useRoute();
+  const openKey = route.key;
   const now = useNow(1000);
 
-  useEffect(() => {
-    const onHash = (): void => setOpenKey(keyFromHash());
-    window.addEventListener('hashchange', onHash);
-    return () => window.removeEventListener('hashchange', onHash);
-  }, []);
-
-  const open = useCallback((key: string) => {
-    window.location.hash = `#/sources/${encodeURIComponent(key)}`;
-  }, []);
-  const close = useCallback(() => {
-    // Keep the history entry clean: back after close should not reopen the drawer.
-    window.history.replaceState(null, '', window.location.pathname + window.location.search);
-    setOpenKey(null);
-  }, []);
+  const open = useCallback((key: string) => navigate({ key, hasView: false }, true), []);
+  // Keep the history entry clean: back after close should not reopen the drawer.
+  const close = useCallback(() => closeRoute(), []);
 
   return (
     <div className="app">
@@ -57,6 +38,7 @@ export function App() {
         <SourceDrawer
           sourceKey={openKey}
           source={src.sources.find((s) => s.key === openKey)}
+          sources={src.sources}
           limits={src.limits}
           onClose={close}
           onSourceChanged={src.update}

@@ -39,6 +39,8 @@ interface Registry {
 /** The flame harness page (harness.tsx): draws a given or synthetic graph without a server. */
 export interface Harness {
   load: (g: FlameGraph) => void;
+  /** Types a query into the search box (as the user would). */
+  search: (query: string) => void;
   /** A synthetic graph of about `nodes` nodes (built, not drawn: time `load` on its own). */
   make: (nodes: number, seed?: number) => FlameGraph;
   /** Draws a synthetic graph of about `nodes` nodes; returns its node count. */

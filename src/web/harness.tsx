@@ -14,11 +14,15 @@ import './debug.js';
 function Harness() {
   const [graph, setGraph] = useState<FlameGraph | null>(null);
   const [gen, setGen] = useState(0);
+  const [zoom, setZoom] = useState<readonly string[]>([]);
+  const [search, setSearch] = useState('');
   window.__harness = {
     load: (g) => {
       setGraph(g);
+      setZoom([]);
       setGen((n) => n + 1);
     },
+    search: (q) => setSearch(q),
     make: (nodes, seed = 1) => syntheticFlame(nodes, seed),
     synthetic: (nodes, seed = 1) => {
       const g = syntheticFlame(nodes, seed);
@@ -36,10 +40,10 @@ function Harness() {
         periodNanos={10_000_000}
         selectedKey={null}
         onClearSelected={() => undefined}
-        initialZoom={[]}
-        initialSearch=""
-        onZoomChange={() => undefined}
-        onSearchChange={() => undefined}
+        zoom={zoom}
+        search={search}
+        onZoomChange={setZoom}
+        onSearchChange={setSearch}
       />
     </div>
   );

@@ -1,4 +1,14 @@
-import { sourcePath, type ApiError, type ProfileResponse, type SlotResponse, type SourcesResponse } from '../../ui/api-types.js';
+import {
+  diffPath,
+  sourcePath,
+  type ApiError,
+  type DiffQuery,
+  type DiffResponse,
+  type ProfileResponse,
+  type SlotResponse,
+  type SourcesResponse,
+  type TimelineResponse,
+} from '../../ui/api-types.js';
 
 /** A failed API call, with the server's error code when it sent one. */
 export class ApiCallError extends Error {
@@ -33,7 +43,10 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 
 export const api = {
   sources: (signal?: AbortSignal) => call<SourcesResponse>('/api/sources', { signal }),
-  profile: (key: string, signal?: AbortSignal) => call<ProfileResponse>(`${sourcePath(key)}/profile`, { signal }),
+  profile: (key: string, signal?: AbortSignal, range?: { from: number; to: number } | null) =>
+    call<ProfileResponse>(`${sourcePath(key)}/profile${range ? `?from=${range.from}&to=${range.to}` : ''}`, { signal }),
+  timeline: (key: string, stepSeconds: number, signal?: AbortSignal) => call<TimelineResponse>(`${sourcePath(key)}/timeline?step=${stepSeconds}`, { signal }),
+  diff: (q: DiffQuery, signal?: AbortSignal) => call<DiffResponse>(diffPath(q), { signal }),
   enable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'POST' }),
   disable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'DELETE' }),
   eventsUrl: (key: string) => `${sourcePath(key)}/events`,

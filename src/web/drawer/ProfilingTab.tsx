@@ -1,5 +1,5 @@
-import { useCallback, useState } from 'react';
-import type { SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { DiffQuery, ProfileResponse, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { api } from '../api/client.js';
 import { useProfile } from '../hooks/useProfile.js';
 import { useNow } from '../hooks/useNow.js';
@@ -10,9 +10,18 @@ import { formatAgo, formatCount, formatNanos } from '../flame/text.js';
 import { SlotStatusBar } from './SlotStatusBar.js';
 import { EmptyProfile } from './EmptyProfile.js';
 import { viewStateOf, type ViewMode } from './viewState.js';
+import { navigate, useRoute, type Route } from '../route/route.js';
+import { useTimeline } from '../timeline/useTimeline.js';
+import { Timeline, formatClock, type Range } from '../timeline/Timeline.js';
+import { useDiff } from '../diff/useDiff.js';
+import { DiffFlameView } from '../diff/DiffFlameView.js';
+import { DiffTable } from '../diff/DiffTable.js';
+import { formatPercent } from '../flame/text.js';
 
 interface Props {
   source: SourceInfo;
+  /** Every source, for the diff's base picker. */
+  sources: readonly SourceInfo[];
   limits: StoreLimits | null;
   onSourceChanged: (source: SourceInfo) => void;
   onSlotClosed: () => void;
@@ -27,10 +36,58 @@ const MODES: { mode: ViewMode; label: string }[] = [
   { mode: 'sandwich', label: 'Sandwich' },
 ];
 
+const NO_ZOOM: readonly string[] = [];
+
+function rangeLabel(r: Range | null): string {
+  if (!r) return 'all data';
+  const secs = (r.to - r.from) / 1000;
+  return `${formatClock(r.from)}–${formatClock(r.to)} (${secs >= 120 ? `${Math.round(secs / 60)} min` : `${secs} s`})`;
+}
+
+/** "62.5% of samples have frames in libfoo.so …": where symbolization fell short, quietly. */
+function UnsymbolizedNote({ profile }: { profile: ProfileResponse }) {
+  const rows = (profile.unsymbolized ?? []).filter((r) => r.samples > 0);
+  if (rows.length === 0 || profile.samples <= 0) return null;
+  const where = (binary: string): string => (binary === '' ? 'at bare addresses (no known binary)' : `in ${binary}`);
+  return (
+    <p className="unsymbolized-note muted" data-testid="unsymbolized-note">
+      {rows.map((r, i) => (
+        <span key={r.binary}>
+          {i > 0 && '; '}
+          {formatPercent(r.samples / profile.samples)} of samples have frames {where(r.binary)}
+        </span>
+      ))}{' '}
+      that could not be named.
+    </p>
+  );
+}
+
 /** The Profiling tab: Enable Profiling, then the live flame graph, symbols table and sandwich. */
-export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
+export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
   const state = viewStateOf(source.key);
-  const [mode, setMode] = useState<ViewMode>(state.mode);
+  const route = useRoute();
+  // The view lives in the URL; a bare `#/sources/<key>` restores how this tab was left.
+  state.route ??= { key: source.key, hasView: true, mode: state.mode };
+  const view: Route = route.key === source.key && route.hasView ? route : state.route;
+  const needsRestore = route.key === source.key && !route.hasView;
+  useEffect(() => {
+    if (needsRestore) navigate({ ...view, hasView: true }, false);
+  }, [needsRestore, view]);
+  const update = useCallback(
+    (patch: Partial<Route>, push: boolean) => {
+      const next: Route = { ...view, ...patch, key: source.key, hasView: true };
+      state.route = next;
+      state.mode = next.mode ?? 'both';
+      navigate(next, push);
+    },
+    [view, source.key, state],
+  );
+  const mode: ViewMode = view.mode ?? 'both';
+  const range: Range | null = view.from !== undefined && view.to !== undefined ? { from: view.from, to: view.to } : null;
+  const cmp = view.cmp ?? null;
+  const baseKey = cmp?.base ?? source.key;
+  const baseRange: Range | null = cmp && cmp.baseFrom !== undefined && cmp.baseTo !== undefined ? { from: cmp.baseFrom, to: cmp.baseTo } : null;
+  const [dragSets, setDragSets] = useState<'base' | 'comparison'>(baseRange ? 'comparison' : 'base');
   const [live, setLive] = useState(state.live);
   const [selected, setSelected] = useState<string | null>(state.selected);
   const [busy, setBusy] = useState(false);
@@ -40,8 +97,40 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, on
     (e: SlotEvent) => onSlotFigures(e.key, { bytes: e.bytes, chunks: e.chunks, samples: e.samples, lastDataAt: e.lastDataAt }),
     [onSlotFigures],
   );
-  const prof = useProfile(source.key, active, live, onSlotClosed, onSlot);
+  const prof = useProfile(source.key, active, live, onSlotClosed, onSlot, range);
   const now = useNow(1000);
+  // New data (while Live) refreshes the timeline and a diff.
+  const liveVersion = `${source.profiling.samples}:${source.profiling.lastDataAt}`;
+  const version = useRef(liveVersion);
+  if (live) version.current = liveVersion;
+  const tl = useTimeline(source.key, active, version.current);
+  const diffQuery = useMemo<DiffQuery | null>(
+    () =>
+      cmp && active
+        ? {
+            base: baseKey,
+            ...(baseRange && baseKey === source.key ? { baseFrom: baseRange.from, baseTo: baseRange.to } : {}),
+            target: source.key,
+            ...(range ? { from: range.from, to: range.to } : {}),
+          }
+        : null,
+    // The ranges are rebuilt each render from the URL's numbers: depend on those.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [cmp !== null, active, baseKey, baseRange?.from, baseRange?.to, source.key, range?.from, range?.to],
+  );
+  const dv = useDiff(diffQuery, version.current);
+  const otherSources = sources.filter((s) => s.key !== source.key && s.profiling.active);
+  const baseName = baseKey === source.key ? `this workload, ${rangeLabel(baseRange)}` : (sources.find((s) => s.key === baseKey)?.name ?? baseKey);
+
+  const onTimelineSelect = (r: Range, shift: boolean): void => {
+    const setBase = shift || (cmp !== null && baseKey === source.key && dragSets === 'base');
+    if (setBase) {
+      update({ cmp: { baseFrom: r.from, baseTo: r.to } }, true);
+      setDragSets('comparison');
+    } else {
+      update({ from: r.from, to: r.to }, true);
+    }
+  };
 
   const select = useCallback(
     (key: string | null) => {
@@ -50,8 +139,8 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, on
     },
     [state],
   );
-  const onZoomChange = useCallback((p: readonly string[]) => void (state.zoom = p), [state]);
-  const onSearchChange = useCallback((s: string) => void (state.search = s), [state]);
+  const onZoomChange = useCallback((p: readonly string[]) => update({ zoom: [...p] }, true), [update]);
+  const onSearchChange = useCallback((q: string) => update({ q: q === '' ? undefined : q }, false), [update]);
 
   const act = async (what: 'enable' | 'disable'): Promise<void> => {
     setBusy(true);
@@ -96,10 +185,7 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, on
               role="tab"
               aria-selected={mode === m.mode}
               className={mode === m.mode ? 'seg active' : 'seg'}
-              onClick={() => {
-                setMode(m.mode);
-                state.mode = m.mode;
-              }}
+              onClick={() => update({ mode: m.mode }, true)}
             >
               {m.label}
             </button>
@@ -143,8 +229,73 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, on
         )}
       </div>
       {(prof.error || actionError) && <p className="error">{actionError ?? prof.error}</p>}
-      {p && p.samples === 0 && <EmptyProfile />}
-      {p && p.samples > 0 && (
+      {tl.timeline && tl.timeline.points.length > 0 && (
+        <div className="explore">
+          <div className="explore-bar">
+            <span className="range-label" data-testid="range-label">
+              {cmp ? 'Comparison' : 'Range'}: <strong>{rangeLabel(range)}</strong>
+              {!range && live && ' · live'}
+            </span>
+            {range && (
+              <button type="button" className="btn small" onClick={() => update({ from: undefined, to: undefined }, true)} title="Show all data again, following live updates">
+                Clear
+              </button>
+            )}
+            <span className="spacer" />
+            {cmp ? (
+              <>
+                <label className="compare-base">
+                  Base{' '}
+                  <select aria-label="Base" value={baseKey === source.key ? '' : baseKey} onChange={(e) => update({ cmp: e.target.value ? { base: e.target.value } : {} }, true)}>
+                    <option value="">this workload, a time range</option>
+                    {otherSources.map((s) => (
+                      <option key={s.key} value={s.key}>
+                        {s.namespace}/{s.name} ({s.kind})
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                {baseKey === source.key && (
+                  <span className="segmented small" role="radiogroup" aria-label="Dragging selects">
+                    <button type="button" role="radio" aria-checked={dragSets === 'base'} className={dragSets === 'base' ? 'seg active base' : 'seg'} onClick={() => setDragSets('base')}>
+                      Drag: base {baseRange ? rangeLabel(baseRange) : '(all data)'}
+                    </button>
+                    <button type="button" role="radio" aria-checked={dragSets === 'comparison'} className={dragSets === 'comparison' ? 'seg active' : 'seg'} onClick={() => setDragSets('comparison')}>
+                      Drag: comparison
+                    </button>
+                  </span>
+                )}
+                <button type="button" className="btn small" onClick={() => update({ cmp: undefined }, true)}>
+                  End comparison
+                </button>
+              </>
+            ) : (
+              <button
+                type="button"
+                className="btn small"
+                onClick={() => {
+                  setDragSets('base');
+                  update({ cmp: {} }, true);
+                }}
+                title="Compare two time ranges of this workload, or this workload with another"
+              >
+                Compare…
+              </button>
+            )}
+          </div>
+          <Timeline timeline={tl.timeline} selection={range} base={cmp && baseKey === source.key ? baseRange : null} onSelect={onTimelineSelect} />
+        </div>
+      )}
+      {p && !cmp && <UnsymbolizedNote profile={p} />}
+      {cmp && dv.error && <p className="error">{dv.error}</p>}
+      {cmp && dv.diff && (
+        <div className={`views mode-${mode === 'sandwich' ? 'both' : mode}`}>
+          {mode !== 'table' && <DiffFlameView diff={dv.diff} baseLabel={baseName} targetLabel={rangeLabel(range)} />}
+          {mode !== 'flame' && <DiffTable diff={dv.diff} />}
+        </div>
+      )}
+      {!cmp && p && p.samples === 0 && (range ? <p className="muted">No samples in this range.</p> : <EmptyProfile />)}
+      {!cmp && p && p.samples > 0 && (
         <div className={`views mode-${mode}`}>
           {(mode === 'flame' || mode === 'both') && (
             <FlameGraphView
@@ -152,8 +303,8 @@ export function ProfilingTab({ source, limits, onSourceChanged, onSlotClosed, on
               periodNanos={period}
               selectedKey={selected}
               onClearSelected={() => select(null)}
-              initialZoom={state.zoom}
-              initialSearch={state.search}
+              zoom={view.zoom ?? NO_ZOOM}
+              search={view.q ?? ''}
               onZoomChange={onZoomChange}
               onSearchChange={onSearchChange}
             />

@@ -7,6 +7,7 @@ import { useNow } from '../hooks/useNow.js';
 interface Props {
   sourceKey: string;
   source: SourceInfo | undefined;
+  sources: readonly SourceInfo[];
   limits: StoreLimits | null;
   onClose: () => void;
   onSourceChanged: (source: SourceInfo) => void;
@@ -20,7 +21,7 @@ type Tab = 'profiling' | 'details';
  * A source's drawer. Closing it leaves the profiling slot open (the server's TTL decides), so
  * reopening shows the same data.
  */
-export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
+export function SourceDrawer({ sourceKey, source, sources, limits, onClose, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
   const [tab, setTab] = useState<Tab>('profiling');
   const now = useNow(1000);
   useEffect(() => {
@@ -56,7 +57,7 @@ export function SourceDrawer({ sourceKey, source, limits, onClose, onSourceChang
         </div>
         <div className="drawer-body">
           {!source && <p className="muted">This source is no longer reported. It reappears when its data does.</p>}
-          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} onSlotFigures={onSlotFigures} />}
+          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} sources={sources} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} onSlotFigures={onSlotFigures} />}
           {source && tab === 'details' && (
             <dl className="details">
               <dt>Key</dt>

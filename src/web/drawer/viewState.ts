@@ -1,4 +1,5 @@
 import type { SortDir, SortKey } from '../table/sort.js';
+import type { Route } from '../route/route.js';
 
 export type ViewMode = 'flame' | 'table' | 'both' | 'sandwich';
 
@@ -10,6 +11,8 @@ export interface SourceViewState {
   search: string;
   selected: string | null;
   sort: { key: SortKey; dir: SortDir };
+  /** The view (mode, range, zoom, search, diff) as last in the URL: a bare `#/sources/<key>` restores it. */
+  route: Route | null;
 }
 
 const states = new Map<string, SourceViewState>();
@@ -17,7 +20,7 @@ const states = new Map<string, SourceViewState>();
 export function viewStateOf(key: string): SourceViewState {
   let s = states.get(key);
   if (!s) {
-    s = { mode: 'both', live: true, zoom: [], search: '', selected: null, sort: { key: 'self', dir: 'desc' } };
+    s = { mode: 'both', live: true, zoom: [], search: '', selected: null, sort: { key: 'self', dir: 'desc' }, route: null };
     states.set(key, s);
   }
   return s;

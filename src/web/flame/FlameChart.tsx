@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { FlameLayout } from './layout.js';
 import { nodeAt } from './layout.js';
 import { contentHeight, depthAt, rowTop, type Viewport } from './viewport.js';
@@ -23,6 +23,10 @@ interface Props {
   /** Root at the bottom, callers above (the top half of a sandwich). */
   inverted?: boolean;
   ariaLabel: string;
+  /** Palette index per node (a diff), instead of colours per frame. */
+  nodeColors?: Uint16Array | null;
+  /** A tooltip of its own for the hovered node (a diff's), instead of the default one. */
+  tooltip?: (node: number, clientX: number, clientY: number) => ReactNode;
 }
 
 /**
@@ -31,7 +35,7 @@ interface Props {
  * The canvases stick to the top of a scroll box as tall as the graph: scrolling moves the
  * view over the rows and the graph layer draws only the rows in view.
  */
-export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom, periodNanos, percentOf, inverted = false, ariaLabel }: Props) {
+export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom, periodNanos, percentOf, inverted = false, ariaLabel, nodeColors = null, tooltip }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const mainRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -55,10 +59,10 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
     [layout, zoomNode, size.width, viewHeight, inverted],
   );
   const zoomDepth = layout.size > 0 ? layout.graph.depth[zoomNode] : 0;
-  input.current = { layout, view: { ...view, scrollTop: scrollTop.current }, colors, highlight, zoomDepth };
+  input.current = { layout, view: { ...view, scrollTop: scrollTop.current }, colors, highlight, zoomDepth, nodeColors };
   const { schedule, drawn, stats } = useFlameDraw(mainRef, input);
 
-  useEffect(schedule, [schedule, layout, view, colors, highlight]);
+  useEffect(schedule, [schedule, layout, view, colors, highlight, nodeColors]);
 
   // The callers half grows upwards from its root: start scrolled to the bottom.
   useLayoutEffect(() => {
@@ -178,7 +182,8 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
           />
         </div>
       </div>
-      {hover && <FlameTooltip layout={layout} node={hover.node} clientX={hover.clientX} clientY={hover.clientY} periodNanos={periodNanos} percentOf={percentOf} />}
+      {hover && tooltip && tooltip(hover.node, hover.clientX, hover.clientY)}
+      {hover && !tooltip && <FlameTooltip layout={layout} node={hover.node} clientX={hover.clientX} clientY={hover.clientY} periodNanos={periodNanos} percentOf={percentOf} />}
     </div>
   );
 }

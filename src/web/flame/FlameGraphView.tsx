@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import type { FlameGraph } from '../../profile/flame.js';
 import { layoutFlame } from './layout.js';
 import { frameColors } from './colors.js';
@@ -14,9 +14,9 @@ interface Props {
   /** A function picked in the symbols table (frame key), highlighted instead of the search. */
   selectedKey: string | null;
   onClearSelected: () => void;
-  /** Zoom and search as they were when the drawer was last open for this source. */
-  initialZoom: readonly string[];
-  initialSearch: string;
+  /** Zoom (frame keys from the root) and search: owned by the caller (they live in the URL). */
+  zoom: readonly string[];
+  search: string;
   onZoomChange: (path: readonly string[]) => void;
   onSearchChange: (search: string) => void;
 }
@@ -26,8 +26,8 @@ export function FlameGraphView(props: Props) {
   const { graph, periodNanos, selectedKey, onClearSelected } = props;
   const layout = useMemo(() => layoutFlame(graph), [graph]);
   const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
-  const zoom = useZoom(layout, props.initialZoom, props.onZoomChange);
-  const [search, setSearch] = useState(props.initialSearch);
+  const zoom = useZoom(layout, props.zoom, props.onZoomChange);
+  const search = props.search;
   const hl = useHighlight(layout, search, selectedKey, zoom.node);
   const total = layout.rootTotal;
   const selectedName = hl.selectedFrame >= 0 ? graph.frames.name[hl.selectedFrame] : null;
@@ -42,11 +42,14 @@ export function FlameGraphView(props: Props) {
           title="Highlights matching functions: text, case-insensitive, or a /regular expression/"
           aria-label="Search functions"
           value={search}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            props.onSearchChange(e.target.value);
-          }}
+          aria-invalid={hl.searchError !== null}
+          onChange={(e) => props.onSearchChange(e.target.value)}
         />
+        {hl.searchError && (
+          <span className="search-error" role="alert" data-testid="search-error">
+            {hl.searchError}
+          </span>
+        )}
         {selectedKey && (
           <span className="chip" data-testid="selected-chip" title={`Highlighting ${selectedName ?? 'a function not in this profile'} (picked in the table)`}>
             <span className="chip-dot" aria-hidden="true" />
@@ -57,7 +60,11 @@ export function FlameGraphView(props: Props) {
           </span>
         )}
         {hl.summary && (
-          <span className="match-share" data-testid="match-share">
+          <span
+            className="match-share"
+            data-testid="match-share"
+            title={`${formatCount(hl.summary.samples)} of ${formatCount(total)} samples have a matching function on their stack (each sample counted once)`}
+          >
             {hl.summary.nodes === 0 ? (
               'No matches'
             ) : (

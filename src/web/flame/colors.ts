@@ -52,6 +52,28 @@ for (let s = 0; s < SHADES; s++) PALETTE.push(`hsl(0 0% ${(84 + (s % 4) * 2).toF
 export const ROOT_COLOR = PALETTE.length;
 PALETTE.push('hsl(220 12% 72%)');
 
+/**
+ * A diff's colours: DIFF_STEPS shades of blue (shrank), a grey (unchanged), DIFF_STEPS shades
+ * of red (grew), saturation rising with the size of the change.
+ */
+export const DIFF_STEPS = 8;
+export const DIFF_BASE = PALETTE.length;
+for (let k = -DIFF_STEPS; k <= DIFF_STEPS; k++) {
+  const t = Math.abs(k) / DIFF_STEPS;
+  if (k === 0) PALETTE.push('hsl(220 8% 80%)');
+  else PALETTE.push(`hsl(${k > 0 ? 2 : 216} ${(18 + 67 * t).toFixed(0)}% ${(80 - 24 * t).toFixed(1)}%)`);
+}
+
+/**
+ * Palette index for a change in share: `delta` (a fraction, target − base) against `scale`
+ * (the change that gets full colour). Below `still` the frame counts as unchanged.
+ */
+export function diffColorIndex(delta: number, scale: number, still = 0.0005): number {
+  if (!(Math.abs(delta) >= still) || scale <= 0) return DIFF_BASE + DIFF_STEPS;
+  const k = Math.max(1, Math.min(DIFF_STEPS, Math.round((Math.abs(delta) / scale) * DIFF_STEPS)));
+  return DIFF_BASE + DIFF_STEPS + (delta > 0 ? k : -k);
+}
+
 /** FNV-1a: fast, stable, and spreads similar names (`parse`, `parse2`) apart. */
 export function hashName(name: string): number {
   let h = 0x811c9dc5;

@@ -31,6 +31,8 @@ export interface DrawStyle {
   /** Highlighted frames (search or selection), or null when nothing is highlighted. */
   highlight: Uint8Array | null;
   dpr: number;
+  /** Palette index per node, overriding frameColors (a diff colours nodes, not frames). */
+  nodeColors?: Uint16Array | null;
   /** Depth of the zoomed frame: the rows of its ancestors (full width, for context) are faded. */
   zoomDepth?: number;
 }
@@ -61,6 +63,7 @@ export function drawBuffers(size: number): DrawnFrame {
  */
 export function drawFlame(ctx: Ctx2D, layout: FlameLayout, view: Viewport, style: DrawStyle, out: DrawnFrame): void {
   const { dpr, frameColors, highlight } = style;
+  const nodeColors = style.nodeColors ?? null;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, view.width, view.height);
   const count = visibleNodes(layout, view, out.nodes);
@@ -73,7 +76,7 @@ export function drawFlame(ctx: Ctx2D, layout: FlameLayout, view: Viewport, style
   for (let k = 0; k < count; k++) {
     const i = out.nodes[k];
     const f = frame[i];
-    let c = f < 0 ? ROOT_COLOR : frameColors[f];
+    let c = f < 0 ? ROOT_COLOR : nodeColors ? nodeColors[i] : frameColors[f];
     if (highlight && f >= 0 && !highlight[f]) c = dimIndex(c);
     out.color[k] = c;
     // Clip to the view so zoomed ancestors (far wider than the canvas) stay cheap to fill.

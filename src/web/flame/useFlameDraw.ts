@@ -9,6 +9,7 @@ export interface DrawInput {
   colors: Uint16Array;
   highlight: Uint8Array | null;
   zoomDepth: number;
+  nodeColors?: Uint16Array | null;
 }
 
 export interface DrawStats {
@@ -48,7 +49,7 @@ export function useFlameDraw(canvas: RefObject<HTMLCanvasElement | null>, input:
     if (!ctx) return;
     if (drawn.current.nodes.length < inp.layout.size) drawn.current = drawBuffers(inp.layout.size);
     const t0 = performance.now();
-    drawFlame(ctx, inp.layout, inp.view, { frameColors: inp.colors, highlight: inp.highlight, dpr, zoomDepth: inp.zoomDepth }, drawn.current);
+    drawFlame(ctx, inp.layout, inp.view, { frameColors: inp.colors, highlight: inp.highlight, dpr, zoomDepth: inp.zoomDepth, nodeColors: inp.nodeColors }, drawn.current);
     stats.current.lastDrawAt = performance.now();
     stats.current.lastDrawMs = stats.current.lastDrawAt - t0;
     stats.current.draws++;

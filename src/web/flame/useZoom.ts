@@ -15,8 +15,11 @@ export interface Zoom {
  * frames, but the path finds the same frame again (or its nearest surviving ancestor, while
  * still remembering the full path should the frame come back).
  */
-export function useZoom(layout: FlameLayout, initial: readonly string[] = [], onChange?: (path: readonly string[]) => void): Zoom {
-  const [path, setPath] = useState<readonly string[]>(initial);
+export function useZoom(layout: FlameLayout, controlled?: readonly string[], onChange?: (path: readonly string[]) => void): Zoom {
+  const [own, setOwn] = useState<readonly string[]>([]);
+  // Controlled (the path lives in the URL) when the caller passes it, else kept here.
+  const path = controlled ?? own;
+  const setPath = useCallback((p: readonly string[]) => void (controlled === undefined && setOwn(p)), [controlled]);
   const node = useMemo(() => Math.max(0, resolveKeyPath(layout, path).node), [layout, path]);
   const zoomTo = useCallback(
     (n: number) => {
@@ -24,11 +27,11 @@ export function useZoom(layout: FlameLayout, initial: readonly string[] = [], on
       setPath(p);
       onChange?.(p);
     },
-    [layout, onChange],
+    [layout, onChange, setPath],
   );
   const reset = useCallback(() => {
     setPath([]);
     onChange?.([]);
-  }, [onChange]);
+  }, [onChange, setPath]);
   return { node, path, zoomTo, reset };
 }

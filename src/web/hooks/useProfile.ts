@@ -26,13 +26,25 @@ const MAX_SSE_FAILURES = 3;
  * often than twice what the last fetch took); where the stream fails (a proxy that buffers,
  * an old server) it falls back to polling.
  */
-export function useProfile(key: string, active: boolean, live: boolean, onClosed: () => void, onSlot?: (e: SlotEvent) => void): ProfileState {
+export function useProfile(
+  key: string,
+  active: boolean,
+  live: boolean,
+  onClosed: () => void,
+  onSlot?: (e: SlotEvent) => void,
+  range: { from: number; to: number } | null = null,
+): ProfileState {
+  const rangeFrom = range?.from;
+  const rangeTo = range?.to;
   const [profile, setProfile] = useState<ProfileResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [receivedAt, setReceivedAt] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const [transport, setTransport] = useState<Transport>('off');
-  const fetcher = useRef<{ request: () => void; cancel: () => void } | null>(null);
+  const fetcher = useRef<{ request: (manual?: boolean) => void; cancel: () => void } | null>(null);
+  // A live refetch still waiting when Live is switched off is dropped (only Refresh fetches then).
+  const liveRef = useRef(live);
+  liveRef.current = live;
   const latestSamples = useRef(-1);
   const onClosedRef = useRef(onClosed);
   const onSlotRef = useRef(onSlot);
@@ -51,13 +63,16 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
     // A big profile takes the server a while: never ask more often than twice its last cost.
     let gap = MIN_FETCH_GAP_MS;
     let timer: number | undefined;
+    let manual = false;
     const run = async (): Promise<void> => {
       timer = undefined;
+      if (!manual && !liveRef.current && lastStart > 0) return;
+      manual = false;
       inFlight = new AbortController();
       lastStart = Date.now();
       setLoading(true);
       try {
-        const res = await api.profile(key, inFlight.signal);
+        const res = await api.profile(key, inFlight.signal, rangeFrom !== undefined && rangeTo !== undefined ? { from: rangeFrom, to: rangeTo } : null);
         if (stopped) return;
         gap = Math.max(MIN_FETCH_GAP_MS, 2 * (Date.now() - lastStart));
         latestSamples.current = res.samples;
@@ -72,12 +87,13 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
         if (!stopped) setLoading(false);
         if (!stopped && again) {
           again = false;
-          request();
+          request(manual);
         }
       }
     };
-    const request = (): void => {
+    const request = (byUser = false): void => {
       if (stopped) return;
+      if (byUser) manual = true;
       if (inFlight) {
         again = true;
         return;
@@ -95,7 +111,7 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
     };
     void run();
     return () => fetcher.current?.cancel();
-  }, [key, active]);
+  }, [key, active, rangeFrom, rangeTo]);
 
   // Live updates: SSE first, polling when the stream keeps failing.
   useEffect(() => {
@@ -149,6 +165,6 @@ export function useProfile(key: string, active: boolean, live: boolean, onClosed
     };
   }, [key, active, live]);
 
-  const refresh = useCallback(() => fetcher.current?.request(), []);
+  const refresh = useCallback(() => fetcher.current?.request(true), []);
   return { profile: active ? profile : null, error, receivedAt, loading, transport, refresh };
 }

@@ -1,0 +1,105 @@
+import { useMemo } from 'react';
+import { createPortal } from 'react-dom';
+import type { DiffResponse } from '../../ui/api-types.js';
+import { layoutFlame } from '../flame/layout.js';
+import { frameColors, PALETTE, DIFF_BASE, DIFF_STEPS } from '../flame/colors.js';
+import { useZoom } from '../flame/useZoom.js';
+import { FlameChart } from '../flame/FlameChart.js';
+import { Breadcrumb } from '../flame/Breadcrumb.js';
+import { formatCount, formatPercent } from '../flame/text.js';
+import { diffLayoutGraph, diffNodeColors, formatDelta, nodeDeltas, share } from './diffGraph.js';
+
+interface Props {
+  diff: DiffResponse;
+  baseLabel: string;
+  targetLabel: string;
+}
+
+/** The diff flame graph: widths are the mean share of both sides, colour the change in share. */
+export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
+  const B = diff.base.samples;
+  const T = diff.target.samples;
+  const graph = useMemo(() => diffLayoutGraph(diff.flame, B, T), [diff, B, T]);
+  const layout = useMemo(() => layoutFlame(graph), [graph]);
+  const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
+  const deltas = useMemo(() => nodeDeltas(diff.flame, B, T), [diff, B, T]);
+  const nodeColors = useMemo(() => diffNodeColors(deltas), [deltas]);
+  const zoom = useZoom(layout);
+  const f = diff.flame;
+
+  const tooltip = (node: number, clientX: number, clientY: number) => {
+    const fr = f.frame[node];
+    const name = fr < 0 ? 'all' : f.frames.name[fr];
+    const left = clientX + 380 > window.innerWidth ? Math.max(4, clientX - 384) : clientX + 14;
+    const top = clientY + 150 > window.innerHeight ? Math.max(4, clientY - 150) : clientY + 14;
+    return createPortal(
+      <div className="flame-tooltip" role="tooltip" style={{ left, top }}>
+        <div className="tt-name">{name}</div>
+        <table>
+          <tbody>
+            <tr>
+              <th>Base</th>
+              <td>{formatCount(f.baseTotal[node])} samples</td>
+              <td className="tt-pct">{formatPercent(share(f.baseTotal[node], B))}</td>
+            </tr>
+            <tr>
+              <th>Comparison</th>
+              <td>{formatCount(f.total[node])} samples</td>
+              <td className="tt-pct">{formatPercent(share(f.total[node], T))}</td>
+            </tr>
+            <tr>
+              <th>Change</th>
+              <td colSpan={2} className={deltas[node] > 0 ? 'delta up' : deltas[node] < 0 ? 'delta down' : 'delta'}>
+                {formatDelta(deltas[node])} of all samples
+              </td>
+            </tr>
+            {fr >= 0 && f.frames.binary[fr] && (
+              <tr>
+                <th>Binary</th>
+                <td colSpan={2}>{f.frames.binary[fr]}</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>,
+      document.body,
+    );
+  };
+
+  return (
+    <section className="flame-panel diff" aria-label="Diff flame graph">
+      <div className="flame-toolbar">
+        <span className="diff-legend" aria-label="Colour legend">
+          <span className="swatch" style={{ background: PALETTE[DIFF_BASE] }} /> shrank
+          <span className="swatch" style={{ background: PALETTE[DIFF_BASE + DIFF_STEPS] }} /> unchanged
+          <span className="swatch" style={{ background: PALETTE[DIFF_BASE + 2 * DIFF_STEPS] }} /> grew
+        </span>
+        <span className="spacer" />
+        <button type="button" className="btn" onClick={zoom.reset} disabled={zoom.node === 0}>
+          Reset zoom
+        </button>
+      </div>
+      <div className="diff-sides muted" data-testid="diff-summary">
+        Base: {baseLabel}, {formatCount(B)} samples · comparison: {targetLabel}, {formatCount(T)} samples · width: mean share of both
+      </div>
+      {layout.rootTotal > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
+      {layout.rootTotal > 0 ? (
+        <FlameChart
+          probe="diff"
+          layout={layout}
+          colors={colors}
+          nodeColors={nodeColors}
+          highlight={null}
+          zoomNode={zoom.node}
+          onZoom={zoom.zoomTo}
+          periodNanos={0}
+          percentOf={layout.rootTotal}
+          tooltip={tooltip}
+          ariaLabel="Diff flame graph: width is the mean share of both sides, red grew, blue shrank"
+        />
+      ) : (
+        <p className="muted">Neither side has samples.</p>
+      )}
+    </section>
+  );
+}

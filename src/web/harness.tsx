@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import type { FlameGraph } from '../profile/flame.js';
 import { FlameGraphView } from './flame/FlameGraphView.js';
 import { syntheticFlame } from './flame/testing.js';
+import { searchFlame } from '../profile/focus.js';
 import './styles.css';
 
 import './debug.js';
@@ -23,6 +24,7 @@ function Harness() {
       setGen((n) => n + 1);
     },
     search: (q) => setSearch(q),
+    searchFlame,
     make: (nodes, seed = 1) => syntheticFlame(nodes, seed),
     synthetic: (nodes, seed = 1) => {
       const g = syntheticFlame(nodes, seed);

@@ -86,6 +86,9 @@ test('explore a workload over time: timeline range, linkable views, search share
       await waitRow(page, 'walk', '450 ms 40.9%');
       assert.equal(await page.locator('.timeline-plot rect.tl-bar').count(), 2, 'one bar per window with samples');
       // Window A is in the first of 61 one-second buckets: drag over the first few.
+      const plot = (await page.locator('.timeline-plot').boundingBox())!;
+      await page.mouse.move(plot.x + 3, plot.y + plot.height / 2);
+      await page.locator('.tl-readout').filter({ hasText: /0\.60 cores · 12 samples/ }).waitFor();
       await dragTimeline(page, 0.002, 0.05);
       await page.waitForFunction(() => location.hash.includes('from='));
       const q = hashParams(page);
@@ -123,6 +126,8 @@ test('explore a workload over time: timeline range, linkable views, search share
       await page.getByTestId('match-share').filter({ hasText: '63.6% of total' }).waitFor();
       const api = (await (await fetch(`${server.url}/api/sources/${enc(KEY)}/profile?search=${enc('/lea(f)/')}`)).json()) as ProfileResponse;
       assert.deepEqual(api.search && [api.search.matchedSamples, api.search.totalSamples], [14, 22]);
+      // The table marks the matching function too.
+      assert.deepEqual(await page.locator('.symbols-row.match .sym-text').allInnerTexts(), ['leaf']);
       await page.screenshot({ path: outputPath('web-search-share.png') });
       await search.fill('/walk(/');
       const err = page.getByTestId('search-error');

@@ -69,7 +69,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
   return (
     <section className="flame-panel diff" aria-label="Diff flame graph">
       <div className="flame-toolbar">
-        <span className="diff-legend" aria-label="Colour legend">
+        <span className="diff-legend" aria-label="Colour legend" title="Colour: change in share of all samples. Width: the mean of both sides' shares.">
           <span className="swatch" style={{ background: PALETTE[DIFF_BASE] }} /> shrank
           <span className="swatch" style={{ background: PALETTE[DIFF_BASE + DIFF_STEPS] }} /> unchanged
           <span className="swatch" style={{ background: PALETTE[DIFF_BASE + 2 * DIFF_STEPS] }} /> grew
@@ -80,7 +80,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
         </button>
       </div>
       <div className="diff-sides muted" data-testid="diff-summary">
-        Base: {baseLabel}, {formatCount(B)} samples · comparison: {targetLabel}, {formatCount(T)} samples · width: mean share of both
+        Base: {baseLabel}, {formatCount(B)} samples · comparison: {targetLabel}, {formatCount(T)} samples
       </div>
       {layout.rootTotal > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
       {layout.rootTotal > 0 ? (

@@ -36,11 +36,11 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
   };
 
   return (
-    <section className="symbols diff-table" aria-label="Diff table">
+    <section className="symbols diff-table" aria-label="Diff table" title="Total share of each side's samples; change in percentage points">
       <div className="symbols-toolbar">
         <input type="search" className="search" placeholder="Filter symbols" aria-label="Filter symbols" value={filter} onChange={(e) => setFilter(e.target.value)} />
         <span className="muted">
-          {formatCount(shown.length)} of {formatCount(rows.length)} functions · share of each side's samples
+          {formatCount(shown.length)} of {formatCount(rows.length)} functions
         </span>
       </div>
       <div className="symbols-head" role="row">

@@ -318,6 +318,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               initialSort={state.sort}
               onSortChange={(s) => void (state.sort = s)}
               compact={mode === 'sandwich'}
+              search={mode === 'both' ? (view.q ?? '') : ''}
             />
           )}
           {mode === 'sandwich' && <SandwichView graph={p.flame} selectedKey={selected} periodNanos={period} />}

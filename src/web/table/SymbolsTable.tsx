@@ -4,6 +4,7 @@ import { filterRows, rowKey, sortRows, type SortDir, type SortKey } from './sort
 import { useVirtualRows } from './useVirtualRows.js';
 import { formatCount, formatNanos, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
+import { parseSearch } from '../../profile/focus.js';
 
 const ROW_HEIGHT = 26;
 
@@ -16,13 +17,19 @@ interface Props {
   initialSort?: { key: SortKey; dir: SortDir };
   onSortChange?: (sort: { key: SortKey; dir: SortDir }) => void;
   compact?: boolean;
+  /** The flame graph's search: matching rows are marked (text, or /regex/ as in focus.ts). */
+  search?: string;
 }
 
 /** Symbol | Self | Total as CPU time and share, sortable, filterable, and virtualized. */
-export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initialSort, onSortChange, compact = false }: Props) {
+export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initialSort, onSortChange, compact = false, search = '' }: Props) {
   const [sort, setSort] = useState(initialSort ?? { key: 'self' as SortKey, dir: 'desc' as SortDir });
   const [filter, setFilter] = useState('');
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
+  const marks = useMemo(() => {
+    const q = search.trim() === '' ? null : parseSearch(search);
+    return q && q.ok ? q.test : null;
+  }, [search]);
   const bodyRef = useRef<HTMLDivElement>(null);
   const v = useVirtualRows(shown.length, ROW_HEIGHT, bodyRef);
 
@@ -74,13 +81,14 @@ export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initia
         {shown.slice(v.first, v.last).map((r, i) => {
           const key = rowKey(r);
           const selected = key === selectedKey;
+          const match = marks !== null && marks(r.name);
           return (
             <div
               key={key}
               role="row"
               aria-rowindex={v.first + i + 1}
               aria-selected={selected}
-              className={selected ? 'symbols-row selected' : 'symbols-row'}
+              className={`symbols-row${selected ? ' selected' : ''}${match ? ' match' : ''}`}
               style={{ height: ROW_HEIGHT }}
               onClick={() => onSelect(selected ? null : key)}
               title={[r.name, r.file, r.binary].filter(Boolean).join('\n')}

@@ -37,6 +37,7 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
   const boxRef = useRef<HTMLDivElement>(null);
   const { width } = useElementSize(boxRef);
   const [drag, setDrag] = useState<{ a: number; b: number; shift: boolean } | null>(null);
+  const [hover, setHover] = useState<number | null>(null);
   const pts = timeline.points;
   const stepMs = timeline.step * 1000;
   const t0 = pts.length > 0 ? pts[0].t : 0;
@@ -65,8 +66,10 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
     setDrag({ a: t, b: t, shift: e.shiftKey });
   };
   const onMove = (e: PointerEvent<HTMLDivElement>): void => {
-    if (!drag) return;
+    if (pts.length === 0) return;
     const t = bucketAt(e.clientX);
+    if (t !== hover) setHover(t);
+    if (!drag) return;
     if (t !== drag.b) setDrag({ ...drag, b: t });
   };
   const onUp = (): void => {
@@ -82,10 +85,19 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
     return <rect className={cls} x={l} y={0} width={Math.max(2, rgt - l)} height={plotH} />;
   };
   const live = drag ? rangeOf(drag) : null;
+  const hovered = hover === null ? undefined : pts[Math.round((hover - t0) / stepMs)];
+  const readout = drag
+    ? `${formatClock(rangeOf(drag).from)}–${formatClock(rangeOf(drag).to)}${drag.shift ? ' (base)' : ''}`
+    : hovered
+      ? `${formatClock(hovered.t)} · ${useCpu ? `${coresOf(hovered.cpuNanos, timeline.step).toFixed(2)} cores · ` : ''}${hovered.samples.toLocaleString('en-US')} samples`
+      : `${timeline.step} s buckets · drag to select a range`;
   const maxLabel = useCpu ? `${max < 10 ? max.toFixed(2) : max.toFixed(1)} cores` : `${max} samples`;
 
   return (
     <div className="timeline" data-testid="timeline">
+      <div className="tl-readout" aria-live="polite">
+        {readout}
+      </div>
       <div
         className="timeline-plot"
         ref={boxRef}
@@ -94,6 +106,7 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
         onPointerMove={onMove}
         onPointerUp={onUp}
         onPointerCancel={() => setDrag(null)}
+        onPointerLeave={() => setHover(null)}
         title="Drag to select a time range (Shift-drag: the base range of a comparison)"
         aria-label={`CPU use over time, ${pts.length} buckets of ${timeline.step} s`}
         role="img"

@@ -44,7 +44,9 @@ export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Ma
     if (opts.workload !== undefined && workload.key !== opts.workload) continue;
     let agg = out.get(workload.key);
     if (!agg) {
-      agg = startProfile(workload, resource, opts);
+      const tree = opts.treeOf ? opts.treeOf(workload.key) : opts.tree;
+      if (opts.treeOf && !tree) continue;
+      agg = startProfile(workload, resource, { tree });
       out.set(workload.key, agg);
     }
     let owner = workloadIds.get(workload.key);
@@ -150,7 +152,7 @@ function addProfile(
  * keyValues over wire attributes. The string cache is filled lazily, so every string the
  * attributes can refer to is decoded first; keyValues then reads the cache as the table.
  */
-function wireKeyValues(kvs: KeyValue[] | undefined, d: WireDictionary | undefined): Record<string, AttributeValue> {
+export function wireKeyValues(kvs: KeyValue[] | undefined, d: WireDictionary | undefined): Record<string, AttributeValue> {
   if (!kvs || !d) return keyValues(kvs, []);
   for (const kv of kvs) {
     d.str(kv.keyStrindex);

@@ -34,6 +34,12 @@ export interface AggregateOptions {
    * returned profile's totals and time bounds are still the request's own.
    */
   tree?: CallTree;
+  /**
+   * The tree each workload's samples go into, by key; a workload given none is skipped. The
+   * profile store aggregates a request of many workloads straight into its slots' running
+   * trees in one pass, resolving the shared stacks once. Wire path (`aggregateWire`) only.
+   */
+  treeOf?: (workloadKey: string) => CallTree | undefined;
   /** -1 takes the request's samples out of `tree` again (totals stay positive). Default 1. */
   sign?: 1 | -1;
 }

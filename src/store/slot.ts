@@ -3,6 +3,7 @@ import { aggregateWire } from '../profile/aggregate-encoded.js';
 import type { WorkloadId } from '../profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { readWireRequest } from '../otlp/wire/request.js';
+import type { CallTree } from '../profile/calltree.js';
 
 /** One workload's part of one export, as a self-contained encoded request. */
 export interface Chunk {
@@ -59,6 +60,23 @@ export class Slot {
    */
   addRequest(req: ExportProfilesServiceRequest, bytes: Uint8Array, receivedAt: number): Chunk | undefined {
     const agg = aggregateRequest(req, { workload: this.key, tree: this.running.tree }).get(this.key);
+    if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
+    const chunk: Chunk = { bytes, receivedAt, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs };
+    this.push(chunk);
+    addTotals(this.running, agg);
+    return chunk;
+  }
+
+  /** The running tree, for aggregating a new chunk straight into it (then `addAggregated`). */
+  get tree(): CallTree {
+    return this.running.tree;
+  }
+
+  /**
+   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into `tree`.
+   * Returns the chunk, or undefined when it holds no CPU samples (then nothing is kept).
+   */
+  addAggregated(bytes: Uint8Array, agg: WorkloadProfile | undefined, receivedAt: number): Chunk | undefined {
     if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
     const chunk: Chunk = { bytes, receivedAt, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs };
     this.push(chunk);

@@ -2,9 +2,12 @@ import { EventEmitter } from 'node:events';
 import { keyValues } from '../otlp/attributes.js';
 import { encodeRequest } from '../otlp/codec.js';
 import type { ExportProfilesServiceRequest, ResourceProfiles } from '../otlp/messages.js';
-import { subsetRequest, usesWholeDictionary } from '../otlp/subset.js';
+import { subsetRequest } from '../otlp/subset.js';
 import type { WorkloadProfile } from '../profile/aggregate.js';
+import { aggregateWire, wireKeyValues } from '../profile/aggregate-encoded.js';
 import { workloadOf, type WorkloadId } from '../profile/workload.js';
+import { WireChunker } from '../otlp/wire/chunk.js';
+import { readWireRequest, type WireRequest, type WireResourceProfiles } from '../otlp/wire/request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
@@ -170,15 +173,16 @@ export class ProfileStore implements ProfilesConsumer {
 
   /** The store as a pipeline consumer: split per workload, keep the parts that have slots. */
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
-    return this.ingest(batch.request, batch.encoded);
+    if (batch.encoded) return this.ingestEncoded(batch.encoded, batch.wire);
+    return this.ingest(batch.request);
   }
 
   /**
    * Keeps each workload's part of a validated request in its slot. `encoded`, the request's
-   * protobuf encoding when the caller has it, lets a request that is already one workload's
-   * self-contained chunk be kept as received rather than subset and encoded again.
+   * protobuf encoding when the caller has it, sends it down the wire path (`ingestEncoded`).
    */
   ingest(req: ExportProfilesServiceRequest, encoded?: Uint8Array): ConsumeResult {
+    if (encoded) return this.ingestEncoded(encoded);
     const now = this.clock();
     const strings = req.dictionary?.stringTable ?? [];
     const byKey = new Map<string, { workload: WorkloadId; parts: ResourceProfiles[] }>();
@@ -200,10 +204,8 @@ export class ProfileStore implements ProfilesConsumer {
         this.counters.dropped.noSlot += countProfiles(parts);
         continue;
       }
-      // One workload using every dictionary entry is its own chunk: keep the bytes as received.
-      const whole = encoded !== undefined && byKey.size === 1 && usesWholeDictionary(req);
-      const chunkReq = whole ? req : subsetRequest(req, parts);
-      const bytes = whole ? ownBytes(encoded) : encodeRequest(chunkReq);
+      const chunkReq = subsetRequest(req, parts);
+      const bytes = encodeRequest(chunkReq);
       if (bytes.byteLength > this.limitsValue.slotMaxBytes) {
         this.counters.dropped.chunkTooLarge++;
         rejected += countProfiles(parts);
@@ -213,6 +215,60 @@ export class ProfileStore implements ProfilesConsumer {
       if (!slot.addRequest(chunkReq, bytes, now)) continue;
       this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
       this.emit(key);
+    }
+    return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
+  }
+
+  /**
+   * `ingest` on the wire path: the encoding of a validated request (and, when the receiver
+   * read it so, its WireRequest). Each workload's chunk is cut from the received bytes by
+   * copying the entries it uses (`WireChunker`), and its samples are aggregated from the
+   * columns already read; a one-workload request that uses its whole dictionary is kept as
+   * received. No message objects are built.
+   */
+  ingestEncoded(encoded: Uint8Array, wire: WireRequest = readWireRequest(encoded)): ConsumeResult {
+    const now = this.clock();
+    const d = wire.dictionary;
+    const byKey = new Map<string, { workload: WorkloadId; parts: WireResourceProfiles[] }>();
+    for (const rp of wire.resourceProfiles) {
+      const workload = workloadOf(wireKeyValues(rp.resourceAttributes, d));
+      let entry = byKey.get(workload.key);
+      if (!entry) {
+        entry = { workload, parts: [] };
+        byKey.set(workload.key, entry);
+      }
+      entry.parts.push(rp);
+    }
+    let chunker: WireChunker | undefined;
+    let rejected = 0;
+    const messages: string[] = [];
+    const accepted = new Map<string, { slot: Slot; bytes: Uint8Array }>();
+    for (const [key, { workload, parts }] of byKey) {
+      this.seen(workload, now);
+      const slot = this.slots.get(key);
+      if (!slot) {
+        this.counters.dropped.noSlot += countWireProfiles(parts);
+        continue;
+      }
+      chunker ??= new WireChunker(wire, encoded);
+      const { bytes, whole } = chunker.chunk(parts, byKey.size === 1 ? encoded : undefined);
+      const kept = whole ? ownBytes(bytes) : bytes;
+      if (kept.byteLength > this.limitsValue.slotMaxBytes) {
+        this.counters.dropped.chunkTooLarge++;
+        rejected += countWireProfiles(parts);
+        messages.push(`${key}: chunk of ${kept.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
+        continue;
+      }
+      accepted.set(key, { slot, bytes: kept });
+    }
+    if (accepted.size > 0) {
+      // One pass over the request for every slot: shared stacks are resolved once.
+      const aggs = aggregateWire(wire, { treeOf: (key) => accepted.get(key)?.slot.tree });
+      for (const [key, { slot, bytes }] of accepted) {
+        if (!slot.addAggregated(bytes, aggs.get(key), now)) continue;
+        this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
+        this.emit(key);
+      }
     }
     return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
   }
@@ -307,6 +363,12 @@ export class ProfileStore implements ProfilesConsumer {
 function ownBytes(bytes: Uint8Array): Uint8Array {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
   return new Uint8Array(bytes);
+}
+
+function countWireProfiles(parts: WireResourceProfiles[]): number {
+  let n = 0;
+  for (const rp of parts) for (const sp of rp.scopes) n += sp.profiles.length;
+  return n;
 }
 
 function countProfiles(parts: ResourceProfiles[]): number {

@@ -47,6 +47,22 @@ export class WireDictionary {
 
   readonly attributes: KeyValueAndUnit[] = [];
 
+  /**
+   * Where each entry's fields lie in `buf` ([start, end) of its content, as read), for the
+   * tables the chunk writer (`subset.ts`) copies entries of: mapping, location, function, link,
+   * attribute.
+   */
+  readonly mapAt = new Int32List();
+  readonly mapEnd = new Int32List();
+  readonly locAt = new Int32List();
+  readonly locEnd = new Int32List();
+  readonly fnAt = new Int32List();
+  readonly fnEnd = new Int32List();
+  readonly linkAt = new Int32List();
+  readonly linkEnd = new Int32List();
+  readonly attrAt = new Int32List();
+  readonly attrEnd = new Int32List();
+
   stackCount = 0;
   readonly stackStart = new Int32List();
   readonly stackLen = new Int32List();
@@ -72,18 +88,34 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
-        readMapping(r, r.uint32(), d);
+      case 1: {
+        const n = r.uint32();
+        d.mapAt.push(r.pos);
+        readMapping(r, n, d);
+        d.mapEnd.push(r.pos);
         break;
-      case 2:
-        readLocation(r, r.uint32(), d);
+      }
+      case 2: {
+        const n = r.uint32();
+        d.locAt.push(r.pos);
+        readLocation(r, n, d);
+        d.locEnd.push(r.pos);
         break;
-      case 3:
-        readFunction(r, r.uint32(), d);
+      }
+      case 3: {
+        const n = r.uint32();
+        d.fnAt.push(r.pos);
+        readFunction(r, n, d);
+        d.fnEnd.push(r.pos);
         break;
-      case 4:
-        readLink(r, r.uint32(), d);
+      }
+      case 4: {
+        const n = r.uint32();
+        d.linkAt.push(r.pos);
+        readLink(r, n, d);
+        d.linkEnd.push(r.pos);
         break;
+      }
       case 5: {
         const start = r.checkedString();
         d.stringCount++;
@@ -91,9 +123,13 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
         d.strLen.push(r.pos - start);
         break;
       }
-      case 6:
-        d.attributes.push(readKeyValueAndUnit(r, r.uint32()));
+      case 6: {
+        const n = r.uint32();
+        d.attrAt.push(r.pos);
+        d.attributes.push(readKeyValueAndUnit(r, n));
+        d.attrEnd.push(r.pos);
         break;
+      }
       case 7:
         readStack(r, r.uint32(), d);
         break;

@@ -19,6 +19,9 @@ export interface WireRequest {
 }
 
 export interface WireResourceProfiles {
+  /** Where its fields lie in the request's bytes ([start, end), as read). */
+  start: number;
+  end: number;
   /** Undefined when the resource field is absent. */
   resourceAttributes: KeyValue[] | undefined;
   scopes: WireScopeProfiles[];
@@ -80,9 +83,15 @@ export function readWireRequest(bytes: Uint8Array): WireRequest {
     while (r.pos < r.len) {
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          req.resourceProfiles.push(readResourceProfiles(r, r.uint32(), req.samples));
+        case 1: {
+          const n = r.uint32();
+          const start = r.pos;
+          const rp = readResourceProfiles(r, n, req.samples);
+          rp.start = start;
+          rp.end = r.pos;
+          req.resourceProfiles.push(rp);
           break;
+        }
         case 2:
           req.dictionary ??= new WireDictionary(bytes);
           readDictionary(r, r.uint32(), req.dictionary);
@@ -100,7 +109,7 @@ export function readWireRequest(bytes: Uint8Array): WireRequest {
 
 function readResourceProfiles(r: WireReader, len: number, samples: WireSamples): WireResourceProfiles {
   const end = r.pos + len;
-  const rp: WireResourceProfiles = { resourceAttributes: undefined, scopes: [] };
+  const rp: WireResourceProfiles = { start: 0, end: 0, resourceAttributes: undefined, scopes: [] };
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {

@@ -20,8 +20,8 @@ import { emitResult, type BenchResult } from './report.js';
  * one long-lived C process (built here; main → pl_latency_burst → pl_latency_inner) that idles
  * until told to burn LATENCY_BURST_MS of CPU time (CPU, not wall time: on a busy machine a
  * wall-time burst may get no CPU at all). Per burst the profile is polled every 20 ms until
- * pl_latency_inner's total rises. Latency = burst start → the first answer that shows it (and,
- * as a second figure, burst end → that answer; negative when the burst was visible before it
+ * pl_latency_burst's total (every stack of the burst has it) rises. Latency = burst start →
+ * the first answer that shows it (and, as a second figure, burst end → that answer; negative when the burst was visible before it
  * ended). Before the next burst the count is let settle.
  *
  * A short-lived process is not the subject here: one that exits before the sampler's flush
@@ -126,7 +126,9 @@ export interface LatencyFigures {
   direct: number[];
 }
 
-const FN = 'pl_latency_inner';
+// Every stack of a burst passes through pl_latency_burst (a sample may land in its clock_gettime
+// call rather than in pl_latency_inner), so its total counts the burst.
+const FN = 'pl_latency_burst';
 
 /** The long-lived burster process: `burst()` resolves when the burst has ended. */
 export function startBurster(bin: string, service = SERVICE): { pid: number; burst(ms: number): Promise<number>; stop(): void } {

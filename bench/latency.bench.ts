@@ -21,11 +21,12 @@ import { emitResult, type BenchResult } from './report.js';
  * until told to burn LATENCY_BURST_MS of CPU time (CPU, not wall time: on a busy machine a
  * wall-time burst may get no CPU at all). Per burst the profile is polled every 20 ms until
  * pl_latency_burst's total (every stack of the burst has it) rises. Latency = burst start →
- * the first answer that shows it (and, as a second figure, burst end → that answer; negative when the burst was visible before it
- * ended). Before the next burst the count is let settle.
+ * the first answer that shows it (and, as a second figure, burst end → that answer; negative
+ * when the burst was visible before it ended). Before the next burst the count is let settle.
  *
  * A short-lived process is not the subject here: one that exits before the sampler's flush
- * can no longer be read in /proc, so its workload and symbols are lost (see the report).
+ * can no longer be read in /proc, so its workload (OTEL_SERVICE_NAME) and symbols are lost: the
+ * resolver and symbolizer only see a pid when bpftrace prints its window.
  *
  * Baseline, same run: a request carrying a fresh function posted straight to the gateway
  * (OTLP/HTTP) → visible in the UI, i.e. the pipeline without the sampler's flush window.

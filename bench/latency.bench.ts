@@ -229,9 +229,9 @@ function report(f: LatencyFigures, load0: number): BenchResult {
     table(
       ['burst → visible in the UI API', 'n', 'p50 ms', 'p95 ms', 'max ms', 'missed'],
       [
-        ['CPU burst start (node → gateway → ui)', b.length, quantile(b, 0.5), quantile(b, 0.95), b[b.length - 1] ?? NaN, f.misses],
-        ['CPU burst end', e.length, quantile(e, 0.5), quantile(e, 0.95), e[e.length - 1] ?? NaN, f.misses],
-        ['request posted to the gateway (baseline)', d.length, quantile(d, 0.5), quantile(d, 0.95), d[d.length - 1] ?? NaN, BURSTS - d.length],
+        ['CPU burst start (node → gateway → ui)', String(b.length), quantile(b, 0.5), quantile(b, 0.95), b[b.length - 1] ?? NaN, String(f.misses)],
+        ['CPU burst end', String(e.length), quantile(e, 0.5), quantile(e, 0.95), e[e.length - 1] ?? NaN, String(f.misses)],
+        ['request posted to the gateway (baseline)', String(d.length), quantile(d, 0.5), quantile(d, 0.95), d[d.length - 1] ?? NaN, String(BURSTS - d.length)],
       ],
     ),
   );

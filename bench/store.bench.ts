@@ -49,7 +49,7 @@ function samplesIn(bytes: Uint8Array): number {
  * workload with a slot: the wire path the receiver takes (read + validate + chunk + aggregate)
  * against the message path it replaced (decode + subsetRequest + encode + aggregate).
  */
-export function sharedDictionaryIngest(): void {
+function sharedDictionaryIngest(): void {
   const cases = [
     { name: 'node flush (20 processes)', opts: { processes: 20, functions: 600, locations: 1200, programs: 6, stacksPerProgram: 60 } },
     { name: 'fleet request (200 processes)', opts: {} },

@@ -11,6 +11,7 @@ import { symbolsTable } from '../src/profile/symbols.js';
 import { parseWorkloadKey } from '../src/profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { tableAttributes } from '../src/otlp/attributes.js';
+import { consumerOf } from '../src/pipeline/consumer.js';
 import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, hasGcc } from './burners/build.js';
 import { collectingConsumer, ebpfUnavailable, quietLog, sleep, startChild } from './helpers/ebpf.js';
 
@@ -138,6 +139,39 @@ test('a pid filter samples only that process, and the sampler never samples itse
   await sampler.stop();
   const keys = [...byWorkload(requests).keys()];
   assert.deepEqual(keys, ['host/Service/pl-only-me']);
+});
+
+test('a short-lived process that exits before the flush still gets its workload and symbols (read when first sampled)', async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(why);
+  if (!hasGcc()) return t.skip('gcc is not installed');
+  const bin = buildCBurner();
+  // Requests with the number of flushes seen when each arrived.
+  const requests: { request: ExportProfilesServiceRequest; flush: number }[] = [];
+  const consumer = consumerOf((b) => void requests.push({ request: b.request, flush: sampler.stats().bpftrace.flushes }));
+  const sampler = new NodeSampler({ hz: 49, intervalMs: 2000, kubernetes: 'off' }, consumer, quietLog);
+  t.after(() => sampler.stop());
+  await sampler.start();
+  // ~0.3 s of CPU, then exit: well before the 2 s flush, so /proc/PID is gone when its samples are printed.
+  const burner = startChild(t, bin, ['0.3'], { OTEL_SERVICE_NAME: 'pl-short-lived' });
+  await new Promise<void>((resolve) => burner.once('exit', () => resolve()));
+  const flushesAtExit = sampler.stats().bpftrace.flushes;
+  await waitFor('a flush after the burner exited', () => requests.some((r) => r.flush > flushesAtExit));
+  await sampler.stop();
+
+  // Only flushes printed after the exit: every sample of the burner in them was symbolized and
+  // attributed when the process no longer existed.
+  const after = byWorkload(requests.filter((r) => r.flush > flushesAtExit).map((r) => r.request));
+  const p = after.get('host/Service/pl-short-lived');
+  assert.ok(p, `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'})`);
+  const rows = symbolsTable(p.tree);
+  const inner = rows.find((r) => r.name === 'pl_burn_inner');
+  assert.ok(inner, `pl_burn_inner named; got ${rows.map((r) => r.name).join(', ')}`);
+  assert.match(foldedStacks(p.tree), /main;pl_burn_outer;pl_burn_inner \d+/);
+  assert.equal(p.resource['service.name'], 'pl-short-lived');
+  const stats = sampler.stats();
+  assert.ok(stats.eagerResolves >= 1, `resolved when first sampled (${JSON.stringify(stats)})`);
+  assert.equal(stats.eagerSkipped, 0);
 });
 
 /** Polls until `cond` holds; fails with `what` if it never does (a hang guard, not a speed check). */

@@ -14,6 +14,12 @@ export const NodeSamplerConfigSchema = z.object({
   workloads: z.array(z.string().min(1)).default([]),
   /** Extra processes never sampled (the sampler's own node process is always excluded). */
   excludePids: z.array(z.number().int().positive()).default([]),
+  /**
+   * Processes announced on their first sample are resolved (workload, /proc/PID/maps) at once,
+   * at most this many a second (a burst of short processes must not make the sampler read /proc
+   * without bound; the rest are counted and resolved at flush time, if still there). 0 = off.
+   */
+  eagerResolvesPerSecond: z.number().int().min(0).max(100_000).default(100),
   bpftrace: z.string().min(1).default('bpftrace'),
   procRoot: z.string().min(1).default('/proc'),
   /** Kubernetes: `auto` uses the in-cluster API when KUBERNETES_SERVICE_HOST is set. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SimpleValue } from '../otlp/builder.js';
@@ -24,12 +25,20 @@ export interface SamplerStats {
   consumeErrors: number;
   droppedRequests: number;
   workloads: number;
+  /** New processes resolved (workload and maps) as soon as they were announced. */
+  eagerResolves: number;
+  /** Announced processes not resolved at once because of `eagerResolvesPerSecond`. */
+  eagerSkipped: number;
+  /** Announced processes that had already exited when the sampler looked. */
+  eagerGone: number;
 }
 
 /** Flushes whose export has not resolved yet; beyond this new requests are dropped and counted. */
 const MAX_IN_FLIGHT = 8;
 /** Processes not sampled for this many flushes are checked and forgotten if gone. */
 const SWEEP_AFTER_FLUSHES = 60;
+/** Bounds the pid → start map that keeps repeated announcements of a process from costing anything. */
+const MAX_ANNOUNCED = 65_536;
 
 /**
  * The node sampler: bpftrace samples every process in the kernel; each printed window is
@@ -44,7 +53,12 @@ export class NodeSampler {
   private driver: BpftraceDriver | undefined;
   private inFlight = 0;
   private flushes = 0;
-  private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0 };
+  private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
+  /** Announced processes already handled: pid → kernel start time. */
+  private readonly announced = new Map<number, string>();
+  /** Token bucket for eager resolutions (refilled at `eagerResolvesPerSecond`, burst of one second's worth). */
+  private eagerTokens = 0;
+  private eagerRefilledAt = 0;
   private readonly workloadFilter: Set<string>;
   /** Sample attributes per `pid:thread name`, rebuilt when the pid's workload changes (see RequestAssembler). */
   private readonly sampleAttrs = new Map<string, { workload: object; attributes: Record<string, SimpleValue> }>();
@@ -78,12 +92,17 @@ export class NodeSampler {
       pids: c.pids,
       excludePids: [process.pid, ...c.excludePids],
       excludeSelfParam: true,
+      announceProcesses: c.eagerResolvesPerSecond > 0,
+      btf: existsSync('/sys/kernel/btf/vmlinux'),
     });
+    this.eagerTokens = c.eagerResolvesPerSecond;
+    this.eagerRefilledAt = Date.now();
     this.driver = new BpftraceDriver({
       bpftrace,
       program,
       log: this.log,
       onSamples: (samples, window) => this.flush(samples, window),
+      onProcess: (pid, start, comm) => this.newProcess(pid, start, comm),
       restartInitialMs: c.restartInitialMs,
       restartMaxMs: c.restartMaxMs,
     });
@@ -107,11 +126,41 @@ export class NodeSampler {
 
   stats(): SamplerStats {
     return {
-      bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0 },
+      bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0, processEvents: 0 },
       symbolizer: this.symbolizer.stats(),
       ...this.counts,
       workloads: this.resolver.size,
     };
+  }
+
+  /**
+   * A process sampled for the first time (announced by bpftrace at once, not at the end of the
+   * interval): resolve its workload and snapshot its maps now, while /proc/PID exists, so a
+   * process that exits before the flush still gets its workload and symbols from the caches.
+   */
+  private newProcess(pid: number, start: string, comm: string): void {
+    if (pid === this.driver?.pid || pid === process.pid) return;
+    // start "0": the program could not read start times, so a repeat may be a new process.
+    if (start !== '0' && this.announced.get(pid) === start) return;
+    const c = this.config;
+    const now = Date.now();
+    this.eagerTokens = Math.min(c.eagerResolvesPerSecond, this.eagerTokens + ((now - this.eagerRefilledAt) / 1000) * c.eagerResolvesPerSecond);
+    this.eagerRefilledAt = now;
+    if (this.eagerTokens < 1) {
+      this.counts.eagerSkipped++;
+      return;
+    }
+    this.eagerTokens--;
+    if (this.announced.size >= MAX_ANNOUNCED) this.announced.clear();
+    this.announced.set(pid, start);
+    const w = this.resolver.resolveNew(pid, comm);
+    if (!w) {
+      this.counts.eagerGone++;
+      return;
+    }
+    this.counts.eagerResolves++;
+    // Filtered-out processes cost no maps read.
+    if (this.wanted(w.key, w.cgroup.path)) this.symbolizer.snapshot(pid);
   }
 
   private flush(samples: RawSample[], window: { start: number; end: number }): void {

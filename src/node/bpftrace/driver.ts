@@ -10,6 +10,8 @@ export interface DriverOptions {
   log: Logger;
   /** Called with each printed map; `start`/`end` bound the window (ms since the epoch). */
   onSamples: (samples: RawSample[], window: { start: number; end: number }) => void;
+  /** Called at once when a process is sampled for the first time (program.ts `announceProcesses`). */
+  onProcess?: (pid: number, start: string, comm: string) => void;
   restartInitialMs?: number;
   restartMaxMs?: number;
   /** How long a first start may take to attach before it counts as failed. */
@@ -28,6 +30,8 @@ export interface DriverStats {
    * with that stack empty.
    */
   lostStacks: number;
+  /** First-sample announcements of processes received. */
+  processEvents: number;
 }
 
 /** bpftrace could not be started or could not attach; `message` says why, for the user. */
@@ -46,7 +50,7 @@ const LOST_STACK = /failed to look up stack id/;
  * stopping it, bpftrace gets SIGPIPE at its next print and exits.
  */
 export class BpftraceDriver {
-  readonly stats: DriverStats = { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0 };
+  readonly stats: DriverStats = { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0, processEvents: 0 };
   private child: ChildProcess | undefined;
   private stopping = false;
   private backoffMs: number;
@@ -110,6 +114,13 @@ export class BpftraceDriver {
         if (attachTimer) clearTimeout(attachTimer);
         log.info({ probes: ev.probes, pid: child.pid }, 'bpftrace attached');
         onAttached?.();
+      } else if (ev.type === 'process') {
+        this.stats.processEvents++;
+        try {
+          this.o.onProcess?.(ev.pid, ev.start, ev.comm);
+        } catch (err) {
+          log.error({ err }, 'process handler failed');
+        }
       } else if (ev.type === 'samples') {
         const end = Date.now();
         const window = { start: this.windowStart, end };

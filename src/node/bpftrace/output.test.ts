@@ -57,3 +57,29 @@ test('buildProgram filters idle, own processes and optional pids', () => {
   assert.match(p, /@s\[pid, tid, comm, kstack, ustack\] = count\(\);/);
   assert.match(p, /interval:ms:1000 \{\n {2}print\(@s\);\n {2}clear\(@s\);/);
 });
+
+test('parseOutputLine reads first-sample process announcements (printf lines) and leaves other printf lines alone', () => {
+  // As bpftrace 0.17 prints `printf("pl-proc %d %llu %s\n", …)` with -f json (recorded).
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 24358 16841023922905 my burner\\n"}'), {
+    type: 'process',
+    pid: 24358,
+    start: '16841023922905',
+    comm: 'my burner',
+  });
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 kworker/0:1\\n"}'), { type: 'process', pid: 7, start: '0', comm: 'kworker/0:1' });
+  assert.equal(parseOutputLine('{"type": "printf", "data": "pl-proc x 1 y\\n"}')?.type, 'other');
+  assert.equal(parseOutputLine('{"type": "printf", "data": "hello\\n"}')?.type, 'other');
+});
+
+test('buildProgram announces each process once per start time, and can leave that out', () => {
+  const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true });
+  assert.match(p, /\$st = curtask->group_leader->start_time;\n {2}if \(@p\[pid\] != \$st\) \{\n {4}@p\[pid\] = \$st;\n {4}printf\("pl-proc %d %llu %s\\n", pid, \$st, comm\);/);
+  assert.match(p, /interval:s:60 \{\n {2}clear\(@p\);/);
+  assert.match(p, /END \{\n {2}clear\(@p\);/);
+  const noBtf = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: false });
+  assert.doesNotMatch(noBtf, /curtask/);
+  assert.match(noBtf, /if \(@p\[pid\] == 0\)/);
+  assert.match(noBtf, /interval:s:10 \{/);
+  const off = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, announceProcesses: false });
+  assert.doesNotMatch(off, /@p|printf/);
+});

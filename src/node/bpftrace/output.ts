@@ -24,10 +24,21 @@ export interface RawSample {
 export type OutputEvent =
   | { type: 'samples'; samples: RawSample[]; malformedKeys: number }
   | { type: 'attached'; probes: number }
+  | { type: 'process'; pid: number; start: string; comm: string }
   | { type: 'other'; value: unknown }
   | { type: 'invalid'; line: string };
 
 export const SAMPLE_MAP = '@s';
+/** Map of the processes already announced (pid → start time), see program.ts. */
+export const SEEN_MAP = '@p';
+/**
+ * Tag of the line printed when a process is sampled for the first time:
+ * `printf("pl-proc PID START COMM\n")`, arriving in -f json as
+ * `{"type":"printf","data":"pl-proc 123 456789 name\n"}`. START is the kernel's start time of
+ * the process (ns since boot) or 0 when the program cannot read it.
+ */
+export const PROCESS_TAG = 'pl-proc';
+const PROCESS_LINE = /^pl-proc (\d+) (\d+) ?([^\n]*)\n?$/;
 
 /** One line of bpftrace JSON output. Blank lines give undefined. */
 export function parseOutputLine(line: string): OutputEvent | undefined {
@@ -44,6 +55,11 @@ export function parseOutputLine(line: string): OutputEvent | undefined {
   if (type === 'attached_probes') {
     const probes = (data as { probes?: unknown } | undefined)?.probes;
     return { type: 'attached', probes: typeof probes === 'number' ? probes : 0 };
+  }
+  if (type === 'printf' && typeof data === 'string') {
+    const m = PROCESS_LINE.exec(data);
+    if (m) return { type: 'process', pid: Number(m[1]), start: m[2], comm: m[3] };
+    return { type: 'other', value: obj };
   }
   if (type === 'map' && typeof data === 'object' && data !== null && SAMPLE_MAP in data) {
     const entries = (data as Record<string, unknown>)[SAMPLE_MAP];

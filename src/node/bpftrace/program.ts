@@ -1,4 +1,4 @@
-import { SAMPLE_MAP } from './output.js';
+import { PROCESS_TAG, SAMPLE_MAP, SEEN_MAP } from './output.js';
 
 export interface ProgramOptions {
   hz: number;
@@ -13,7 +13,23 @@ export interface ProgramOptions {
    * once it runs.
    */
   excludeSelfParam: boolean;
+  /**
+   * Print `pl-proc PID START COMM` the first time a process is sampled, so the sampler can read
+   * its /proc entries while it still runs (a process that exits before the map is printed
+   * cannot be read any more). Default true.
+   */
+  announceProcesses?: boolean;
+  /**
+   * The kernel has BTF, so the program can read the process start time
+   * (`curtask->group_leader->start_time`): a reused pid is announced again. Without it, the
+   * start prints as 0 and the seen-map is cleared more often.
+   */
+  btf?: boolean;
 }
+
+/** How often the seen-map is cleared (processes still sampled are then announced once more). */
+export const SEEN_CLEAR_SECONDS_BTF = 60;
+export const SEEN_CLEAR_SECONDS_NO_BTF = 10;
 
 /**
  * The eBPF program: count samples per (pid, tid, comm, kernel stack, user stack) in a kernel
@@ -25,14 +41,32 @@ export function buildProgram(o: ProgramOptions): string {
   for (const p of o.excludePids) conds.push(`pid != ${Math.trunc(p)}`);
   if (o.excludeSelfParam) conds.push('pid != $1');
   if (o.pids.length > 0) conds.push(`(${o.pids.map((p) => `pid == ${Math.trunc(p)}`).join(' || ')})`);
+  const announce = o.announceProcesses ?? true;
+  // Announcing a process on its first sample, not on exec: it needs neither tracefs (kprobes
+  // and tracepoints do; measured: this machine has none mounted) nor misses forked children
+  // that never exec, and by its first sample a process has usually mapped its libraries. The
+  // output is bounded by the sample rate; the seen-map bounds it to once per process.
+  const seen = o.btf
+    ? [
+        `  $st = curtask->group_leader->start_time;`,
+        `  if (${SEEN_MAP}[pid] != $st) {`,
+        `    ${SEEN_MAP}[pid] = $st;`,
+        `    printf("${PROCESS_TAG} %d %llu %s\\n", pid, $st, comm);`,
+        `  }`,
+      ]
+    : [`  if (${SEEN_MAP}[pid] == 0) {`, `    ${SEEN_MAP}[pid] = 1;`, `    printf("${PROCESS_TAG} %d 0 %s\\n", pid, comm);`, `  }`];
+  const clearSeconds = o.btf ? SEEN_CLEAR_SECONDS_BTF : SEEN_CLEAR_SECONDS_NO_BTF;
   return [
     `profile:hz:${Math.trunc(o.hz)} /${conds.join(' && ')}/ {`,
     `  ${SAMPLE_MAP}[pid, tid, comm, kstack, ustack] = count();`,
+    ...(announce ? seen : []),
     `}`,
     `interval:ms:${Math.trunc(o.intervalMs)} {`,
     `  print(${SAMPLE_MAP});`,
     `  clear(${SAMPLE_MAP});`,
     `}`,
+    // bpftrace prints every map at exit; the seen-map is of no use there.
+    ...(announce ? [`interval:s:${clearSeconds} {`, `  clear(${SEEN_MAP});`, `}`, `END {`, `  clear(${SEEN_MAP});`, `}`] : []),
     '',
   ].join('\n');
 }

@@ -110,6 +110,25 @@ export class Symbolizer {
     }
   }
 
+  /**
+   * Snapshots the maps of a process just announced as new, while it still runs: a process that
+   * exits before the flush keeps this snapshot. A cached state of another process with the
+   * same pid is dropped. The next flush may still re-read the maps once (libraries mapped
+   * after the snapshot). Returns whether the maps could be read.
+   */
+  snapshot(pid: number): boolean {
+    const old = this.procs.get(pid);
+    if (old) {
+      const start = processStartTime(this.procRoot, pid);
+      if (start !== undefined && start === old.startTime) return true;
+      this.procs.delete(pid);
+    }
+    const reads = this.mapsReads;
+    const p = this.proc(pid);
+    p.mapsGeneration = this.generation - MAPS_REFRESH_EVERY_FLUSHES;
+    return this.mapsReads > reads;
+  }
+
   forget(pid: number): void {
     this.procs.delete(pid);
   }

@@ -69,13 +69,26 @@ export class WorkloadResolver {
     this.tick++;
   }
 
-  resolve(pid: number, comm: string): ProcessWorkload {
+  /**
+   * A process just announced as new: resolves it now, while /proc/PID can still be read (it may
+   * exit before the flush that holds its samples), replacing what a previous process with the
+   * same pid left in the cache. Undefined when it has already gone.
+   */
+  resolveNew(pid: number, comm: string): ProcessWorkload | undefined {
+    const start = processStartTime(this.procRoot, pid);
+    if (start === undefined) return undefined;
+    const hit = this.cache.get(pid);
+    if (hit && hit.startTime !== start) this.cache.delete(pid);
+    return this.resolve(pid, comm, start);
+  }
+
+  resolve(pid: number, comm: string, knownStart?: string): ProcessWorkload {
     const hit = this.cache.get(pid);
     if (hit && (hit.pendingPodGeneration === undefined || hit.pendingPodGeneration === this.o.pods?.generation)) {
       hit.lastUsed = this.tick;
       return hit.workload;
     }
-    const startTime = hit?.startTime ?? processStartTime(this.procRoot, pid);
+    const startTime = hit?.startTime ?? knownStart ?? processStartTime(this.procRoot, pid);
     const { workload, pendingPod } = this.compute(pid, comm);
     // An exited process keeps what was resolved while it ran.
     const keep = hit && workload.key === `host/Process/${comm}` && readProc(this.procRoot, pid, 'stat') === undefined;

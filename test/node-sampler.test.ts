@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { test } from 'node:test';
@@ -146,33 +146,79 @@ test('a short-lived process that exits before the flush still gets its workload 
   if (why) return t.skip(why);
   if (!hasGcc()) return t.skip('gcc is not installed');
   const bin = buildCBurner();
-  // Requests with the number of flushes seen when each arrived.
-  const requests: { request: ExportProfilesServiceRequest; flush: number }[] = [];
-  const consumer = consumerOf((b) => void requests.push({ request: b.request, flush: sampler.stats().bpftrace.flushes }));
-  const sampler = new NodeSampler({ hz: 49, intervalMs: 2000, kubernetes: 'off' }, consumer, quietLog);
+  // Requests with whether each burner had exited (gone, or a zombie without maps) when the request was built.
+  const requests: { request: ExportProfilesServiceRequest; cGone: boolean; jsGone: boolean }[] = [];
+  const consumer = consumerOf((b) => void requests.push({ request: b.request, cGone: exited(kids.c?.pid), jsGone: exited(kids.js?.pid) }));
+  // No cap here (other processes starting on a busy machine must not use it up); see the next test for the cap.
+  const sampler = new NodeSampler({ hz: 49, intervalMs: 2000, kubernetes: 'off', eagerResolvesPerSecond: 100_000 }, consumer, quietLog);
   t.after(() => sampler.stop());
+  const kids: { c?: ChildProcess; js?: ChildProcess } = {};
   await sampler.start();
   // ~0.3 s of CPU, then exit: well before the 2 s flush, so /proc/PID is gone when its samples are printed.
-  const burner = startChild(t, bin, ['0.3'], { OTEL_SERVICE_NAME: 'pl-short-lived' });
-  await new Promise<void>((resolve) => burner.once('exit', () => resolve()));
-  const flushesAtExit = sampler.stats().bpftrace.flushes;
-  await waitFor('a flush after the burner exited', () => requests.some((r) => r.flush > flushesAtExit));
+  const burner = (kids.c = startChild(t, bin, ['0.3'], { OTEL_SERVICE_NAME: 'pl-short-lived' }));
+  // And a short Node.js process: its JIT frames are named from its perf map after it exited.
+  const js = (kids.js = startChild(t, process.execPath, [...NODE_PERF_FLAGS, BURN_JS, '0.5'], { OTEL_SERVICE_NAME: 'pl-short-js' }));
+  await Promise.all([burner, js].map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve()))));
+  await waitFor('a flush after the burners exited', () => requests.some((r) => r.cGone && r.jsGone));
   await sampler.stop();
 
-  // Only flushes printed after the exit: every sample of the burner in them was symbolized and
-  // attributed when the process no longer existed.
-  const after = byWorkload(requests.filter((r) => r.flush > flushesAtExit).map((r) => r.request));
+  // Only requests built after each exit: every sample of that burner in them was symbolized
+  // and attributed when its /proc entry could no longer be read.
+  const after = byWorkload(requests.filter((r) => r.cGone).map((r) => r.request));
+  const afterJs = byWorkload(requests.filter((r) => r.jsGone).map((r) => r.request));
   const p = after.get('host/Service/pl-short-lived');
-  assert.ok(p, `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'})`);
+  assert.ok(p, `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'}); ${JSON.stringify(sampler.stats())}`);
   const rows = symbolsTable(p.tree);
   const inner = rows.find((r) => r.name === 'pl_burn_inner');
   assert.ok(inner, `pl_burn_inner named; got ${rows.map((r) => r.name).join(', ')}`);
   assert.match(foldedStacks(p.tree), /main;pl_burn_outer;pl_burn_inner \d+/);
   assert.equal(p.resource['service.name'], 'pl-short-lived');
+  const pj = afterJs.get('host/Service/pl-short-js');
+  assert.ok(pj, `the exited JS burner's workload among ${[...afterJs.keys()].join(', ')}`);
+  const jsRows = symbolsTable(pj.tree);
+  const hot = jsRows.find((r) => r.name === 'plBurnHot');
+  assert.ok(hot, `plBurnHot named; top symbols: ${jsRows.slice(0, 8).map((r) => `${r.name}(${r.self})`).join(', ')}`);
+  assert.equal(hot.kind, 'v8js');
   const stats = sampler.stats();
   assert.ok(stats.eagerResolves >= 1, `resolved when first sampled (${JSON.stringify(stats)})`);
   assert.equal(stats.eagerSkipped, 0);
 });
+
+test('a burst of new processes is resolved at once only up to eagerResolvesPerSecond; the rest are counted', async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(why);
+  if (!hasGcc()) return t.skip('gcc is not installed');
+  const bin = buildCBurner();
+  const { requests, consumer } = collectingConsumer();
+  const sampler = new NodeSampler({ hz: 49, intervalMs: 1000, kubernetes: 'off', eagerResolvesPerSecond: 1 }, consumer, quietLog);
+  t.after(() => sampler.stop());
+  await sampler.start();
+  const started = Date.now();
+  // Eight forked burners (no exec: announced on their first sample all the same), on top of
+  // every process already running, announced when first sampled after the start.
+  const burst = startChild(t, bin, ['0.5', '8'], { OTEL_SERVICE_NAME: 'pl-burst' });
+  await new Promise<void>((resolve) => burst.once('exit', () => resolve()));
+  await waitFor('a flush after the burst', () => requests.length >= 2);
+  const elapsed = (Date.now() - started) / 1000;
+  await sampler.stop();
+  const stats = sampler.stats();
+  // The bucket holds one second's worth and refills at 1/s: never more than that was read.
+  assert.ok(stats.eagerResolves + stats.eagerGone <= 1 + Math.ceil(elapsed) + 1, `eager resolutions capped (${stats.eagerResolves} + ${stats.eagerGone} gone in ${elapsed.toFixed(1)} s)`);
+  assert.ok(stats.eagerSkipped >= 1, `skipped announcements counted (${JSON.stringify(stats)})`);
+  // Every announcement was either resolved, found gone, or skipped and counted (repeats aside).
+  assert.ok(stats.bpftrace.processEvents >= stats.eagerResolves + stats.eagerGone + stats.eagerSkipped, JSON.stringify(stats));
+});
+
+/** Whether a process has exited: no /proc entry, or a zombie (whose maps and environ are gone). */
+function exited(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
 
 /** Polls until `cond` holds; fails with `what` if it never does (a hang guard, not a speed check). */
 async function waitFor(what: string, cond: () => boolean, limitMs = 90_000): Promise<void> {

@@ -94,6 +94,7 @@ export class NodeSampler {
       excludeSelfParam: true,
       announceProcesses: c.eagerResolvesPerSecond > 0,
       btf: existsSync('/sys/kernel/btf/vmlinux'),
+      userModeOnly: process.arch === 'x64',
     });
     this.eagerTokens = c.eagerResolvesPerSecond;
     this.eagerRefilledAt = Date.now();
@@ -102,7 +103,7 @@ export class NodeSampler {
       program,
       log: this.log,
       onSamples: (samples, window) => this.flush(samples, window),
-      onProcess: (pid, start, comm) => this.newProcess(pid, start, comm),
+      onProcess: (pid, start, exec, comm) => this.newProcess(pid, start, exec, comm),
       restartInitialMs: c.restartInitialMs,
       restartMaxMs: c.restartMaxMs,
     });
@@ -138,10 +139,13 @@ export class NodeSampler {
    * interval): resolve its workload and snapshot its maps now, while /proc/PID exists, so a
    * process that exits before the flush still gets its workload and symbols from the caches.
    */
-  private newProcess(pid: number, start: string, comm: string): void {
+  private newProcess(pid: number, start: string, exec: string, comm: string): void {
     if (pid === this.driver?.pid || pid === process.pid) return;
-    // start "0": the program could not read start times, so a repeat may be a new process.
-    if (start !== '0' && this.announced.get(pid) === start) return;
+    // "0.0": the program could not read start times (no BTF), so a repeat may be a new process.
+    const id = `${start}.${exec}`;
+    const known = id !== '0.0';
+    const prev = this.announced.get(pid);
+    if (known && prev === id) return;
     const c = this.config;
     const now = Date.now();
     this.eagerTokens = Math.min(c.eagerResolvesPerSecond, this.eagerTokens + ((now - this.eagerRefilledAt) / 1000) * c.eagerResolvesPerSecond);
@@ -151,8 +155,16 @@ export class NodeSampler {
       return;
     }
     this.eagerTokens--;
-    if (this.announced.size >= MAX_ANNOUNCED) this.announced.clear();
-    this.announced.set(pid, start);
+    if (known) {
+      if (this.announced.size >= MAX_ANNOUNCED) this.announced.clear();
+      this.announced.set(pid, id);
+      if (prev !== undefined) {
+        // Another process with this pid, or this one after an exec (same start time, another
+        // program, environment and maps): nothing cached about the pid applies.
+        this.resolver.forget(pid);
+        this.symbolizer.forget(pid);
+      }
+    }
     const w = this.resolver.resolveNew(pid, comm);
     if (!w) {
       this.counts.eagerGone++;

@@ -11,7 +11,7 @@ export interface DriverOptions {
   /** Called with each printed map; `start`/`end` bound the window (ms since the epoch). */
   onSamples: (samples: RawSample[], window: { start: number; end: number }) => void;
   /** Called at once when a process is sampled for the first time (program.ts `announceProcesses`). */
-  onProcess?: (pid: number, start: string, comm: string) => void;
+  onProcess?: (pid: number, start: string, exec: string, comm: string) => void;
   restartInitialMs?: number;
   restartMaxMs?: number;
   /** How long a first start may take to attach before it counts as failed. */
@@ -117,7 +117,7 @@ export class BpftraceDriver {
       } else if (ev.type === 'process') {
         this.stats.processEvents++;
         try {
-          this.o.onProcess?.(ev.pid, ev.start, ev.comm);
+          this.o.onProcess?.(ev.pid, ev.start, ev.exec, ev.comm);
         } catch (err) {
           log.error({ err }, 'process handler failed');
         }

@@ -59,22 +59,27 @@ test('buildProgram filters idle, own processes and optional pids', () => {
 });
 
 test('parseOutputLine reads first-sample process announcements (printf lines) and leaves other printf lines alone', () => {
-  // As bpftrace 0.17 prints `printf("pl-proc %d %llu %s\n", …)` with -f json (recorded).
-  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 24358 16841023922905 my burner\\n"}'), {
+  // As bpftrace 0.17 prints `printf("pl-proc %d %llu %llu %s\n", …)` with -f json (recorded).
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 28465 17453825499922 6 my burner\\n"}'), {
     type: 'process',
-    pid: 24358,
-    start: '16841023922905',
+    pid: 28465,
+    start: '17453825499922',
+    exec: '6',
     comm: 'my burner',
   });
-  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 kworker/0:1\\n"}'), { type: 'process', pid: 7, start: '0', comm: 'kworker/0:1' });
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 0 kworker/0:1\\n"}'), { type: 'process', pid: 7, start: '0', exec: '0', comm: 'kworker/0:1' });
+  assert.equal(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 kworker\\n"}')?.type, 'other');
   assert.equal(parseOutputLine('{"type": "printf", "data": "pl-proc x 1 y\\n"}')?.type, 'other');
   assert.equal(parseOutputLine('{"type": "printf", "data": "hello\\n"}')?.type, 'other');
 });
 
 test('buildProgram announces each process once per start time, and can leave that out', () => {
   const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true });
-  assert.match(p, /\$st = curtask->group_leader->start_time;\n {2}if \(@p\[pid\] != \$st\) \{\n {4}@p\[pid\] = \$st;\n {4}printf\("pl-proc %d %llu %s\\n", pid, \$st, comm\);/);
+  assert.match(p, /\$l = curtask->group_leader;\n {2}\$st = \$l->start_time;\n {2}\$ex = \$l->self_exec_id;\n/);
+  assert.match(p, /if \(@p\[pid\] != \$st \+ \$ex\) \{\n {4}@p\[pid\] = \$st \+ \$ex;\n {4}printf\("pl-proc %d %llu %llu %s\\n", pid, \$st, \$ex, comm\);/);
   assert.match(p, /interval:s:60 \{\n {2}clear\(@p\);/);
+  const user = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true, userModeOnly: true });
+  assert.match(user, /if \(\(reg\("cs"\) & 3\) == 3 && @p\[pid\] != \$st \+ \$ex\)/);
   assert.match(p, /END \{\n {2}clear\(@p\);/);
   const noBtf = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: false });
   assert.doesNotMatch(noBtf, /curtask/);

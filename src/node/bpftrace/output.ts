@@ -24,7 +24,7 @@ export interface RawSample {
 export type OutputEvent =
   | { type: 'samples'; samples: RawSample[]; malformedKeys: number }
   | { type: 'attached'; probes: number }
-  | { type: 'process'; pid: number; start: string; comm: string }
+  | { type: 'process'; pid: number; start: string; exec: string; comm: string }
   | { type: 'other'; value: unknown }
   | { type: 'invalid'; line: string };
 
@@ -33,12 +33,12 @@ export const SAMPLE_MAP = '@s';
 export const SEEN_MAP = '@p';
 /**
  * Tag of the line printed when a process is sampled for the first time:
- * `printf("pl-proc PID START COMM\n")`, arriving in -f json as
- * `{"type":"printf","data":"pl-proc 123 456789 name\n"}`. START is the kernel's start time of
- * the process (ns since boot) or 0 when the program cannot read it.
+ * `printf("pl-proc PID START EXEC COMM\n")`, arriving in -f json as
+ * `{"type":"printf","data":"pl-proc 123 456789 2 name\n"}`. START is the kernel's start time of
+ * the process (ns since boot) and EXEC its exec count, both 0 when the program cannot read them.
  */
 export const PROCESS_TAG = 'pl-proc';
-const PROCESS_LINE = /^pl-proc (\d+) (\d+) ?([^\n]*)\n?$/;
+const PROCESS_LINE = /^pl-proc (\d+) (\d+) (\d+) ?([^\n]*)\n?$/;
 
 /** One line of bpftrace JSON output. Blank lines give undefined. */
 export function parseOutputLine(line: string): OutputEvent | undefined {
@@ -58,7 +58,7 @@ export function parseOutputLine(line: string): OutputEvent | undefined {
   }
   if (type === 'printf' && typeof data === 'string') {
     const m = PROCESS_LINE.exec(data);
-    if (m) return { type: 'process', pid: Number(m[1]), start: m[2], comm: m[3] };
+    if (m) return { type: 'process', pid: Number(m[1]), start: m[2], exec: m[3], comm: m[4] };
     return { type: 'other', value: obj };
   }
   if (type === 'map' && typeof data === 'object' && data !== null && SAMPLE_MAP in data) {

@@ -20,11 +20,18 @@ export interface ProgramOptions {
    */
   announceProcesses?: boolean;
   /**
-   * The kernel has BTF, so the program can read the process start time
-   * (`curtask->group_leader->start_time`): a reused pid is announced again. Without it, the
-   * start prints as 0 and the seen-map is cleared more often.
+   * The kernel has BTF, so the program can read the process start time and exec count
+   * (`curtask->group_leader->start_time`, `self_exec_id`): a reused pid, or a process that
+   * exec'd another program, is announced again. Without BTF both print as 0 and the seen-map
+   * is cleared more often.
    */
   btf?: boolean;
+  /**
+   * x86-64: announce a process only from a sample taken in user mode (`reg("cs") & 3`). A
+   * sample in the kernel may be in the middle of an exec, when /proc/PID/maps and environ do
+   * not yet show the new program; in user mode the exec is complete. Default false.
+   */
+  userModeOnly?: boolean;
 }
 
 /** How often the seen-map is cleared (processes still sampled are then announced once more). */
@@ -46,15 +53,20 @@ export function buildProgram(o: ProgramOptions): string {
   // and tracepoints do; measured: this machine has none mounted) nor misses forked children
   // that never exec, and by its first sample a process has usually mapped its libraries. The
   // output is bounded by the sample rate; the seen-map bounds it to once per process.
+  const userMode = o.userModeOnly ? '(reg("cs") & 3) == 3 && ' : '';
   const seen = o.btf
     ? [
-        `  $st = curtask->group_leader->start_time;`,
-        `  if (${SEEN_MAP}[pid] != $st) {`,
-        `    ${SEEN_MAP}[pid] = $st;`,
-        `    printf("${PROCESS_TAG} %d %llu %s\\n", pid, $st, comm);`,
+        // start_time tells a reused pid; self_exec_id grows on every exec, so a process
+        // first sampled between fork and exec is announced again once it runs its program.
+        `  $l = curtask->group_leader;`,
+        `  $st = $l->start_time;`,
+        `  $ex = $l->self_exec_id;`,
+        `  if (${userMode}${SEEN_MAP}[pid] != $st + $ex) {`,
+        `    ${SEEN_MAP}[pid] = $st + $ex;`,
+        `    printf("${PROCESS_TAG} %d %llu %llu %s\\n", pid, $st, $ex, comm);`,
         `  }`,
       ]
-    : [`  if (${SEEN_MAP}[pid] == 0) {`, `    ${SEEN_MAP}[pid] = 1;`, `    printf("${PROCESS_TAG} %d 0 %s\\n", pid, comm);`, `  }`];
+    : [`  if (${userMode}${SEEN_MAP}[pid] == 0) {`, `    ${SEEN_MAP}[pid] = 1;`, `    printf("${PROCESS_TAG} %d 0 0 %s\\n", pid, comm);`, `  }`];
   const clearSeconds = o.btf ? SEEN_CLEAR_SECONDS_BTF : SEEN_CLEAR_SECONDS_NO_BTF;
   return [
     `profile:hz:${Math.trunc(o.hz)} /${conds.join(' && ')}/ {`,

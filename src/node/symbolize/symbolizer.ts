@@ -142,7 +142,7 @@ export class Symbolizer {
         startTime: processStartTime(this.procRoot, pid),
         frames: new Map(),
         perfMap: undefined,
-        perfMapPath: `${this.procRoot}/${pid}/root/tmp/perf-${namespacePid(this.procRoot, pid)}.map`,
+        perfMapPath: perfMapPathOf(this.procRoot, pid),
         perfMapGeneration: -1,
         runtimeKind: runtimeKindOf(this.procRoot, pid),
         lastSeen: this.generation,
@@ -164,7 +164,7 @@ export class Symbolizer {
       // The pid was reused: nothing known about the old process applies.
       p.startTime = start;
       p.perfMap = undefined;
-      p.perfMapPath = `${this.procRoot}/${pid}/root/tmp/perf-${namespacePid(this.procRoot, pid)}.map`;
+      p.perfMapPath = perfMapPathOf(this.procRoot, pid);
       p.runtimeKind = runtimeKindOf(this.procRoot, pid);
     }
     p.maps = parseMaps(text);
@@ -274,6 +274,32 @@ export class Symbolizer {
     map.append(buf.toString('utf8', 0, got));
     this.perfMapReads++;
     return got > 0;
+  }
+}
+
+let ownMountNs: string | null | undefined;
+
+/**
+ * Where the process's perf map can be read. A process in the sampler's own mount and pid
+ * namespace writes `/tmp/perf-PID.map` where the sampler can open it directly, also after the
+ * process has exited (a short-lived process is often symbolized only then). Otherwise (a
+ * container) only through `/proc/PID/root`, under the pid the process sees.
+ */
+function perfMapPathOf(procRoot: string, pid: number): string {
+  const nsPid = namespacePid(procRoot, pid);
+  if (nsPid === pid) {
+    if (ownMountNs === undefined) ownMountNs = readlinkOrNull('/proc/self/ns/mnt');
+    const mnt = readlinkOrNull(`${procRoot}/${pid}/ns/mnt`);
+    if (mnt !== null && mnt === ownMountNs) return `/tmp/perf-${pid}.map`;
+  }
+  return `${procRoot}/${pid}/root/tmp/perf-${nsPid}.map`;
+}
+
+function readlinkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
   }
 }
 

@@ -102,6 +102,10 @@ export class WorkloadResolver {
     return entry.workload;
   }
 
+  forget(pid: number): void {
+    this.cache.delete(pid);
+  }
+
   /** Drops entries unused for `ticks` flushes whose process is gone or was replaced. */
   sweep(ticks: number): void {
     for (const [pid, e] of this.cache) {

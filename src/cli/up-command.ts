@@ -3,24 +3,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { limitsFromEnv } from '../store/config.js';
-import { upPlan, type Listen } from '../up/plan.js';
+import { upPlan, type UpFlags } from '../up/plan.js';
 import { lineProgress } from '../up/progress.js';
 import { LocalStack, StartInterrupted } from '../up/up.js';
 import { listenAddress, portNumber } from './common.js';
 
-interface UpCommandFlags {
+interface UpCommandFlags extends UpFlags {
   config?: string;
-  profiling?: boolean;
-  demo?: boolean;
-  host?: string;
-  port?: number;
-  gatewayGrpc?: Listen;
-  gatewayHttp?: Listen;
-  uiOtlpGrpc?: Listen;
-  uiOtlpHttp?: Listen;
-  hz?: number;
-  interval?: number;
-  bpftrace?: string;
   logLevel: string;
 }
 

@@ -42,13 +42,16 @@ test('a CPU burst reaches the UI API: node sampler → gateway → ui, the burst
     await burster.burst(300);
     await sleep(1200);
     p = (await (await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profile`)).json()) as ProfileResponse;
-    if (p.symbols.some((r) => r.name === 'pl_latency_inner')) break;
+    // Enough samples that one stray stack cannot decide the caller check below.
+    if (p.symbols.some((r) => r.name === 'pl_latency_inner' && r.total >= 10)) break;
   }
   assert.ok(p, 'the profile was read');
   const inner = p.symbols.find((r) => r.name === 'pl_latency_inner');
   assert.ok(inner, `pl_latency_inner in the UI; symbols: ${p.symbols.map((r) => r.name).join(', ')}`);
   assert.ok(inner.self > 0 && inner.kind === 'native');
   const burst = p.symbols.find((r) => r.name === 'pl_latency_burst');
-  assert.ok(burst && burst.total >= inner.total, 'its caller pl_latency_burst is on the same stacks');
+  // Most of the leaf's stacks go through its caller; a sample that lands in the leaf's
+  // prologue (before it pushes its frame pointer) skips the caller, so not every one does.
+  assert.ok(burst && burst.total >= inner.total / 2, `its caller pl_latency_burst is on most of the same stacks (pl_latency_burst ${burst?.total}, pl_latency_inner ${inner.total})`);
   assert.equal(sampler.stats().consumeErrors, 0);
 });

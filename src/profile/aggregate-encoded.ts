@@ -4,7 +4,7 @@ import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
-import { startProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
+import { addProfileTotals, startProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
 import type { Frame } from './frames.js';
 import { StackResolver } from './resolve.js';
 import { workloadOf } from './workload.js';
@@ -135,17 +135,7 @@ function addProfile(
     samples += sv;
     nanos += n;
   }
-  if (samples === 0 && nanos === 0) return;
-  if (minMs === Infinity && !Number.isNaN(profileMs)) {
-    minMs = profileMs;
-    maxMs = profileEndMs;
-  }
-  agg.samples += samples;
-  agg.cpuNanos += nanos;
-  if (minMs !== Infinity) {
-    agg.startMs = Number.isNaN(agg.startMs) ? minMs : Math.min(agg.startMs, minMs);
-    agg.endMs = Number.isNaN(agg.endMs) ? maxMs : Math.max(agg.endMs, maxMs);
-  }
+  addProfileTotals(agg, samples, nanos, minMs, maxMs, profileMs, profileEndMs);
 }
 
 /**

@@ -158,6 +158,15 @@ function addProfile(
     samples += s;
     nanos += n;
   }
+  addProfileTotals(agg, samples, nanos, minMs, maxMs, profileMs, profileEndMs);
+}
+
+/** Only CPU profiles are aggregated; other sample types (off-CPU, memory) are skipped. */
+/**
+ * Adds one profile's totals to its workload: samples and CPU time, and the time span from its
+ * sample timestamps (min/max, Infinity when none), else from the profile's own time and duration.
+ */
+export function addProfileTotals(agg: WorkloadProfile, samples: number, nanos: number, minMs: number, maxMs: number, profileMs: number, profileEndMs: number): void {
   if (samples === 0 && nanos === 0) return;
   if (minMs === Infinity && !Number.isNaN(profileMs)) {
     minMs = profileMs;
@@ -171,7 +180,6 @@ function addProfile(
   }
 }
 
-/** Only CPU profiles are aggregated; other sample types (off-CPU, memory) are skipped. */
 export function isCpuProfile(profile: Profile, strings: readonly string[]): boolean {
   const st = profile.sampleType ? strings[profile.sampleType.typeStrindex] : '';
   const pt = profile.periodType ? strings[profile.periodType.typeStrindex] : '';

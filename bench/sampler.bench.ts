@@ -77,6 +77,22 @@ function cpuSecondsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
 }
 
+/** CPU seconds per thread name (threads of one name summed: V8 workers, libuv pool, …). */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -140,11 +156,15 @@ interface RunFigures {
   bytesPerSecond: number;
   flushesPerSecond: number;
   throughput: string;
+  /** CPU % of a core per thread of pilotlight node. */
+  threads: string;
 }
 
 /** Starts `pilotlight node`; resolves once it says it is running (bpftrace attached). */
 async function startNode(args: string[]): Promise<{ child: ChildProcess; bpftrace: number; log: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', NODE_MAIN, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // SAMPLER_BENCH_NODE_FLAGS: extra Node.js flags for the sampler, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.SAMPLER_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', '--input-type=module', '-e', NODE_MAIN, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -187,13 +207,19 @@ async function run(o: Options, label: string, nodeArgs: string[], received: Rece
       burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 2, o.burnerNice);
     }
     await sleep(o.warmupSeconds * 1000);
-    const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.bpftrace) };
+    const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.bpftrace), threads: threadCpuSeconds(node.child.pid!) };
     const r0 = { ...received, bytes: await receiverBytes(receiver) };
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const elapsed = (performance.now() - t0) / 1000;
     const nodeCpu = cpuSecondsOf(node.child.pid!) - c0.node;
     const btCpu = cpuSecondsOf(node.bpftrace) - c0.bt;
+    const threads = [...threadCpuSeconds(node.child.pid!)]
+      .map(([name, secs]) => [name, (100 * (secs - (c0.threads.get(name) ?? 0))) / elapsed] as const)
+      .filter(([, pct]) => pct > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, pct]) => `${name} ${pct.toFixed(2)}`)
+      .join(', ');
     const bytes = (await receiverBytes(receiver)) - r0.bytes;
     const figures: RunFigures = {
       hz: label,
@@ -207,6 +233,7 @@ async function run(o: Options, label: string, nodeArgs: string[], received: Rece
       bytesPerSecond: bytes / elapsed,
       flushesPerSecond: (received.requests - r0.requests) / elapsed,
       throughput: '-',
+      threads,
     };
     if (burners && burner) {
       progress(`${label}: measured; waiting for the burners to finish`);
@@ -264,6 +291,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
           runs.map((r) => [r.hz, r.cpuPercent, r.nodeCpuPercent, r.bpftraceCpuPercent, r.startCpuSeconds, r.rssMiB, r.bpftraceRssMiB, r.samplesPerSecond, r.flushesPerSecond, r.bytesPerSecond, r.throughput]),
         ),
     );
+    console.log('\npilotlight node CPU % per thread:');
+    for (const r of runs) console.log(`  ${r.hz}: ${r.threads || '-'}`);
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
     console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');

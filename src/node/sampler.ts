@@ -52,6 +52,8 @@ export class NodeSampler {
   private readonly pods: PodIndex | undefined;
   private driver: BpftraceDriver | undefined;
   private inFlight = 0;
+  /** Flushes waiting for c++filt before they are assembled and exported. */
+  private readonly flushing = new Set<Promise<void>>();
   private flushes = 0;
   private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
   /** Announced processes already handled: pid → kernel start time. */
@@ -102,7 +104,12 @@ export class NodeSampler {
       bpftrace,
       program,
       log: this.log,
-      onSamples: (samples, window) => this.flush(samples, window),
+      onSamples: (samples, window) => {
+        const done = this.flush(samples, window)
+          .catch((err: unknown) => this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'flush failed; this window is lost'))
+          .finally(() => this.flushing.delete(done));
+        this.flushing.add(done);
+      },
       onProcess: (pid, start, exec, comm) => this.newProcess(pid, start, exec, comm),
       restartInitialMs: c.restartInitialMs,
       restartMaxMs: c.restartMaxMs,
@@ -118,6 +125,9 @@ export class NodeSampler {
   async stop(): Promise<void> {
     this.pods?.stop();
     await this.driver?.stop();
+    // Windows already printed are still sent (they wait at most for c++filt's answer).
+    await Promise.all(this.flushing);
+    this.demangler.close();
   }
 
   /** The bpftrace process id (for the benchmark's CPU accounting). */
@@ -175,7 +185,7 @@ export class NodeSampler {
     if (this.wanted(w.key, w.cgroup.path)) this.symbolizer.snapshot(pid);
   }
 
-  private flush(samples: RawSample[], window: { start: number; end: number }): void {
+  private async flush(samples: RawSample[], window: { start: number; end: number }): Promise<void> {
     this.flushes++;
     this.symbolizer.beginFlush();
     this.resolver.beginFlush();
@@ -199,15 +209,16 @@ export class NodeSampler {
       }
       rows.push({ resource: w.resource, frames, attributes: attrs.attributes, count: s.count });
     }
-    // C++ and Rust names read as code, not as their manglings: one c++filt run per flush at most.
-    this.demangler.prepare(rows.map((r) => r.frames));
-    for (const r of rows) asm.add({ ...r, frames: this.demangler.frames(r.frames) });
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
       this.resolver.sweep(SWEEP_AFTER_FLUSHES);
       // Rebuilt on demand for the processes still sampled.
       this.sampleAttrs.clear();
     }
+    // C++ and Rust names read as code, not as their manglings: new names go to the running
+    // c++filt in one batch (a pipe round trip; never rejects).
+    await this.demangler.prepare(rows.map((r) => r.frames));
+    for (const r of rows) asm.add({ ...r, frames: this.demangler.frames(r.frames) });
     if (asm.samples === 0) {
       this.counts.emptyFlushes++;
       return;

@@ -11,7 +11,7 @@ export class WireWriter {
     this.buf = new Uint8Array(capacity);
   }
 
-  private ensure(n: number): void {
+  protected ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = Math.max(64, this.buf.length * 2);
     while (size < this.pos + n) size *= 2;

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SimpleValue } from '../otlp/builder.js';
-import type { ProfilesConsumer } from '../pipeline/consumer.js';
-import { RequestAssembler, type ResolvedSample } from './assemble.js';
+import { encodedBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
+import { RequestAssembler, type EncodedFlush, type ResolvedSample } from './assemble.js';
 import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
 import type { RawSample } from './bpftrace/output.js';
 import { buildProgram } from './bpftrace/program.js';
@@ -224,7 +224,7 @@ export class NodeSampler {
       return;
     }
     this.counts.samples += asm.samples;
-    this.export(asm.build());
+    this.export(asm.encode());
   }
 
   private wanted(key: string, cgroupPath: string): boolean {
@@ -234,7 +234,7 @@ export class NodeSampler {
     return true;
   }
 
-  private export(request: ReturnType<RequestAssembler['build']>): void {
+  private export(flush: EncodedFlush): void {
     if (this.inFlight >= MAX_IN_FLIGHT) {
       this.counts.droppedRequests++;
       this.log.warn({ inFlight: this.inFlight, dropped: this.counts.droppedRequests }, 'exporter is not keeping up; dropping this window');
@@ -243,7 +243,7 @@ export class NodeSampler {
     this.inFlight++;
     this.counts.requests++;
     this.consumer
-      .consume({ request })
+      .consume(encodedBatch(flush.bytes, undefined, flush.stats))
       .then((r) => {
         if (r.rejectedProfiles > 0) this.log.warn({ rejected: r.rejectedProfiles, error: r.errorMessage }, 'export partially rejected');
       })

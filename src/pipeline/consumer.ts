@@ -38,10 +38,11 @@ export function batchStats(batch: ProfilesBatch): RequestStats {
 }
 
 /**
- * A batch of a validated protobuf request read on the wire path: `request` is decoded on first
- * use only, so a consumer that forwards the bytes never pays for message objects.
+ * A batch of a protobuf request, read and validated on the wire path (`wire`) or written by
+ * Pilotlight itself (the node sampler): `request` is decoded on first use only, so a consumer
+ * that forwards the bytes never pays for message objects.
  */
-export function encodedBatch(encoded: Uint8Array, wire: WireRequest, stats: RequestStats): ProfilesBatch {
+export function encodedBatch(encoded: Uint8Array, wire: WireRequest | undefined, stats: RequestStats): ProfilesBatch {
   let request: ExportProfilesServiceRequest | undefined;
   return {
     get request() {

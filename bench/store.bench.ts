@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { decodeRequest, encodeRequest } from '../src/otlp/codec.js';
@@ -104,7 +104,9 @@ function cpuMedians(fns: (() => void)[], perRound: number, rounds = 9): number[]
 }
 
 export async function main(): Promise<void> {
-  sharedDictionaryIngest();
+  // --rss-only: only the RSS of the UI process (part 3), which takes a few seconds.
+  const rssOnly = process.argv.includes('--rss-only');
+  if (!rssOnly) sharedDictionaryIngest();
   // A little over one slot's cap, so the byte cap is exercised while filling.
   const base = makeChunks({ totalBytes: Math.round(SLOT_BYTES * 1.1) });
   const perSlot = Array.from({ length: SLOTS }, (_, i) => chunksFor(base, i));
@@ -112,6 +114,12 @@ export async function main(): Promise<void> {
   const samplesPerChunk = samplesIn(base[0]);
   console.log(`${SLOTS} workloads × ${base.length} chunks (${fmt(base[0].byteLength / 1024)} KiB, ~${samplesPerChunk} samples each); ${fmt(totalBytes / 2 ** 20)} MiB to send`);
 
+  if (!rssOnly) await ingestAndQuery(base, perSlot, totalBytes, samplesPerChunk);
+  await uiProcessRss(base, perSlot);
+}
+
+/** Ingest throughput and query latency, in this process. */
+async function ingestAndQuery(base: Uint8Array[], perSlot: Uint8Array[][], totalBytes: number, samplesPerChunk: number): Promise<void> {
   // 1. Ingest over loopback OTLP/HTTP into 24 active slots, 8 senders.
   const ui = await startUiServer({ port: 0, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 }, maxRequestBytes: 16 * 2 ** 20 } });
   try {
@@ -195,47 +203,163 @@ export async function main(): Promise<void> {
   } finally {
     await ui.close();
   }
+}
 
-  // 3. RSS of a fresh process holding 24 full slots.
-  const child = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), '--rss-child'], { encoding: 'utf8', maxBuffer: 1 << 20 }),
-  ) as { rssEmpty: number; rssFull: number; heapUsed: number; arrayBuffers: number; held: number };
-  const goal = 1.5 * ((SLOTS * SLOT_BYTES) / 2 ** 20) + 100;
-  console.log(
-    table(
-      ['RSS, fresh process', 'MiB'],
-      [
-        ['store empty', child.rssEmpty],
-        [`24 slots full (${fmt(child.held / 2 ** 20)} MiB of chunks held)`, child.rssFull],
-        ['  of which JS heap in use (call trees, frames)', child.heapUsed],
-        ['  of which array buffers (chunks, hash tables)', child.arrayBuffers],
-        [`goal ≤ 1.5 × 192 + 100`, goal],
-      ],
-    ),
+/** RSS of the UI process. */
+async function uiProcessRss(base: Uint8Array[], perSlot: Uint8Array[][]): Promise<void> {
+  // 3. RSS of a fresh UI process (the real server in a child process) holding 24 full slots,
+  // filled over loopback OTLP/HTTP as the gateway would.
+  const child = await startUiChild();
+  try {
+    for (let i = 0; i < SLOTS; i++) {
+      const res = await fetch(`${child.url}/api/sources/${encodeURIComponent(`host/Service/svc-${i}`)}/profiling`, { method: 'POST' });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`enable profiling answered ${res.status}`);
+    }
+    const url = `http://127.0.0.1:${child.otlpHttpPort}/v1development/profiles`;
+    const queue: Uint8Array[] = [];
+    for (let c = 0; c < base.length; c++) for (let i = 0; i < SLOTS; i++) queue.push(perSlot[i][c]);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < queue.length) {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(queue[next++]) });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
+        }
+      }),
+    );
+    const full = await child.memory();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const idle = await child.memory();
+    const goal = 1.5 * ((SLOTS * SLOT_BYTES) / 2 ** 20) + 100;
+    console.log(
+      table(
+        [`RSS of the UI process (${child.runtime}), filled over OTLP/HTTP`, 'MiB'],
+        [
+          ['store empty (server started)', child.rssEmpty],
+          [`24 slots full (${fmt(full.held / 2 ** 20)} MiB of chunks held), after a full GC`, full.rss],
+          ['  of which JS heap in use / allocated', `${fmt(full.heapUsed)} / ${fmt(full.heapTotal)}`],
+          ['  of which array buffers (call-tree tables; the chunk arenas are not counted here)', full.arrayBuffers],
+          ['  of which the malloc heap ([heap])', full.mallocHeap],
+          [`  the same after ${IDLE_MS / 1000} s idle`, idle.rss],
+          ['peak RSS while filling', full.peakRss],
+          [`goal ≤ 1.5 × 192 + 100`, goal],
+        ],
+      ),
+    );
+  } finally {
+    await child.stop();
+  }
+}
+
+const IDLE_MS = 10_000;
+
+interface ChildMemory {
+  rss: number;
+  peakRss: number;
+  heapUsed: number;
+  heapTotal: number;
+  arrayBuffers: number;
+  held: number;
+  mallocHeap: number;
+}
+
+/** RSS (MiB) of the main malloc heap (the [heap] mapping), where small buffers live and freed memory lingers. */
+function mallocHeapRss(): number {
+  let inHeap = false;
+  let kb = 0;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith('[heap]');
+    else if (inHeap && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)![1]);
+  }
+  return kb / 1024;
+}
+
+interface UiChild {
+  url: string;
+  otlpHttpPort: number;
+  rssEmpty: number;
+  /** How the child runs: under tsx from the sources, or compiled JavaScript. */
+  runtime: string;
+  memory(): Promise<ChildMemory>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `pilotlight ui`'s server in a child process of its own, so its RSS is the UI process's. Run
+ * from compiled JavaScript (e.g. `tsc --outDir` of the repository, then `node bench/store.bench.js`)
+ * the child is plain node too.
+ */
+async function startUiChild(): Promise<UiChild> {
+  const self = fileURLToPath(import.meta.url);
+  const compiled = self.endsWith('.js');
+  const child: ChildProcess = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--expose-gc', self, '--rss-child'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const replies: ((m: unknown) => void)[] = [];
+  let exitCode: number | null | undefined;
+  child.on('message', (m) => replies.shift()?.(m));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      for (const r of replies.splice(0)) r(new Error(`UI child exited (${code})`));
+      resolve();
+    }),
   );
+  const request = async <T>(msg?: string): Promise<T> => {
+    if (exitCode !== undefined) throw new Error(`UI child exited (${exitCode})`);
+    const reply = await new Promise<unknown>((resolve) => {
+      replies.push(resolve);
+      if (msg) child.send(msg);
+    });
+    if (reply instanceof Error) throw reply;
+    return reply as T;
+  };
+  const hello = await request<{ url: string; otlpHttpPort: number; rssEmpty: number }>();
+  return {
+    ...hello,
+    runtime: compiled ? 'compiled, plain node' : 'under tsx',
+    memory: () => request<ChildMemory>('memory'),
+    stop: async () => {
+      if (exitCode === undefined) child.send('stop');
+      await exited;
+    },
+  };
 }
 
 async function rssChild(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  const store = new ProfileStore(DEFAULT_LIMITS);
-  gc();
-  const rssEmpty = process.memoryUsage().rss / 2 ** 20;
-  await fill(store);
-  // The generated input went out of scope with fill(): only the store is left to measure.
-  gc();
-  gc();
-  const m = process.memoryUsage();
+  const ui = await startUiServer({
+    port: 0,
+    otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 }, maxRequestBytes: 16 * 2 ** 20 },
+    // Nobody views the slots while they fill: on a busy machine that can outlast the TTL.
+    limits: { ...DEFAULT_LIMITS, slotTtlSeconds: 24 * 3600 },
+  });
   const mib = (n: number) => n / 2 ** 20;
-  process.stdout.write(JSON.stringify({ rssEmpty, rssFull: mib(m.rss), heapUsed: mib(m.heapUsed), arrayBuffers: mib(m.arrayBuffers), held: store.stats().usage.bytes }));
-}
-
-/** Fills every slot a little past its cap, handing requests on as the receiver does: decoded, with their bytes. */
-async function fill(store: ProfileStore): Promise<void> {
-  const base = makeChunks({ totalBytes: Math.round(SLOT_BYTES * 1.05) });
-  for (let i = 0; i < SLOTS; i++) {
-    store.open(parseWorkloadKey(`host/Service/svc-${i}`)!);
-    for (const bytes of chunksFor(base, i)) await store.consume({ request: decodeRequest(bytes, 'protobuf'), encoded: bytes });
-  }
+  gc();
+  const rssEmpty = mib(process.memoryUsage().rss);
+  process.on('message', (msg) => {
+    if (msg === 'memory') void memory();
+    if (msg === 'stop') void ui.close().then(() => process.exit(0));
+  });
+  // Array buffers the collector frees are released on a background thread: give it a moment.
+  const memory = async (): Promise<void> => {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    gc();
+    const m = process.memoryUsage();
+    process.send!({
+      rss: mib(m.rss),
+      peakRss: process.resourceUsage().maxRSS / 1024,
+      heapUsed: mib(m.heapUsed),
+      heapTotal: mib(m.heapTotal),
+      arrayBuffers: mib(m.arrayBuffers),
+      held: ui.store.stats().usage.bytes,
+      mallocHeap: mallocHeapRss(),
+    } satisfies ChildMemory);
+  };
+  process.send!({ url: ui.url, otlpHttpPort: ui.otlp.http!.port, rssEmpty });
 }
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));

@@ -4,41 +4,66 @@ import type { WorkloadId } from '../profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { readWireRequest } from '../otlp/wire/request.js';
 import type { CallTree } from '../profile/calltree.js';
+import { ChunkRing } from './arena.js';
 
-/** One workload's part of one export, as a self-contained encoded request. */
-export interface Chunk {
-  bytes: Uint8Array;
-  receivedAt: number;
-  samples: number;
-  /** Time bounds of its samples (ms); NaN when the sender gave no time. */
-  startMs: number;
-  endMs: number;
+/** One workload's part of one export, as a self-contained encoded request held in its slot's arena. */
+export class Chunk {
+  constructor(
+    private ring: ChunkRing | undefined,
+    /** Logical position of its bytes in the slot's arena. */
+    readonly pos: number,
+    readonly byteLength: number,
+    readonly receivedAt: number,
+    readonly samples: number,
+    /** Time bounds of its samples (ms); NaN when the sender gave no time. */
+    readonly startMs: number,
+    readonly endMs: number,
+  ) {}
+
+  /**
+   * Its encoded bytes: a view into the slot's arena (valid until the slot next changes), or a
+   * copy when the chunk wraps the arena's end. Reading a dropped chunk is an error.
+   */
+  get bytes(): Uint8Array {
+    if (!this.ring) throw new Error('chunk was dropped from its slot; its bytes are gone');
+    return this.ring.read(this.pos, this.byteLength);
+  }
+
+  /** Marks it dropped: its bytes in the arena will be overwritten. */
+  detach(): void {
+    this.ring = undefined;
+  }
 }
 
 /**
  * A slot: the buffer for one workload, opened by "Enable Profiling". It keeps the raw chunks
- * (oldest first, bounded by bytes) and a running aggregate of all of them, so a query without
- * a time window costs one flame-graph build and no decoding. A chunk is aggregated straight
- * into the running tree when it arrives; a dropped chunk is read once more (from its bytes, on
- * the wire fast path) and subtracted. After as many drops as the slot holds chunks, the
- * running aggregate is rebuilt so nodes and frames that fell to zero do not pile up.
+ * (oldest first, at most `maxBytes` of them, in one ring arena: see ChunkRing) and a running
+ * aggregate of all of them, so a query without a time window costs one flame-graph build and
+ * no decoding. A chunk is aggregated straight into the running tree when it arrives; a dropped
+ * chunk is read once more (from the arena, on the wire fast path) and subtracted. After as
+ * many drops as the slot holds chunks, the running aggregate is rebuilt so nodes and frames
+ * that fell to zero do not pile up.
  */
 export class Slot {
   readonly chunks: Chunk[] = [];
-  bytes = 0;
   samples = 0;
   lastDataAt: number | null = null;
   lastViewedAt: number;
   readonly openedAt: number;
+  /** Chunks dropped at the byte cap since the store last asked (see takeDropped). */
+  private dropped = 0;
+  private readonly ring: ChunkRing;
   private running: WorkloadProfile;
   private dropsSinceRebuild = 0;
 
   constructor(
     readonly workload: WorkloadId,
     now: number,
+    maxBytes: number,
   ) {
     this.openedAt = now;
     this.lastViewedAt = now;
+    this.ring = new ChunkRing(maxBytes);
     this.running = emptyWorkloadProfile(workload);
   }
 
@@ -46,25 +71,29 @@ export class Slot {
     return this.workload.key;
   }
 
-  /** Adds a chunk whose samples are already aggregated (into a tree of their own). */
-  add(chunk: Chunk, aggregate: WorkloadProfile): void {
-    this.push(chunk);
-    this.running.tree.merge(aggregate.tree);
-    addTotals(this.running, aggregate);
+  /** Raw chunk bytes held (never more than maxBytes). */
+  get bytes(): number {
+    return this.ring.used;
+  }
+
+  get maxBytes(): number {
+    return this.ring.maxBytes;
+  }
+
+  /** Bytes the slot's arena has allocated (grows by doubling up to maxBytes). */
+  get arenaBytes(): number {
+    return this.ring.capacity;
   }
 
   /**
    * Adds `bytes`, the encoding of `req` (this workload's part of an export), aggregating its
    * samples straight into the running tree. Returns the chunk, or undefined when it holds no
-   * CPU samples (then nothing is kept).
+   * CPU samples or is larger than the cap (then nothing is kept).
    */
   addRequest(req: ExportProfilesServiceRequest, bytes: Uint8Array, receivedAt: number): Chunk | undefined {
+    if (bytes.byteLength > this.maxBytes) return undefined;
     const agg = aggregateRequest(req, { workload: this.key, tree: this.running.tree }).get(this.key);
-    if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
-    const chunk: Chunk = { bytes, receivedAt, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs };
-    this.push(chunk);
-    addTotals(this.running, agg);
-    return chunk;
+    return this.addAggregated(bytes, agg, receivedAt);
   }
 
   /** The running tree, for aggregating a new chunk straight into it (then `addAggregated`). */
@@ -73,36 +102,58 @@ export class Slot {
   }
 
   /**
-   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into `tree`.
-   * Returns the chunk, or undefined when it holds no CPU samples (then nothing is kept).
+   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into `tree`,
+   * dropping the oldest chunks to make room. Returns the chunk, or undefined when it holds no
+   * CPU samples (then nothing is kept). A chunk larger than maxBytes is the caller's to refuse.
    */
   addAggregated(bytes: Uint8Array, agg: WorkloadProfile | undefined, receivedAt: number): Chunk | undefined {
     if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
-    const chunk: Chunk = { bytes, receivedAt, samples: agg.samples, startMs: agg.startMs, endMs: agg.endMs };
-    this.push(chunk);
+    if (bytes.byteLength > this.maxBytes) throw new RangeError(`chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.maxBytes}`);
+    // Subtract what is dropped before its bytes are overwritten.
+    const dropped = this.dropUntil(() => this.ring.fits(bytes.byteLength), 1);
+    this.dropped += dropped;
+    const chunk = new Chunk(this.ring, this.ring.append(bytes), bytes.byteLength, receivedAt, agg.samples, agg.startMs, agg.endMs);
+    this.chunks.push(chunk);
+    this.samples += chunk.samples;
+    this.lastDataAt = receivedAt;
     addTotals(this.running, agg);
+    if (dropped > 0 && this.dropsSinceRebuild >= this.chunks.length) this.rebuild();
     return chunk;
   }
 
-  private push(chunk: Chunk): void {
-    this.chunks.push(chunk);
-    this.bytes += chunk.bytes.byteLength;
-    this.samples += chunk.samples;
-    this.lastDataAt = chunk.receivedAt;
+  /** Chunks dropped at the byte cap since the last call. */
+  takeDropped(): number {
+    const n = this.dropped;
+    this.dropped = 0;
+    return n;
   }
 
-  /** Drops oldest chunks until the slot holds at most `maxBytes`; returns how many were dropped. */
-  trimTo(maxBytes: number): number {
+  /**
+   * A new byte cap: drops oldest chunks until the slot holds at most `maxBytes` and shrinks
+   * the arena if it is larger; returns how many chunks were dropped.
+   */
+  resize(maxBytes: number): number {
+    const dropped = this.dropUntil(() => this.ring.used <= maxBytes, 0);
+    this.ring.resize(maxBytes);
+    if (dropped > 0 && this.dropsSinceRebuild >= this.chunks.length) this.rebuild();
+    return dropped;
+  }
+
+  /**
+   * Drops oldest chunks until `done()`. `pending` chunks are about to be added, so a chunk is
+   * subtracted only if no rebuild will follow (a rebuild reads what is held anyway).
+   */
+  private dropUntil(done: () => boolean, pending: number): number {
     let dropped = 0;
-    while (this.bytes > maxBytes && this.chunks.length > 0) {
+    while (!done() && this.chunks.length > 0) {
       const chunk = this.chunks.shift()!;
-      this.bytes -= chunk.bytes.byteLength;
+      this.dropsSinceRebuild++;
+      if (this.dropsSinceRebuild < this.chunks.length + pending) this.subtract(chunk);
+      this.ring.dropOldest(chunk.byteLength);
+      chunk.detach();
       this.samples -= chunk.samples;
       dropped++;
-      this.dropsSinceRebuild++;
-      if (this.dropsSinceRebuild < this.chunks.length) this.subtract(chunk);
     }
-    if (dropped > 0 && this.dropsSinceRebuild >= this.chunks.length) this.rebuild();
     return dropped;
   }
 

@@ -85,7 +85,7 @@ export class ProfileStore implements ProfilesConsumer {
       return slot;
     }
     while (this.slots.size >= this.limitsValue.maxSlots) this.evictOldest('lru');
-    slot = new Slot(workload, now);
+    slot = new Slot(workload, now, this.limitsValue.slotMaxBytes);
     this.slots.set(workload.key, slot);
     if (!this.sources.has(workload.key)) this.sources.set(workload.key, { workload, lastSeenAt: now });
     return slot;
@@ -155,7 +155,7 @@ export class ProfileStore implements ProfilesConsumer {
     this.limitsValue = { ...this.limitsValue, ...parsed.data };
     while (this.slots.size > this.limitsValue.maxSlots) this.evictOldest('lru');
     for (const slot of this.slots.values()) {
-      const dropped = slot.trimTo(this.limitsValue.slotMaxBytes);
+      const dropped = slot.resize(this.limitsValue.slotMaxBytes);
       this.counters.dropped.byteCapChunks += dropped;
       if (dropped > 0) this.emit(slot.key);
     }
@@ -213,7 +213,7 @@ export class ProfileStore implements ProfilesConsumer {
         continue;
       }
       if (!slot.addRequest(chunkReq, bytes, now)) continue;
-      this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
+      this.counters.dropped.byteCapChunks += slot.takeDropped();
       this.emit(key);
     }
     return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
@@ -223,7 +223,7 @@ export class ProfileStore implements ProfilesConsumer {
    * `ingest` on the wire path: the encoding of a validated request (and, when the receiver
    * read it so, its WireRequest). Each workload's chunk is cut from the received bytes by
    * copying the entries it uses (`WireChunker`), and its samples are aggregated from the
-   * columns already read; a one-workload request that uses its whole dictionary is kept as
+   * columns already read; a one-workload request that uses its whole dictionary is stored as
    * received. No message objects are built.
    */
   ingestEncoded(encoded: Uint8Array, wire: WireRequest = readWireRequest(encoded)): ConsumeResult {
@@ -251,8 +251,9 @@ export class ProfileStore implements ProfilesConsumer {
         continue;
       }
       chunker ??= new WireChunker(wire, encoded);
-      const { bytes, whole } = chunker.chunk(parts, byKey.size === 1 ? encoded : undefined);
-      const kept = whole ? ownBytes(bytes) : bytes;
+      // The chunk's bytes are copied into the slot's arena: neither the received buffer nor the
+      // chunker's output is kept.
+      const { bytes: kept } = chunker.chunk(parts, byKey.size === 1 ? encoded : undefined);
       if (kept.byteLength > this.limitsValue.slotMaxBytes) {
         this.counters.dropped.chunkTooLarge++;
         rejected += countWireProfiles(parts);
@@ -266,7 +267,7 @@ export class ProfileStore implements ProfilesConsumer {
       const aggs = aggregateWire(wire, { treeOf: (key) => accepted.get(key)?.slot.tree });
       for (const [key, { slot, bytes }] of accepted) {
         if (!slot.addAggregated(bytes, aggs.get(key), now)) continue;
-        this.counters.dropped.byteCapChunks += slot.trimTo(this.limitsValue.slotMaxBytes);
+        this.counters.dropped.byteCapChunks += slot.takeDropped();
         this.emit(key);
       }
     }
@@ -354,15 +355,6 @@ export class ProfileStore implements ProfilesConsumer {
   private emit(key: string): void {
     this.events.emit(key);
   }
-}
-
-/**
- * The bytes in an ArrayBuffer of their own: a view into a larger buffer (a pooled or shared
- * network buffer) would keep all of it alive for as long as the chunk is held.
- */
-function ownBytes(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
-  return new Uint8Array(bytes);
 }
 
 function countWireProfiles(parts: WireResourceProfiles[]): number {

@@ -8,10 +8,16 @@ import { FrameTable } from './frames.js';
  */
 export class CallTree {
   readonly frames: FrameTable;
-  readonly parent: number[] = [-1];
-  readonly frame: number[] = [-1];
-  readonly selfSamples: number[] = [0];
-  readonly selfNanos: number[] = [0];
+  /**
+   * Node columns, typed arrays with room to grow (only the first `size` entries are nodes): a
+   * full 8 MiB slot's tree has ~35k nodes, and number[] columns cost a third more and sat in
+   * the JS heap as large objects.
+   */
+  private parents = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
+  private frameIds = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
+  private selfSampleCol = new Float64Array(8);
+  private selfNanoCol = new Float64Array(8);
+  private nodes = 1;
   /**
    * (parent, frame) → child, as an open-addressing table of node id + 1 (0 = empty) whose keys
    * are the nodes' own parent and frame. A Map keyed by parent·2^26 + frame cost a heap number
@@ -26,7 +32,25 @@ export class CallTree {
   }
 
   get size(): number {
-    return this.parent.length;
+    return this.nodes;
+  }
+
+  /** Parent of each node (-1 for the root); entries at and past `size` are unused. */
+  get parent(): Int32Array {
+    return this.parents;
+  }
+
+  /** Frame id of each node (-1 for the root); entries at and past `size` are unused. */
+  get frame(): Int32Array {
+    return this.frameIds;
+  }
+
+  get selfSamples(): Float64Array {
+    return this.selfSampleCol;
+  }
+
+  get selfNanos(): Float64Array {
+    return this.selfNanoCol;
   }
 
   /**
@@ -39,8 +63,8 @@ export class CallTree {
 
   /** The child of `parent` for `frame`, created if missing. */
   child(parent: number, frame: number): number {
-    const parents = this.parent;
-    const frames = this.frame;
+    const parents = this.parents;
+    const frames = this.frameIds;
     const slots = this.slots;
     const mask = this.mask;
     let i = hashPair(parent, frame) & mask;
@@ -49,10 +73,10 @@ export class CallTree {
       if (parents[n] === parent && frames[n] === frame) return n;
       i = (i + 1) & mask;
     }
-    const id = parents.push(parent) - 1;
-    frames.push(frame);
-    this.selfSamples.push(0);
-    this.selfNanos.push(0);
+    const id = this.nodes++;
+    if (id === parents.length) this.growColumns();
+    this.parents[id] = parent;
+    this.frameIds[id] = frame;
     slots[i] = id + 1;
     this.changes++;
     // Keep the table at most half full so probe runs stay short.
@@ -60,12 +84,26 @@ export class CallTree {
     return id;
   }
 
+  /** Room for half as many nodes again (a doubling would leave more unused on average). */
+  private growColumns(): void {
+    const size = this.parents.length + (this.parents.length >> 1);
+    const grown = <T extends Int32Array | Float64Array>(col: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(col);
+      return next;
+    };
+    this.parents = grown(this.parents, (n) => new Int32Array(n));
+    this.frameIds = grown(this.frameIds, (n) => new Int32Array(n));
+    this.selfSampleCol = grown(this.selfSampleCol, (n) => new Float64Array(n));
+    this.selfNanoCol = grown(this.selfNanoCol, (n) => new Float64Array(n));
+  }
+
   private grow(): void {
     const size = (this.mask + 1) * 2;
     const slots = new Int32Array(size);
     const mask = size - 1;
-    for (let n = 1; n < this.parent.length; n++) {
-      let i = hashPair(this.parent[n], this.frame[n]) & mask;
+    for (let n = 1; n < this.nodes; n++) {
+      let i = hashPair(this.parents[n], this.frameIds[n]) & mask;
       while (slots[i] !== 0) i = (i + 1) & mask;
       slots[i] = n + 1;
     }
@@ -82,8 +120,8 @@ export class CallTree {
 
   add(node: number, samples: number, nanos: number): void {
     this.changes++;
-    this.selfSamples[node] += samples;
-    this.selfNanos[node] += nanos;
+    this.selfSampleCol[node] += samples;
+    this.selfNanoCol[node] += nanos;
   }
 
   /**
@@ -108,7 +146,7 @@ export class CallTree {
   /** Total samples (or nanos) per node: self plus all descendants. */
   totals(which: 'samples' | 'nanos' = 'samples'): Float64Array {
     const self = which === 'samples' ? this.selfSamples : this.selfNanos;
-    const total = Float64Array.from(self);
+    const total = self.slice(0, this.nodes);
     for (let n = this.size - 1; n > 0; n--) total[this.parent[n]] += total[n];
     return total;
   }

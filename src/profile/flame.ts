@@ -60,7 +60,7 @@ function buildFlameGraph(tree: CallTree): FlameGraph {
   const nodeSelf = tree.selfSamples;
   // Children are ordered by (name, frame id). Ranking the frames once and bucketing the nodes
   // by rank orders every node's children with two linear passes instead of a sort per node.
-  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame, nameRanks(names)));
+  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame.subarray(0, size), nameRanks(names)));
   // Output arrays are sized for every node and cut to length at the end: growing them push by
   // push cost more than the walk itself.
   const outFrame = new Array<number>(size);
@@ -111,7 +111,7 @@ function nameRanks(names: string[]): Int32Array {
 }
 
 /** Every node but the root, ordered by its frame's rank (a counting sort). */
-function nodesByRank(nodeFrame: readonly number[], rank: Int32Array): Int32Array {
+function nodesByRank(nodeFrame: ArrayLike<number>, rank: Int32Array): Int32Array {
   const next = new Int32Array(rank.length + 1);
   for (let n = 1; n < nodeFrame.length; n++) next[rank[nodeFrame[n]] + 1]++;
   for (let r = 0; r < rank.length; r++) next[r + 1] += next[r];

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
@@ -14,14 +14,17 @@ import { table } from './measure.js';
  * The node sampler's own cost, as the issue asks: CPU time of `pilotlight node` plus its
  * bpftrace (read from /proc/PID/stat) while both cores are busy with N burner processes, at
  * 20 Hz and 99 Hz. The sampler runs as the real command in a child process and exports through
- * the real exporter (gRPC, gzip) to a loopback receiver in this process, which counts the
+ * the real exporter (OTLP/HTTP as by default, gzip) to a loopback receiver in this process, which counts the
  * samples and the bytes on the wire.
  *
  * The eBPF probe itself runs in the sampled processes' context and is charged to them, so the
  * burners' total throughput is also compared with a run without the sampler.
  *
- *   node --import tsx bench/sampler.bench.ts [--seconds 60] [--burners 100] [--hz 20,99]
+ *   node --import tsx bench/sampler.bench.ts [--seconds 60] [--burners 100] [--hz 20,99] [--grpc-hz 20]
+ *
+ * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
  *   SAMPLER_BENCH_SECONDS=10 npm run bench -- sampler      (a quick run; the default is 60 s)
+ *   npm run build && node --import tsx bench/sampler.bench.ts --built   (the compiled command, as the image runs it)
  *
  * The burners run at nice 19 by default (--burner-nice 0 to change): CPU time consumed does not
  * depend on priority, but at equal priority in one cgroup, 100 busy processes delay every
@@ -30,22 +33,33 @@ import { table } from './measure.js';
  * Needs root and bpftrace; prints why and returns otherwise. Figures only, never pass/fail.
  */
 
-const NODE_COMMAND = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'node-command.ts')).href;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The compiled command (`npm run build`), as the image runs it. */
+const BUILT_COMMAND = join(ROOT, 'dist', 'cli', 'node-command.js');
+
 /**
  * `pilotlight node`, loading only its own command (not the whole CLI, so the figures do not
- * carry the other commands' modules, and other work in progress cannot break the run).
+ * carry the other commands' modules, and other work in progress cannot break the run): the
+ * TypeScript sources through tsx, or with --built the compiled JavaScript under plain node.
  */
-const NODE_MAIN = `const { nodeCommand } = await import(${JSON.stringify(NODE_COMMAND)});
+function nodeMain(built: boolean): string {
+  const command = pathToFileURL(built ? BUILT_COMMAND : join(ROOT, 'src', 'cli', 'node-command.ts')).href;
+  return `const { nodeCommand } = await import(${JSON.stringify(command)});
 try { await nodeCommand().parseAsync(process.argv.slice(1), { from: 'user' }); }
 catch (err) { process.stderr.write('pilotlight: ' + (err instanceof Error ? err.message : String(err)) + '\\n'); process.exitCode = 1; }`;
+}
 
 interface Options {
   seconds: number;
   burners: number;
   rates: number[];
+  /** Rates run once more over OTLP/gRPC, as a same-run baseline for the default (HTTP). */
+  grpcRates: number[];
   warmupSeconds: number;
   /** Nice value of the burners (see the file comment). */
   burnerNice: number;
+  /** Run the compiled command (dist/, `npm run build`) with plain node instead of tsx. */
+  built: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -58,6 +72,8 @@ function options(argv: string[]): Options {
     seconds,
     burners: Number(flag('burners') ?? process.env.SAMPLER_BENCH_BURNERS ?? 100),
     rates: (flag('hz') ?? process.env.SAMPLER_BENCH_HZ ?? '20,99').split(',').map(Number),
+    grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
+    built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
     // New pids cost a maps read, an ELF load and a workload resolve each: measure the steady state after them.
     warmupSeconds: Math.min(5, Math.max(2, seconds / 6)),
@@ -161,10 +177,10 @@ interface RunFigures {
 }
 
 /** Starts `pilotlight node`; resolves once it says it is running (bpftrace attached). */
-async function startNode(args: string[]): Promise<{ child: ChildProcess; bpftrace: number; log: () => string }> {
+async function startNode(args: string[], built: boolean): Promise<{ child: ChildProcess; bpftrace: number; log: () => string }> {
   // SAMPLER_BENCH_NODE_FLAGS: extra Node.js flags for the sampler, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.SAMPLER_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', '--input-type=module', '-e', NODE_MAIN, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...extra, ...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', nodeMain(built), '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -194,7 +210,7 @@ async function stopNode(child: ChildProcess): Promise<void> {
 async function run(o: Options, label: string, nodeArgs: string[], received: Received, receiver: Receiver, burner?: { bin: string; baseline: number }): Promise<RunFigures> {
   progress(`${label}: starting pilotlight node`);
   // Started before the burners: compiling the program under 100 busy processes takes minutes.
-  const node = await startNode(nodeArgs);
+  const node = await startNode(nodeArgs, o.built);
   const startCpu = cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.bpftrace);
   let burners: ReturnType<typeof runBurners> | undefined;
   try {
@@ -260,21 +276,27 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     }
     throw err;
   }
+  if (o.built && !existsSync(BUILT_COMMAND)) {
+    console.log(`sampler benchmark: --built needs ${BUILT_COMMAND}; run npm run build first`);
+    return;
+  }
   const bin = buildCBurner();
-  console.log(`${o.burners} burners (C, -O0, frame pointers, nice ${o.burnerNice}) on ${cpus().length} cores; ${o.seconds} s measured per run after ${o.warmupSeconds} s warm-up`);
+  console.log(`${o.burners} burners (C, -O0, frame pointers, nice ${o.burnerNice}) on ${cpus().length} cores; ${o.seconds} s measured per run after ${o.warmupSeconds} s warm-up; pilotlight node ${o.built ? 'compiled (dist/), plain node' : 'from sources through tsx'}`);
 
   const received: Received = { requests: 0, samples: 0 };
   const receiver = new Receiver({
     grpc: { host: '127.0.0.1', port: 0 },
-    http: false,
+    http: { host: '127.0.0.1', port: 0 },
     consumer: consumerOf((b) => {
       received.requests++;
       received.samples += sampleCount(b.request);
     }),
   });
-  const { grpc } = await receiver.start();
+  const { grpc, http } = await receiver.start();
   // Log level info: startNode waits for "node sampler running".
-  const common = ['--gateway', `127.0.0.1:${grpc!.port}`, '--log-level', 'info', '--stats-interval', '0'];
+  const quiet = ['--log-level', 'info', '--stats-interval', '0'];
+  const common = ['--gateway', `http://127.0.0.1:${http!.port}`, ...quiet];
+  const overGrpc = ['--gateway', `127.0.0.1:${grpc!.port}`, ...quiet];
 
   try {
     progress('baseline: burners without the sampler');
@@ -283,6 +305,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     // The fixed cost: the same command with nothing to sample (a pid filter on an idle process).
     runs.push(await run(o, 'idle', [...common, '--hz', '20', '--pid', String(process.pid)], received, receiver));
     for (const hz of o.rates) runs.push(await run(o, String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline }));
+    for (const hz of o.grpcRates) runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline }));
 
     console.log(
       '\n' +
@@ -296,7 +319,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
     console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');
-    console.log('bytes/s sent = gzip OTLP/gRPC request bytes on the wire as the loopback receiver counted them.');
+    console.log('Transport: OTLP/HTTP with gzip (the default); "grpc" rows send the same over OTLP/gRPC, for comparison.');
+    console.log('bytes/s sent = gzip request bytes as the loopback receiver counted them.');
     console.log('burner throughput = total burner iterations relative to the run without the sampler (includes run-to-run noise).');
     console.log(`Burners run at nice ${o.burnerNice} (--burner-nice): they keep both cores busy, but the sampler and the loopback`);
     console.log('receiver (standing in for a gateway on another machine) are not starved of wake-ups, as a DaemonSet pod in its own');

@@ -491,7 +491,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.deepEqual(p.node, {
         hz: 20,
         interval: 1000,
-        gateway: { endpoint: `${FULL}-gateway.${NS}.svc.cluster.local:4317`, protocol: 'grpc' },
+        gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.cluster.local:4318`, protocol: 'http' },
       });
       assert.deepEqual(p.gateway, {
         grpc: { host: '0.0.0.0', port: 4317 },
@@ -693,7 +693,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
   test('names follow fullnameOverride, and a release named after the chart is not doubled', () => {
     const a = render(['--set', 'profiling.enabled=true', '--set', 'fullnameOverride=prof']);
     assert.ok(a.find('DaemonSet', 'prof-node') && a.find('Service', 'prof-gateway') && a.find('Secret', 'prof-config'));
-    assert.match(a.config('prof-config').config.profiling.node.gateway.endpoint, /^prof-gateway\.default\.svc\.cluster\.local:4317$/);
+    assert.match(a.config('prof-config').config.profiling.node.gateway.endpoint, /^http:\/\/prof-gateway\.default\.svc\.cluster\.local:4318$/);
     const b = render(['--name', 'pilotlight', '--set', 'profiling.enabled=true']);
     assert.ok(b.find('Deployment', 'pilotlight-ui'));
   });

@@ -44,8 +44,8 @@ export function nodeCommand(): Command {
     .option('--config <file>', 'pilotlight.yaml (profiling.node and profiling.exporter sections)')
     .option('--hz <n>', 'samples per second per CPU (default 20)', intInRange(1, 1000))
     .option('--interval <duration>', 'flush interval: one export request each (default 1s)', durationMs(100, 60_000))
-    .option('--gateway <endpoint>', 'where to send: host:port for gRPC, a URL for HTTP (default 127.0.0.1:4317)')
-    .addOption(new Option('--protocol <protocol>', 'OTLP transport to the gateway (default grpc)').choices(['grpc', 'http']))
+    .option('--gateway <endpoint>', 'where to send: a URL for OTLP/HTTP, host:port for gRPC (default http://127.0.0.1:4318)')
+    .addOption(new Option('--protocol <protocol>', 'OTLP transport to the gateway (default: http for a URL, grpc for host:port)').choices(['grpc', 'http']))
     .option('--pid <pid>', 'sample only this process (repeatable)', collect(intInRange(1, 2 ** 31 - 1)), [])
     .option('--cgroup <path>', 'sample only processes under this cgroup path, e.g. /system.slice/nginx.service (repeatable)', collect(cgroupPath), [])
     .option('--workload <key>', 'sample only this workload, namespace/Kind/name (repeatable)', collect(workloadKey), [])
@@ -130,7 +130,8 @@ export function exporterSettings(flags: NodeFlags, config: PilotlightConfig): Ex
   const retry = file.retryOnFailure;
   const input: ExporterConfigInput = {
     endpoint: flags.gateway ?? gateway.endpoint,
-    protocol: flags.protocol ?? gateway.protocol,
+    // --gateway alone says its transport by its form: a URL is OTLP/HTTP, host:port is gRPC.
+    protocol: flags.protocol ?? (flags.gateway !== undefined ? (/^https?:\/\//i.test(flags.gateway) ? 'http' : 'grpc') : gateway.protocol),
     enableDataCompression: flags.compression ?? file.enableDataCompression,
     timeout: flags.timeout ?? file.timeout,
     retryOnFailure: {

@@ -40,6 +40,8 @@ test('parts are dialled on loopback when bound to a wildcard, gRPC preferred', (
   assert.equal(dialHost('::1'), '[::1]');
   assert.equal(dialHost('10.0.0.5'), '10.0.0.5');
   assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }), { protocol: 'grpc', endpoint: '127.0.0.1:1' });
+  assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }, 'http'), { protocol: 'http', endpoint: 'http://127.0.0.1:2' });
+  assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 } }, 'http'), { protocol: 'grpc', endpoint: '127.0.0.1:1' });
   assert.deepEqual(targetOf({ http: { host: '127.0.0.1', port: 2 } }), { protocol: 'http', endpoint: 'http://127.0.0.1:2' });
   assert.equal(browsable('http://0.0.0.0:3000'), 'http://127.0.0.1:3000');
   assert.equal(browsable('http://[::]:3000'), 'http://[::1]:3000');

@@ -79,11 +79,16 @@ export function dialHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** A target for an exporter: gRPC `host:port` preferred, else an OTLP/HTTP URL. */
-export function targetOf(addrs: { grpc?: { host: string; port: number }; http?: { host: string; port: number } }): { protocol: 'grpc' | 'http'; endpoint: string } {
-  if (addrs.grpc) return { protocol: 'grpc', endpoint: `${dialHost(addrs.grpc.host)}:${addrs.grpc.port}` };
-  if (addrs.http) return { protocol: 'http', endpoint: `http://${dialHost(addrs.http.host)}:${addrs.http.port}` };
-  throw new Error('no OTLP listener to send to');
+/** A target for an exporter: `prefer`'s listener when it is on (gRPC by default), else the other. */
+export function targetOf(
+  addrs: { grpc?: { host: string; port: number }; http?: { host: string; port: number } },
+  prefer: 'grpc' | 'http' = 'grpc',
+): { protocol: 'grpc' | 'http'; endpoint: string } {
+  const grpc = addrs.grpc && { protocol: 'grpc' as const, endpoint: `${dialHost(addrs.grpc.host)}:${addrs.grpc.port}` };
+  const http = addrs.http && { protocol: 'http' as const, endpoint: `http://${dialHost(addrs.http.host)}:${addrs.http.port}` };
+  const target = prefer === 'http' ? (http ?? grpc) : (grpc ?? http);
+  if (!target) throw new Error('no OTLP listener to send to');
+  return target;
 }
 
 /** The exporter tuning every hop shares (`profiling.exporter`), as exporter options. */

@@ -99,7 +99,8 @@ export class LocalStack {
 
       this.nodeExporter = new Exporter({
         name: 'gateway',
-        ...targetOf(gw),
+        // The node's hop over OTLP/HTTP when the gateway listens on it: the cheaper one for the sampler (see profiling.node.gateway).
+        ...targetOf(gw, 'http'),
         ...exporterTuning(plan.config),
         headers: plan.gateway.bearerToken ? { authorization: `Bearer ${plan.gateway.bearerToken}` } : {},
         logger: log.child({ component: 'node' }),

@@ -22,6 +22,7 @@ import { table } from './measure.js';
  *
  *   node --import tsx bench/sampler.bench.ts [--seconds 60] [--burners 100] [--hz 20,99] [--grpc-hz 20]
  *
+ * --warmup N: seconds of each run before measuring (default a third of --seconds, at most 20).
  * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
  *   SAMPLER_BENCH_SECONDS=10 npm run bench -- sampler      (a quick run; the default is 60 s)
  *   npm run build && node --import tsx bench/sampler.bench.ts --built   (the compiled command, as the image runs it)
@@ -75,8 +76,10 @@ function options(argv: string[]): Options {
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
-    // New pids cost a maps read, an ELF load and a workload resolve each: measure the steady state after them.
-    warmupSeconds: Math.min(5, Math.max(2, seconds / 6)),
+    // Measure the steady state, after start-up: new pids cost a maps read, an ELF load and a
+    // workload resolve each, and V8 spends the first tens of seconds compiling the flush path
+    // (it runs once a second, so tiering up is slow) and in start-up GCs (perf showed both).
+    warmupSeconds: Number(flag('warmup') ?? Math.min(20, Math.max(2, seconds / 3))),
   };
 }
 

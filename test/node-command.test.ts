@@ -86,13 +86,15 @@ function assertOneLineError(r: { code: number | null }, stderr: string, pattern:
 
 test('bad flags and settings are one clear line and a non-zero exit', async (t) => {
   // Started together: each CLI start compiles the sources through tsx.
-  const hz = runCli(t, ['node', '--hz', '0']);
+  const hz = runCli(t, ['node', '--hz', '0', '--eager-resolves', '5']);
+  const eager = runCli(t, ['node', '--eager-resolves', 'many']);
   const http = runCli(t, ['node', '--protocol', 'http', '--gateway', '127.0.0.1:4318']);
   const bt = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
   const off = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
   writeFileSync(off, 'profiling:\n  enabled: false\n');
   const disabled = runCli(t, ['node', '--config', off]);
-  const [hzExit, httpExit, btExit, offExit] = await Promise.all([hz.exited, http.exited, bt.exited, disabled.exited]);
+  const [hzExit, httpExit, btExit, offExit, eagerExit] = await Promise.all([hz.exited, http.exited, bt.exited, disabled.exited, eager.exited]);
+  assertOneLineError(eagerExit, eager.stderr(), /--eager-resolves.*whole number from 0 to 100000/);
   assertOneLineError(offExit, disabled.stderr(), /profiling\.enabled: false, so the profiles pipeline is off/);
   assertOneLineError(hzExit, hz.stderr(), /--hz.*whole number from 1 to 1000/);
   assertOneLineError(httpExit, http.stderr(), /--gateway.*URL/);

@@ -31,6 +31,7 @@ interface NodeFlags {
   bpftrace?: string;
   kubernetes?: 'auto' | 'on' | 'off';
   nodeName?: string;
+  eagerResolves?: number;
   statsInterval: number;
   logLevel: string;
 }
@@ -63,6 +64,7 @@ export function nodeCommand(): Command {
     .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
     .addOption(new Option('--kubernetes <mode>', 'resolve pods through the API server: auto = when in a cluster').choices(['auto', 'on', 'off']))
     .option('--node-name <name>', "this node's name for the pod list (default $NODE_NAME, else the host name)")
+    .option('--eager-resolves <n>', 'new processes resolved (workload, maps) as soon as first sampled, at most this many a second; 0 = at flush time only (default 100)', intInRange(0, 100_000))
     .option('--stats-interval <duration>', 'log the sampler counters this often; 0 = never (default 60s)', durationMs(0, 86_400_000), DEFAULT_STATS_INTERVAL_MS)
     .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
     .action(async (flags: NodeFlags) => {
@@ -88,6 +90,7 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     bpftrace: flags.bpftrace,
     kubernetes: flags.kubernetes,
     nodeName: flags.nodeName,
+    eagerResolvesPerSecond: flags.eagerResolves,
   };
   // The file's values are checked by its own schema; the sampler's limits may be narrower.
   const checked = NodeSamplerConfigSchema.safeParse(input);

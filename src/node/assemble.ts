@@ -343,15 +343,7 @@ export class RequestAssembler {
       w.uint(3, file);
       w.close(m);
     }
-    // link_table[0]: the zero link (all-zero trace and span ids), as senders write it.
-    const link = w.open(4);
-    w.tag(1, 2);
-    w.varint(16);
-    w.zeros(16);
-    w.tag(2, 2);
-    w.varint(8);
-    w.zeros(8);
-    w.close(link);
+    w.zeroLink();
     for (const s of this.stringTable) w.string(5, s, true);
     for (let i = 0; i < this.attributeTable.length; i++) {
       const a = this.attributeTable[i];

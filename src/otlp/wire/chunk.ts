@@ -555,7 +555,7 @@ export class WireChunker {
           w.copy(this.bytes, d.linkAt.a[i], d.linkEnd.a[i]);
           w.close(e);
         },
-        () => this.zeroLink(),
+        () => this.w.zeroLink(),
       );
       each(
         STR,
@@ -589,22 +589,9 @@ export class WireChunker {
       );
     } else {
       for (const fieldNo of [1, 2, 3, 5, 6, 7]) empty(fieldNo)();
-      this.zeroLink();
+      this.w.zeroLink();
     }
     w.close(s);
-  }
-
-  /** The spec's zero link: 16 zero bytes of trace id, 8 of span id. */
-  private zeroLink(): void {
-    const w = this.w;
-    const e = w.open(4);
-    w.tag(1, 2);
-    w.varint(16);
-    w.zeros(16);
-    w.tag(2, 2);
-    w.varint(8);
-    w.zeros(8);
-    w.close(e);
   }
 
   private mapping(end: number): void {

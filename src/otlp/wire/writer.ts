@@ -84,6 +84,18 @@ export class WireWriter {
     this.buf[at] = v;
   }
 
+  /** ProfilesDictionary.link_table's zero entry, as senders write it: 16 zero bytes of trace id, 8 of span id. */
+  zeroLink(): void {
+    const e = this.open(4);
+    this.tag(1, 2);
+    this.varint(16);
+    this.zeros(16);
+    this.tag(2, 2);
+    this.varint(8);
+    this.zeros(8);
+    this.close(e);
+  }
+
   /** The bytes written, in an ArrayBuffer of their own. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);

@@ -74,32 +74,28 @@ function keysOf(f: SymFrame): FrameKeys {
   return k;
 }
 
-/** A resource's identity (its attributes, in key order), once per resource object. */
-const resourceKeys = new WeakMap<object, string>();
-
-function resourceKeyOf(resource: Record<string, SimpleValue>): string {
-  let k = resourceKeys.get(resource);
-  if (k === undefined) {
-    k = JSON.stringify(Object.entries(resource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    resourceKeys.set(resource, k);
-  }
-  return k;
+/** `key`, computed once per object (weakly held: callers keep one object per resource or process). */
+function onePerObject<T extends object>(key: (o: T) => string): (o: T) => string {
+  const keys = new WeakMap<T, string>();
+  return (o) => {
+    let k = keys.get(o);
+    if (k === undefined) keys.set(o, (k = key(o)));
+    return k;
+  };
 }
 
-/** A sample attribute set's identity, once per attributes object. */
-const attributeSetKeys = new WeakMap<object, string>();
+/** A resource's identity: its attributes, in key order. */
+const resourceKeyOf = onePerObject<Record<string, SimpleValue>>((resource) =>
+  JSON.stringify(Object.entries(resource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+);
 
-function attributeSetKeyOf(attributes: Record<string, SimpleValue>): string {
-  let k = attributeSetKeys.get(attributes);
-  if (k === undefined) {
-    k = Object.entries(attributes)
-      .map(([name, v]) => `${name}=${typeof v}:${v}`)
-      .sort()
-      .join('\0');
-    attributeSetKeys.set(attributes, k);
-  }
-  return k;
-}
+/** A sample attribute set's identity. */
+const attributeSetKeyOf = onePerObject<Record<string, SimpleValue>>((attributes) =>
+  Object.entries(attributes)
+    .map(([name, v]) => `${name}=${typeof v}:${v}`)
+    .sort()
+    .join('\0'),
+);
 
 /**
  * Builds one ExportProfilesServiceRequest for a flush window and writes its protobuf encoding

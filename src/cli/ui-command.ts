@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { limitsFromEnv } from '../store/config.js';
+import { favourMemoryOverSpeed } from '../ui/memory-mode.js';
 import { startUiServer } from '../ui/server.js';
 import { listenAddress, makeLogger, portNumber, readConfig, stopOnSignals } from './common.js';
 
@@ -36,6 +37,8 @@ export function uiCommand(): Command {
         cleanupIntervalSeconds: ui.cleanupIntervalSeconds,
       });
       const logger = makeLogger(flags.logLevel, 'ui');
+      // The profile store's process is sized by memory, not CPU (see memory-mode.ts).
+      favourMemoryOverSpeed();
       const server = await startUiServer({
         host: flags.host ?? ui.host,
         port: flags.port ?? ui.port,

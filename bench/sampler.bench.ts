@@ -23,6 +23,8 @@ import { table } from './measure.js';
  *   node --import tsx bench/sampler.bench.ts [--seconds 60] [--burners 100] [--hz 20,99] [--grpc-hz 20]
  *
  * --warmup N: seconds of each run before measuring (default a third of --seconds, at most 20).
+ * Runs sample only the burners (a kernel pid filter: the machine as if it ran nothing else);
+ * --all-hz: rates also run sampling every process, other jobs' on this shared machine included.
  * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
  *   SAMPLER_BENCH_SECONDS=10 npm run bench -- sampler      (a quick run; the default is 60 s)
  *   npm run build && node --import tsx bench/sampler.bench.ts --built   (the compiled command, as the image runs it)
@@ -56,6 +58,8 @@ interface Options {
   rates: number[];
   /** Rates run once more over OTLP/gRPC, as a same-run baseline for the default (HTTP). */
   grpcRates: number[];
+  /** Rates run once more sampling every process on the machine (other jobs' too), not only the burners. */
+  allRates: number[];
   warmupSeconds: number;
   /** Nice value of the burners (see the file comment). */
   burnerNice: number;
@@ -73,6 +77,7 @@ function options(argv: string[]): Options {
     seconds,
     burners: Number(flag('burners') ?? process.env.SAMPLER_BENCH_BURNERS ?? 100),
     rates: (flag('hz') ?? process.env.SAMPLER_BENCH_HZ ?? '20,99').split(',').map(Number),
+    allRates: (flag('all-hz') ?? process.env.SAMPLER_BENCH_ALL_HZ ?? '20').split(',').filter(Boolean).map(Number),
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
@@ -210,20 +215,35 @@ async function stopNode(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function run(o: Options, label: string, nodeArgs: string[], received: Received, receiver: Receiver, burner?: { bin: string; baseline: number }): Promise<RunFigures> {
-  progress(`${label}: starting pilotlight node`);
-  // Started before the burners: compiling the program under 100 busy processes takes minutes.
+/** What a run samples besides its flags: the burners only (a kernel pid filter), or every process. */
+type Scope = 'burners' | 'all';
+
+async function run(o: Options, label: string, nodeArgs: string[], received: Received, receiver: Receiver, burner?: { bin: string; baseline: number; scope: Scope }): Promise<RunFigures> {
+  let burners: ReturnType<typeof runBurners> | undefined;
+  if (burner?.scope === 'burners') {
+    // The burners first, so their pids can be given to the sampler (at nice 19 they do not
+    // slow bpftrace's start). Only they are sampled: the machine as if it ran nothing else.
+    burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice);
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length < o.burners; i++) {
+      await sleep(100);
+      // `nice` execs the launcher, which forks the burners.
+      pids = childrenOf(burners.child.pid!).map((c) => c.pid);
+    }
+    nodeArgs = [...nodeArgs, ...pids.flatMap((p) => ['--pid', String(p)])];
+    progress(`${label}: ${pids.length} burners running; starting pilotlight node for them only`);
+  } else progress(`${label}: starting pilotlight node`);
+  // Otherwise started before the burners: compiling the program under 100 busy processes at equal priority takes minutes.
   const node = await startNode(nodeArgs, o.built);
   const startCpu = cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.bpftrace);
-  let burners: ReturnType<typeof runBurners> | undefined;
   try {
-    if (burner) {
+    if (burner && !burners) {
       // bpftrace loads the kernel symbol table at its first print: let that happen before the
       // cores are saturated (it is a start-up cost, not the steady state measured here).
       const first = received.requests;
       while (received.requests === first && node.child.exitCode === null) await sleep(50);
       progress(`${label}: running; starting ${o.burners} burners`);
-      burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 2, o.burnerNice);
+      burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice);
     }
     await sleep(o.warmupSeconds * 1000);
     const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.bpftrace), threads: threadCpuSeconds(node.child.pid!) };
@@ -303,12 +323,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   try {
     progress('baseline: burners without the sampler');
-    const baseline = await runBurners(bin, o.burners, o.seconds + o.warmupSeconds + 2, o.burnerNice).done;
+    const baseline = await runBurners(bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice).done;
     const runs: RunFigures[] = [];
     // The fixed cost: the same command with nothing to sample (a pid filter on an idle process).
     runs.push(await run(o, 'idle', [...common, '--hz', '20', '--pid', String(process.pid)], received, receiver));
-    for (const hz of o.rates) runs.push(await run(o, String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline }));
-    for (const hz of o.grpcRates) runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline }));
+    for (const hz of o.rates) runs.push(await run(o, String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
+    for (const hz of o.grpcRates) runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
+    for (const hz of o.allRates) runs.push(await run(o, `${hz} all`, [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'all' }));
 
     console.log(
       '\n' +
@@ -322,6 +343,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
     console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');
+    console.log('Rows sample the burners only (pid filter); "all" rows sample every process, this shared machine\'s other jobs included.');
     console.log('Transport: OTLP/HTTP with gzip (the default); "grpc" rows send the same over OTLP/gRPC, for comparison.');
     console.log('bytes/s sent = gzip request bytes as the loopback receiver counted them.');
     console.log('burner throughput = total burner iterations relative to the run without the sampler (includes run-to-run noise).');

@@ -12,7 +12,7 @@ import { parseWorkloadKey } from '../src/profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { tableAttributes } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, hasGcc } from './burners/build.js';
+import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, hasCxxFilt, hasGcc } from './burners/build.js';
 import { collectingConsumer, ebpfUnavailable, quietLog, sleep, startChild } from './helpers/ebpf.js';
 
 const HZ = 20;
@@ -36,15 +36,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-function hasCxxFilt(): boolean {
-  try {
-    execFileSync('c++filt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Every `process.pid` sample attribute in the requests. */

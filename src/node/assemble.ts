@@ -284,19 +284,12 @@ export class RequestAssembler {
       w.fixed64(BigInt(startMs) * 1_000_000n);
     }
     const durationMs = Math.max(0, Math.round(this.o.windowEndMs - this.o.windowStartMs));
-    if (durationMs > 0) {
-      w.tag(4, 0);
-      w.uint64(durationMs * 1_000_000);
-    }
+    w.uint64Field(4, durationMs * 1_000_000);
     const periodType = w.open(5);
     w.uint(1, pt);
     w.uint(2, pu);
     w.close(periodType);
-    const period = Math.round(1e9 / this.o.hz);
-    if (period > 0) {
-      w.tag(6, 0);
-      w.uint64(period);
-    }
+    w.uint64Field(6, Math.round(1e9 / this.o.hz));
     w.close(p);
     w.close(sp);
     w.close(rp);
@@ -315,17 +308,11 @@ export class RequestAssembler {
       const m = w.open(2);
       if (l) {
         w.uint(1, l.mapping);
-        if (l.address !== 0n) {
-          w.tag(2, 0);
-          w.uint64(l.address);
-        }
+        w.uint64Field(2, l.address);
         for (let j = 0; j < l.functions.length; j++) {
           const line = w.open(3);
           w.uint(1, l.functions[j]);
-          if (l.lines[j] > 0) {
-            w.tag(2, 0);
-            w.uint64(l.lines[j]);
-          }
+          w.uint64Field(2, Math.max(0, l.lines[j]));
           w.close(line);
         }
         if (l.kindAttribute > 0) w.packed(4, [l.kindAttribute]);
@@ -379,6 +366,13 @@ class RequestWriter extends WireWriter {
     if (value === 0) return;
     this.tag(fieldNo, 0);
     this.varint(value);
+  }
+
+  /** A uint64/int64 field of a non-negative value; nothing for 0. */
+  uint64Field(fieldNo: number, value: number | bigint): void {
+    if (value === 0 || value === 0n) return;
+    this.tag(fieldNo, 0);
+    this.uint64(value);
   }
 
   /** An unsigned 64-bit varint from a non-negative safe integer or a bigint. */

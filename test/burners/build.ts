@@ -19,6 +19,16 @@ export function buildCBurner(extraFlags: string[] = []): string {
   return out;
 }
 
+/** binutils' c++filt, which the sampler demangles C++ and Rust names with. */
+export function hasCxxFilt(): boolean {
+  try {
+    execFileSync('c++filt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function hasGcc(): boolean {
   try {
     execFileSync('gcc', ['--version'], { stdio: 'ignore' });

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { hasCxxFilt } from '../../../test/burners/build.js';
 import { test } from 'node:test';
 import type { FrameSpec } from '../../otlp/builder.js';
 import { Demangler } from './demangle.js';
-
-function hasCxxFilt(): boolean {
-  try {
-    execFileSync('c++filt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('mangled C++ names become readable in one batch to one running c++filt; other frames are left as they are', async (t) => {
   if (!hasCxxFilt()) return t.skip('c++filt (binutils) is not installed');

@@ -1,12 +1,11 @@
-import { attributeString, keyValues, tableAttributes, type AttributeValue } from '../otlp/attributes.js';
+import { anyValue, attributeString, keyValues, type AttributeValue } from '../otlp/attributes.js';
 import type { AnyValue, KeyValue } from '../otlp/messages.js';
 import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
 import { addProfileTotals, startProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
-import type { Frame } from './frames.js';
-import { StackResolver } from './resolve.js';
+import { StackResolver, type FrameSink } from './resolve.js';
 import { workloadOf } from './workload.js';
 
 /**
@@ -26,7 +25,9 @@ export function aggregateEncoded(bytes: Uint8Array, opts: AggregateOptions = {})
 export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
   const out = new Map<string, WorkloadProfile>();
   const d = req.dictionary;
-  const resolver = d ? new StackResolver((loc) => wireLocationToFrames(d, loc)) : undefined;
+  const namer = d ? new WireFrameNamer(d) : undefined;
+  // A location names its lines, or one frame when none is named: at most lines + locations frames.
+  const resolver = namer ? new StackResolver((loc, sink) => namer.name(loc, sink), { locations: d!.locationCount, frames: d!.lineFunction.n + d!.locationCount }) : undefined;
   // Stack index → node + 1, valid for the workload numbered stackOwner[index]: one pair of
   // arrays for all workloads (an array per workload sized to the stack table cost more to
   // allocate than the aggregation itself); alternating workloads just resolve again.
@@ -165,54 +166,99 @@ function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
   }
 }
 
-/** locationToFrames for a wire dictionary: the same frames, names and fallbacks. */
-export function wireLocationToFrames(d: WireDictionary, loc: number): Frame[] {
-  if (!(loc >= 0 && loc < d.locationCount)) return [{ name: '[unknown]', file: '', line: 0, binary: '', kind: '' }];
-  const kind = frameKind(d, loc);
-  const m = d.locMapping.a[loc];
-  const hasMapping = m > 0 && m < d.mappingCount;
-  const binary = hasMapping ? basename(d.str(d.mapFilename.a[m]) ?? '') : '';
-  const frames: Frame[] = [];
-  const l0 = d.locLineStart.a[loc];
-  for (let l = l0; l < l0 + d.locLineCount.a[loc]; l++) {
-    const fi = d.lineFunction.a[l];
-    const hasFn = fi > 0 && fi < d.functionCount;
-    const name = hasFn ? d.str(d.fnName.a[fi]) || d.str(d.fnSystemName.a[fi]) || '' : '';
-    if (!name) continue;
-    const file = hasFn ? (d.str(d.fnFilename.a[fi]) ?? '') : '';
-    const line = d.lineNumber.a[l] || (hasFn ? d.fnStartLine.a[fi] : 0);
-    frames.push({ name, file, line, binary, kind });
-  }
-  if (frames.length === 0) {
-    const address = toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false);
-    let name: string;
-    if (hasMapping && binary) {
-      const start = d.mapStart[m];
-      const offset = address >= start ? address - start + d.mapOffset[m] : address;
-      name = `${binary}+0x${offset.toString(16)}`;
-    } else {
-      name = `0x${address.toString(16)}`;
-    }
-    frames.push({ name, file: '', line: 0, binary, kind });
-  }
-  return frames;
-}
+/**
+ * Names a dictionary's locations as `locationToFrames` does (the same frames, names and
+ * fallbacks), remembering per request what many locations share (a mapping's binary, an
+ * attribute's frame kind), so that naming a location allocates nothing for a symbolized one.
+ */
+export class WireFrameNamer {
+  /** Per mapping index: its file's basename. */
+  private readonly binaries: (string | undefined)[];
+  /** Per attribute index: its value as a frame kind, or null when it is not `profile.frame.type` (or has no value). */
+  private readonly kinds: (string | null | undefined)[];
 
-/** `profile.frame.type` of a location, as tableAttributes + attributeString resolve it. */
-function frameKind(d: WireDictionary, loc: number): string {
-  const n = d.locAttrCount.a[loc];
-  if (n === 0) return '';
-  const a0 = d.locAttrStart.a[loc];
-  const indices: number[] = [];
-  for (let i = a0; i < a0 + n; i++) {
-    const idx = d.locAttrs.a[i];
-    indices.push(idx);
-    const kvu = d.attributes[idx];
-    if (idx === 0 || !kvu) continue;
-    d.str(kvu.keyStrindex);
-    touchValue(kvu.value, d);
+  constructor(private readonly d: WireDictionary) {
+    // Sized up front: filling an empty array at scattered indices makes V8 switch it to a slow dictionary.
+    this.binaries = new Array<string | undefined>(d.mappingCount);
+    this.kinds = new Array<string | null | undefined>(d.attributes.length);
   }
-  return attributeString(tableAttributes(indices, d.attributes, d.strings as readonly string[])['profile.frame.type']) ?? '';
+
+  /** Puts the frames of location `loc` into `sink`, callee first. */
+  name(loc: number, sink: FrameSink): void {
+    const d = this.d;
+    if (!(loc >= 0 && loc < d.locationCount)) {
+      sink.frame('[unknown]', '', 0, '', '');
+      return;
+    }
+    const kind = this.kindOf(loc);
+    const m = d.locMapping.a[loc];
+    const hasMapping = m > 0 && m < d.mappingCount;
+    const binary = hasMapping ? this.binaryOf(m) : '';
+    let named = 0;
+    const l0 = d.locLineStart.a[loc];
+    for (let l = l0; l < l0 + d.locLineCount.a[loc]; l++) {
+      const fi = d.lineFunction.a[l];
+      const hasFn = fi > 0 && fi < d.functionCount;
+      const name = hasFn ? d.str(d.fnName.a[fi]) || d.str(d.fnSystemName.a[fi]) || '' : '';
+      if (!name) continue;
+      const file = hasFn ? (d.str(d.fnFilename.a[fi]) ?? '') : '';
+      const line = d.lineNumber.a[l] || (hasFn ? d.fnStartLine.a[fi] : 0);
+      sink.frame(name, file, line, binary, kind);
+      named++;
+    }
+    if (named === 0) {
+      const address = toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false);
+      let name: string;
+      if (hasMapping && binary) {
+        const start = d.mapStart[m];
+        const offset = address >= start ? address - start + d.mapOffset[m] : address;
+        name = `${binary}+0x${offset.toString(16)}`;
+      } else {
+        name = `0x${address.toString(16)}`;
+      }
+      sink.frame(name, '', 0, binary, kind);
+    }
+  }
+
+  private binaryOf(m: number): string {
+    let b = this.binaries[m];
+    if (b === undefined) {
+      b = basename(this.d.str(this.d.mapFilename.a[m]) ?? '');
+      this.binaries[m] = b;
+    }
+    return b;
+  }
+
+  /**
+   * `profile.frame.type` of a location, as tableAttributes + attributeString resolve it: the
+   * last attribute with that key and a value wins, and a value that is not a scalar reads as ''.
+   */
+  private kindOf(loc: number): string {
+    const d = this.d;
+    const a0 = d.locAttrStart.a[loc];
+    let kind = '';
+    for (let i = a0; i < a0 + d.locAttrCount.a[loc]; i++) {
+      const k = this.attrKind(d.locAttrs.a[i]);
+      if (k !== null) kind = k;
+    }
+    return kind;
+  }
+
+  private attrKind(idx: number): string | null {
+    let k = this.kinds[idx];
+    if (k === undefined) {
+      k = null;
+      const d = this.d;
+      const kvu = d.attributes[idx];
+      if (idx !== 0 && kvu && d.str(kvu.keyStrindex) === 'profile.frame.type') {
+        touchValue(kvu.value, d);
+        const value = anyValue(kvu.value, d.strings as readonly string[]);
+        if (value !== undefined) k = attributeString(value) ?? '';
+      }
+      this.kinds[idx] = k;
+    }
+    return k;
+  }
 }
 
 function basename(path: string): string {

@@ -194,7 +194,9 @@ export class FrameResolver {
   private readonly stacks: StackResolver;
 
   constructor(private readonly dict: ProfilesDictionary) {
-    this.stacks = new StackResolver((loc) => locationToFrames(dict, loc));
+    this.stacks = new StackResolver((loc, sink) => {
+      for (const f of locationToFrames(dict, loc)) sink.frame(f.name, f.file, f.line, f.binary, f.kind);
+    });
   }
 
   /** Frames of a location, leaf (innermost inlined callee) first. */

@@ -131,7 +131,7 @@ export class CallTree {
   merge(other: CallTree, sign: 1 | -1 = 1): void {
     const frameMap = new Int32Array(other.frames.size);
     for (let f = 0; f < other.frames.size; f++) {
-      frameMap[f] = this.frames.internByKey(other.frames.keyOf(f), () => ({ ...other.frames.get(f) }));
+      frameMap[f] = this.frames.intern(other.frames.get(f));
     }
     const nodeMap = new Int32Array(other.size);
     nodeMap[0] = 0;

@@ -121,8 +121,7 @@ class DiffTreeBuilder {
   add(frames: FrameTable, src: CallTree, into: Float64Array): void {
     const frameMap = new Int32Array(src.frames.size);
     for (let f = 0; f < src.frames.size; f++) {
-      const frame = src.frames.get(f);
-      frameMap[f] = frames.internByKey(src.frames.keyOf(f), () => frame);
+      frameMap[f] = frames.internShared(src.frames.get(f));
     }
     const nodeMap = new Int32Array(src.size);
     const parent = src.parent;

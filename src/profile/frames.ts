@@ -15,48 +15,54 @@ export interface Frame {
 /**
  * Frames interned once and referred to by index everywhere else. Identity is name + file +
  * binary + kind: two lines of one function are one frame (flame graphs merge by function).
+ *
+ * Looked up by its parts, not by a key string: frames are found by name (a Map from name to
+ * the newest frame of that name, the others chained behind it), then file, binary and kind
+ * compared. Ingest finds each frame of every request here, and a key string per lookup was a
+ * large share of what it allocated; names are mostly unique, so a chain is one or two long.
  */
 export class FrameTable {
   readonly frames: Frame[] = [];
-  private readonly index = new Map<string, number>();
-  /** Each frame's key, kept so merging trees does not rebuild a string per frame. */
-  private readonly keys: string[] = [];
+  private readonly byName = new Map<string, number>();
+  /** Per frame: the next (older) frame with the same name, or -1. */
+  private readonly sameName: number[] = [];
 
   get size(): number {
     return this.frames.length;
   }
 
-  intern(frame: Frame): number {
-    const key = frameKey(frame);
-    let id = this.index.get(key);
-    if (id === undefined) {
-      id = this.frames.push({ ...frame }) - 1;
-      this.index.set(key, id);
-      this.keys[id] = key;
+  /** The id of the frame with these parts, or -1 when the table has none. */
+  find(name: string, file: string, binary: string, kind: string): number {
+    let id = this.byName.get(name) ?? -1;
+    while (id >= 0) {
+      const f = this.frames[id];
+      if (f.file === file && f.binary === binary && f.kind === kind) return id;
+      id = this.sameName[id];
     }
     return id;
   }
 
-  internByKey(key: string, make: () => Frame): number {
-    let id = this.index.get(key);
-    if (id === undefined) {
-      id = this.frames.push(make()) - 1;
-      this.index.set(key, id);
-      this.keys[id] = key;
-    }
+  /** Adds `frame` itself (not a copy; frames are values nobody mutates); the caller checked with `find` that it is new. */
+  add(frame: Frame): number {
+    const id = this.frames.push(frame) - 1;
+    this.sameName.push(this.byName.get(frame.name) ?? -1);
+    this.byName.set(frame.name, id);
     return id;
+  }
+
+  /** The id of `frame`'s identity, adding a copy of it when new. */
+  intern(frame: Frame): number {
+    const id = this.find(frame.name, frame.file, frame.binary, frame.kind);
+    return id >= 0 ? id : this.add({ ...frame });
+  }
+
+  /** Like `intern`, but a new frame is shared rather than copied. */
+  internShared(frame: Frame): number {
+    const id = this.find(frame.name, frame.file, frame.binary, frame.kind);
+    return id >= 0 ? id : this.add(frame);
   }
 
   get(id: number): Frame {
     return this.frames[id];
   }
-
-  /** The identity key of frame `id` (see frameKey). */
-  keyOf(id: number): string {
-    return this.keys[id] ?? frameKey(this.frames[id]);
-  }
-}
-
-export function frameKey(f: Frame): string {
-  return `${f.name}\0${f.file}\0${f.binary}\0${f.kind}`;
 }

@@ -1,49 +1,78 @@
 import type { CallTree } from './calltree.js';
-import { frameKey, type Frame } from './frames.js';
+import type { Frame } from './frames.js';
+
+/** Where a location namer puts the frames of a location, callee first. */
+export interface FrameSink {
+  frame(name: string, file: string, line: number, binary: string, kind: string): void;
+}
 
 /**
- * Turns a request's stacks into call-tree nodes. Each location is resolved to frames once per
- * request and its frames interned once per request (by key); each tree then maps those
- * request-wide frame ids to its own with a flat array, so walking a stack is array reads and
- * `CallTree.child` calls, with no strings, Maps or allocation per frame.
+ * Turns a request's stacks into call-tree nodes. Each location is named once per request, its
+ * frames numbered in a row (request frame ids); each tree then maps those ids to its own
+ * frames with a flat array, so walking a stack is array reads and `CallTree.child` calls, with
+ * no strings, Maps or allocation per frame. Two locations naming one function get two request
+ * frame ids that map to one tree frame (the tree's FrameTable finds it by its parts):
+ * numbering by identity per request cost a Map entry per frame and saved little, since most
+ * locations of a request name different functions.
  *
- * The trees of one request share its Frame objects (frames are values: nobody mutates them),
- * which halves what a fleet-wide request allocates.
+ * A request's frames are kept as parts, and a Frame object is made only when some tree lacks
+ * the frame; the trees of one request share it (frames are values: nobody mutates them). In
+ * steady state a store's trees already hold every frame, so ingest makes no Frame at all.
  *
  * Shared by the object path (`aggregateRequest`) and the wire path (`aggregateEncoded`); they
- * differ only in how a location becomes frames.
+ * differ only in how a location is named.
  */
-export class StackResolver {
-  /** Per location: where its frame ids start in `locFrames` (-1 = not resolved yet), and how many. */
+export class StackResolver implements FrameSink {
+  /** Per location: its first request frame id (-1 = not named yet), and how many frames it has (callee first, as on the wire). */
   private locStart: Int32Array;
   private locCount: Int32Array;
-  /** Request-wide frame ids of every resolved location, callee first, as on the wire. */
-  private readonly locFrames: number[] = [];
-  private readonly frameIds = new Map<string, number>();
-  private readonly keys: string[] = [];
-  private readonly protos: Frame[] = [];
+  /** Request frames by part: `frames` of them, in arrays sized up front when the caller knows how many there can be. */
+  private frames = 0;
+  private readonly names: string[];
+  private readonly files: string[];
+  private readonly lines: number[];
+  private readonly binaries: string[];
+  private readonly kinds: string[];
+  private readonly protos: (Frame | undefined)[];
   /**
    * Request frame id → tree frame id + 1 for the tree numbered `frameOwner[id]`. One pair of
    * arrays for all trees rather than one per tree: a request may feed hundreds of trees, and
    * an array per tree sized to the request's frames was most of what aggregation allocated.
    * When trees alternate, an entry is simply looked up again in the tree's own FrameTable.
    */
-  private frameTree = new Int32Array(256);
-  private frameMapped = new Int32Array(256);
+  private frameTree: Int32Array;
+  private frameMapped: Int32Array;
   private readonly treeIds = new Map<CallTree, number>();
   private lastTree: CallTree | undefined;
   private lastTreeId = 0;
 
-  constructor(private readonly resolveLocation: (locationIndex: number) => Frame[]) {
-    this.locStart = new Int32Array(64).fill(-1);
-    this.locCount = new Int32Array(64);
+  /**
+   * `nameLocation(loc, sink)` calls `sink.frame` for each frame of location `loc`, callee
+   * first. `sizes` are what the request can hold at most, when known: arrays sized once cost
+   * less than arrays grown frame by frame, for every request.
+   */
+  constructor(
+    private readonly nameLocation: (locationIndex: number, sink: FrameSink) => void,
+    sizes: { locations: number; frames: number } = { locations: 64, frames: 0 },
+  ) {
+    this.locStart = new Int32Array(Math.max(64, sizes.locations)).fill(-1);
+    this.locCount = new Int32Array(this.locStart.length);
+    const n = sizes.frames;
+    this.names = new Array<string>(n);
+    this.files = new Array<string>(n);
+    this.lines = new Array<number>(n);
+    this.binaries = new Array<string>(n);
+    this.kinds = new Array<string>(n);
+    this.protos = new Array<Frame | undefined>(n);
+    this.frameTree = new Int32Array(Math.max(256, n));
+    this.frameMapped = new Int32Array(this.frameTree.length);
   }
 
   /** Frames of a location, leaf (innermost inlined callee) first. */
   framesOf(loc: number): Frame[] {
     const start = this.startOf(loc);
     const out: Frame[] = [];
-    for (let j = start; j < start + this.locCount[loc]; j++) out.push(this.protos[this.locFrames[j]]);
+    for (let j = start; j < start + this.locCount[loc]; j++) out.push(this.protoOf(j));
     return out;
   }
 
@@ -55,14 +84,13 @@ export class StackResolver {
       const loc = locs[i];
       const s = this.startOf(loc);
       // Frames of one location are callee first; walking root-down takes them in reverse.
-      for (let j = s + this.locCount[loc] - 1; j >= s; j--) {
-        const rf = this.locFrames[j];
+      for (let rf = s + this.locCount[loc] - 1; rf >= s; rf--) {
         let tf: number;
         if (this.frameTree[rf] === treeId) {
           tf = this.frameMapped[rf] - 1;
         } else {
-          const proto = this.protos[rf];
-          tf = tree.frames.internByKey(this.keys[rf], () => proto);
+          tf = tree.frames.find(this.names[rf], this.files[rf], this.binaries[rf], this.kinds[rf]);
+          if (tf < 0) tf = tree.frames.add(this.protoOf(rf));
           this.frameTree[rf] = treeId;
           this.frameMapped[rf] = tf + 1;
         }
@@ -72,6 +100,27 @@ export class StackResolver {
     return node;
   }
 
+  /** FrameSink: numbers a frame of the location being named. */
+  frame(name: string, file: string, line: number, binary: string, kind: string): void {
+    const id = this.frames++;
+    this.names[id] = name;
+    this.files[id] = file;
+    this.lines[id] = line;
+    this.binaries[id] = binary;
+    this.kinds[id] = kind;
+    this.protos[id] = undefined;
+    if (id >= this.frameTree.length) this.growFrames();
+  }
+
+  private protoOf(rf: number): Frame {
+    let f = this.protos[rf];
+    if (!f) {
+      f = { name: this.names[rf], file: this.files[rf], line: this.lines[rf], binary: this.binaries[rf], kind: this.kinds[rf] };
+      this.protos[rf] = f;
+    }
+    return f;
+  }
+
   private startOf(loc: number): number {
     if (loc >= this.locStart.length) this.growLocations(loc);
     const s = this.locStart[loc];
@@ -79,21 +128,10 @@ export class StackResolver {
   }
 
   private resolve(loc: number): number {
-    const frames = this.resolveLocation(loc);
-    const start = this.locFrames.length;
-    for (const f of frames) {
-      const key = frameKey(f);
-      let id = this.frameIds.get(key);
-      if (id === undefined) {
-        id = this.keys.push(key) - 1;
-        this.protos.push(f);
-        this.frameIds.set(key, id);
-        if (id >= this.frameTree.length) this.growFrames();
-      }
-      this.locFrames.push(id);
-    }
+    const start = this.frames;
+    this.nameLocation(loc, this);
     this.locStart[loc] = start;
-    this.locCount[loc] = frames.length;
+    this.locCount[loc] = this.frames - start;
     return start;
   }
 

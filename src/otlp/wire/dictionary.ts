@@ -1,7 +1,8 @@
 import type { KeyValueAndUnit } from '../messages.js';
 import { readAnyValue } from './common.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
-import { RECURSION_LIMIT, decodeString, toBigInt, type WireReader } from './reader.js';
+import { internString } from './intern.js';
+import { RECURSION_LIMIT, toBigInt, type WireReader } from './reader.js';
 
 /**
  * ProfilesDictionary as columns of typed arrays. Table entry i of a repeated field is row i;
@@ -42,8 +43,12 @@ export class WireDictionary {
   stringCount = 0;
   readonly strStart = new Int32List();
   readonly strLen = new Int32List();
-  /** Decoded strings, filled on first use (and at read time for non-ASCII, to check them). */
-  readonly strings: (string | undefined)[] = [];
+  /**
+   * Decoded strings, filled on first use (shared across requests through `internString`).
+   * Sized to the table on first use: filled at scattered indices, an empty array turns into a
+   * slow dictionary.
+   */
+  strings: (string | undefined)[] = [];
 
   readonly attributes: KeyValueAndUnit[] = [];
 
@@ -73,12 +78,19 @@ export class WireDictionary {
   /** String i like `stringTable[i]`: undefined when out of range. */
   str(i: number): string | undefined {
     if (!(i >= 0 && i < this.stringCount)) return undefined;
+    if (this.strings.length < this.stringCount) this.sizeStrings();
     let s = this.strings[i];
     if (s === undefined) {
-      s = decodeString(this.buf, this.strStart.a[i], this.strLen.a[i]);
+      s = internString(this.buf, this.strStart.a[i], this.strLen.a[i]);
       this.strings[i] = s;
     }
     return s;
+  }
+
+  private sizeStrings(): void {
+    const strings = new Array<string | undefined>(this.stringCount);
+    for (let i = 0; i < this.strings.length; i++) strings[i] = this.strings[i];
+    this.strings = strings;
   }
 }
 

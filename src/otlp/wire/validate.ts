@@ -95,21 +95,22 @@ type Check = (path: () => string, index: number, table: Table) => void;
 type CheckRun = (path: () => string, list: Int32Array, start: number, count: number, table: Table) => void;
 
 function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun): void {
+  // The per-entry loops test inline and, only for an entry with a bad index, run the checks
+  // that build the path and throw (`*Entry`): a path closure per entry (and the per-iteration
+  // scope it needs) was most of what validating a request allocated.
+  const nStrings = d.stringCount;
+  const nAttrs = d.attributes.length;
   for (let i = 0; i < d.mappingCount; i++) {
-    check(() => `dictionary.mapping_table[${i}].filename_strindex`, d.mapFilename.a[i], 'string_table');
-    checkRun(() => `dictionary.mapping_table[${i}].attribute_indices`, d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], 'attribute_table');
+    if (bad(d.mapFilename.a[i], nStrings) || badRun(d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], nAttrs)) mappingEntry(d, i, check, checkRun);
   }
   for (let i = 0; i < d.locationCount; i++) {
-    const path = `dictionary.location_table[${i}]`;
-    check(() => `${path}.mapping_index`, d.locMapping.a[i], 'mapping_table');
+    let wrong = bad(d.locMapping.a[i], d.mappingCount) || badRun(d.locAttrs.a, d.locAttrStart.a[i], d.locAttrCount.a[i], nAttrs);
     const l0 = d.locLineStart.a[i];
-    for (let l = 0; l < d.locLineCount.a[i]; l++) check(() => `${path}.lines[${l}].function_index`, d.lineFunction.a[l0 + l], 'function_table');
-    checkRun(() => `${path}.attribute_indices`, d.locAttrs.a, d.locAttrStart.a[i], d.locAttrCount.a[i], 'attribute_table');
+    for (let l = l0; l < l0 + d.locLineCount.a[i]; l++) if (bad(d.lineFunction.a[l], d.functionCount)) wrong = true;
+    if (wrong) locationEntry(d, i, check, checkRun);
   }
   for (let i = 0; i < d.functionCount; i++) {
-    check(() => `dictionary.function_table[${i}].name_strindex`, d.fnName.a[i], 'string_table');
-    check(() => `dictionary.function_table[${i}].system_name_strindex`, d.fnSystemName.a[i], 'string_table');
-    check(() => `dictionary.function_table[${i}].filename_strindex`, d.fnFilename.a[i], 'string_table');
+    if (bad(d.fnName.a[i], nStrings) || bad(d.fnSystemName.a[i], nStrings) || bad(d.fnFilename.a[i], nStrings)) functionEntry(d, i, check);
   }
   d.attributes.forEach((kvu, i) => {
     const path = `dictionary.attribute_table[${i}]`;
@@ -136,6 +137,34 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
     }
     if (span !== 0 && span !== 8) throw new OtlpValidationError(`dictionary.link_table[${i}].span_id`, `must be empty or 8 bytes, got ${span}`);
   }
+}
+
+function bad(index: number, size: number): boolean {
+  return index !== 0 && (index < 0 || index >= size);
+}
+
+function badRun(list: Int32Array, start: number, count: number, size: number): boolean {
+  for (let j = start; j < start + count; j++) if (bad(list[j], size)) return true;
+  return false;
+}
+
+function mappingEntry(d: WireDictionary, i: number, check: Check, checkRun: CheckRun): void {
+  check(() => `dictionary.mapping_table[${i}].filename_strindex`, d.mapFilename.a[i], 'string_table');
+  checkRun(() => `dictionary.mapping_table[${i}].attribute_indices`, d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], 'attribute_table');
+}
+
+function locationEntry(d: WireDictionary, i: number, check: Check, checkRun: CheckRun): void {
+  const path = `dictionary.location_table[${i}]`;
+  check(() => `${path}.mapping_index`, d.locMapping.a[i], 'mapping_table');
+  const l0 = d.locLineStart.a[i];
+  for (let l = 0; l < d.locLineCount.a[i]; l++) check(() => `${path}.lines[${l}].function_index`, d.lineFunction.a[l0 + l], 'function_table');
+  checkRun(() => `${path}.attribute_indices`, d.locAttrs.a, d.locAttrStart.a[i], d.locAttrCount.a[i], 'attribute_table');
+}
+
+function functionEntry(d: WireDictionary, i: number, check: Check): void {
+  check(() => `dictionary.function_table[${i}].name_strindex`, d.fnName.a[i], 'string_table');
+  check(() => `dictionary.function_table[${i}].system_name_strindex`, d.fnSystemName.a[i], 'string_table');
+  check(() => `dictionary.function_table[${i}].filename_strindex`, d.fnFilename.a[i], 'string_table');
 }
 
 function checkKeyValue(path: string, kv: KeyValue, check: Check): void {

@@ -191,9 +191,10 @@ function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, Worklo
     nanos += agg.cpuNanos;
     let treeSamples = 0;
     let treeNanos = 0;
+    const selfNanos = agg.tree.selfNanos;
     for (let n = 0; n < agg.tree.size; n++) {
       treeSamples += agg.tree.selfSamples[n];
-      treeNanos += agg.tree.selfNanos[n];
+      treeNanos += selfNanos[n];
     }
     if (!same(treeSamples, agg.samples) || !same(treeNanos, agg.cpuNanos)) {
       throw new FuzzBug('inconsistent profile', `${key}: tree holds ${treeSamples} samples / ${treeNanos} ns, totals say ${agg.samples} / ${agg.cpuNanos}`, input);

@@ -16,7 +16,14 @@ export class CallTree {
   private parents = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
   private frameIds = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
   private selfSampleCol = new Float64Array(8);
-  private selfNanoCol = new Float64Array(8);
+  /**
+   * Self nanoseconds: undefined while every add so far had nanos = samples × one whole
+   * `nanosPerSample` (a CPU profile at one period: the usual case), so the column is derived
+   * from the samples when asked for; made the first time an add breaks that rule. A full
+   * slot's tree has ~35k nodes, and this column was a fifth of its memory.
+   */
+  private selfNanoCol: Float64Array | undefined;
+  private nanosPerSample = NaN;
   private nodes = 1;
   /**
    * (parent, frame) → child, as an open-addressing table of node id + 1 (0 = empty) whose keys
@@ -49,8 +56,13 @@ export class CallTree {
     return this.selfSampleCol;
   }
 
+  /** Self nanoseconds of each node; derived from the samples (a new array) unless the tree keeps its own. Read it once per pass. */
   get selfNanos(): Float64Array {
-    return this.selfNanoCol;
+    if (this.selfNanoCol) return this.selfNanoCol;
+    const out = new Float64Array(this.selfSampleCol.length);
+    const k = Number.isNaN(this.nanosPerSample) ? 0 : this.nanosPerSample;
+    for (let n = 0; n < this.nodes; n++) out[n] = this.selfSampleCol[n] * k;
+    return out;
   }
 
   /**
@@ -95,7 +107,7 @@ export class CallTree {
     this.parents = grown(this.parents, (n) => new Int32Array(n));
     this.frameIds = grown(this.frameIds, (n) => new Int32Array(n));
     this.selfSampleCol = grown(this.selfSampleCol, (n) => new Float64Array(n));
-    this.selfNanoCol = grown(this.selfNanoCol, (n) => new Float64Array(n));
+    if (this.selfNanoCol) this.selfNanoCol = grown(this.selfNanoCol, (n) => new Float64Array(n));
   }
 
   private grow(): void {
@@ -120,8 +132,25 @@ export class CallTree {
 
   add(node: number, samples: number, nanos: number): void {
     this.changes++;
+    if (!this.selfNanoCol && !this.derives(samples, nanos)) this.selfNanoCol = this.selfNanos;
     this.selfSampleCol[node] += samples;
-    this.selfNanoCol[node] += nanos;
+    if (this.selfNanoCol) this.selfNanoCol[node] += nanos;
+  }
+
+  /**
+   * Whether nanos still follow from samples after this add. Whole samples and a whole rate
+   * keep every derived value an exact integer (below 2^53), so deriving is exact.
+   */
+  private derives(samples: number, nanos: number): boolean {
+    if (!Number.isInteger(samples)) return false;
+    if (Number.isNaN(this.nanosPerSample)) {
+      if (samples === 0) return nanos === 0;
+      const k = nanos / samples;
+      if (!Number.isInteger(k) || k < 0) return false;
+      this.nanosPerSample = k;
+      return true;
+    }
+    return nanos === samples * this.nanosPerSample;
   }
 
   /**
@@ -135,12 +164,14 @@ export class CallTree {
     }
     const nodeMap = new Int32Array(other.size);
     nodeMap[0] = 0;
+    const samples = other.selfSamples;
+    const nanos = other.selfNanos;
     for (let n = 1; n < other.size; n++) {
       const mine = this.child(nodeMap[other.parent[n]], frameMap[other.frame[n]]);
       nodeMap[n] = mine;
-      if (other.selfSamples[n] !== 0 || other.selfNanos[n] !== 0) this.add(mine, sign * other.selfSamples[n], sign * other.selfNanos[n]);
+      if (samples[n] !== 0 || nanos[n] !== 0) this.add(mine, sign * samples[n], sign * nanos[n]);
     }
-    this.add(0, sign * other.selfSamples[0], sign * other.selfNanos[0]);
+    this.add(0, sign * samples[0], sign * nanos[0]);
   }
 
   /** Total samples (or nanos) per node: self plus all descendants. */

@@ -39,11 +39,12 @@ export function toPprof(profile: WorkloadProfile): Uint8Array {
     locationOfFrame[i] = id;
   });
   const samples: Sample[] = [];
+  const selfNanos = tree.selfNanos;
   for (let n = 1; n < tree.size; n++) {
     if (tree.selfSamples[n] <= 0) continue;
     const ids: number[] = [];
     for (let m = n; m > 0; m = tree.parent[m]) ids.push(locationOfFrame[tree.frame[m]]);
-    samples.push(new Sample({ locationId: ids, value: [Math.round(tree.selfSamples[n]), Math.round(tree.selfNanos[n])] }));
+    samples.push(new Sample({ locationId: ids, value: [Math.round(tree.selfSamples[n]), Math.round(selfNanos[n])] }));
   }
   const startNanos = Number.isNaN(profile.startMs) ? 0 : Math.round(profile.startMs * 1e6);
   const durationNanos = Number.isNaN(profile.startMs) ? 0 : Math.round((profile.endMs - profile.startMs) * 1e6);

@@ -13,6 +13,8 @@ import { symbolsTable } from './symbols.js';
 import { flameGraph } from './flame.js';
 import { toPprof } from './pprof.js';
 import { workloadOf } from './workload.js';
+import { CallTree } from './calltree.js';
+import type { Frame } from './frames.js';
 
 const STACKS = `
 main;serve;handle;parse 30
@@ -259,3 +261,29 @@ test('pprof export decodes with pprof-format to the same totals and stacks', () 
   const mappingNames = pprof.mapping.map((m) => strings[Number(m.filename)]);
   assert.deepEqual(mappingNames, ['libapp.so']);
 });
+
+test('a tree keeps nanoseconds exact whether it derives them from samples or keeps its own', () => {
+  const one = new CallTree();
+  const a = one.path([one.frames.intern(frame('main')), one.frames.intern(frame('work'))]);
+  const b = one.path([one.frames.intern(frame('main'))]);
+  // One period (50 ms): nanos follow from samples, also when a chunk is taken back out.
+  one.add(a, 3, 3 * 50e6);
+  one.add(b, 2, 2 * 50e6);
+  one.add(a, -1, -1 * 50e6);
+  assert.deepEqual([...one.selfNanos.subarray(0, one.size)], [0, 100e6, 100e6]);
+  assert.deepEqual([...one.totals('nanos').subarray(0, one.size)], [200e6, 200e6, 100e6]);
+  // A second period (10 ms) breaks the rule: from then on the tree keeps its own column,
+  // and what it had derived carries over.
+  one.add(b, 4, 4 * 10e6);
+  one.add(a, 0.5, 7);
+  assert.deepEqual([...one.selfNanos.subarray(0, one.size)], [0, 100e6 + 40e6, 100e6 + 7]);
+  assert.deepEqual([...one.selfSamples.subarray(0, one.size)], [0, 6, 2.5]);
+  // Nanoseconds with no samples (a period of 0) are kept, not lost to a derived zero.
+  const zero = new CallTree();
+  zero.add(zero.path([zero.frames.intern(frame('idle'))]), 0, 1234);
+  assert.equal(zero.totals('nanos')[0], 1234);
+});
+
+function frame(name: string): Frame {
+  return { name, file: '', line: 0, binary: '', kind: '' };
+}

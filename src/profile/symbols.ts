@@ -37,9 +37,10 @@ function buildSymbolsTable(tree: CallTree): SymbolRow[] {
   const totalNanos = new Float64Array(nFrames);
   const nodeTotal = tree.totals('samples');
   const nodeNanos = tree.totals('nanos');
+  const nodeSelfNanos = tree.selfNanos;
   for (let n = 1; n < tree.size; n++) {
     self[tree.frame[n]] += tree.selfSamples[n];
-    selfNanos[tree.frame[n]] += tree.selfNanos[n];
+    selfNanos[tree.frame[n]] += nodeSelfNanos[n];
   }
   // Depth-first walk keeping how often each frame is on the current path: a node adds to its
   // frame's total only where no ancestor has the same frame, so recursion is counted once.

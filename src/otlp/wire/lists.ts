@@ -2,7 +2,29 @@
  * Growable typed arrays: the wire reader's tables are columns of these, never arrays of
  * objects. They start small: a request has some forty columns, and a store chunk is tens of
  * kilobytes, so big initial capacities cost more to allocate than doubling does.
+ *
+ * The array a column outgrows is kept for the next column that grows to that size (a few per
+ * size): nothing can refer to it any more (columns only grow while a request is being read,
+ * before anyone sees them), and each request outgrew a hundred or so arrays, each a malloc
+ * and a free outside the JS heap, which left the UI process's malloc heap fragmented.
  */
+const KEEP_PER_SIZE = 4;
+const spareInt32 = new Map<number, Int32Array[]>();
+const spareFloat64 = new Map<number, Float64Array[]>();
+
+function take<T extends Int32Array | Float64Array>(spare: Map<number, T[]>, length: number, make: (n: number) => T): T {
+  return spare.get(length)?.pop() ?? make(length);
+}
+
+function keep<T extends Int32Array | Float64Array>(spare: Map<number, T[]>, a: T): void {
+  let list = spare.get(a.length);
+  if (!list) {
+    list = [];
+    spare.set(a.length, list);
+  }
+  if (list.length < KEEP_PER_SIZE) list.push(a);
+}
+
 export class Int32List {
   a: Int32Array;
   n = 0;
@@ -16,8 +38,9 @@ export class Int32List {
   }
 
   private grow(): void {
-    const next = new Int32Array(this.a.length * 2);
+    const next = take(spareInt32, this.a.length * 2, (n) => new Int32Array(n));
     next.set(this.a);
+    keep(spareInt32, this.a);
     this.a = next;
   }
 }
@@ -35,8 +58,9 @@ export class Float64List {
   }
 
   private grow(): void {
-    const next = new Float64Array(this.a.length * 2);
+    const next = take(spareFloat64, this.a.length * 2, (n) => new Float64Array(n));
     next.set(this.a);
+    keep(spareFloat64, this.a);
     this.a = next;
   }
 }

@@ -278,6 +278,16 @@ interface ChildMemory {
   mallocHeap: number;
 }
 
+/**
+ * The process's peak RSS (MiB) since it started: VmHWM, which belongs to the address space
+ * the exec made. getrusage's maxRSS would not do: Linux carries it over the exec, so a child
+ * forked from a large parent reports the parent's size.
+ */
+function peakRssMiB(): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 /** RSS (MiB) of the main malloc heap (the [heap] mapping), where small buffers live and freed memory lingers. */
 function mallocHeapRss(): number {
   let inHeap = false;
@@ -369,7 +379,7 @@ async function rssChild(): Promise<void> {
     const m = process.memoryUsage();
     process.send!({
       rss: mib(m.rss),
-      peakRss: process.resourceUsage().maxRSS / 1024,
+      peakRss: peakRssMiB(),
       heapUsed: mib(m.heapUsed),
       heapTotal: mib(m.heapTotal),
       arrayBuffers: mib(m.arrayBuffers),

@@ -2,19 +2,19 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * `pilotlight ui --optimize-for-size` (off by default): the UI process favours memory over
- * speed. V8's `--optimize-for-size` keeps the JS heap close
- * to its live size (it grows the old generation by small steps and collects sooner). Ingest
- * makes a lot of short-lived garbage per request (decoded strings and frames of each chunk's
- * own dictionary); with V8's default growth that garbage let the heap reach 2-4× its live size
- * between full collections, and the UI process's RSS with 24 full slots passed the
- * 1.5 × store + 100 MiB budget (bench/store.bench.ts measures both). The flag is read when the
- * heap decides to grow, so setting it at start-up works; it cannot go in NODE_OPTIONS.
+ * speed. V8's `--optimize-for-size` keeps the JS heap close to its live size (a small young
+ * generation, the old generation grown by small steps and collected sooner). The flag is read
+ * when the heap decides to grow, so setting it at start-up works; it cannot go in NODE_OPTIONS.
  *
  * Process-wide: only `pilotlight ui` calls it (not `pilotlight up`, which runs other parts too).
  *
- * Not the default: measured (bench/store.bench.ts) it brings 24 full slots from 490-534 MiB
- * to 351-357 MiB right after filling, but ingest is ~30 % slower and GET …/profile after new
- * data went from 46 to 65 ms p50 (client and server in one tuned process), past the 50 ms goal.
+ * Not needed for the budget any more. It was added when ingest made ~25 bytes of short-lived
+ * garbage per byte received and the default process reached 490-534 MiB with 24 full slots;
+ * ingest now makes ~5 (strings shared across requests, frames looked up by their parts), and
+ * the default process holds 24 full slots in 369-379 MiB right after filling, inside the
+ * 1.5 × 192 + 100 = 388 MiB budget. With the flag: 329 MiB (bench/store.bench.ts prints both).
+ * Its cost, measured before those changes: ingest ~30 % slower and GET …/profile after new
+ * data 46 → 65 ms p50.
  */
 export function favourMemoryOverSpeed(): void {
   setFlagsFromString('--optimize-for-size');

@@ -6,7 +6,7 @@ import type { ExportProfilesServiceRequest, Profile, Sample } from '../otlp/mess
 import { validateRequest } from '../otlp/validate.js';
 import { readWireRequest } from '../otlp/wire/request.js';
 import { aggregateRequest } from '../profile/aggregate.js';
-import { BUILD_ID_ATTRIBUTE, RequestAssembler, type ResolvedSample } from './assemble.js';
+import { AssemblerCache, BUILD_ID_ATTRIBUTE, RequestAssembler, type ResolvedSample } from './assemble.js';
 import type { SymFrame } from './symbolize/symbolizer.js';
 
 /**
@@ -122,4 +122,29 @@ test('a flush with many samples of one binary across processes shares its locati
   assert.equal(req.dictionary!.locationTable.length, 3, 'the zero location and two shared ones');
   assert.equal(req.dictionary!.stackTable.length, 2);
   assert.equal(req.resourceProfiles[0].scopeProfiles[0].profiles[0].samples.length, 100);
+});
+
+test('flushes sharing one cache write each request as a fresh assembler would, whatever came before', () => {
+  const cache = new AssemblerCache();
+  const fresh = (samples: ResolvedSample[]): Uint8Array => {
+    const asm = new RequestAssembler(window);
+    for (const s of samples) asm.add(s);
+    return asm.encode().bytes;
+  };
+  const cached = (samples: ResolvedSample[]): Uint8Array => {
+    const asm = new RequestAssembler(window, cache);
+    for (const s of samples) asm.add(s);
+    return asm.encode().bytes;
+  };
+  const all = burnerSamples();
+  // The same frame and attribute objects flush after flush (as the sampler's row cache hands
+  // them out), in other orders and subsets, so entries are numbered afresh per request.
+  const flushes = [all, all.slice(4), [...all].reverse(), all.slice(0, 2), all];
+  for (let round = 0; round < 30; round++) {
+    for (const samples of flushes) assert.deepEqual(cached(samples), fresh(samples));
+  }
+  // A request using a subset holds only what that subset uses.
+  const req = decodeRequest(cached(all.slice(0, 1)), 'protobuf');
+  assert.deepEqual(req.dictionary!.functionTable.length, 1 + 4);
+  assert.deepEqual(req.dictionary!.locationTable.length, 1 + 4);
 });

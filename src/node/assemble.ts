@@ -23,58 +23,70 @@ export interface EncodedFlush {
   stats: RequestStats;
 }
 
-interface LocationEntry {
-  mapping: number;
-  address: bigint;
-  /** Function index per line (callee first, as Location.lines), and the line numbers. */
-  functions: number[];
-  lines: number[];
-  /** Index of the profile.frame.type attribute, 0 for none. */
-  kindAttribute: number;
+/**
+ * Dictionary entries live in an {@link AssemblerCache} from flush to flush; each record knows
+ * the flush (`gen`) it was last used in and its index in that flush's table, so a flush that
+ * uses an entry again only numbers it (no key string built or hashed, nothing allocated).
+ */
+interface Used {
+  gen: number;
+  index: number;
 }
 
-interface AttributeEntry {
-  key: number;
+interface StringRec extends Used {
+  s: string;
+}
+
+interface AttributeRec extends Used {
+  key: StringRec;
   value: SimpleValue;
 }
 
+interface FunctionRec extends Used {
+  name: StringRec;
+  file: StringRec;
+}
+
+interface MappingRec extends Used {
+  file: StringRec;
+  attributes: AttributeRec[];
+}
+
+interface LocationRec extends Used {
+  /** Identity among the cache's locations (for stack keys). */
+  id: number;
+  mapping: MappingRec | undefined;
+  address: bigint;
+  /** Callee first, as Location.lines. */
+  functions: FunctionRec[];
+  lines: number[];
+  kind: AttributeRec | undefined;
+}
+
+interface StackRec extends Used {
+  id: number;
+  locations: LocationRec[];
+}
+
+interface AttributeSet {
+  id: number;
+  attributes: AttributeRec[];
+}
+
 interface SampleEntry {
-  stack: number;
-  attributes: number[];
+  stack: StackRec;
+  attributes: AttributeRec[];
   count: number;
 }
 
 interface ResourceEntry {
   resource: Record<string, SimpleValue>;
   samples: SampleEntry[];
+  /** Samples by stack and attribute set (ids), for merging. */
   byKey: Map<string, SampleEntry>;
 }
 
-/**
- * What a frame object's dictionary entries are keyed by, computed once per frame object: the
- * symbolizer and demangler hand out the same objects flush after flush, so a flush builds no
- * key strings for frames it has seen before. (Flushes run once a second, so this code rarely
- * gets optimized: doing less per flush matters more than doing it fast.)
- */
-interface FrameKeys {
-  location: string;
-  mapping: string | undefined;
-}
-const frameKeys = new WeakMap<SymFrame, FrameKeys>();
-
-function keysOf(f: SymFrame): FrameKeys {
-  let k = frameKeys.get(f);
-  if (!k) {
-    const mapping = f.binary ? `${f.binary}\0${f.buildId ?? ''}` : undefined;
-    const lines = [...(f.inlined ?? []), ...(f.name !== undefined ? [{ name: f.name, file: f.file, line: f.line }] : [])];
-    const lineKey = lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
-    k = { location: `${mapping ?? ''}\x02${f.address ?? 0n}\x02${f.kind ?? ''}\x02${lineKey}`, mapping };
-    frameKeys.set(f, k);
-  }
-  return k;
-}
-
-/** `key`, computed once per object (weakly held: callers keep one object per resource or process). */
+/** `key`, computed once per object (weakly held: callers keep one object per resource). */
 function onePerObject<T extends object>(key: (o: T) => string): (o: T) => string {
   const keys = new WeakMap<T, string>();
   return (o) => {
@@ -89,13 +101,114 @@ const resourceKeyOf = onePerObject<Record<string, SimpleValue>>((resource) =>
   JSON.stringify(Object.entries(resource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
 );
 
-/** A sample attribute set's identity. */
-const attributeSetKeyOf = onePerObject<Record<string, SimpleValue>>((attributes) =>
-  Object.entries(attributes)
-    .map(([name, v]) => `${name}=${typeof v}:${v}`)
-    .sort()
-    .join('\0'),
-);
+/** Entries not used for this many flushes leave the cache's key maps at its next prune. */
+const CACHE_KEEP_FLUSHES = 60;
+
+/**
+ * The sampler's dictionary entries, kept from one flush to the next: every flush's request is
+ * self-contained (its own dictionary, holding only what its samples use), but the strings,
+ * functions, mappings, locations and stacks behind it are found by frame object identity and
+ * carried over, so a steady-state flush builds almost nothing. (Flushes run once a second, so
+ * this code rarely gets optimized: doing less per flush matters more than doing it fast.)
+ */
+export class AssemblerCache {
+  /** The current flush; records used in it have this `gen`. */
+  gen = 0;
+  private readonly strings = new Map<string, StringRec>();
+  private readonly functions = new Map<string, FunctionRec>();
+  private readonly mappings = new Map<string, MappingRec>();
+  private readonly attributes = new Map<string, AttributeRec>();
+  private readonly locations = new Map<string, LocationRec>();
+  private readonly stacks = new Map<string, StackRec>();
+  private readonly frameLocations = new WeakMap<SymFrame, LocationRec>();
+  private readonly frameStacks = new WeakMap<readonly SymFrame[], StackRec>();
+  private readonly attributeSets = new WeakMap<Record<string, SimpleValue>, AttributeSet>();
+  private ids = 0;
+
+  /** Starts a flush: no record is used in it yet. Every CACHE_KEEP_FLUSHES flushes, forgets what has not been used since. */
+  begin(): void {
+    this.gen++;
+    if (this.gen % CACHE_KEEP_FLUSHES === 0) {
+      const before = this.gen - CACHE_KEEP_FLUSHES;
+      for (const map of [this.strings, this.functions, this.mappings, this.attributes, this.locations, this.stacks] as Map<string, Used>[]) {
+        for (const [k, r] of map) if (r.gen < before) map.delete(k);
+      }
+    }
+  }
+
+  string(s: string): StringRec {
+    let r = this.strings.get(s);
+    if (!r) this.strings.set(s, (r = { s, gen: -1, index: 0 }));
+    return r;
+  }
+
+  attribute(key: string, value: SimpleValue): AttributeRec {
+    const id = `${key}\0${typeof value}\0${value}`;
+    let r = this.attributes.get(id);
+    if (!r) this.attributes.set(id, (r = { key: this.string(key), value, gen: -1, index: 0 }));
+    return r;
+  }
+
+  attributeSet(attributes: Record<string, SimpleValue>): AttributeSet {
+    let r = this.attributeSets.get(attributes);
+    if (!r) {
+      r = { id: ++this.ids, attributes: Object.entries(attributes).map(([k, v]) => this.attribute(k, v)) };
+      this.attributeSets.set(attributes, r);
+    }
+    return r;
+  }
+
+  stack(frames: readonly SymFrame[]): StackRec {
+    let r = this.frameStacks.get(frames);
+    if (r) return r;
+    const locations = frames.map((f) => this.location(f));
+    const key = locations.map((l) => l.id).join(',');
+    r = this.stacks.get(key);
+    if (!r) this.stacks.set(key, (r = { id: ++this.ids, locations, gen: -1, index: 0 }));
+    this.frameStacks.set(frames, r);
+    return r;
+  }
+
+  private location(f: SymFrame): LocationRec {
+    let r = this.frameLocations.get(f);
+    if (r) return r;
+    const mappingKey = f.binary ? `${f.binary}\0${f.buildId ?? ''}` : undefined;
+    const lines = [...(f.inlined ?? []), ...(f.name !== undefined ? [{ name: f.name, file: f.file, line: f.line }] : [])];
+    const lineKey = lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
+    const key = `${mappingKey ?? ''}\x02${f.address ?? 0n}\x02${f.kind ?? ''}\x02${lineKey}`;
+    r = this.locations.get(key);
+    if (!r) {
+      let mapping: MappingRec | undefined;
+      if (mappingKey !== undefined) {
+        mapping = this.mappings.get(mappingKey);
+        if (!mapping) {
+          mapping = { file: this.string(f.binary!), attributes: f.buildId ? [this.attribute(BUILD_ID_ATTRIBUTE, f.buildId)] : [], gen: -1, index: 0 };
+          this.mappings.set(mappingKey, mapping);
+        }
+      }
+      r = {
+        id: ++this.ids,
+        mapping,
+        address: f.address ?? 0n,
+        functions: lines.map((l) => this.function(l.name, l.file ?? '')),
+        lines: lines.map((l) => l.line ?? 0),
+        kind: f.kind ? this.attribute(FRAME_TYPE_ATTRIBUTE, f.kind) : undefined,
+        gen: -1,
+        index: 0,
+      };
+      this.locations.set(key, r);
+    }
+    this.frameLocations.set(f, r);
+    return r;
+  }
+
+  private function(name: string, file: string): FunctionRec {
+    const id = `${name}\0${file}`;
+    let r = this.functions.get(id);
+    if (!r) this.functions.set(id, (r = { name: this.string(name), file: this.string(file), gen: -1, index: 0 }));
+    return r;
+  }
+}
 
 /**
  * Builds one ExportProfilesServiceRequest for a flush window and writes its protobuf encoding
@@ -106,65 +219,60 @@ const attributeSetKeyOf = onePerObject<Record<string, SimpleValue>>((attributes)
  * Mappings are per binary (start 0, offset 0) and native locations carry the file offset as
  * their address: ASLR puts a library at a different address in every process, and normalising
  * lets all processes running one binary share its locations.
+ *
+ * A sampler passes the same {@link AssemblerCache} to every flush's assembler (one assembler at
+ * a time); without one, the assembler has its own.
  */
 export class RequestAssembler {
-  private readonly strings = new Map<string, number>([['', 0]]);
-  private readonly stringTable: string[] = [''];
-  private readonly functions = new Map<string, number>();
-  /** Name and file string indices per function (index 0 is the zero function). */
-  private readonly functionTable: [number, number][] = [[0, 0]];
-  private readonly mappings = new Map<string, number>();
-  /** File string index and attribute indices per mapping. */
-  private readonly mappingTable: [number, number[]][] = [[0, []]];
-  private readonly attributes = new Map<string, number>();
-  private readonly attributeTable: (AttributeEntry | undefined)[] = [undefined];
-  private readonly locations = new Map<string, number>();
-  private readonly locationTable: (LocationEntry | undefined)[] = [undefined];
-  /** Per frame object, its location index in this request. */
-  private readonly frameLocations = new Map<SymFrame, number>();
-  private readonly stacks = new Map<string, number>();
-  private readonly stackTable: number[][] = [[]];
-  /** Per sample attributes object, its attribute indices in this request. */
-  private readonly sampleAttributes = new Map<Record<string, SimpleValue>, number[]>();
+  private readonly gen: number;
+  private readonly stringTable: StringRec[] = [];
+  private readonly functionTable: FunctionRec[] = [];
+  private readonly mappingTable: MappingRec[] = [];
+  private readonly attributeTable: AttributeRec[] = [];
+  private readonly locationTable: LocationRec[] = [];
+  private readonly stackTable: StackRec[] = [];
   private readonly resources = new Map<string, ResourceEntry>();
   private readonly resourceOrder: ResourceEntry[] = [];
-  /** samples/count and cpu/nanoseconds, interned with the first profile. */
+  /** samples/count and cpu/nanoseconds, numbered with the first profile. */
   private profileStrings: [number, number, number, number] = [0, 0, 0, 0];
+  private readonly empty: StringRec;
   samples = 0;
 
-  constructor(private readonly o: { hz: number; windowStartMs: number; windowEndMs: number }) {}
+  constructor(
+    private readonly o: { hz: number; windowStartMs: number; windowEndMs: number },
+    private readonly cache = new AssemblerCache(),
+  ) {
+    cache.begin();
+    this.gen = cache.gen;
+    this.empty = cache.string('');
+    this.useString(this.empty);
+  }
 
   add(s: ResolvedSample): void {
-    const locs: number[] = new Array<number>(s.frames.length);
-    for (let i = 0; i < s.frames.length; i++) locs[i] = this.location(s.frames[i]);
-    const stackKey = locs.join(',');
-    let stack = this.stacks.get(stackKey);
-    if (stack === undefined) {
-      stack = this.stackTable.push(locs) - 1;
-      this.stacks.set(stackKey, stack);
-    }
+    const stack = this.cache.stack(s.frames);
+    this.useStack(stack);
     const resourceKey = resourceKeyOf(s.resource);
     let r = this.resources.get(resourceKey);
     if (!r) {
-      if (this.resourceOrder.length === 0) this.profileStrings = [this.string('samples'), this.string('count'), this.string('cpu'), this.string('nanoseconds')];
+      if (this.resourceOrder.length === 0) {
+        const c = this.cache;
+        this.profileStrings = [this.useString(c.string('samples')), this.useString(c.string('count')), this.useString(c.string('cpu')), this.useString(c.string('nanoseconds'))];
+      }
       r = { resource: s.resource, samples: [], byKey: new Map() };
       this.resources.set(resourceKey, r);
       this.resourceOrder.push(r);
     }
     this.samples += s.count;
-    // Callers pass one attributes object per process and thread name, so its key is built once.
-    const key = `${stack}|${attributeSetKeyOf(s.attributes)}`;
+    // Callers pass one attributes object per process and thread name, so its set is made once.
+    const set = this.cache.attributeSet(s.attributes);
+    const key = `${stack.id}|${set.id}`;
     const existing = r.byKey.get(key);
     if (existing) {
       existing.count += s.count;
       return;
     }
-    let attrs = this.sampleAttributes.get(s.attributes);
-    if (!attrs) {
-      attrs = Object.entries(s.attributes).map(([k, v]) => this.attribute(k, v));
-      this.sampleAttributes.set(s.attributes, attrs);
-    }
-    const sample: SampleEntry = { stack, attributes: attrs, count: s.count };
+    for (const a of set.attributes) this.useAttribute(a);
+    const sample: SampleEntry = { stack, attributes: set.attributes, count: s.count };
     r.samples.push(sample);
     r.byKey.set(key, sample);
   }
@@ -183,68 +291,53 @@ export class RequestAssembler {
     return { bytes: w.finish(), stats: { profiles: this.resourceOrder.length, samples } };
   }
 
-  private string(s: string): number {
-    let i = this.strings.get(s);
-    if (i === undefined) {
-      i = this.stringTable.push(s) - 1;
-      this.strings.set(s, i);
+  // Numbering: a record gets this request's next index the first time the request uses it,
+  // in the order the message builder would (mapping, then each line's function, then the frame
+  // type; names before files), so equal samples give byte-equal requests.
+
+  private useString(r: StringRec): number {
+    if (r.gen !== this.gen) {
+      r.gen = this.gen;
+      r.index = this.stringTable.push(r) - 1;
     }
-    return i;
+    return r.index;
   }
 
-  private attribute(key: string, value: SimpleValue): number {
-    const id = `${key}\0${typeof value}\0${value}`;
-    let i = this.attributes.get(id);
-    if (i === undefined) {
-      i = this.attributeTable.push({ key: this.string(key), value }) - 1;
-      this.attributes.set(id, i);
+  private useAttribute(r: AttributeRec): number {
+    if (r.gen !== this.gen) {
+      this.useString(r.key);
+      r.gen = this.gen;
+      r.index = this.attributeTable.push(r); // index 0 is the zero attribute
     }
-    return i;
+    return r.index;
   }
 
-  private function(name: string, file: string): number {
-    const id = `${name}\0${file}`;
-    let i = this.functions.get(id);
-    if (i === undefined) {
-      i = this.functionTable.push([this.string(name), this.string(file)]) - 1;
-      this.functions.set(id, i);
-    }
-    return i;
+  private useStack(r: StackRec): void {
+    if (r.gen === this.gen) return;
+    for (const l of r.locations) this.useLocation(l);
+    r.gen = this.gen;
+    r.index = this.stackTable.push(r); // index 0 is the empty stack
   }
 
-  private location(f: SymFrame): number {
-    let loc = this.frameLocations.get(f);
-    if (loc !== undefined) return loc;
-    const keys = keysOf(f);
-    loc = this.locations.get(keys.location);
-    if (loc === undefined) {
-      let mapping = 0;
-      if (keys.mapping !== undefined) {
-        const m = this.mappings.get(keys.mapping);
-        if (m !== undefined) mapping = m;
-        else {
-          const file = this.string(f.binary!);
-          const attrs = f.buildId ? [this.attribute(BUILD_ID_ATTRIBUTE, f.buildId)] : [];
-          mapping = this.mappingTable.push([file, attrs]) - 1;
-          this.mappings.set(keys.mapping, mapping);
-        }
-      }
-      const functions: number[] = [];
-      const lines: number[] = [];
-      for (const l of f.inlined ?? []) {
-        functions.push(this.function(l.name, l.file ?? ''));
-        lines.push(l.line ?? 0);
-      }
-      if (f.name !== undefined) {
-        functions.push(this.function(f.name, f.file ?? ''));
-        lines.push(f.line ?? 0);
-      }
-      const kindAttribute = f.kind ? this.attribute(FRAME_TYPE_ATTRIBUTE, f.kind) : 0;
-      loc = this.locationTable.push({ mapping, address: f.address ?? 0n, functions, lines, kindAttribute }) - 1;
-      this.locations.set(keys.location, loc);
+  private useLocation(r: LocationRec): void {
+    if (r.gen === this.gen) return;
+    const m = r.mapping;
+    if (m && m.gen !== this.gen) {
+      this.useString(m.file);
+      for (const a of m.attributes) this.useAttribute(a);
+      m.gen = this.gen;
+      m.index = this.mappingTable.push(m);
     }
-    this.frameLocations.set(f, loc);
-    return loc;
+    for (const f of r.functions) {
+      if (f.gen === this.gen) continue;
+      this.useString(f.name);
+      this.useString(f.file);
+      f.gen = this.gen;
+      f.index = this.functionTable.push(f);
+    }
+    if (r.kind) this.useAttribute(r.kind);
+    r.gen = this.gen;
+    r.index = this.locationTable.push(r);
   }
 
   private writeResourceProfiles(w: RequestWriter, r: ResourceEntry): void {
@@ -271,8 +364,8 @@ export class RequestAssembler {
     w.close(sampleType);
     for (const s of r.samples) {
       const m = w.open(2); // Profile.samples
-      w.uint(1, s.stack);
-      w.packed(2, s.attributes);
+      w.uint(1, s.stack.index);
+      w.packedIndices(2, s.attributes);
       w.tag(4, 2); // values: packed int64, one value
       w.varint(varintSize(s.count));
       w.uint64(s.count);
@@ -296,52 +389,49 @@ export class RequestAssembler {
   }
 
   private writeDictionary(w: RequestWriter): void {
-    for (let i = 0; i < this.mappingTable.length; i++) {
-      const [file, attrs] = this.mappingTable[i];
+    w.empty(1); // the zero mapping
+    for (const r of this.mappingTable) {
       const m = w.open(1);
-      w.uint(4, file);
-      w.packed(5, attrs);
+      w.uint(4, r.file.index);
+      w.packedIndices(5, r.attributes);
       w.close(m);
     }
-    for (let i = 0; i < this.locationTable.length; i++) {
-      const l = this.locationTable[i];
+    w.empty(2); // the zero location
+    for (const l of this.locationTable) {
       const m = w.open(2);
-      if (l) {
-        w.uint(1, l.mapping);
-        w.uint64Field(2, l.address);
-        for (let j = 0; j < l.functions.length; j++) {
-          const line = w.open(3);
-          w.uint(1, l.functions[j]);
-          w.uint64Field(2, Math.max(0, l.lines[j]));
-          w.close(line);
-        }
-        if (l.kindAttribute > 0) w.packed(4, [l.kindAttribute]);
+      if (l.mapping) w.uint(1, l.mapping.index);
+      w.uint64Field(2, l.address);
+      for (let j = 0; j < l.functions.length; j++) {
+        const line = w.open(3);
+        w.uint(1, l.functions[j].index);
+        w.uint64Field(2, Math.max(0, l.lines[j]));
+        w.close(line);
       }
+      if (l.kind) w.packed(4, [l.kind.index]);
       w.close(m);
     }
-    for (let i = 0; i < this.functionTable.length; i++) {
-      const [name, file] = this.functionTable[i];
+    w.empty(3); // the zero function
+    for (const f of this.functionTable) {
       const m = w.open(3);
-      w.uint(1, name);
-      w.uint(3, file);
+      w.uint(1, f.name.index);
+      w.uint(3, f.file.index);
       w.close(m);
     }
     w.zeroLink();
-    for (const s of this.stringTable) w.string(5, s, true);
-    for (let i = 0; i < this.attributeTable.length; i++) {
-      const a = this.attributeTable[i];
+    for (const s of this.stringTable) w.string(5, s.s, true);
+    w.empty(6); // the zero attribute
+    for (const a of this.attributeTable) {
       const m = w.open(6);
-      if (a) {
-        w.uint(1, a.key);
-        const v = w.open(2);
-        w.anyValue(a.value);
-        w.close(v);
-      }
+      w.uint(1, a.key.index);
+      const v = w.open(2);
+      w.anyValue(a.value);
+      w.close(v);
       w.close(m);
     }
-    for (const locs of this.stackTable) {
+    w.empty(7); // the empty stack
+    for (const s of this.stackTable) {
       const m = w.open(7);
-      w.packed(1, locs);
+      w.packedIndices(1, s.locations);
       w.close(m);
     }
   }
@@ -448,6 +538,22 @@ class RequestWriter extends WireWriter {
     this.tag(fieldNo, 2);
     this.varint(size);
     for (const v of values) this.varint(v);
+  }
+
+  /** An empty message field (a table's zero entry). */
+  empty(fieldNo: number): void {
+    this.tag(fieldNo, 2);
+    this.varint(0);
+  }
+
+  /** A packed repeated int32 field of these records' indices in the request; nothing when empty. */
+  packedIndices(fieldNo: number, records: readonly { index: number }[]): void {
+    if (records.length === 0) return;
+    let size = 0;
+    for (const r of records) size += varintSize(r.index);
+    this.tag(fieldNo, 2);
+    this.varint(size);
+    for (const r of records) this.varint(r.index);
   }
 
   /** The AnyValue message body for a simple value. */

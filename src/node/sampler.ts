@@ -3,14 +3,14 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SimpleValue } from '../otlp/builder.js';
 import { encodedBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
-import { RequestAssembler, type EncodedFlush, type ResolvedSample } from './assemble.js';
+import { AssemblerCache, RequestAssembler, type EncodedFlush } from './assemble.js';
 import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
-import type { RawSample } from './bpftrace/output.js';
+import type { RawSample, SampleKey } from './bpftrace/output.js';
 import { buildProgram } from './bpftrace/program.js';
 import { NodeSamplerConfigSchema, type NodeSamplerConfig, type NodeSamplerInput } from './config.js';
 import { preflight } from './preflight.js';
 import { Demangler } from './symbolize/demangle.js';
-import { Symbolizer, type SymbolizerStats } from './symbolize/symbolizer.js';
+import { Symbolizer, type SymFrame, type SymbolizerStats } from './symbolize/symbolizer.js';
 import { KubeApi, inClusterConfig } from './workload/k8s-api.js';
 import { PodIndex } from './workload/pod-index.js';
 import { WorkloadResolver } from './workload/resolver.js';
@@ -41,6 +41,30 @@ const SWEEP_AFTER_FLUSHES = 60;
 const MAX_ANNOUNCED = 65_536;
 
 /**
+ * What a map key (one thread's stack) came to: its workload, its symbolized and demangled
+ * frames and its sample attributes. Kept per key object while the workload and the process's
+ * symbols stay as they were, so a stack seen before costs a flush no symbolizing.
+ */
+interface Row {
+  workload: object;
+  /** The symbolizer's version of the process when the frames were made. */
+  version: number | undefined;
+  wanted: boolean;
+  resource: Record<string, SimpleValue>;
+  frames: SymFrame[];
+  attributes: Record<string, SimpleValue>;
+}
+
+/**
+ * Frames that symbolizing again later could name differently: an address outside every known
+ * mapping or in anonymous memory, unnamed (a maps re-read or perf map may name it later).
+ */
+function settled(frames: readonly SymFrame[]): boolean {
+  for (const f of frames) if (f.name === undefined && (f.binary === undefined || f.binary.startsWith('['))) return false;
+  return true;
+}
+
+/**
  * The node sampler: bpftrace samples every process in the kernel; each printed window is
  * symbolized, attributed to workloads and handed to the consumer as one OTLP request.
  */
@@ -64,6 +88,10 @@ export class NodeSampler {
   private readonly workloadFilter: Set<string>;
   /** Sample attributes per `pid:thread name`, rebuilt when the pid's workload changes (see RequestAssembler). */
   private readonly sampleAttrs = new Map<string, { workload: object; attributes: Record<string, SimpleValue> }>();
+  /** Per map key, what it came to (see Row); weakly held: bpftrace's key parser bounds the keys. */
+  private readonly rows = new WeakMap<SampleKey, Row>();
+  /** Dictionary entries carried from flush to flush (see AssemblerCache). */
+  private readonly dictionary = new AssemblerCache();
 
   constructor(
     input: NodeSamplerInput,
@@ -191,23 +219,22 @@ export class NodeSampler {
     this.resolver.beginFlush();
     const c = this.config;
     const self = this.driver?.pid;
-    const asm = new RequestAssembler({ hz: c.hz, windowStartMs: window.start, windowEndMs: window.end });
-    const rows: ResolvedSample[] = [];
-    for (const s of samples) {
+    const rows: { row: Row; count: number }[] = [];
+    /** Rows made in this flush, by key. */
+    const fresh = new Map<SampleKey, Row>();
+    for (const { key: s, count } of samples) {
       if (s.pid === self || s.pid === process.pid) continue;
       const w = this.resolver.resolve(s.pid, s.comm);
-      if (!this.wanted(w.key, w.cgroup.path)) {
-        this.counts.filteredSamples += s.count;
+      let row = this.rows.get(s);
+      if (!row || row.workload !== w || row.version !== this.symbolizer.version(s.pid)) {
+        row = this.row(s, w);
+        fresh.set(s, row);
+      }
+      if (!row.wanted) {
+        this.counts.filteredSamples += count;
         continue;
       }
-      const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
-      const attrKey = `${s.pid}:${s.comm}`;
-      let attrs = this.sampleAttrs.get(attrKey);
-      if (attrs?.workload !== w) {
-        attrs = { workload: w, attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm } };
-        this.sampleAttrs.set(attrKey, attrs);
-      }
-      rows.push({ resource: w.resource, frames, attributes: attrs.attributes, count: s.count });
+      rows.push({ row, count });
     }
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
@@ -215,16 +242,40 @@ export class NodeSampler {
       // Rebuilt on demand for the processes still sampled.
       this.sampleAttrs.clear();
     }
-    // C++ and Rust names read as code, not as their manglings: new names go to the running
-    // c++filt in one batch (a pipe round trip; never rejects).
-    await this.demangler.prepare(rows.map((r) => r.frames));
-    for (const r of rows) asm.add({ ...r, frames: this.demangler.frames(r.frames) });
+    if (fresh.size > 0) {
+      // C++ and Rust names read as code, not as their manglings: new names go to the running
+      // c++filt in one batch (a pipe round trip; never rejects).
+      await this.demangler.prepare([...fresh.values()].map((r) => r.frames));
+      for (const [key, r] of fresh) {
+        r.frames = this.demangler.frames(r.frames);
+        // Kept only when symbolizing again could not name more, and only once demangled.
+        if (!r.wanted || settled(r.frames)) this.rows.set(key, r);
+        else this.rows.delete(key);
+      }
+    }
+    const asm = new RequestAssembler({ hz: c.hz, windowStartMs: window.start, windowEndMs: window.end }, this.dictionary);
+    for (const { row, count } of rows) asm.add({ resource: row.resource, frames: row.frames, attributes: row.attributes, count });
     if (asm.samples === 0) {
       this.counts.emptyFlushes++;
       return;
     }
     this.counts.samples += asm.samples;
     this.export(asm.encode());
+  }
+
+  /** Symbolizes and attributes one map key. */
+  private row(s: SampleKey, w: ReturnType<WorkloadResolver['resolve']>): Row {
+    if (!this.wanted(w.key, w.cgroup.path)) {
+      return { workload: w, version: this.symbolizer.version(s.pid), wanted: false, resource: w.resource, frames: [], attributes: {} };
+    }
+    const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
+    const attrKey = `${s.pid}:${s.comm}`;
+    let attrs = this.sampleAttrs.get(attrKey);
+    if (attrs?.workload !== w) {
+      attrs = { workload: w, attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm } };
+      this.sampleAttrs.set(attrKey, attrs);
+    }
+    return { workload: w, version: this.symbolizer.version(s.pid), wanted: true, resource: w.resource, frames, attributes: attrs.attributes };
   }
 
   private wanted(key: string, cgroupPath: string): boolean {

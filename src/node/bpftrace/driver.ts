@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { parseOutputLine, type RawSample } from './output.js';
+import { SampleKeys, parseOutputLine, type RawSample } from './output.js';
 
 export interface DriverOptions {
   /** bpftrace executable (a path or a name on PATH). */
@@ -57,6 +57,8 @@ export class BpftraceDriver {
   private restartTimer: NodeJS.Timeout | undefined;
   private windowStart = Date.now();
   private readonly stderrTail: string[] = [];
+  /** Parsed map keys, kept across restarts (a key means the same whichever bpftrace printed it). */
+  private readonly keys = new SampleKeys();
 
   constructor(private readonly o: DriverOptions) {
     this.backoffMs = o.restartInitialMs ?? 1000;
@@ -106,7 +108,7 @@ export class BpftraceDriver {
       }, this.o.attachTimeoutMs ?? 30_000);
 
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const ev = parseOutputLine(line);
+      const ev = parseOutputLine(line, this.keys);
       if (!ev) return;
       if (ev.type === 'attached') {
         attached = true;

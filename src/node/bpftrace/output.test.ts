@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseOutputLine, parseSampleKey } from './output.js';
+import { SampleKeys, parseOutputLine, parseSampleKey } from './output.js';
 import { buildProgram } from './program.js';
 
 // Lines as bpftrace 0.17 prints them with -f json and BPFTRACE_NO_USER_SYMBOLS=1 (recorded).
@@ -9,32 +9,31 @@ const WITH_KERNEL =
   '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n';
 
 test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
-  assert.deepEqual(parseSampleKey(USER_ONLY, 3), {
+  assert.deepEqual(parseSampleKey(USER_ONLY), {
     pid: 7615,
     tid: 7615,
     comm: 'burn',
     kernel: [],
     user: ['0x55c94bc40154', '0x55c94bc4016a', '0x7f45451ed24a'],
-    count: 3,
   });
-  const s = parseSampleKey(WITH_KERNEL, 1)!;
+  const s = parseSampleKey(WITH_KERNEL)!;
   assert.deepEqual(s.kernel, ['native_set_pte+0', 'set_ptes.isra.0+54', 'asm_exc_page_fault+34']);
   assert.deepEqual(s.user, ['0x1f5f370', '0xd15ae1']);
 });
 
 test('parseSampleKey keeps commas and spaces inside the comm', () => {
-  const s = parseSampleKey('12,13,npm exec a,b,c,\n    do_syscall_64+113\n,\n    0x10\n', 2)!;
+  const s = parseSampleKey('12,13,npm exec a,b,c,\n    do_syscall_64+113\n,\n    0x10\n')!;
   assert.equal(s.comm, 'npm exec a,b,c');
   assert.deepEqual(s.kernel, ['do_syscall_64+113']);
   assert.deepEqual(s.user, ['0x10']);
-  assert.equal(parseSampleKey('1,2,kworker/0:1,\n    worker_thread+1\n,', 1)!.user.length, 0);
-  assert.equal(parseSampleKey('1,2,x,,', 1)!.comm, 'x');
+  assert.equal(parseSampleKey('1,2,kworker/0:1,\n    worker_thread+1\n,')!.user.length, 0);
+  assert.equal(parseSampleKey('1,2,x,,')!.comm, 'x');
 });
 
 test('parseSampleKey rejects keys of another shape', () => {
-  assert.equal(parseSampleKey('abc,1,x,,', 1), undefined);
-  assert.equal(parseSampleKey('1,2', 1), undefined);
-  assert.equal(parseSampleKey('1,2,x,notastack,', 1), undefined);
+  assert.equal(parseSampleKey('abc,1,x,,'), undefined);
+  assert.equal(parseSampleKey('1,2'), undefined);
+  assert.equal(parseSampleKey('1,2,x,notastack,'), undefined);
 });
 
 test('parseOutputLine reads map, attach, empty-map and junk lines', () => {
@@ -49,6 +48,26 @@ test('parseOutputLine reads map, attach, empty-map and junk lines', () => {
   assert.deepEqual(parseOutputLine('{"type": "map", "data": {"@s": {}}}'), { type: 'samples', samples: [], malformedKeys: 0 });
   assert.equal(parseOutputLine('   '), undefined);
   assert.equal(parseOutputLine('not json')?.type, 'invalid');
+});
+
+test('a key printed again is the same object (parsed once); keys long not printed are forgotten', () => {
+  const keys = new SampleKeys();
+  const map = (entries: Record<string, number>): string => JSON.stringify({ type: 'map', data: { '@s': entries } });
+  const samples = (line: string) => {
+    const ev = parseOutputLine(line, keys);
+    assert.equal(ev?.type, 'samples');
+    return ev?.type === 'samples' ? ev.samples : [];
+  };
+  const [a] = samples(map({ [USER_ONLY]: 5 }));
+  const [b, c] = samples(map({ [USER_ONLY]: 2, [WITH_KERNEL]: 1 }));
+  assert.equal(b.key, a.key);
+  assert.deepEqual([a.count, b.count, c.count], [5, 2, 1]);
+  assert.equal(c.key.comm, 'node');
+  for (let i = 0; i < 120; i++) samples(map({ [WITH_KERNEL]: 1 }));
+  const [again] = samples(map({ [USER_ONLY]: 1 }));
+  assert.notEqual(again.key, a.key, 'forgotten within 120 maps without it (pruned every 60), parsed afresh');
+  assert.deepEqual(again.key, a.key);
+  assert.equal(samples(map({ [WITH_KERNEL]: 1 }))[0].key, c.key, 'kept while printed');
 });
 
 test('buildProgram filters idle, own processes and optional pids', () => {

@@ -9,7 +9,8 @@
  * comma of what remains (kernel symbol names are C identifiers), and the comm is the middle.
  */
 
-export interface RawSample {
+/** What a map key says: one thread's stack. */
+export interface SampleKey {
   pid: number;
   tid: number;
   /** The thread's name (bpftrace's `comm` is per thread). */
@@ -18,6 +19,14 @@ export interface RawSample {
   kernel: string[];
   /** User frames, leaf first: `0x…` raw addresses, or names when bpftrace symbolized them. */
   user: string[];
+}
+
+/**
+ * One entry of a printed map. The same key text gives the same `key` object flush after flush
+ * (see SampleKeys), so what a consumer derives from a key can be kept by its identity.
+ */
+export interface RawSample {
+  key: SampleKey;
   count: number;
 }
 
@@ -40,8 +49,41 @@ export const SEEN_MAP = '@p';
 export const PROCESS_TAG = 'pl-proc';
 const PROCESS_LINE = /^pl-proc (\d+) (\d+) (\d+) ?([^\n]*)\n?$/;
 
+/** Keys not printed for this many maps are forgotten at the next prune (every this many maps). */
+const KEEP_KEYS_FOR_MAPS = 60;
+/** Bounds the parsed keys kept (a machine with very many distinct stacks starts afresh). */
+const MAX_KEYS = 200_000;
+
+/**
+ * Parsed map keys, kept from one printed map to the next: most stacks recur every interval,
+ * and a key parsed once is a map lookup afterwards. Keys not printed for one to two minutes
+ * (pruned every KEEP_KEYS_FOR_MAPS maps) go.
+ */
+export class SampleKeys {
+  private readonly keys = new Map<string, { key: SampleKey | undefined; map: number }>();
+  private maps = 0;
+
+  /** Marks the start of a printed map. */
+  nextMap(): void {
+    this.maps++;
+    if (this.maps % KEEP_KEYS_FOR_MAPS === 0) {
+      for (const [text, k] of this.keys) if (this.maps - k.map >= KEEP_KEYS_FOR_MAPS) this.keys.delete(text);
+    }
+  }
+
+  /** The key's fields (the same object as last time for the same text); undefined when malformed. */
+  parse(text: string): SampleKey | undefined {
+    let k = this.keys.get(text);
+    if (!k) {
+      if (this.keys.size >= MAX_KEYS) this.keys.clear();
+      this.keys.set(text, (k = { key: parseSampleKey(text), map: this.maps }));
+    } else k.map = this.maps;
+    return k.key;
+  }
+}
+
 /** One line of bpftrace JSON output. Blank lines give undefined. */
-export function parseOutputLine(line: string): OutputEvent | undefined {
+export function parseOutputLine(line: string, keys = new SampleKeys()): OutputEvent | undefined {
   const text = line.trim();
   if (text === '') return undefined;
   let obj: unknown;
@@ -67,9 +109,10 @@ export function parseOutputLine(line: string): OutputEvent | undefined {
     let malformedKeys = 0;
     // An empty map prints as {} (or, in some versions, as an empty array).
     if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
-      for (const [key, count] of Object.entries(entries as Record<string, unknown>)) {
-        const s = typeof count === 'number' ? parseSampleKey(key, count) : undefined;
-        if (s) samples.push(s);
+      keys.nextMap();
+      for (const [text, count] of Object.entries(entries as Record<string, unknown>)) {
+        const key = typeof count === 'number' ? keys.parse(text) : undefined;
+        if (key) samples.push({ key, count: count as number });
         else malformedKeys++;
       }
     }
@@ -79,7 +122,7 @@ export function parseOutputLine(line: string): OutputEvent | undefined {
 }
 
 /** Splits one map key (see the file comment); undefined when it is not of that shape. */
-export function parseSampleKey(key: string, count: number): RawSample | undefined {
+export function parseSampleKey(key: string): SampleKey | undefined {
   const c1 = key.indexOf(',');
   const c2 = c1 < 0 ? -1 : key.indexOf(',', c1 + 1);
   if (c2 < 0) return undefined;
@@ -95,7 +138,7 @@ export function parseSampleKey(key: string, count: number): RawSample | undefine
   const kstack = head.slice(k + 1);
   const ustack = rest.slice(u + 1);
   if (!isStackText(kstack) || !isStackText(ustack)) return undefined;
-  return { pid, tid, comm: head.slice(0, k), kernel: stackFrames(kstack), user: stackFrames(ustack), count };
+  return { pid, tid, comm: head.slice(0, k), kernel: stackFrames(kstack), user: stackFrames(ustack) };
 }
 
 function toInt(s: string): number | undefined {

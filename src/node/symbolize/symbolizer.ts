@@ -24,6 +24,8 @@ interface ProcState {
   /** `profile.frame.type` for unnamed code in anonymous memory (the runtime's JIT). */
   runtimeKind: string;
   lastSeen: number;
+  /** Changes whenever what `user()` returns for an address of this process may have changed. */
+  version: number;
 }
 
 export interface SymbolizerStats {
@@ -57,6 +59,7 @@ export class Symbolizer {
   private readonly elfs: ElfCache;
   private readonly kernelFrames = new Map<string, SymFrame>();
   private generation = 0;
+  private versions = 0;
   private mapsReads = 0;
   private perfMapReads = 0;
   private unnamed = 0;
@@ -92,6 +95,18 @@ export class Symbolizer {
       }
       return s;
     });
+  }
+
+  /**
+   * A number that changes whenever the frames `user()` gives for this process's addresses may
+   * change (maps re-read, perf map grown, the process forgotten); undefined for a process not
+   * known. Marks the process as sampled in this flush, as `user()` does.
+   */
+  version(pid: number): number | undefined {
+    const p = this.procs.get(pid);
+    if (!p) return undefined;
+    p.lastSeen = this.generation;
+    return p.version;
   }
 
   /** Symbolizes a user stack (leaf first, as bpftrace prints it). */
@@ -146,6 +161,7 @@ export class Symbolizer {
         perfMapGeneration: -1,
         runtimeKind: runtimeKindOf(this.procRoot, pid),
         lastSeen: this.generation,
+        version: ++this.versions,
       };
       this.procs.set(pid, p);
       this.refreshMaps(pid, p);
@@ -169,6 +185,7 @@ export class Symbolizer {
     }
     p.maps = parseMaps(text);
     p.frames.clear();
+    p.version = ++this.versions;
     return true;
   }
 
@@ -250,12 +267,16 @@ export class Symbolizer {
     try {
       const map = (p.perfMap ??= new PerfMap());
       const size = fstatSync(fd).size;
+      let grew: boolean;
       if (size < map.bytesRead) {
         // Truncated (a new process with the same pid wrote it afresh): start over.
         p.perfMap = new PerfMap();
-        return this.readPerfMapFrom(fd, p.perfMap, size);
-      }
-      return this.readPerfMapFrom(fd, map, size);
+        p.version = ++this.versions;
+        grew = this.readPerfMapFrom(fd, p.perfMap, size);
+      } else grew = this.readPerfMapFrom(fd, map, size);
+      // New code may sit where old code was (JIT code moves and is collected).
+      if (grew) p.version = ++this.versions;
+      return grew;
     } finally {
       closeSync(fd);
     }

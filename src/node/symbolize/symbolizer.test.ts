@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Symbolizer } from './symbolizer.js';
+
+/** A /proc with one process running JIT code in anonymous memory, named by its perf map. */
+function fakeProc(pid: number): { root: string; perfMap: string } {
+  const root = mkdtempSync(join(tmpdir(), 'pl-proc-'));
+  const dir = join(root, String(pid));
+  mkdirSync(join(dir, 'root', 'tmp'), { recursive: true });
+  // Field 22 (start time) is 777.
+  writeFileSync(join(dir, 'stat'), `${pid} (node) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0\n`);
+  writeFileSync(join(dir, 'maps'), '7f0000000000-7f0000100000 r-xp 00000000 00:00 0 \n');
+  writeFileSync(join(dir, 'comm'), 'node\n');
+  const perfMap = join(dir, 'root', 'tmp', `perf-${pid}.map`);
+  writeFileSync(perfMap, '7f0000001000 100 JS:*burnHot /srv/app.js:10:3\n');
+  return { root, perfMap };
+}
+
+test('version changes exactly when what user() gives for an address may change (the sampler keeps rows by it)', (t) => {
+  const { root, perfMap } = fakeProc(4242);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const sym = new Symbolizer(root);
+  assert.equal(sym.version(4242), undefined, 'unknown before its first stack');
+  sym.beginFlush();
+  const [hot] = sym.user(4242, ['0x7f0000001010']);
+  assert.match(hot.name ?? '', /burnHot/);
+  const v1 = sym.version(4242);
+  assert.equal(typeof v1, 'number');
+  sym.beginFlush();
+  sym.user(4242, ['0x7f0000001010']);
+  assert.equal(sym.version(4242), v1, 'same answers: same version');
+  // New code compiled: an address the perf map did not know makes it read what was appended.
+  appendFileSync(perfMap, '7f0000002000 100 JS:*burnCold /srv/app.js:20:3\n');
+  sym.beginFlush();
+  const [cold] = sym.user(4242, ['0x7f0000002010']);
+  assert.match(cold.name ?? '', /burnCold/);
+  const v2 = sym.version(4242);
+  assert.notEqual(v2, v1, 'the perf map grew');
+  sym.forget(4242);
+  assert.equal(sym.version(4242), undefined);
+  sym.user(4242, ['0x7f0000001010']);
+  assert.notEqual(sym.version(4242), v2, 'a forgotten process starts a new version');
+});

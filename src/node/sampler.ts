@@ -60,7 +60,10 @@ interface Row {
  * mapping or in anonymous memory, unnamed (a maps re-read or perf map may name it later).
  */
 function settled(frames: readonly SymFrame[]): boolean {
-  for (const f of frames) if (f.name === undefined && (f.binary === undefined || f.binary.startsWith('['))) return false;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i];
+    if (f.name === undefined && (f.binary === undefined || f.binary.startsWith('['))) return false;
+  }
   return true;
 }
 
@@ -220,15 +223,20 @@ export class NodeSampler {
     const c = this.config;
     const self = this.driver?.pid;
     const rows: { row: Row; count: number }[] = [];
-    /** Rows made in this flush, by key. */
-    const fresh = new Map<SampleKey, Row>();
-    for (const { key: s, count } of samples) {
+    /** Rows made in this flush, and their keys (each key is printed once a map). */
+    const fresh: Row[] = [];
+    const freshKeys: SampleKey[] = [];
+    // Indexed loops: this code runs without the optimizing compiler, where each for-of step allocates.
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i].key;
+      const count = samples[i].count;
       if (s.pid === self || s.pid === process.pid) continue;
       const w = this.resolver.resolve(s.pid, s.comm);
       let row = this.rows.get(s);
       if (!row || row.workload !== w || row.version !== this.symbolizer.version(s.pid)) {
         row = this.row(s, w);
-        fresh.set(s, row);
+        fresh.push(row);
+        freshKeys.push(s);
       }
       if (!row.wanted) {
         this.counts.filteredSamples += count;
@@ -242,19 +250,23 @@ export class NodeSampler {
       // Rebuilt on demand for the processes still sampled.
       this.sampleAttrs.clear();
     }
-    if (fresh.size > 0) {
+    if (fresh.length > 0) {
       // C++ and Rust names read as code, not as their manglings: new names go to the running
       // c++filt in one batch (a pipe round trip; never rejects).
-      await this.demangler.prepare([...fresh.values()].map((r) => r.frames));
-      for (const [key, r] of fresh) {
+      await this.demangler.prepare(fresh.map((r) => r.frames));
+      for (let i = 0; i < fresh.length; i++) {
+        const r = fresh[i];
         r.frames = this.demangler.frames(r.frames);
         // Kept only when symbolizing again could not name more, and only once demangled.
-        if (!r.wanted || settled(r.frames)) this.rows.set(key, r);
-        else this.rows.delete(key);
+        if (!r.wanted || settled(r.frames)) this.rows.set(freshKeys[i], r);
+        else this.rows.delete(freshKeys[i]);
       }
     }
     const asm = new RequestAssembler({ hz: c.hz, windowStartMs: window.start, windowEndMs: window.end }, this.dictionary);
-    for (const { row, count } of rows) asm.add({ resource: row.resource, frames: row.frames, attributes: row.attributes, count });
+    for (let i = 0; i < rows.length; i++) {
+      const { row, count } = rows[i];
+      asm.add({ resource: row.resource, frames: row.frames, attributes: row.attributes, count });
+    }
     if (asm.samples === 0) {
       this.counts.emptyFlushes++;
       return;

@@ -110,7 +110,10 @@ export function parseOutputLine(line: string, keys = new SampleKeys()): OutputEv
     // An empty map prints as {} (or, in some versions, as an empty array).
     if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
       keys.nextMap();
-      for (const [text, count] of Object.entries(entries as Record<string, unknown>)) {
+      const map = entries as Record<string, unknown>;
+      // for-in, not Object.entries: no pair array per key (this runs unoptimized, once a flush).
+      for (const text in map) {
+        const count = map[text];
         const key = typeof count === 'number' ? keys.parse(text) : undefined;
         if (key) samples.push({ key, count: count as number });
         else malformedKeys++;
@@ -151,8 +154,9 @@ function isStackText(s: string): boolean {
 
 function stackFrames(s: string): string[] {
   const out: string[] = [];
-  for (const line of s.split('\n')) {
-    const f = line.trim();
+  const lines = s.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const f = lines[i].trim();
     if (f !== '') out.push(f);
   }
   return out;

@@ -50,12 +50,15 @@ export class Demangler {
    * Demangles every name among these frames not seen before, in one batch to the running
    * c++filt; resolves once they are cached (at once when there are none). Never rejects.
    */
-  prepare(stacks: Iterable<readonly FrameSpec[]>): Promise<void> {
+  prepare(stacks: readonly (readonly FrameSpec[])[]): Promise<void> {
     if (!this.available) return Promise.resolve();
     const unseen = new Set<string>();
-    for (const frames of stacks) {
-      for (const f of frames) {
-        if (f.name !== undefined && MANGLED.test(f.name) && !this.cache.has(f.name)) unseen.add(f.name);
+    // Indexed loops: the sampler runs without the optimizing compiler, where for-of allocates per step.
+    for (let i = 0; i < stacks.length; i++) {
+      const frames = stacks[i];
+      for (let j = 0; j < frames.length; j++) {
+        const name = frames[j].name;
+        if (name !== undefined && MANGLED.test(name) && !this.cache.has(name)) unseen.add(name);
       }
     }
     if (unseen.size === 0) return Promise.resolve();

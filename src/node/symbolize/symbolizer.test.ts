@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { buildCBurner, hasGcc } from '../../../test/burners/build.js';
+import { readElf } from './elf.js';
 import { Symbolizer } from './symbolizer.js';
 
 /** A /proc with one process running JIT code in anonymous memory, named by its perf map. */
@@ -43,4 +46,37 @@ test('version changes exactly when what user() gives for an address may change (
   assert.equal(sym.version(4242), undefined);
   sym.user(4242, ['0x7f0000001010']);
   assert.notEqual(sym.version(4242), v2, 'a forgotten process starts a new version');
+});
+
+test('processes running one binary share its frame objects, wherever each maps it', (t) => {
+  if (!hasGcc()) return t.skip('gcc is not installed');
+  const bin = buildCBurner();
+  const elf = readElf(bin)!;
+  const nm = execFileSync('nm', [bin], { encoding: 'utf8' }).split('\n').find((l) => l.endsWith(' pl_burn_inner'))!;
+  const inner = parseInt(nm.split(' ')[0], 16);
+  const text = elf.segments.find((s) => inner >= s.vaddr && inner < s.vaddr + s.filesz)!;
+  const fileOffset = inner - text.vaddr + text.offset;
+  const root = mkdtempSync(join(tmpdir(), 'pl-proc-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const { ino } = statSync(bin);
+  const addresses: string[] = [];
+  for (const [pid, base] of [
+    [5001, 0x5555_0000_0000],
+    [5002, 0x5600_1000_0000],
+  ]) {
+    const dir = join(root, String(pid));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'stat'), `${pid} (burn) R 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${pid} 0 0\n`);
+    writeFileSync(join(dir, 'comm'), 'burn\n');
+    const end = base + text.filesz + 0x1000;
+    writeFileSync(join(dir, 'maps'), `${base.toString(16)}-${end.toString(16)} r-xp ${text.offset.toString(16).padStart(8, '0')} 08:01 ${ino} ${bin}\n`);
+    addresses.push(`0x${(base + fileOffset - text.offset + 3).toString(16)}`);
+  }
+  const sym = new Symbolizer(root);
+  sym.beginFlush();
+  const [a] = sym.user(5001, [addresses[0]]);
+  const [b] = sym.user(5002, [addresses[1]]);
+  assert.equal(a.name, 'pl_burn_inner');
+  assert.equal(a.address, BigInt(fileOffset + 3), 'the file offset, the same in both');
+  assert.equal(b, a, 'one frame object for both processes');
 });

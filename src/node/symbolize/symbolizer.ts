@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import type { FrameSpec } from '../../otlp/builder.js';
 import { ElfCache } from './elf-cache.js';
+import type { ElfSymbols } from './elf.js';
 import { PerfMap, describeJitSymbol } from './perf-map.js';
 import { findMapping, isFileBacked, parseMaps, type MapEntry } from './proc-maps.js';
 import { namespacePid, processStartTime, readProc } from './proc.js';
@@ -57,6 +58,8 @@ const MAPS_REFRESH_EVERY_FLUSHES = 10;
 export class Symbolizer {
   private readonly procs = new Map<number, ProcState>();
   private readonly elfs: ElfCache;
+  /** Named native frames by binary (its symbols, as cached) and file offset; see nativeFrame. */
+  private readonly nativeFrames = new WeakMap<ElfSymbols, Map<number, SymFrame>>();
   private readonly kernelFrames = new Map<string, SymFrame>();
   private generation = 0;
   private versions = 0;
@@ -225,7 +228,7 @@ export class Symbolizer {
     const sym = vaddr !== undefined ? elf!.lookup(vaddr) : undefined;
     let frame: SymFrame;
     if (sym) {
-      frame = { name: sym.name, binary: m.path, address: BigInt(offset), kind: 'native', buildId: elf!.buildId || undefined };
+      frame = this.nativeFrame(elf!, m.path, offset, sym.name);
     } else {
       // V8's embedded builtins live inside node's own text but are named only in its perf map.
       const jit = this.jitFrame(pid, p, addr);
@@ -234,6 +237,22 @@ export class Symbolizer {
     }
     this.remember(p, addr, frame);
     return frame;
+  }
+
+  /**
+   * One frame object per binary and file offset, shared by every process running the binary
+   * (each maps it elsewhere, but the offset is the same): a stack first seen in another process
+   * then costs the request assembler and demangler nothing new.
+   */
+  private nativeFrame(elf: ElfSymbols, path: string, offset: number, name: string): SymFrame {
+    let byOffset = this.nativeFrames.get(elf);
+    if (!byOffset) this.nativeFrames.set(elf, (byOffset = new Map()));
+    let f = byOffset.get(offset);
+    if (f && f.binary === path && f.name === name) return f;
+    f = { name, binary: path, address: BigInt(offset), kind: 'native', buildId: elf.buildId || undefined };
+    if (byOffset.size >= MAX_FRAMES_PER_PROCESS) byOffset.clear();
+    byOffset.set(offset, f);
+    return f;
   }
 
   private remember(p: ProcState, addr: number, frame: SymFrame): void {

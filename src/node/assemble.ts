@@ -1,4 +1,4 @@
-import type { SimpleValue } from '../otlp/builder.js';
+import { frameLines, linesKey, type SimpleValue } from '../otlp/builder.js';
 import { WireWriter } from '../otlp/wire/writer.js';
 import type { RequestStats } from '../pipeline/request-stats.js';
 import type { SymFrame } from './symbolize/symbolizer.js';
@@ -173,9 +173,8 @@ export class AssemblerCache {
     let r = this.frameLocations.get(f);
     if (r) return r;
     const mappingKey = f.binary ? `${f.binary}\0${f.buildId ?? ''}` : undefined;
-    const lines = [...(f.inlined ?? []), ...(f.name !== undefined ? [{ name: f.name, file: f.file, line: f.line }] : [])];
-    const lineKey = lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
-    const key = `${mappingKey ?? ''}\x02${f.address ?? 0n}\x02${f.kind ?? ''}\x02${lineKey}`;
+    const lines = frameLines(f);
+    const key = `${mappingKey ?? ''}\x02${f.address ?? 0n}\x02${f.kind ?? ''}\x02${linesKey(lines)}`;
     r = this.locations.get(key);
     if (!r) {
       let mapping: MappingRec | undefined;

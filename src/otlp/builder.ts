@@ -41,6 +41,16 @@ export interface FrameSpec {
   inlined?: { name: string; file?: string; line?: number }[];
 }
 
+/** A frame's Location.lines, callee first: its inlined frames, then itself when named. */
+export function frameLines(frame: FrameSpec): { name: string; file?: string; line?: number }[] {
+  return [...(frame.inlined ?? []), ...(frame.name !== undefined ? [{ name: frame.name, file: frame.file, line: frame.line }] : [])];
+}
+
+/** The identity of a location's lines (function name, file and line of each). */
+export function linesKey(lines: readonly { name: string; file?: string; line?: number }[]): string {
+  return lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
+}
+
 export interface ProfileOptions {
   periodNanos: number;
   timeUnixNano?: bigint;
@@ -137,9 +147,8 @@ export class RequestBuilder {
   /** A location for a frame; with no mapping given, one is made from `binary` (start 0). */
   location(frame: FrameSpec, mappingIndex?: number): number {
     const mapping = mappingIndex ?? (frame.binary ? this.mapping(frame.binary) : 0);
-    const lines = [...(frame.inlined ?? []), ...(frame.name !== undefined ? [{ name: frame.name, file: frame.file, line: frame.line }] : [])];
-    const lineKey = lines.map((l) => `${l.name}\0${l.file ?? ''}\0${l.line ?? 0}`).join('\x01');
-    const id = `${mapping}\0${frame.address ?? 0n}\0${frame.kind ?? ''}\0${lineKey}`;
+    const lines = frameLines(frame);
+    const id = `${mapping}\0${frame.address ?? 0n}\0${frame.kind ?? ''}\0${linesKey(lines)}`;
     let i = this.locations.get(id);
     if (i === undefined) {
       i = this.dictionary.locationTable.push(

@@ -13,7 +13,7 @@ import { Demangler } from './symbolize/demangle.js';
 import { Symbolizer, type SymFrame, type SymbolizerStats } from './symbolize/symbolizer.js';
 import { KubeApi, inClusterConfig } from './workload/k8s-api.js';
 import { PodIndex } from './workload/pod-index.js';
-import { WorkloadResolver } from './workload/resolver.js';
+import { WorkloadResolver, type ProcessWorkload } from './workload/resolver.js';
 
 export interface SamplerStats {
   bpftrace: DriverStats;
@@ -46,7 +46,7 @@ const MAX_ANNOUNCED = 65_536;
  * symbols stay as they were, so a stack seen before costs a flush no symbolizing.
  */
 interface Row {
-  workload: object;
+  workload: ProcessWorkload;
   /** The symbolizer's version of the process when the frames were made. */
   version: number | undefined;
   wanted: boolean;
@@ -276,7 +276,7 @@ export class NodeSampler {
   }
 
   /** Symbolizes and attributes one map key. */
-  private row(s: SampleKey, w: ReturnType<WorkloadResolver['resolve']>): Row {
+  private row(s: SampleKey, w: ProcessWorkload): Row {
     if (!this.wanted(w.key, w.cgroup.path)) {
       return { workload: w, version: this.symbolizer.version(s.pid), wanted: false, resource: w.resource, frames: [], attributes: {} };
     }

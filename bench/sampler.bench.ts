@@ -26,6 +26,8 @@ import { table } from './measure.js';
  * Runs sample only the burners (a kernel pid filter: the machine as if it ran nothing else);
  * --all-hz: rates also run sampling every process, other jobs' on this shared machine included.
  * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
+ * --repeat N: each --hz rate runs N times and its median and range are printed (a single 60 s run
+ *   on a shared machine moves by ±0.3 % of a core; default 1).
  *   SAMPLER_BENCH_SECONDS=10 npm run bench -- sampler      (a quick run; the default is 60 s)
  *   npm run build && node --import tsx bench/sampler.bench.ts --built   (the compiled command, as the image runs it)
  *
@@ -56,6 +58,8 @@ interface Options {
   seconds: number;
   burners: number;
   rates: number[];
+  /** Runs per --hz rate (median and range printed). */
+  repeat: number;
   /** Rates run once more over OTLP/gRPC, as a same-run baseline for the default (HTTP). */
   grpcRates: number[];
   /** Rates run once more sampling every process on the machine (other jobs' too), not only the burners. */
@@ -77,6 +81,7 @@ function options(argv: string[]): Options {
     seconds,
     burners: Number(flag('burners') ?? process.env.SAMPLER_BENCH_BURNERS ?? 100),
     rates: (flag('hz') ?? process.env.SAMPLER_BENCH_HZ ?? '20,99').split(',').map(Number),
+    repeat: Math.max(1, Math.trunc(Number(flag('repeat') ?? process.env.SAMPLER_BENCH_REPEAT ?? 1))),
     allRates: (flag('all-hz') ?? process.env.SAMPLER_BENCH_ALL_HZ ?? '20').split(',').filter(Boolean).map(Number),
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
@@ -327,7 +332,14 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const runs: RunFigures[] = [];
     // The fixed cost: the same command with nothing to sample (a pid filter on an idle process).
     runs.push(await run(o, 'idle', [...common, '--hz', '20', '--pid', String(process.pid)], received, receiver));
-    for (const hz of o.rates) runs.push(await run(o, String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
+    const repeats = new Map<number, RunFigures[]>();
+    for (const hz of o.rates) {
+      for (let i = 1; i <= o.repeat; i++) {
+        const r = await run(o, o.repeat > 1 ? `${hz} #${i}` : String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' });
+        runs.push(r);
+        repeats.set(hz, [...(repeats.get(hz) ?? []), r]);
+      }
+    }
     for (const hz of o.grpcRates) runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
     for (const hz of o.allRates) runs.push(await run(o, `${hz} all`, [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'all' }));
 
@@ -338,6 +350,15 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
           runs.map((r) => [r.hz, r.cpuPercent, r.nodeCpuPercent, r.bpftraceCpuPercent, r.startCpuSeconds, r.rssMiB, r.bpftraceRssMiB, r.samplesPerSecond, r.flushesPerSecond, r.bytesPerSecond, r.throughput]),
         ),
     );
+    if (o.repeat > 1) {
+      console.log();
+      for (const [hz, rs] of repeats) {
+        const cpu = rs.map((r) => r.cpuPercent).sort((a, b) => a - b);
+        const mid = cpu.length >> 1;
+        const median = cpu.length % 2 ? cpu[mid] : (cpu[mid - 1] + cpu[mid]) / 2;
+        console.log(`${hz} Hz over ${cpu.length} runs: median ${median.toFixed(2)} % of a core, range ${cpu[0].toFixed(2)}–${cpu[cpu.length - 1].toFixed(2)} %`);
+      }
+    }
     console.log('\npilotlight node CPU % per thread:');
     for (const r of runs) console.log(`  ${r.hz}: ${r.threads || '-'}`);
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);

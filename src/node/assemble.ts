@@ -416,7 +416,7 @@ export class RequestAssembler {
         w.uint64Field(2, Math.max(0, l.lines[j]));
         w.close(line);
       }
-      if (l.kind) w.packed(4, [l.kind.index]);
+      if (l.kind) w.packedIndices(4, [l.kind]);
       w.close(m);
     }
     w.empty(3); // the zero function
@@ -539,16 +539,6 @@ class RequestWriter extends WireWriter {
     const bytes = utf8.encode(s);
     this.varint(bytes.length);
     this.copy(bytes, 0, bytes.length);
-  }
-
-  /** A packed repeated int32 field of non-negative values; nothing when empty. */
-  packed(fieldNo: number, values: readonly number[]): void {
-    if (values.length === 0) return;
-    let size = 0;
-    for (let i = 0; i < values.length; i++) size += varintSize(values[i]);
-    this.tag(fieldNo, 2);
-    this.varint(size);
-    for (let i = 0; i < values.length; i++) this.varint(values[i]);
   }
 
   /** An empty message field (a table's zero entry). */

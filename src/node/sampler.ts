@@ -90,7 +90,7 @@ export class NodeSampler {
   private eagerRefilledAt = 0;
   private readonly workloadFilter: Set<string>;
   /** Sample attributes per `pid:thread name`, rebuilt when the pid's workload changes (see RequestAssembler). */
-  private readonly sampleAttrs = new Map<string, { workload: object; attributes: Record<string, SimpleValue> }>();
+  private readonly sampleAttrs = new Map<string, { workload: ProcessWorkload; attributes: Record<string, SimpleValue> }>();
   /** Per map key, what it came to (see Row); weakly held: bpftrace's key parser bounds the keys. */
   private readonly rows = new WeakMap<SampleKey, Row>();
   /** Dictionary entries carried from flush to flush (see AssemblerCache). */

@@ -25,7 +25,7 @@ export async function gzippedBody(item: ExportItem): Promise<Uint8Array> {
   if (item.gzipped) return item.gzipped;
   let pending = shared.get(item.body);
   if (!pending) {
-    pending = item.body.byteLength <= SYNC_GZIP_MAX_BYTES ? gzipNow(item.body) : gzipAsync(item.body, { level: 6 });
+    pending = item.body.byteLength <= SYNC_GZIP_MAX_BYTES ? gzipNow(item.body) : gzipAsync(item.body, gzipOptions(item.body.byteLength));
     shared.set(item.body, pending);
     pending.catch(() => shared.delete(item.body));
   }

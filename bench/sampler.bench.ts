@@ -22,7 +22,7 @@ import { table } from './measure.js';
  *
  *   node --import tsx bench/sampler.bench.ts [--seconds 60] [--burners 100] [--hz 20,99] [--grpc-hz 20]
  *
- * --warmup N: seconds of each run before measuring (default a third of --seconds, at most 20).
+ * --warmup N: seconds of each run before measuring (default twice --seconds, at most 120: see options()).
  * Runs sample only the burners (a kernel pid filter: the machine as if it ran nothing else);
  * --all-hz: rates also run sampling every process, other jobs' on this shared machine included.
  * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
@@ -86,10 +86,13 @@ function options(argv: string[]): Options {
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
-    // Measure the steady state, after start-up: new pids cost a maps read, an ELF load and a
-    // workload resolve each, and V8 spends the first tens of seconds compiling the flush path
-    // (it runs once a second, so tiering up is slow) and in start-up GCs (perf showed both).
-    warmupSeconds: Number(flag('warmup') ?? Math.min(20, Math.max(2, seconds / 3))),
+    // Measure the steady state, after start-up. Per-second CPU time series of the sampler
+    // showed one-off costs in its first one to two minutes: a maps read, an ELF load and a
+    // workload resolve per new pid; the caches filling (keys and dictionary entries are kept
+    // for 60 flushes), which grows the heap; V8's memory reducer then running two or three
+    // full GCs (100-230 ms of CPU, seen 49-105 s after start). Any of these inside a 60 s
+    // window adds up to 0.4 % of a core to it. The warm-up CPU is printed too.
+    warmupSeconds: Number(flag('warmup') ?? Math.min(120, Math.max(2, seconds * 2))),
   };
 }
 
@@ -179,6 +182,8 @@ interface RunFigures {
   nodeCpuPercent: number;
   bpftraceCpuPercent: number;
   startCpuSeconds: number;
+  /** CPU % of a core (sampler + bpftrace) during the warm-up, after start-up. */
+  warmupCpuPercent: number;
   rssMiB: number;
   bpftraceRssMiB: number;
   samplesPerSecond: number;
@@ -250,8 +255,10 @@ async function run(o: Options, label: string, nodeArgs: string[], received: Rece
       progress(`${label}: running; starting ${o.burners} burners`);
       burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice);
     }
+    const w0 = performance.now();
     await sleep(o.warmupSeconds * 1000);
     const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.bpftrace), threads: threadCpuSeconds(node.child.pid!) };
+    const warmupCpuPercent = (100 * (c0.node + c0.bt - startCpu)) / ((performance.now() - w0) / 1000);
     const r0 = { ...received, bytes: await receiverBytes(receiver) };
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
@@ -271,6 +278,7 @@ async function run(o: Options, label: string, nodeArgs: string[], received: Rece
       nodeCpuPercent: (100 * nodeCpu) / elapsed,
       bpftraceCpuPercent: (100 * btCpu) / elapsed,
       startCpuSeconds: startCpu,
+      warmupCpuPercent,
       rssMiB: statusKiB(node.child.pid!, 'VmRSS') / 1024,
       bpftraceRssMiB: statusKiB(node.bpftrace, 'VmRSS') / 1024,
       samplesPerSecond: (received.samples - r0.samples) / elapsed,
@@ -346,8 +354,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(
       '\n' +
         table(
-          ['hz', 'CPU % of a core', 'node %', 'bpftrace %', 'start CPU s', 'node RSS MiB', 'bpftrace RSS MiB', 'samples/s', 'flushes/s', 'bytes/s sent', 'burner throughput'],
-          runs.map((r) => [r.hz, r.cpuPercent, r.nodeCpuPercent, r.bpftraceCpuPercent, r.startCpuSeconds, r.rssMiB, r.bpftraceRssMiB, r.samplesPerSecond, r.flushesPerSecond, r.bytesPerSecond, r.throughput]),
+          ['hz', 'CPU % of a core', 'node %', 'bpftrace %', 'start CPU s', 'warm-up CPU %', 'node RSS MiB', 'bpftrace RSS MiB', 'samples/s', 'flushes/s', 'bytes/s sent', 'burner throughput'],
+          runs.map((r) => [r.hz, r.cpuPercent, r.nodeCpuPercent, r.bpftraceCpuPercent, r.startCpuSeconds, r.warmupCpuPercent, r.rssMiB, r.bpftraceRssMiB, r.samplesPerSecond, r.flushesPerSecond, r.bytesPerSecond, r.throughput]),
         ),
     );
     if (o.repeat > 1) {
@@ -364,6 +372,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
     console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');
+    console.log(`warm-up CPU % = the ${o.warmupSeconds} s after start-up and before the measured window (new pids resolved, caches filling, V8's post-start-up GCs).`);
     console.log('Rows sample the burners only (pid filter); "all" rows sample every process, this shared machine\'s other jobs included.');
     console.log('Transport: OTLP/HTTP with gzip (the default); "grpc" rows send the same over OTLP/gRPC, for comparison.');
     console.log('bytes/s sent = gzip request bytes as the loopback receiver counted them.');

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { SampleKeys, parseOutputLine, type RawSample } from './output.js';
+import { KSYMS_TAG, SampleKeys, parseOutputLine, type RawSample } from './output.js';
 
 export interface DriverOptions {
   /** bpftrace executable (a path or a name on PATH). */
@@ -107,14 +107,20 @@ export class BpftraceDriver {
         if (!attached) child.kill('SIGKILL');
       }, this.o.attachTimeoutMs ?? 30_000);
 
+    const waitForReady = this.o.program.includes(KSYMS_TAG);
+    let probes = 0;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const ev = parseOutputLine(line, this.keys);
       if (!ev) return;
-      if (ev.type === 'attached') {
+      if (ev.type === 'attached' || ev.type === 'ready') {
+        if (ev.type === 'attached') probes = ev.probes;
+        // A program that loads the kernel symbols at start (buildProgram's) is ready once it
+        // says so; another once its probes are attached.
+        if (attached || (ev.type === 'attached' && waitForReady)) return;
         attached = true;
         this.windowStart = Date.now();
         if (attachTimer) clearTimeout(attachTimer);
-        log.info({ probes: ev.probes, pid: child.pid }, 'bpftrace attached');
+        log.info({ probes, pid: child.pid }, 'bpftrace attached');
         onAttached?.();
       } else if (ev.type === 'process') {
         this.stats.processEvents++;

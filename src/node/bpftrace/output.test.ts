@@ -77,6 +77,13 @@ test('buildProgram filters idle, own processes and optional pids', () => {
   assert.match(p, /interval:ms:1000 \{\n {2}print\(@s\);\n {2}clear\(@s\);/);
 });
 
+test('buildProgram names a kernel address at start (bpftrace loads its kernel symbols then), and that line says bpftrace is ready', () => {
+  const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false });
+  assert.match(p, /\nBEGIN \{\n {2}printf\("pl-ksyms %s\\n", ksym\(0\)\);\n\}\n/);
+  // As bpftrace 0.17 prints it with -f json (recorded).
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-ksyms 0\\n"}'), { type: 'ready' });
+});
+
 test('parseOutputLine reads first-sample process announcements (printf lines) and leaves other printf lines alone', () => {
   // As bpftrace 0.17 prints `printf("pl-proc %d %llu %llu %s\n", …)` with -f json (recorded).
   assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 28465 17453825499922 6 my burner\\n"}'), {
@@ -96,7 +103,7 @@ test('buildProgram announces each process once per start time, and can leave tha
   const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true });
   assert.match(p, /\$l = curtask->group_leader;\n {2}\$st = \$l->start_time;\n {2}\$ex = \$l->self_exec_id;\n/);
   assert.match(p, /if \(@p\[pid\] != \$st \+ \$ex\) \{\n {4}@p\[pid\] = \$st \+ \$ex;\n {4}printf\("pl-proc %d %llu %llu %s\\n", pid, \$st, \$ex, comm\);/);
-  assert.match(p, /interval:s:60 \{\n {2}clear\(@p\);/);
+  assert.match(p, /interval:s:300 \{\n {2}clear\(@p\);/);
   const user = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true, userModeOnly: true });
   assert.match(user, /if \(\(reg\("cs"\) & 3\) == 3 && @p\[pid\] != \$st \+ \$ex\)/);
   assert.match(p, /END \{\n {2}clear\(@p\);/);
@@ -105,5 +112,5 @@ test('buildProgram announces each process once per start time, and can leave tha
   assert.match(noBtf, /if \(@p\[pid\] == 0\)/);
   assert.match(noBtf, /interval:s:10 \{/);
   const off = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, announceProcesses: false });
-  assert.doesNotMatch(off, /@p|printf/);
+  assert.doesNotMatch(off, /@p|pl-proc/);
 });

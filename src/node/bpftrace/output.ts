@@ -33,6 +33,7 @@ export interface RawSample {
 export type OutputEvent =
   | { type: 'samples'; samples: RawSample[]; malformedKeys: number }
   | { type: 'attached'; probes: number }
+  | { type: 'ready' }
   | { type: 'process'; pid: number; start: string; exec: string; comm: string }
   | { type: 'other'; value: unknown }
   | { type: 'invalid'; line: string };
@@ -48,6 +49,11 @@ export const SEEN_MAP = '@p';
  */
 export const PROCESS_TAG = 'pl-proc';
 const PROCESS_LINE = /^pl-proc (\d+) (\d+) (\d+) ?([^\n]*)\n?$/;
+/**
+ * Tag of the line the program prints at start, once bpftrace has read the kernel's symbol
+ * table (`printf("pl-ksyms %s\n", ksym(0))`, see buildProgram): bpftrace is ready.
+ */
+export const KSYMS_TAG = 'pl-ksyms';
 
 /** Keys not printed for this many maps are forgotten at the next prune (every this many maps). */
 const KEEP_KEYS_FOR_MAPS = 60;
@@ -101,6 +107,7 @@ export function parseOutputLine(line: string, keys = new SampleKeys()): OutputEv
   if (type === 'printf' && typeof data === 'string') {
     const m = PROCESS_LINE.exec(data);
     if (m) return { type: 'process', pid: Number(m[1]), start: m[2], exec: m[3], comm: m[4] };
+    if (data.startsWith(`${KSYMS_TAG} `)) return { type: 'ready' };
     return { type: 'other', value: obj };
   }
   if (type === 'map' && typeof data === 'object' && data !== null && SAMPLE_MAP in data) {

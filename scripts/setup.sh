@@ -2,7 +2,8 @@
 # Installs everything Pilotlight needs on a fresh Debian machine: the Debian packages (bpftrace
 # for the eBPF sampler, binutils (c++filt) to demangle C++ names, gcc for the C burners and
 # demo, chromium for the browser tests, golang-go for `go tool pprof` in the
-# interop tests) when running as root, then the npm packages from the lock file.
+# interop tests) when running as root, then the npm packages from the lock file, then the
+# OpenTelemetry peers the interop tests run (scripts/peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +25,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 npm ci --no-fund --no-audit
+
+# The real OpenTelemetry peers of the interop tests (Collector, eBPF profiler), built once.
+bash scripts/peers.sh

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the real OpenTelemetry programs the peer tests run (test/helpers/peers.ts), from their
+# published Go modules at the versions pinned in tools/peers/, each once: a build lands in
+# $PILOTLIGHT_PEERS_DIR/NAME-HASH/, HASH being that of its pinned inputs, and a second run with
+# the same inputs builds nothing. Needs Go >= 1.25 and the Go module proxy; without them it
+# says so and the peer tests skip, naming what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PEERS_DIR="${PILOTLIGHT_PEERS_DIR:-/var/cache/pilotlight/peers}"
+TOOLS=tools/peers
+# shellcheck source=../tools/peers/versions.env
+source "$TOOLS/versions.env"
+
+GO=go
+[ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+if ! command -v "$GO" >/dev/null; then
+  echo "peers: no Go toolchain; the peer tests will skip (install Go >= 1.25)" >&2
+  exit 0
+fi
+go_minor=$("$GO" env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 25 ]; then
+  echo "peers: $("$GO" env GOVERSION) is too old (the peers need Go >= 1.25); the peer tests will skip" >&2
+  exit 0
+fi
+export GOFLAGS=-mod=mod
+export GOTOOLCHAIN=local
+# Only the module proxy: some modules (the eBPF profiler) list no versions there, and a
+# fallback to their source hosts would fail on a machine that reaches only the proxy.
+export GOPROXY="${GOPROXY_PEERS:-https://proxy.golang.org}"
+
+# The same key test/helpers/peers.ts computes: sha256 of the inputs, first 12 hex digits.
+key() { cat "$@" | sha256sum | cut -c1-12; }
+
+mkdir -p "$PEERS_DIR"
+
+build() { # name, output binary, build command...
+  local name=$1 bin=$2
+  shift 2
+  if [ -x "$bin" ]; then
+    echo "peers: $name already built ($bin)"
+    return
+  fi
+  echo "peers: building $name (a few minutes the first time)"
+  local log="$PEERS_DIR/$name.build.log"
+  if ! "$@" >"$log" 2>&1; then
+    echo "peers: building $name failed; the tests that need it will skip. Last lines of $log:" >&2
+    tail -n 15 "$log" >&2
+    return 0
+  fi
+  echo "peers: $name built ($bin)"
+}
+
+# The Collector, by its builder.
+collector_dir="$PEERS_DIR/collector-$(key "$TOOLS/versions.env" "$TOOLS/collector/manifest.yaml")"
+build_collector() {
+  mkdir -p "$collector_dir/src"
+  GOBIN="$collector_dir/tools" "$GO" install "go.opentelemetry.io/collector/cmd/builder@v$COLLECTOR_BUILDER_VERSION"
+  sed "s|@OUTPUT_PATH@|$collector_dir/src|" "$TOOLS/collector/manifest.yaml" >"$collector_dir/manifest.yaml"
+  PATH="$(dirname "$GO"):$PATH" "$collector_dir/tools/builder" --config "$collector_dir/manifest.yaml"
+  mv "$collector_dir/src/otelcol-pilotlight" "$collector_dir/otelcol-pilotlight"
+}
+build collector "$collector_dir/otelcol-pilotlight" build_collector
+
+# The eBPF profiler, from the pinning module (go install refuses a module the proxy lists no versions of).
+ebpf_dir="$PEERS_DIR/ebpf-profiler-$(key "$TOOLS/versions.env" "$TOOLS/ebpf-profiler/go.mod" "$TOOLS/ebpf-profiler/go.sum")"
+build_ebpf_profiler() {
+  mkdir -p "$ebpf_dir"
+  # Built in a copy, so the module's go.sum in the repository is never rewritten.
+  rm -rf "$ebpf_dir/mod" && cp -r "$TOOLS/ebpf-profiler" "$ebpf_dir/mod"
+  (cd "$ebpf_dir/mod" && "$GO" build -o "$ebpf_dir/ebpf-profiler" go.opentelemetry.io/ebpf-profiler)
+}
+build ebpf-profiler "$ebpf_dir/ebpf-profiler" build_ebpf_profiler

@@ -1,0 +1,229 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+/**
+ * The real OpenTelemetry and Grafana programs the interop tests run beside Pilotlight's parts:
+ * where each is found, and starting one on free loopback ports, waiting until it is ready and
+ * stopping it when the test ends (no process left behind). scripts/peers.sh builds the
+ * Collector and the eBPF profiler from tools/peers/ into PEERS_DIR; Grafana Pyroscope is not
+ * served by the Go module proxy, so its test runs only with PILOTLIGHT_PYROSCOPE_BIN.
+ */
+
+const TOOLS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'peers');
+export const PEERS_DIR = process.env.PILOTLIGHT_PEERS_DIR ?? '/var/cache/pilotlight/peers';
+
+/** The pinned versions (tools/peers/versions.env). */
+export const PEER_VERSIONS: Record<string, string> = Object.fromEntries(
+  readFileSync(join(TOOLS, 'versions.env'), 'utf8')
+    .split('\n')
+    .map((l) => /^([A-Z_]+)=(\S+)/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2]]),
+);
+
+/** The build folder's key: sha256 of the inputs' bytes one after another, as scripts/peers.sh computes it. */
+function buildKey(files: string[]): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(readFileSync(join(TOOLS, f)));
+  return h.digest('hex').slice(0, 12);
+}
+
+/** A peer's executable, or why there is none. */
+export type Found = { path: string; why?: undefined } | { path?: undefined; why: string };
+
+function built(name: string, path: string): Found {
+  if (existsSync(path)) return { path };
+  return { why: `the ${name} is not built (${path} is missing): run npm run setup (scripts/peers.sh; it needs Go >= 1.25 and the Go module proxy)` };
+}
+
+export function collectorBinary(): Found {
+  return built(`OpenTelemetry Collector ${PEER_VERSIONS.COLLECTOR_BUILDER_VERSION}`, join(PEERS_DIR, `collector-${buildKey(['versions.env', 'collector/manifest.yaml'])}`, 'otelcol-pilotlight'));
+}
+
+/**
+ * The eBPF profiler, when it can run here: it needs root, tracefs (mounted here when missing)
+ * and the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading its eBPF
+ * programs and fails without (CAP_SYS_RESOURCE, or a hard limit already unlimited).
+ */
+export function ebpfProfilerBinary(): Found {
+  const found = built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum'])}`, 'ebpf-profiler'));
+  if (!found.path) return found;
+  if (process.getuid?.() !== 0) return { why: 'the OpenTelemetry eBPF profiler needs root' };
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  const CAP_SYS_RESOURCE = 24n;
+  const memlock = /^Max locked memory\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+  if (((capEff >> CAP_SYS_RESOURCE) & 1n) === 0n && memlock !== 'unlimited') {
+    return {
+      why:
+        `the OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION} sets RLIMIT_MEMLOCK to unlimited before loading its eBPF programs ` +
+        `(rlimit.MaximizeMemlock) and exits when it may not; this machine's root lacks CAP_SYS_RESOURCE and its hard memlock limit is ${memlock} bytes`,
+    };
+  }
+  if (!existsSync('/sys/kernel/tracing/events')) {
+    const mount = spawnSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { encoding: 'utf8' });
+    if (mount.status !== 0) return { why: `the eBPF profiler needs tracefs at /sys/kernel/tracing, and mounting it failed: ${mount.stderr.trim() || mount.error?.message}` };
+  }
+  return found;
+}
+
+/** Grafana Pyroscope, given by path: the Go module proxy refuses its module, so setup cannot build it. */
+export function pyroscopeBinary(): Found {
+  const path = process.env.PILOTLIGHT_PYROSCOPE_BIN;
+  if (!path) {
+    return {
+      why:
+        'Grafana Pyroscope is not available here: the Go module proxy refuses github.com/grafana/pyroscope/v2 (and v1.14+, the releases that speak ' +
+        "this OTLP Profiles layout), so setup cannot build it. Set PILOTLIGHT_PYROSCOPE_BIN to a Pyroscope >= 2.x binary to run this test",
+    };
+  }
+  if (!existsSync(path)) return { why: `PILOTLIGHT_PYROSCOPE_BIN=${path} does not exist` };
+  return { path };
+}
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Peer {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** What it has printed so far (stdout and stderr, the last 256 KiB). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+const OUTPUT_KEEP = 256 * 1024;
+
+/** Starts `cmd`, resolves once `ready` holds (polled), rejects with its output if it exits or times out first. */
+async function startPeer(t: TestContext, name: string, cmd: string, args: string[], ready: (out: string) => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<Peer> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString('utf8');
+    if (out.length > OUTPUT_KEEP) out = out.slice(out.length - OUTPUT_KEEP);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  t.after(stop);
+  const peer: Peer = { name, child, output: () => out, stop };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.slice(-4000)}`);
+    }
+    if (await ready(out)) return peer;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${out.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function tempFile(t: TestContext, name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-peer-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export interface CollectorPorts {
+  grpc: number;
+  http: number;
+}
+
+/**
+ * An OpenTelemetry Collector with a profiles pipeline: the OTLP receiver on free loopback ports
+ * (gRPC and HTTP) into `exporters` (the Collector's own config for each, keyed by its id, e.g.
+ * `otlp/ui` or `otlphttp/gw`).
+ */
+export async function startCollector(t: TestContext, path: string, exporters: Record<string, unknown>): Promise<Peer & { ports: CollectorPorts }> {
+  const ports = { grpc: await freePort(), http: await freePort() };
+  const config = {
+    receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.grpc}` }, http: { endpoint: `127.0.0.1:${ports.http}` } } } },
+    exporters,
+    service: {
+      telemetry: { metrics: { level: 'none' } },
+      pipelines: { profiles: { receivers: ['otlp'], exporters: Object.keys(exporters) } },
+    },
+  };
+  const file = tempFile(t, 'collector.yaml', stringify(config));
+  const peer = await startPeer(t, 'OpenTelemetry Collector', path, ['--config', file, '--feature-gates=service.profilesSupport'], (out) => out.includes('Everything is ready'));
+  return { ...peer, ports };
+}
+
+export interface EbpfProfilerOptions {
+  /** `host:port` of an OTLP/gRPC receiver (no TLS). */
+  agent: string;
+  hz?: number;
+  reporterInterval?: string;
+  /** Probability of recording an off-CPU event (0 = off). */
+  offCpuThreshold?: number;
+}
+
+/** The OpenTelemetry eBPF profiler, sampling every process, sending to `agent`. */
+export async function startEbpfProfiler(t: TestContext, path: string, o: EbpfProfilerOptions): Promise<Peer> {
+  const args = ['-collection-agent', o.agent, '-disable-tls', '-samples-per-second', String(o.hz ?? 20), '-reporter-interval', o.reporterInterval ?? '1s', '-reporter-jitter', '0'];
+  if (o.offCpuThreshold) args.push('-off-cpu-threshold', String(o.offCpuThreshold));
+  return startPeer(t, 'OpenTelemetry eBPF profiler', path, args, (out) => out.includes('Attached sched monitor'), 120_000);
+}
+
+/** Grafana Pyroscope, all components in one process, storing in a temp folder; `url` is its HTTP API. */
+export async function startPyroscope(t: TestContext, path: string): Promise<Peer & { url: string }> {
+  const http = await freePort();
+  const grpc = await freePort();
+  const memberlist = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'pl-pyroscope-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = tempFile(t, 'pyroscope.yaml', stringify({ analytics: { reporting_enabled: false } }));
+  const url = `http://127.0.0.1:${http}`;
+  const args = [
+    `-config.file=${config}`,
+    '-target=all',
+    `-server.http-listen-address=127.0.0.1`,
+    `-server.http-listen-port=${http}`,
+    `-server.grpc-listen-address=127.0.0.1`,
+    `-server.grpc-listen-port=${grpc}`,
+    `-memberlist.bind-addr=127.0.0.1`,
+    `-memberlist.bind-port=${memberlist}`,
+    `-memberlist.advertise-addr=127.0.0.1`,
+    `-memberlist.advertise-port=${memberlist}`,
+    `-storage.backend=filesystem`,
+    `-storage.filesystem.dir=${join(dir, 'data')}`,
+    `-pyroscopedb.data-path=${join(dir, 'db')}`,
+  ];
+  const peer = await startPeer(t, 'Grafana Pyroscope', path, args, async () => {
+    try {
+      return (await fetch(`${url}/ready`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 120_000);
+  return { ...peer, url };
+}

@@ -49,6 +49,10 @@ interface FunctionRec extends Used {
 
 interface MappingRec extends Used {
   file: StringRec;
+  /** The PT_LOAD segment's virtual address range and file offset; 0 when unknown. */
+  start: number;
+  limit: number;
+  offset: number;
   attributes: AttributeRec[];
 }
 
@@ -172,7 +176,8 @@ export class AssemblerCache {
   private location(f: SymFrame): LocationRec {
     let r = this.frameLocations.get(f);
     if (r) return r;
-    const mappingKey = f.binary ? `${f.binary}\0${f.buildId ?? ''}` : undefined;
+    const seg = f.segment;
+    const mappingKey = f.binary ? `${f.binary}\0${f.buildId ?? ''}\0${seg ? seg.vaddr : ''}` : undefined;
     const lines = frameLines(f);
     const key = `${mappingKey ?? ''}\x02${f.address ?? 0n}\x02${f.kind ?? ''}\x02${linesKey(lines)}`;
     r = this.locations.get(key);
@@ -181,7 +186,15 @@ export class AssemblerCache {
       if (mappingKey !== undefined) {
         mapping = this.mappings.get(mappingKey);
         if (!mapping) {
-          mapping = { file: this.string(f.binary!), attributes: f.buildId ? [this.attribute(BUILD_ID_ATTRIBUTE, f.buildId)] : [], gen: -1, index: 0 };
+          mapping = {
+            file: this.string(f.binary!),
+            start: seg?.vaddr ?? 0,
+            limit: seg ? seg.vaddr + seg.filesz : 0,
+            offset: seg?.offset ?? 0,
+            attributes: f.buildId ? [this.attribute(BUILD_ID_ATTRIBUTE, f.buildId)] : [],
+            gen: -1,
+            index: 0,
+          };
           this.mappings.set(mappingKey, mapping);
         }
       }
@@ -215,9 +228,12 @@ export class AssemblerCache {
  * table, one ResourceProfiles per workload, CPU conventions (samples/count, cpu/nanoseconds,
  * period 1e9/hz), samples with equal stack and attributes merged.
  *
- * Mappings are per binary (start 0, offset 0) and native locations carry the file offset as
- * their address: ASLR puts a library at a different address in every process, and normalising
- * lets all processes running one binary share its locations.
+ * Native code is addressed as the ELF file has it, as symbolizers (Grafana Pyroscope's among
+ * them) and the OpenTelemetry eBPF profiler do: a location's address is the ELF virtual
+ * address, its mapping one PT_LOAD segment of the binary (memory_start/limit its virtual
+ * address range, file_offset where it starts in the file) with the GNU build id. ASLR puts a
+ * library at a different address in every process; ELF addresses let all processes running
+ * one binary share its mappings and locations.
  *
  * A sampler passes the same {@link AssemblerCache} to every flush's assembler (one assembler at
  * a time); without one, the assembler has its own.
@@ -400,6 +416,9 @@ export class RequestAssembler {
     for (let i = 0; i < this.mappingTable.length; i++) {
       const r = this.mappingTable[i];
       const m = w.open(1);
+      w.uint64Field(1, r.start);
+      w.uint64Field(2, r.limit);
+      w.uint64Field(3, r.offset);
       w.uint(4, r.file.index);
       w.packedIndices(5, r.attributes);
       w.close(m);

@@ -91,7 +91,11 @@ test('workload keys follow DESIGN.md precedence', () => {
     [{ 'k8s.namespace.name': 'ns', 'k8s.cronjob.name': 'c', 'k8s.job.name': 'c-123' }, 'ns/CronJob/c'],
     [{ 'k8s.namespace.name': 'ns', 'k8s.job.name': 'j' }, 'ns/Job/j'],
     [{ 'k8s.namespace.name': 'ns', 'k8s.pod.name': 'p' }, 'ns/Pod/p'],
-    [{ 'service.name': 'nginx', 'process.executable.name': 'nginx' }, 'host/Service/nginx'],
+    [{ 'service.name': 'nginx', 'process.executable.name': 'nginx-worker' }, 'host/Service/nginx'],
+    [{ 'service.name': 'nginx' }, 'host/Service/nginx'],
+    // A service.name that repeats the executable's or container's name is a sampler's fill-in.
+    [{ 'service.name': 'python3.11', 'process.executable.name': 'python3.11' }, 'host/Process/python3.11'],
+    [{ 'service.name': '0123456789ab', 'container.id': '0123456789abcdef0123' }, 'host/Container/0123456789ab'],
     [{ 'service.name': 'api', 'service.namespace': 'prod' }, 'prod/Service/api'],
     [{ 'service.name': 'unknown_service:node', 'process.executable.name': 'node' }, 'host/Process/node'],
     [{ 'container.id': '0123456789abcdef0123' }, 'host/Container/0123456789ab'],

@@ -23,7 +23,9 @@ export const HOST_NAMESPACE = 'host';
 /**
  * The workload a resource belongs to. On Kubernetes: `k8s.namespace.name` plus the first owner
  * (a bare pod is `ns/Pod/name`). Elsewhere: `service.name` (as a Service), a container, or
- * the process's executable — the same key shape, with the namespace `host`.
+ * the process's executable — the same key shape, with the namespace `host`. A service.name
+ * equal to the container's or executable's name is the name a sampler gave the workload, not
+ * a service: such a resource keys as the container or process.
  */
 export function workloadOf(attrs: Record<string, AttributeValue>): WorkloadId {
   const get = (k: string): string => (attributeString(attrs[k]) ?? '').trim();
@@ -37,12 +39,14 @@ export function workloadOf(attrs: Record<string, AttributeValue>): WorkloadId {
     if (pod) return make(ns, 'Pod', pod);
   }
   const service = get('service.name');
-  if (service && !service.startsWith('unknown_service')) {
+  const container = get('container.name') || get('container.id').slice(0, 12);
+  const exe = get('process.executable.name') || basename(get('process.executable.path')) || basename(get('process.command'));
+  // Samplers give every workload a service.name (backends such as Pyroscope file data by it);
+  // one that only repeats the container's or the executable's name names no service.
+  if (service && !service.startsWith('unknown_service') && service !== container && service !== exe) {
     return make(get('service.namespace') || HOST_NAMESPACE, 'Service', service);
   }
-  const container = get('container.name') || get('container.id').slice(0, 12);
   if (container) return make(HOST_NAMESPACE, 'Container', container);
-  const exe = get('process.executable.name') || basename(get('process.executable.path')) || basename(get('process.command'));
   if (exe) return make(HOST_NAMESPACE, 'Process', exe);
   if (service) return make(HOST_NAMESPACE, 'Service', service);
   return make(HOST_NAMESPACE, 'Process', 'unknown');

@@ -58,11 +58,18 @@ export class ElfSymbols {
     return this.starts.length;
   }
 
+  /** The PT_LOAD segment holding a file offset. */
+  segmentOfOffset(offset: number): LoadSegment | undefined {
+    for (const s of this.segments) {
+      if (offset >= s.offset && offset < s.offset + s.filesz) return s;
+    }
+    return undefined;
+  }
+
   /** The virtual address (as the symbol tables use) of a file offset, via the PT_LOAD segments. */
   vaddrOfOffset(offset: number): number | undefined {
-    for (const s of this.segments) {
-      if (offset >= s.offset && offset < s.offset + s.filesz) return offset - s.offset + s.vaddr;
-    }
+    const s = this.segmentOfOffset(offset);
+    if (s) return offset - s.offset + s.vaddr;
     return undefined;
   }
 

@@ -77,6 +77,7 @@ test('processes running one binary share its frame objects, wherever each maps i
   const [a] = sym.user(5001, [addresses[0]]);
   const [b] = sym.user(5002, [addresses[1]]);
   assert.equal(a.name, 'pl_burn_inner');
-  assert.equal(a.address, BigInt(fileOffset + 3), 'the file offset, the same in both');
+  assert.equal(a.address, BigInt(inner + 3), 'the ELF virtual address, the same in both');
+  assert.deepEqual(a.segment, text, 'the PT_LOAD segment it lies in');
   assert.equal(b, a, 'one frame object for both processes');
 });

@@ -1,14 +1,19 @@
 import { closeSync, fstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import type { FrameSpec } from '../../otlp/builder.js';
 import { ElfCache } from './elf-cache.js';
-import type { ElfSymbols } from './elf.js';
+import type { ElfSymbols, LoadSegment } from './elf.js';
 import { PerfMap, describeJitSymbol } from './perf-map.js';
 import { findMapping, isFileBacked, parseMaps, type MapEntry } from './proc-maps.js';
 import { namespacePid, processStartTime, readProc } from './proc.js';
 
-/** A symbolized frame: what the request builder needs, plus the binary's build id. */
+/**
+ * A symbolized frame: what the request builder needs, plus the binary's build id and, for code
+ * in an ELF file, the PT_LOAD segment it lies in (its `address` is then the ELF virtual
+ * address, as symbolizers and the OpenTelemetry eBPF profiler have it).
+ */
 export interface SymFrame extends FrameSpec {
   buildId?: string;
+  segment?: LoadSegment;
 }
 
 export const KERNEL_BINARY = '[kernel.kallsyms]';
@@ -58,7 +63,7 @@ const MAPS_REFRESH_EVERY_FLUSHES = 10;
 export class Symbolizer {
   private readonly procs = new Map<number, ProcState>();
   private readonly elfs: ElfCache;
-  /** Named native frames by binary (its symbols, as cached) and file offset; see nativeFrame. */
+  /** Named native frames by binary (its symbols, as cached) and virtual address; see nativeFrame. */
   private readonly nativeFrames = new WeakMap<ElfSymbols, Map<number, SymFrame>>();
   private readonly kernelFrames = new Map<string, SymFrame>();
   private generation = 0;
@@ -224,34 +229,36 @@ export class Symbolizer {
     }
     const offset = addr - m.start + m.offset;
     const elf = this.elfs.get(pid, m, this.procRoot);
-    const vaddr = elf?.vaddrOfOffset(offset);
+    const segment = elf?.segmentOfOffset(offset);
+    const vaddr = segment ? offset - segment.offset + segment.vaddr : undefined;
     const sym = vaddr !== undefined ? elf!.lookup(vaddr) : undefined;
     let frame: SymFrame;
     if (sym) {
-      frame = this.nativeFrame(elf!, m.path, offset, sym.name);
+      frame = this.nativeFrame(elf!, m.path, segment!, vaddr!, sym.name);
     } else {
       // V8's embedded builtins live inside node's own text but are named only in its perf map.
       const jit = this.jitFrame(pid, p, addr);
       if (jit) return jit;
-      frame = this.unnamedFrame({ binary: m.path, address: BigInt(offset), kind: 'native', buildId: elf?.buildId || undefined });
+      // Outside every PT_LOAD segment (or no ELF read) only the file offset is known.
+      frame = this.unnamedFrame({ binary: m.path, address: BigInt(vaddr ?? offset), segment, kind: 'native', buildId: elf?.buildId || undefined });
     }
     this.remember(p, addr, frame);
     return frame;
   }
 
   /**
-   * One frame object per binary and file offset, shared by every process running the binary
-   * (each maps it elsewhere, but the offset is the same): a stack first seen in another process
-   * then costs the request assembler and demangler nothing new.
+   * One frame object per binary and virtual address, shared by every process running the
+   * binary (each maps it elsewhere, but the ELF address is the same): a stack first seen in
+   * another process then costs the request assembler and demangler nothing new.
    */
-  private nativeFrame(elf: ElfSymbols, path: string, offset: number, name: string): SymFrame {
-    let byOffset = this.nativeFrames.get(elf);
-    if (!byOffset) this.nativeFrames.set(elf, (byOffset = new Map()));
-    let f = byOffset.get(offset);
+  private nativeFrame(elf: ElfSymbols, path: string, segment: LoadSegment, vaddr: number, name: string): SymFrame {
+    let byAddress = this.nativeFrames.get(elf);
+    if (!byAddress) this.nativeFrames.set(elf, (byAddress = new Map()));
+    let f = byAddress.get(vaddr);
     if (f && f.binary === path && f.name === name) return f;
-    f = { name, binary: path, address: BigInt(offset), kind: 'native', buildId: elf.buildId || undefined };
-    if (byOffset.size >= MAX_FRAMES_PER_PROCESS) byOffset.clear();
-    byOffset.set(offset, f);
+    f = { name, binary: path, address: BigInt(vaddr), segment, kind: 'native', buildId: elf.buildId || undefined };
+    if (byAddress.size >= MAX_FRAMES_PER_PROCESS) byAddress.clear();
+    byAddress.set(vaddr, f);
     return f;
   }
 

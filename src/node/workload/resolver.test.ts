@@ -39,6 +39,9 @@ test('off Kubernetes: OTEL_SERVICE_NAME, systemd unit, container, executable', (
   assert.equal(w(12).key, `host/Container/${ID.slice(0, 12)}`);
   assert.equal(w(12).resource['container.id'], ID);
   assert.equal(w(13).key, 'host/Process/python3.11');
+  // Every resource names a service (backends file profiles by it): the workload's name.
+  assert.equal(w(12).resource['service.name'], ID.slice(0, 12));
+  assert.deepEqual(w(13).resource, { 'host.name': 'h1', 'process.executable.name': 'python3.11', 'service.name': 'python3.11' });
   assert.equal(w(14).key, 'host/Service/billing');
   // The key is reproducible from the resource alone (what a receiver sees).
   for (const pid of [10, 11, 12, 13, 14]) assert.equal(workloadOf(w(pid).resource).key, w(pid).key);
@@ -76,6 +79,13 @@ test('on Kubernetes: container id → pod → Deployment; pod-level attributes r
   assert.equal(w.sampleAttributes['container.id'], ID);
   assert.equal(w.sampleAttributes['k8s.container.name'], 'web');
   assert.equal(workloadOf(w.resource).key, w.key);
+  // Without a name of its own, a pod's process names the service after its Deployment.
+  proc(21, { cgroup: `0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-${ID}.scope\n`, exe: '/app/server' });
+  const unnamed = r.resolve(21, 'server');
+  assert.equal(unnamed.key, 'shop/Deployment/web');
+  assert.equal(unnamed.resource['service.name'], 'web');
+  assert.equal(unnamed.resource['k8s.namespace.name'], 'shop');
+  assert.equal(workloadOf(unnamed.resource).key, unnamed.key);
   pods.stop();
 });
 

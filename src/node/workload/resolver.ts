@@ -133,7 +133,16 @@ export class WorkloadResolver {
     if (service) attrs['service.name'] = service;
     else if (cgroup.systemdUnit && !cgroup.containerId) attrs['service.name'] = serviceNameOfUnit(cgroup.systemdUnit);
 
-    const key = workloadOf(attrs).key;
+    // The key as a receiver computes it from the resource: a service's resource does not hold
+    // the executable's name (it rides on samples).
+    const { 'process.executable.name': _exe, ...serviceView } = attrs;
+    const workload = workloadOf(attrs['service.name'] ? serviceView : attrs);
+    const key = workload.key;
+    // Every workload carries a service.name: backends that file profiles by it (Grafana
+    // Pyroscope) would put the rest under `unknown_service`. Unless the process named itself,
+    // it is the workload's name (the Deployment's, the container's, the executable's), which
+    // workloadOf reads back as the same key.
+    if (!attrs['service.name']) attrs['service.name'] = workload.name;
     const resource: Record<string, SimpleValue> = {};
     const sampleAttributes: Record<string, SimpleValue> = {};
     // What the key was made from must sit on the resource, or the receiver would compute

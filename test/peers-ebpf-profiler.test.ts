@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Gateway } from '../src/gateway/gateway.js';
+import { startUiServer } from '../src/ui/server.js';
+import { BURN_C, hasGcc } from './burners/build.js';
+import { startChild } from './helpers/ebpf.js';
+import { ebpfProfilerBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
+import { foldedOf, UiClient } from './helpers/ui-client.js';
+
+function has(cmd: string, args = ['--version']): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The real OpenTelemetry eBPF profiler as the node's sampler, into Pilotlight's gateway and UI:
+ * programs in four runtimes, started WITHOUT any profiling flags (no frame pointers, no perf
+ * maps, no agents), must show their hot functions by name under the workload key the README
+ * promises for the eBPF profiler's resources (no service.name: the executable, host/Process/…).
+ */
+test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java, Node.js and frameless native code named', async (t) => {
+  const profiler = ebpfProfilerBinary();
+  if (!profiler.path) return t.skip(profiler.why);
+  const tag = `pl${randomBytes(3).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'pl-ebpf-peer-'));
+
+  const ui = await startUiServer({ port: 0, otlp: { grpc: { host: '127.0.0.1', port: 0 }, http: false } });
+  t.after(() => ui.close());
+  const client = new UiClient(ui.url);
+  const gateway = new Gateway({
+    receiver: { grpc: { host: '127.0.0.1', port: 0 }, http: false },
+    exporters: [{ name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}` }],
+  });
+  const gw = await gateway.start();
+  t.after(() => gateway.stop(2000));
+
+  // Each program: its workload key and the hot function (and caller) a person must see.
+  const programs: { key: string; caller: string; hot: string }[] = [];
+
+  // Native code built without frame pointers: the profiler unwinds it from .eh_frame.
+  if (hasGcc()) {
+    const exe = join(dir, `${tag}-native`);
+    execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-inline', `-Dpl_burn_outer=${tag}_outer`, `-Dpl_burn_inner=${tag}_inner`, '-o', exe, BURN_C]);
+    startChild(t, exe, ['60']);
+    programs.push({ key: `host/Process/${tag}-native`, caller: `${tag}_outer`, hot: `${tag}_inner` });
+  }
+  const python = ['python3.11'].find((p) => has(p));
+  if (python) {
+    const script = join(dir, 'hot.py');
+    writeFileSync(script, `import time\ndef ${tag}_py_hot(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\ndef ${tag}_py_loop():\n    end = time.time() + 60\n    while time.time() < end:\n        ${tag}_py_hot(100000)\n${tag}_py_loop()\n`);
+    startChild(t, python, [script]);
+    programs.push({ key: `host/Process/${python}`, caller: `${tag}_py_loop`, hot: `${tag}_py_hot` });
+  }
+  if (has('javac', ['-version']) && has('java', ['-version'])) {
+    const cls = `PlHot${tag}`;
+    writeFileSync(join(dir, `${cls}.java`), `public class ${cls} {\n  static long sink;\n  static long javaHot(int n) { long s = 0; for (int i = 0; i < n; i++) s += (long) i * i ^ (s >>> 3); return s; }\n  static void javaLoop() { long end = System.currentTimeMillis() + 60000; while (System.currentTimeMillis() < end) sink += javaHot(100000); }\n  public static void main(String[] a) { javaLoop(); }\n}\n`);
+    execFileSync('javac', ['-d', dir, join(dir, `${cls}.java`)]);
+    startChild(t, 'java', ['-cp', dir, cls]);
+    programs.push({ key: 'host/Process/java', caller: 'javaLoop', hot: 'javaHot' });
+  }
+  const js = join(dir, 'hot.js');
+  writeFileSync(js, `function ${tag}JsHot(n) { let s = 0; for (let i = 0; i < n; i++) s += (i * i) % 7; return s; }\nfunction ${tag}JsLoop() { const end = Date.now() + 60000; let s = 0; while (Date.now() < end) s += ${tag}JsHot(100000); return s; }\n${tag}JsLoop();\n`);
+  startChild(t, process.execPath, [js]);
+  programs.push({ key: 'host/Process/node', caller: `${tag}JsLoop`, hot: `${tag}JsHot` });
+
+  for (const p of programs) await client.enable(p.key);
+  await startEbpfProfiler(t, profiler.path, { agent: `127.0.0.1:${gw.grpc!.port}`, hz: 20, reporterInterval: '1s' });
+
+  for (const p of programs) {
+    const profile = await client.profileWhen(
+      p.key,
+      (r) => r.symbols.some((s) => s.name.includes(p.hot) && s.self > 0),
+      `${p.hot} named in ${p.key} (eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION})`,
+      90_000,
+    );
+    const folded = foldedOf(profile);
+    const chain = folded.split('\n').find((l) => l.includes(p.hot));
+    assert.ok(chain && chain.indexOf(p.caller) >= 0 && chain.indexOf(p.caller) < chain.indexOf(p.hot), `${p.key}: ${p.caller} above ${p.hot}, root first:\n${folded.slice(0, 3000)}`);
+  }
+});

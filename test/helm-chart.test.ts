@@ -200,8 +200,18 @@ const CUSTOM_VALUES = {
       basicAuth: { username: 'pilot', password: 'hunter2' },
       headers: { 'X-Env': 'prod' },
       tls: { insecureSkipVerify: false, caFile: '/etc/pilotlight/ca/ca.crt' },
+      attributes: { serviceNameFromWorkload: false, drop: ['process.pid', 'process.environment_variable.*'] },
+      retryOnHttpStatus: [500, 408],
     },
-    { type: 'otlp', name: 'collector', endpoint: 'http://otel-collector.observability:4318', protocol: 'http', headers: { 'X-Team': 'perf' } },
+    {
+      type: 'otlp',
+      name: 'collector',
+      endpoint: 'http://otel-collector.observability:4318',
+      protocol: 'http',
+      headers: { 'X-Team': 'perf' },
+      attributes: { drop: ['thread.name'] },
+      retryOnHttpStatus: [500],
+    },
   ],
 };
 
@@ -244,6 +254,11 @@ describe('values.schema.json', () => {
     ['an otlp destination with a pyroscope key', { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] }, /\/destinations\/0 must NOT have additional properties/],
     ['an unknown destination type', { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] }, /\/destinations\/0\/type must be equal to one of the allowed values/],
     ['a destination header that is not a string', { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] }, /headers\/X-N must be string/],
+    ['an unknown attributes key', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { keep: [] } }] }, /\/destinations\/0\/attributes must NOT have additional properties/],
+    ['an empty attribute key to drop', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { drop: [''] } }] }, /\/destinations\/0\/attributes\/drop\/0 must NOT have fewer than 1 characters/],
+    ['a retried HTTP status that is no error', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnHttpStatus: [200] }] }, /\/destinations\/0\/retryOnHttpStatus\/0 must be >= 400/],
+    ['an unknown gRPC status name', { destinations: [{ type: 'otlp', endpoint: 'c:4317', retryOnGrpcStatus: ['BROKEN'] }] }, /\/destinations\/0\/retryOnGrpcStatus\/0 must be equal to one of the allowed values/],
+    ['retryOnGrpcStatus on a pyroscope destination', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnGrpcStatus: ['INTERNAL'] }] }, /\/destinations\/0 must NOT have additional properties/],
   ];
   for (const [what, values, expected] of bad) {
     test(`rejects ${what}`, () => {
@@ -587,8 +602,19 @@ describe('helm chart rendering', { skip: skipRender }, () => {
           basicAuth: { username: 'pilot', password: 'hunter2' },
           headers: { 'X-Env': 'prod' },
           tls: { insecureSkipVerify: false, caFile: '/etc/pilotlight/ca/ca.crt' },
+          attributes: { serviceNameFromWorkload: false, drop: ['process.pid', 'process.environment_variable.*'] },
+          retryOnHttpStatus: [500, 408],
         },
-        { type: 'otlp', name: 'collector', endpoint: 'http://otel-collector.observability:4318', protocol: 'http', headers: { 'X-Team': 'perf' } },
+        {
+          type: 'otlp',
+          name: 'collector',
+          endpoint: 'http://otel-collector.observability:4318',
+          protocol: 'http',
+          headers: { 'X-Team': 'perf' },
+          attributes: { serviceNameFromWorkload: false, drop: ['thread.name'] },
+          retryOnHttpStatus: [500],
+          retryOnGrpcStatus: [],
+        },
       ]);
       for (const o of out.objects) {
         if (o.kind === 'Secret') continue;

@@ -4,6 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from './load.js';
+import { PYROSCOPE_DROPPED_ATTRIBUTES } from './schema.js';
 import { parseDuration } from './duration.js';
 
 test('defaults: profiling off, exporter tuning as the Helm values name it', () => {
@@ -69,4 +70,22 @@ destinations:
     await assert.rejects(loadConfigFile(file), re, text);
   }
   await assert.rejects(loadConfigFile(join(dir, 'missing.yaml')), /missing\.yaml: ENOENT/);
+});
+
+test('destination defaults by type: Pyroscope reshaped and retrying 500, OTLP as received under the OTLP rules', () => {
+  const [pyro, otlp, off] = parseConfig({
+    destinations: [
+      { type: 'pyroscope', url: 'http://pyroscope:4040' },
+      { type: 'otlp', endpoint: 'collector:4317' },
+      { type: 'pyroscope', name: 'all', url: 'http://pyroscope:4040', attributes: { drop: [] }, retryOnHttpStatus: [] },
+    ],
+  }).destinations;
+  assert.deepEqual([pyro.attributes, pyro.retryOnHttpStatus], [{ serviceNameFromWorkload: true, drop: [...PYROSCOPE_DROPPED_ATTRIBUTES] }, [500]]);
+  assert.ok(otlp.type === 'otlp');
+  assert.deepEqual([otlp.attributes, otlp.retryOnHttpStatus, otlp.retryOnGrpcStatus], [{ serviceNameFromWorkload: false, drop: [] }, [], []]);
+  // `drop: []` keeps the other defaults of `attributes`.
+  assert.deepEqual([off.attributes, off.retryOnHttpStatus], [{ serviceNameFromWorkload: true, drop: [] }, []]);
+  // Defaults are fresh per parse: changing one config leaves the next one as it was.
+  pyro.attributes.drop.push('x');
+  assert.deepEqual(parseConfig({ destinations: [{ type: 'pyroscope', url: 'http://p:4040' }] }).destinations[0].attributes.drop, [...PYROSCOPE_DROPPED_ATTRIBUTES]);
 });

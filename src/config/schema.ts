@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { grpcErrorStatusSchema, httpErrorStatusSchema } from '../pipeline/exporter-config.js';
 import { duration } from './duration.js';
 
 /**
@@ -51,6 +52,47 @@ const target = z
   })
   .strict();
 
+/**
+ * Attributes Grafana Pyroscope should not get. It makes every string or int Resource attribute
+ * and every sample attribute a series label, so each of these would split one workload into a
+ * series per process, thread, CPU, pod or container, past its per-tenant series limit.
+ */
+export const PYROSCOPE_DROPPED_ATTRIBUTES: readonly string[] = [
+  'process.pid',
+  'thread.name',
+  'thread.id',
+  'cpu.logical_number',
+  'k8s.pod.name',
+  'k8s.pod.uid',
+  'container.id',
+  'process.executable.path',
+  'process.environment_variable.*',
+];
+
+/**
+ * Pyroscope answers 500 when a push fails on its side (an ingester not ready, say), 400 for
+ * invalid data and 429 over a limit: its 500 is the transient failure that the OTLP/HTTP spec
+ * expects as 502/503/504, so it is retried too.
+ */
+export const PYROSCOPE_RETRY_ON_HTTP_STATUS: readonly number[] = [500];
+
+/** What a destination gets of each profile's attributes (the gateway reshapes the request for it). */
+const attributes = (defaults: { serviceNameFromWorkload: boolean; drop: readonly string[] }) =>
+  z
+    .object({
+      /** A Resource without `service.name` (or with an empty one) gets its workload's name. */
+      serviceNameFromWorkload: z.boolean().default(defaults.serviceNameFromWorkload),
+      /**
+       * Attribute keys left out of Resources, profiles and samples (`*` matches any run of
+       * characters); location and mapping attributes are kept. `[]` sends every attribute.
+       */
+      drop: z.array(z.string().min(1)).default(() => [...defaults.drop]),
+    })
+    .strict()
+    .prefault({});
+
+const tls = z.object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().optional() }).strict().optional();
+
 export const destinationSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -61,7 +103,9 @@ export const destinationSchema = z.discriminatedUnion('type', [
       tenant: z.string().optional(),
       basicAuth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
       headers: z.record(z.string(), z.string()).default({}),
-      tls: z.object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().optional() }).strict().optional(),
+      tls,
+      attributes: attributes({ serviceNameFromWorkload: true, drop: PYROSCOPE_DROPPED_ATTRIBUTES }),
+      retryOnHttpStatus: z.array(httpErrorStatusSchema).default(() => [...PYROSCOPE_RETRY_ON_HTTP_STATUS]),
     })
     .strict(),
   z
@@ -71,7 +115,10 @@ export const destinationSchema = z.discriminatedUnion('type', [
       endpoint: z.string().min(1),
       protocol: z.enum(['grpc', 'http']).default('grpc'),
       headers: z.record(z.string(), z.string()).default({}),
-      tls: z.object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().optional() }).strict().optional(),
+      tls,
+      attributes: attributes({ serviceNameFromWorkload: false, drop: [] }),
+      retryOnHttpStatus: z.array(httpErrorStatusSchema).default(() => []),
+      retryOnGrpcStatus: z.array(grpcErrorStatusSchema).default(() => []),
     })
     .strict(),
 ]);

@@ -7,9 +7,10 @@ export interface Branch {
 }
 
 /**
- * Hands every request to every branch (as the Collector's fanoutconsumer). Exporters only read
- * the batch, so all branches share it; nothing is copied. Each exporter queues and returns at
- * once, so a slow branch never holds up the others.
+ * Hands every request to every branch (as the Collector's fanoutconsumer). Branches only read
+ * the batch, so all share it; only a branch that reshapes requests for its destination makes
+ * its own copy. Each exporter queues and returns at once, so a slow branch never holds up the
+ * others.
  *
  * Results combine so the sender hears the truth without duplicating data:
  * - no branch kept any of it (all failed, or all dropped it, e.g. every queue full): the

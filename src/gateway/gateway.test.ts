@@ -7,11 +7,17 @@ import { gunzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
 import { ConfigFileError, parseConfig } from '../config/load.js';
-import { decodeResponse, encodeRequest } from '../otlp/codec.js';
+import { PYROSCOPE_DROPPED_ATTRIBUTES } from '../config/schema.js';
+import { RequestBuilder } from '../otlp/builder.js';
+import { decodeRequest, decodeResponse, encodeRequest } from '../otlp/codec.js';
+import type { ExportProfilesServiceRequest, KeyValue } from '../otlp/messages.js';
+import { tableAttributes } from '../otlp/attributes.js';
+import { aggregateRequest } from '../profile/aggregate.js';
+import { foldedStacks } from '../profile/folded.js';
 import { consumerOf, type ConsumeResult, type ProfilesBatch } from '../pipeline/consumer.js';
 import { exportMethod } from '../pipeline/otlp-grpc.js';
 import { Receiver } from '../pipeline/receiver.js';
-import { grpcSink, httpSink } from '../pipeline/test-sinks.js';
+import { grpcSink, httpSink, type Sink } from '../pipeline/test-sinks.js';
 import { FanoutConsumer } from './fanout.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { gatewayPlan } from './plan.js';
@@ -74,6 +80,51 @@ async function metric(gw: Gateway, name: string, labels: string): Promise<number
   const text = await gw.registry.metrics();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
   return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** Folded stacks per workload: what a profile backend shows of a request. */
+function foldedByWorkload(req: ExportProfilesServiceRequest): Record<string, string> {
+  return Object.fromEntries([...aggregateRequest(req)].map(([key, p]) => [key, foldedStacks(p.tree)]));
+}
+
+/** Attributes as a record; a key or string value given by reference shows as `ref:<index>`. */
+function attributesOf(kvs: readonly KeyValue[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of kvs ?? []) {
+    const v = kv.value?.value;
+    out[kv.keyStrindex !== 0 ? `ref:${kv.keyStrindex}` : kv.key] = v?.case === 'stringValueStrindex' ? `ref:${v.value}` : v?.case === 'intValue' ? Number(v.value) : v?.value;
+  }
+  return out;
+}
+
+/** The sample attributes of every sample of the first profile of each resource. */
+function sampleAttributes(req: ExportProfilesServiceRequest): Record<string, unknown>[][] {
+  const d = req.dictionary!;
+  return req.resourceProfiles.map((rp) => rp.scopeProfiles[0].profiles[0].samples.map((s) => tableAttributes(s.attributeIndices, d.attributeTable, d.stringTable)));
+}
+
+/**
+ * What an eBPF profiler behind a Collector sends: a Deployment's process (k8s attributes, a
+ * pid on the Resource, pid and thread on each sample) and a process whose Resource
+ * attributes come by reference into the string table, as the Collector's marshaler writes them.
+ */
+function collectorRequest(): ExportProfilesServiceRequest {
+  const b = new RequestBuilder();
+  const opts = { periodNanos: 50_000_000, timeUnixNano: 1_700_000_000_000_000_000n };
+  const checkout = b.profile({ 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'k8s.pod.name': 'checkout-5d9f-x', 'process.pid': 4242 }, opts);
+  const pay = b.stackOfFrames([{ name: 'main' }, { name: 'pay' }]);
+  b.addSample(checkout, pay, { value: 3, attributes: { 'process.pid': 4242, 'thread.name': 'worker-1' } });
+  b.addSample(checkout, pay, { value: 2, attributes: { 'process.pid': 4242, 'thread.name': 'worker-2' } });
+  b.addSample(checkout, b.stackOfFrames([{ name: 'main' }, { name: 'idle' }]), { value: 1, attributes: { 'thread.name': 'worker-1' } });
+  const payments = b.profile({ 'service.name': 'payments', 'host.name': 'node-1' }, opts);
+  b.addSample(payments, b.stackOfFrames([{ name: 'serve' }]), { value: 4 });
+  const req = b.build();
+  for (const kv of req.resourceProfiles[1].resource!.attributes) {
+    kv.keyStrindex = b.string(kv.key);
+    kv.key = '';
+    if (kv.value?.value.case === 'stringValue') kv.value.value = { case: 'stringValueStrindex', value: b.string(kv.value.value.value) };
+  }
+  return decodeRequest(encodeRequest(req), 'protobuf');
 }
 
 /** A loopback port with nobody listening. */
@@ -146,6 +197,31 @@ describe('gatewayPlan', () => {
     assert.deepEqual(p.exporters[2].headers, { 'x-k': 'v' });
   });
 
+  test('a Pyroscope destination is reshaped and retries 500 by default; an OTLP one only when asked', () => {
+    const p = plan({
+      profiling: { enabled: true },
+      destinations: [
+        { type: 'pyroscope', url: 'http://pyro:4040' },
+        { type: 'pyroscope', name: 'as-is', url: 'http://pyro:4040', attributes: { serviceNameFromWorkload: false, drop: [] }, retryOnHttpStatus: [] },
+        { type: 'otlp', endpoint: 'otel:4317' },
+        { type: 'otlp', name: 'trimmed', endpoint: 'http://otel:4318', protocol: 'http', attributes: { drop: ['thread.*'] }, retryOnHttpStatus: [500, 408] },
+        { type: 'otlp', name: 'grpc-internal', endpoint: 'otel:4317', retryOnGrpcStatus: ['INTERNAL'] },
+      ],
+    });
+    assert.deepEqual(
+      p.exporters.map((e) => [e.name, e.shaping, e.retryOnHttpStatus ?? [], e.retryOnGrpcStatus ?? []]),
+      [
+        ['ui', undefined, [], []],
+        ['pyroscope', { serviceNameFromWorkload: true, drop: [...PYROSCOPE_DROPPED_ATTRIBUTES] }, [500], []],
+        // Still reshaped: Pyroscope reads attribute keys only in their plain form.
+        ['as-is', { serviceNameFromWorkload: false, drop: [] }, [], []],
+        ['otlp', undefined, [], []],
+        ['trimmed', { serviceNameFromWorkload: false, drop: ['thread.*'] }, [500, 408], []],
+        ['grpc-internal', undefined, [], ['INTERNAL']],
+      ],
+    );
+  });
+
   test('flags win over the file; --ui-protocol http alone picks the UI default HTTP endpoint', () => {
     const p = plan({ profiling: { enabled: true } }, { grpc: false, http: { host: '0.0.0.0', port: 9 }, uiProtocol: 'http', bearerToken: 't', maxRequestBytes: 10 });
     assert.deepEqual(p.receiver, { grpc: false, http: { host: '0.0.0.0', port: 9 }, bearerToken: 't', maxRequestBytes: 10 });
@@ -163,6 +239,15 @@ describe('gatewayPlan', () => {
       [{ profiling: { enabled: true } }, { uiEndpoint: 'ui:1', uiProtocol: 'http' }, /^--ui-endpoint: an HTTP endpoint is a URL/],
       [{ destinations: [{ type: 'otlp', name: 'b', endpoint: 'b:1' }] }, {}, /^gw\.yaml: profiling\.enabled: false, so the profiles pipeline is off/],
       [{ profiling: { enabled: true } }, { grpc: false, http: false }, /both OTLP listeners are off/],
+      [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnHttpStatus: [200] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus\[0\]: an HTTP error status is 400-599/],
+      [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnGrpcStatus: ['INTERNAL'] }] }, {}, /^gw\.yaml: destinations\[0\]: unknown key "retryOnGrpcStatus"/],
+      [{ destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnGrpcStatus: ['BROKEN'] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus\[0\]: /],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnHttpStatus: [500] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus: applies to protocol: http, and this one is grpc/],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'http://c:1', protocol: 'http', retryOnGrpcStatus: ['INTERNAL'] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus: applies to protocol: grpc/],
+      [{ destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { dropp: [] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes: unknown key "dropp"/],
+      [{ destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['process.pid', ''] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: /],
+      [{ destinations: [{ type: 'otlp', endpoint: 'c:1', attributes: { serviceNameFromWorkload: 'yes' } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.serviceNameFromWorkload: /],
+      [{ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['thread.id', 'service.*'] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: "service\.\*" would drop service\.name/],
     ];
     for (const [raw, overrides, message] of cases) {
       assert.throws(() => plan(raw, overrides), (err: Error) => err instanceof ConfigFileError && message.test(err.message), JSON.stringify(raw));
@@ -282,7 +367,8 @@ describe('Gateway over loopback', () => {
       assert.equal(r.headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
       assert.equal(r.headers['content-type'], 'application/x-protobuf');
       assert.equal(r.headers['content-encoding'], 'gzip');
-      assert.deepEqual(gunzipSync(r.body), BYTES);
+      // Reshaped for Pyroscope (see below), with every stack and count as received.
+      assert.deepEqual(foldedByWorkload(decodeRequest(gunzipSync(r.body), 'protobuf')), foldedByWorkload(REQUEST));
     } finally {
       await gw.stop(500);
       await ui.stop();
@@ -306,5 +392,132 @@ describe('Gateway over loopback', () => {
       await ui.stop();
     }
     await assert.rejects(fetch(`${httpUrl}/healthz`), 'the port is closed after stop');
+  });
+});
+
+describe('Gateway reshaping for Pyroscope', () => {
+  /** A gateway from a config file's destinations, feeding a UI stand-in; retries in milliseconds. */
+  async function plannedGateway(destinations: unknown[], uiEndpoint: string): Promise<{ gw: Gateway; httpUrl: string }> {
+    const config = parseConfig({
+      profiling: { enabled: true, exporter: { enableDataCompression: false, retryOnFailure: { initialInterval: '1ms', maxInterval: '5ms' } } },
+      destinations,
+    });
+    const gw = new Gateway(gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint }));
+    const a = await gw.start();
+    return { gw, httpUrl: `http://127.0.0.1:${a.http!.port}` };
+  }
+
+  test('Pyroscope gets plain keys, service.name from the workload and no pid or thread; the UI and an OTLP destination get the request as sent', async () => {
+    const ui = await uiReceiver();
+    const pyro = await httpSink();
+    const otlp = await httpSink();
+    const { gw, httpUrl } = await plannedGateway([{ type: 'pyroscope', url: pyro.endpoint }, { type: 'otlp', endpoint: otlp.endpoint, protocol: 'http' }], ui.grpc);
+    const sent = collectorRequest();
+    const bytes = Buffer.from(encodeRequest(sent));
+    try {
+      assert.equal((await postHttp(httpUrl, bytes)).status, 200);
+      await Promise.all(gw.exporters.map((e) => e.idle()));
+      await until('the UI has the request', () => ui.received.length === 1);
+
+      const shaped = decodeRequest(pyro.accepted[0], 'protobuf');
+      assert.deepEqual(
+        shaped.resourceProfiles.map((rp) => attributesOf(rp.resource?.attributes)),
+        [
+          { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'service.name': 'checkout' },
+          { 'service.name': 'payments', 'host.name': 'node-1' },
+        ],
+      );
+      // No thread or pid: the two `pay` samples became one, and every stack keeps its count.
+      assert.deepEqual(sampleAttributes(shaped), [[{}, {}], [{}]]);
+      assert.deepEqual(foldedByWorkload(shaped), foldedByWorkload(sent));
+
+      // The UI branch and the plain OTLP destination get the bytes as sent, pid, threads and references included.
+      const asSent = ui.received[0].request;
+      assert.deepEqual(Buffer.from(encodeRequest(asSent)), bytes);
+      assert.equal(attributesOf(asSent.resourceProfiles[0].resource?.attributes)['process.pid'], 4242);
+      assert.deepEqual(sampleAttributes(asSent)[0], [
+        { 'process.pid': 4242, 'thread.name': 'worker-1' },
+        { 'process.pid': 4242, 'thread.name': 'worker-2' },
+        { 'thread.name': 'worker-1' },
+      ]);
+      assert.ok(Object.keys(attributesOf(asSent.resourceProfiles[1].resource?.attributes)).every((k) => k.startsWith('ref:')), 'sent with key_strindex');
+      assert.deepEqual(otlp.accepted, [bytes]);
+
+      assert.equal(await metric(gw, 'pilotlight_gateway_shaped_requests_total', 'exporter="pyroscope"'), 1);
+      assert.equal(await metric(gw, 'pilotlight_gateway_filled_service_names_total', 'exporter="pyroscope"'), 1);
+      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope",from="resource"'), 2);
+      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope",from="sample"'), 5);
+      assert.equal(await metric(gw, 'pilotlight_gateway_merged_samples_total', 'exporter="pyroscope"'), 1);
+      assert.equal(await metric(gw, 'pilotlight_gateway_shaped_requests_total', 'exporter="otlp"'), 0);
+      assert.equal(await metric(gw, 'pilotlight_exporter_sent_samples_total', 'exporter="pyroscope"'), 3);
+      assert.equal(await metric(gw, 'pilotlight_exporter_sent_samples_total', 'exporter="ui"'), 4);
+    } finally {
+      await gw.stop(500);
+      await ui.stop();
+      await pyro.close();
+      await otlp.close();
+    }
+  });
+
+  test('with attributes.drop: [] Pyroscope gets every attribute, still with plain keys and a service.name', async () => {
+    const ui = await uiReceiver();
+    const pyro = await httpSink();
+    const { gw, httpUrl } = await plannedGateway([{ type: 'pyroscope', url: pyro.endpoint, attributes: { drop: [] } }], ui.grpc);
+    try {
+      assert.equal((await postHttp(httpUrl, encodeRequest(collectorRequest()))).status, 200);
+      await Promise.all(gw.exporters.map((e) => e.idle()));
+      const shaped = decodeRequest(pyro.accepted[0], 'protobuf');
+      assert.deepEqual(
+        shaped.resourceProfiles.map((rp) => attributesOf(rp.resource?.attributes)),
+        [
+          { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'k8s.pod.name': 'checkout-5d9f-x', 'process.pid': 4242, 'service.name': 'checkout' },
+          { 'service.name': 'payments', 'host.name': 'node-1' },
+        ],
+      );
+      assert.deepEqual(sampleAttributes(shaped)[0], [
+        { 'process.pid': 4242, 'thread.name': 'worker-1' },
+        { 'process.pid': 4242, 'thread.name': 'worker-2' },
+        { 'thread.name': 'worker-1' },
+      ]);
+      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope"'), 0);
+    } finally {
+      await gw.stop(500);
+      await ui.stop();
+      await pyro.close();
+    }
+  });
+
+  test('a 500 is retried and delivered where the destination opts in (Pyroscope by default), and dropped as permanent elsewhere', async () => {
+    const ui = await uiReceiver();
+    const sinks: Record<string, Sink> = {};
+    for (const name of ['pyroscope', 'pyroscope-otlp-rules', 'otlp-500', 'otlp']) sinks[name] = await httpSink((n) => ({ status: n === 0 ? 500 : 200 }));
+    const { gw, httpUrl } = await plannedGateway(
+      [
+        { type: 'pyroscope', url: sinks.pyroscope.endpoint },
+        { type: 'pyroscope', name: 'pyroscope-otlp-rules', url: sinks['pyroscope-otlp-rules'].endpoint, retryOnHttpStatus: [] },
+        { type: 'otlp', name: 'otlp-500', endpoint: sinks['otlp-500'].endpoint, protocol: 'http', retryOnHttpStatus: [500] },
+        { type: 'otlp', endpoint: sinks.otlp.endpoint, protocol: 'http' },
+      ],
+      ui.grpc,
+    );
+    try {
+      assert.equal((await postHttp(httpUrl)).status, 200);
+      await Promise.all(gw.exporters.map((e) => e.idle()));
+      for (const name of ['pyroscope', 'otlp-500']) {
+        assert.deepEqual([sinks[name].attempts, sinks[name].accepted.length], [2, 1], name);
+        assert.equal(await metric(gw, 'pilotlight_exporter_retries_total', `exporter="${name}",reason="http_500"`), 1, name);
+        assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', `exporter="${name}"`), 1, name);
+        assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', `exporter="${name}"`), 0, name);
+      }
+      for (const name of ['pyroscope-otlp-rules', 'otlp']) {
+        assert.deepEqual([sinks[name].attempts, sinks[name].accepted.length], [1, 0], name);
+        assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', `exporter="${name}",reason="permanent_error"`), 1, name);
+        assert.equal(await metric(gw, 'pilotlight_exporter_retries_total', `exporter="${name}"`), 0, name);
+      }
+    } finally {
+      await gw.stop(500);
+      await ui.stop();
+      for (const sink of Object.values(sinks)) await sink.close();
+    }
   });
 });

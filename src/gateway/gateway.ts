@@ -3,11 +3,19 @@ import { Registry } from 'prom-client';
 import { Exporter, type ExporterOptions } from '../pipeline/exporter.js';
 import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
 import { FanoutConsumer } from './fanout.js';
+import type { ShapePolicy } from './shape.js';
+import { ShapingConsumer } from './shaping.js';
+
+/** One target of the gateway: its exporter, and how requests are reshaped for it. */
+export interface GatewayTarget extends Omit<ExporterOptions, 'logger' | 'registry'> {
+  /** Reshape each request for this target before queueing it; without it the target gets the request as received. */
+  shaping?: ShapePolicy;
+}
 
 export interface GatewayOptions {
   receiver: Omit<ReceiverOptions, 'consumer' | 'logger' | 'registry' | 'adminRoutes'>;
   /** One per target: the UI and each destination. Names must be unique (metrics label). */
-  exporters: Omit<ExporterOptions, 'logger' | 'registry'>[];
+  exporters: GatewayTarget[];
   logger?: Logger;
   registry?: Registry;
 }
@@ -15,7 +23,9 @@ export interface GatewayOptions {
 /**
  * `pilotlight gateway`: one receiver whose requests fan out to N exporters, each with its own
  * queue and retry, so a dead destination fills only its own queue while the UI keeps getting
- * data. Health and metrics are served on the receiver's OTLP/HTTP port.
+ * data. A target with a shaping policy gets each request reshaped for it before its queue;
+ * the others get the received bytes. Health and metrics are served on the receiver's OTLP/HTTP
+ * port.
  */
 export class Gateway {
   readonly receiver: Receiver;
@@ -31,8 +41,14 @@ export class Gateway {
       if (names.has(e.name)) throw new Error(`two exporters are named ${JSON.stringify(e.name)}; names must be unique`);
       names.add(e.name);
     }
-    this.exporters = options.exporters.map((e) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
-    const fanout = new FanoutConsumer(this.exporters.map((e) => ({ name: e.name, consumer: e })));
+    this.exporters = options.exporters.map(({ shaping: _shaping, ...e }) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
+    const fanout = new FanoutConsumer(
+      this.exporters.map((exporter, i) => {
+        const shaping = options.exporters[i].shaping;
+        const consumer = shaping ? new ShapingConsumer(exporter.name, shaping, exporter, this.registry, this.logger) : exporter;
+        return { name: exporter.name, consumer };
+      }),
+    );
     this.receiver = new Receiver({ ...options.receiver, consumer: fanout, logger: this.logger, registry: this.registry, adminRoutes: true });
   }
 

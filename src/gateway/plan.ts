@@ -3,6 +3,7 @@ import { ConfigFileError, describeIssue } from '../config/load.js';
 import type { Destination, ExporterSettings, PilotlightConfig } from '../config/schema.js';
 import { exporterConfigSchema } from '../pipeline/exporter-config.js';
 import type { GatewayOptions } from './gateway.js';
+import { attributeKeyMatcher, SERVICE_NAME, type ShapePolicy } from './shape.js';
 
 const UI_GRPC_DEFAULT = '127.0.0.1:14317';
 const UI_HTTP_DEFAULT = 'http://127.0.0.1:14318';
@@ -47,7 +48,9 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
     if (names.has(d.name)) throw new ConfigFileError(`${where}.name: ${JSON.stringify(d.name)} is already used; give each destination its own name`);
     names.add(d.name);
     // Pyroscope's key for the endpoint is `url`: name that in errors, not the exporter's field.
-    exporters.push({ name: d.name, ...checked({ ...tuning, ...destinationTarget(d) }, where, (key) => (d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined)) });
+    const settings = checked({ ...tuning, ...destinationTarget(d) }, where, (key) => (d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined));
+    const shaping = destinationShaping(d, where);
+    exporters.push({ name: d.name, ...settings, ...(shaping ? { shaping } : {}) });
   });
   const grpc = overrides.grpc ?? gw.grpc;
   const http = overrides.http ?? gw.http;
@@ -79,9 +82,26 @@ export function destinationTarget(d: Destination) {
     const headers: Record<string, string> = { ...d.headers };
     if (d.tenant) headers['X-Scope-OrgID'] = d.tenant;
     if (d.basicAuth) headers.Authorization = `Basic ${Buffer.from(`${d.basicAuth.username}:${d.basicAuth.password}`).toString('base64')}`;
-    return { protocol: 'http' as const, endpoint: d.url, headers, tls: d.tls };
+    return { protocol: 'http' as const, endpoint: d.url, headers, tls: d.tls, retryOnHttpStatus: d.retryOnHttpStatus };
   }
-  return { protocol: d.protocol, endpoint: d.endpoint, headers: d.headers, tls: d.tls };
+  return { protocol: d.protocol, endpoint: d.endpoint, headers: d.headers, tls: d.tls, retryOnHttpStatus: d.retryOnHttpStatus, retryOnGrpcStatus: d.retryOnGrpcStatus };
+}
+
+/**
+ * How the gateway reshapes requests for a destination (`attributes`), or undefined when it
+ * sends them as received. A Pyroscope destination is always reshaped, since Pyroscope reads
+ * attribute keys only in their plain form. `service.name` cannot be dropped: it names the
+ * series.
+ */
+export function destinationShaping(d: Destination, where: string): ShapePolicy | undefined {
+  const { serviceNameFromWorkload, drop } = d.attributes;
+  drop.forEach((pattern, i) => {
+    if (attributeKeyMatcher([pattern])(SERVICE_NAME)) {
+      throw new ConfigFileError(`${where}.attributes.drop[${i}]: ${JSON.stringify(pattern)} would drop ${SERVICE_NAME}, which names each series; list the keys to drop without it`);
+    }
+  });
+  if (d.type !== 'pyroscope' && !serviceNameFromWorkload && drop.length === 0) return undefined;
+  return { serviceNameFromWorkload, drop };
 }
 
 /**

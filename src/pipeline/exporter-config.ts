@@ -3,6 +3,31 @@ import { durationSchema } from './duration.js';
 
 const MiB = 1024 * 1024;
 
+/** An HTTP error status a destination may ask to have retried. */
+export const httpErrorStatusSchema = z.number().int().min(400, 'an HTTP error status is 400-599').max(599, 'an HTTP error status is 400-599');
+
+/** gRPC status codes by name, as `@grpc/grpc-js` spells them (OK excepted: it is no failure). */
+export const GRPC_ERROR_STATUS_NAMES = [
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+
+export const grpcErrorStatusSchema = z.enum(GRPC_ERROR_STATUS_NAMES);
+
 /** Backoff tuning, named as in the Helm values (`retryOnFailure.*`). */
 export const retryConfigSchema = z
   .object({
@@ -48,10 +73,23 @@ export const exporterConfigSchema = z
     /** Per attempt. */
     timeout: durationSchema.default(5_000),
     retryOnFailure: retryConfigSchema.prefault({}),
+    /**
+     * HTTP statuses retried besides those the OTLP/HTTP spec calls retryable (429, 502, 503,
+     * 504, always retried), for destinations that answer a transient failure otherwise.
+     */
+    retryOnHttpStatus: z.array(httpErrorStatusSchema).default(() => []),
+    /** gRPC status codes retried besides those the OTLP spec calls retryable. */
+    retryOnGrpcStatus: z.array(grpcErrorStatusSchema).default(() => []),
     sendingQueue: queueConfigSchema.prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (cfg.protocol !== 'http' && cfg.retryOnHttpStatus.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['retryOnHttpStatus'], message: `applies to protocol: http, and this one is ${cfg.protocol} (retryOnGrpcStatus is its counterpart)` });
+    }
+    if (cfg.protocol !== 'grpc' && cfg.retryOnGrpcStatus.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['retryOnGrpcStatus'], message: `applies to protocol: grpc, and this one is ${cfg.protocol} (retryOnHttpStatus is its counterpart)` });
+    }
     if (cfg.protocol === 'http' && !/^https?:\/\//.test(cfg.endpoint)) {
       ctx.addIssue({ code: 'custom', path: ['endpoint'], message: `an HTTP endpoint is a URL (http://… or https://…), got ${JSON.stringify(cfg.endpoint)}` });
     }

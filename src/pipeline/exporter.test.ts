@@ -9,8 +9,8 @@ import type { ExportItem, SendOutcome, Transport } from './export-item.js';
 import { encodeRpcStatus } from './rpc-status.js';
 import { grpcSink, httpSink, type Sink } from './test-sinks.js';
 import { httpTransport } from './transport-http.js';
-import { exporterConfigSchema } from './exporter-config.js';
-import { RetryableError } from './exporter-errors.js';
+import { exporterConfigSchema, GRPC_ERROR_STATUS_NAMES } from './exporter-config.js';
+import { PermanentError, RetryableError } from './exporter-errors.js';
 
 const REQUEST = requestFromFolded([
   { resource: K8S_INVENTORY, folded: 'main;work;hot 10\nmain;idle 3' },
@@ -190,6 +190,32 @@ describe('Exporter over grpc: RESOURCE_EXHAUSTED', () => {
   });
 });
 
+describe('Exporter over grpc: retryOnGrpcStatus', () => {
+  test('INTERNAL is permanent by the OTLP rules, and retried and delivered when listed', async () => {
+    for (const [retryOnGrpcStatus, attempts, delivered] of [
+      [[], 1, 0],
+      [['INTERNAL'], 2, 1],
+    ] as const) {
+      const sink = await grpcSink((i) => (i === 0 ? { code: grpc.status.INTERNAL } : { code: grpc.status.OK }));
+      const e = exporter(sink, { protocol: 'grpc', retryOnGrpcStatus: [...retryOnGrpcStatus] });
+      try {
+        await e.consume({ request: REQUEST, encoded: BYTES });
+        await e.idle();
+        assert.deepEqual([sink.attempts, sink.accepted.length], [attempts, delivered], JSON.stringify(retryOnGrpcStatus));
+        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="permanent_error"'), 1 - delivered);
+      } finally {
+        await e.shutdown(1000);
+        await sink.close();
+      }
+    }
+  });
+
+  test('every status name it accepts is a gRPC status code', () => {
+    for (const name of GRPC_ERROR_STATUS_NAMES) assert.equal(typeof grpc.status[name], 'number', name);
+    assert.equal(GRPC_ERROR_STATUS_NAMES.length, Object.keys(grpc.status).filter((k) => Number.isNaN(Number(k))).length - 1, 'all but OK');
+  });
+});
+
 describe('HTTP transport classification', () => {
   const item = (): ExportItem => ({ body: BYTES, profiles: 2, samples: 3 });
   for (const status of [429, 502, 503, 504]) {
@@ -210,6 +236,28 @@ describe('HTTP transport classification', () => {
       }
     });
   }
+
+  test('HTTP 500 is permanent by the OTLP rules, and retryable when the destination lists it in retryOnHttpStatus', async () => {
+    const sink = await httpSink(() => ({ status: 500, body: 'ingester not ready', headers: { 'content-type': 'text/plain' } }));
+    try {
+      for (const [retryOnHttpStatus, expected] of [
+        [[], PermanentError],
+        [[500], RetryableError],
+      ] as const) {
+        const t = httpTransport(exporterConfigSchema.parse({ protocol: 'http', endpoint: sink.endpoint, retryOnHttpStatus }));
+        const err = await t.send(item(), new AbortController().signal).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        t.close();
+        assert.ok(err instanceof expected, `retryOnHttpStatus ${JSON.stringify(retryOnHttpStatus)}: ${String(err)}`);
+        assert.equal(err.reason, 'http_500');
+        assert.equal(err.message, 'HTTP 500: ingester not ready');
+      }
+    } finally {
+      await sink.close();
+    }
+  });
 
   test('the partial_success of a 2xx answer is returned', async () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');

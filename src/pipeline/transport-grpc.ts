@@ -23,7 +23,10 @@ export function grpcTarget(endpoint: string): { target: string; tls: boolean } {
   return { target: endpoint, tls: false };
 }
 
-/** OTLP/gRPC: one unary Export per item over a long-lived channel. */
+/**
+ * OTLP/gRPC: one unary Export per item over a long-lived channel. Failures are retried per the
+ * OTLP spec, and also those with a code in the destination's `retryOnGrpcStatus`.
+ */
 export function grpcTransport(config: ExporterConfig): Transport {
   const { target, tls } = grpcTarget(config.endpoint);
   const options: grpc.ChannelOptions = {
@@ -43,6 +46,7 @@ export function grpcTransport(config: ExporterConfig): Transport {
   const verify = config.tls?.insecureSkipVerify ? { checkServerIdentity: () => undefined, rejectUnauthorized: false } : {};
   const creds = useTls ? grpc.credentials.createSsl(ca, null, null, verify) : grpc.credentials.createInsecure();
   const client = new grpc.Client(target, creds, options);
+  const retryable: ReadonlySet<number> = new Set([...RETRYABLE, ...config.retryOnGrpcStatus.map((name) => grpc.status[name])]);
 
   return {
     send(item, signal) {
@@ -58,7 +62,7 @@ export function grpcTransport(config: ExporterConfig): Transport {
           { deadline: Date.now() + config.timeout },
           (err, response) => {
             signal.removeEventListener('abort', onAbort);
-            if (err) reject(classify(err));
+            if (err) reject(classify(err, retryable));
             else resolve(outcomeOf(response));
           },
         );
@@ -82,13 +86,13 @@ function outcomeOf(response: Uint8Array | undefined): SendOutcome {
   }
 }
 
-function classify(err: grpc.ServiceError): Error {
+function classify(err: grpc.ServiceError, retryable: ReadonlySet<number>): Error {
   const name = (grpc.status[err.code] ?? String(err.code)).toLowerCase();
   const message = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details}`;
   const reason = `grpc_${name}`;
   const details = err.metadata?.get('grpc-status-details-bin')[0];
   const pushback = details instanceof Buffer ? decodeRpcStatus(details)?.retryDelayMs : undefined;
-  if (RETRYABLE.has(err.code)) return new RetryableError(message, reason, pushback);
+  if (retryable.has(err.code)) return new RetryableError(message, reason, pushback);
   if (err.code === grpc.status.RESOURCE_EXHAUSTED && pushback !== undefined) return new RetryableError(message, reason, pushback);
   return new PermanentError(message, reason);
 }

@@ -18,7 +18,10 @@ export function profilesUrl(endpoint: string): URL {
   return url;
 }
 
-/** OTLP/HTTP: POST the body; classify the answer as the OTLP/HTTP spec says. */
+/**
+ * OTLP/HTTP: POST the body; classify the answer as the OTLP/HTTP spec says, retrying also the
+ * statuses the destination's `retryOnHttpStatus` adds.
+ */
 export function httpTransport(config: ExporterConfig): Transport {
   const url = profilesUrl(config.endpoint);
   const lib = url.protocol === 'https:' ? https : http;
@@ -34,6 +37,7 @@ export function httpTransport(config: ExporterConfig): Transport {
         })
       : new http.Agent({ keepAlive: true, maxSockets: config.sendingQueue.numConsumers });
   const contentType = config.encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE;
+  const retryable: ReadonlySet<number> = new Set([...RETRYABLE_HTTP_STATUS, ...config.retryOnHttpStatus]);
 
   return {
     async send(item, signal) {
@@ -46,7 +50,7 @@ export function httpTransport(config: ExporterConfig): Transport {
       };
       if (config.enableDataCompression) headers['content-encoding'] = 'gzip';
       const res = await post(lib, url, agent, headers, body, signal);
-      return classify(res, config.encoding);
+      return classify(res, config.encoding, retryable);
     },
     close() {
       agent.destroy();
@@ -95,7 +99,7 @@ function connectionError(err: Error): Error {
   return new RetryableError(`connection failed: ${code ? `${code} ` : ''}${errorText(err)}`, 'connection_error');
 }
 
-function classify(res: RawResponse, encoding: 'protobuf' | 'json'): SendOutcome {
+function classify(res: RawResponse, encoding: 'protobuf' | 'json', retryable: ReadonlySet<number>): SendOutcome {
   if (res.status >= 200 && res.status < 300) {
     const isJson = (res.headers['content-type'] ?? '').includes('json') || (encoding === 'json' && res.body[0] === 0x7b);
     try {
@@ -109,7 +113,7 @@ function classify(res: RawResponse, encoding: 'protobuf' | 'json'): SendOutcome 
   }
   const detail = errorDetail(res);
   const message = `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
-  if (RETRYABLE_HTTP_STATUS.has(res.status)) {
+  if (retryable.has(res.status)) {
     throw new RetryableError(message, `http_${res.status}`, parseRetryAfter(headerValue(res.headers['retry-after'])));
   }
   throw new PermanentError(message, `http_${res.status}`);

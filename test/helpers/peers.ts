@@ -194,29 +194,49 @@ export async function startEbpfProfiler(t: TestContext, path: string, o: EbpfPro
   return startPeer(t, 'OpenTelemetry eBPF profiler', path, args, (out) => out.includes('Attached sched monitor'), 120_000);
 }
 
-/** Grafana Pyroscope, all components in one process, storing in a temp folder; `url` is its HTTP API. */
+/**
+ * Grafana Pyroscope, all components in one process (its v2 storage: segment writer, metastore,
+ * query backend), storing in a temp folder; `url` is its HTTP API (OTLP ingest and queries).
+ * Every component is told to listen on and advertise 127.0.0.1: by default they advertise the
+ * machine's first network address.
+ */
 export async function startPyroscope(t: TestContext, path: string): Promise<Peer & { url: string }> {
-  const http = await freePort();
-  const grpc = await freePort();
-  const memberlist = await freePort();
+  const [http, grpc, memberlist, raft] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'pl-pyroscope-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = tempFile(t, 'pyroscope.yaml', stringify({ analytics: { reporting_enabled: false } }));
-  const url = `http://127.0.0.1:${http}`;
+  const local = '127.0.0.1';
+  const url = `http://${local}:${http}`;
   const args = [
-    `-config.file=${config}`,
     '-target=all',
-    `-server.http-listen-address=127.0.0.1`,
+    '-architecture.storage=v2',
+    '-enable-query-backend-from=2020-01-01T00:00:00Z',
+    '-self-profiling.disable-push',
+    '-segment-writer.min-ready-duration=0s',
+    '-metastore.min-ready-duration=0s',
+    `-server.http-listen-address=${local}`,
     `-server.http-listen-port=${http}`,
-    `-server.grpc-listen-address=127.0.0.1`,
+    `-server.grpc-listen-address=${local}`,
     `-server.grpc-listen-port=${grpc}`,
-    `-memberlist.bind-addr=127.0.0.1`,
+    `-memberlist.bind-addr=${local}`,
     `-memberlist.bind-port=${memberlist}`,
-    `-memberlist.advertise-addr=127.0.0.1`,
+    `-memberlist.advertise-addr=${local}`,
     `-memberlist.advertise-port=${memberlist}`,
-    `-storage.backend=filesystem`,
+    `-metastore.address=${local}:${grpc}`,
+    `-metastore.raft.bind-address=${local}:${raft}`,
+    `-metastore.raft.advertise-address=${local}:${raft}`,
+    `-metastore.raft.server-id=${local}`,
+    `-metastore.raft.bootstrap-peers=${local}:${raft}`,
+    `-metastore.data-dir=${join(dir, 'metastore')}`,
+    `-metastore.raft.dir=${join(dir, 'raft')}`,
+    `-metastore.raft.snapshots-dir=${join(dir, 'raft-snapshots')}`,
+    `-query-backend.address=${local}:${grpc}`,
+    `-distributor.ring.instance-addr=${local}`,
+    `-overrides-exporter.ring.instance-addr=${local}`,
+    `-query-frontend.instance-addr=${local}`,
+    `-query-scheduler.ring.instance-addr=${local}`,
+    `-segment-writer.lifecycler.addr=${local}`,
+    '-storage.backend=filesystem',
     `-storage.filesystem.dir=${join(dir, 'data')}`,
-    `-pyroscopedb.data-path=${join(dir, 'db')}`,
   ];
   const peer = await startPeer(t, 'Grafana Pyroscope', path, args, async () => {
     try {

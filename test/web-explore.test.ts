@@ -5,6 +5,8 @@ import { ensureWebBuilt, launchChromium, outputPath, startUi, type RunningUi } f
 import { bothWindows, unnamedRequest, T_A, T_B } from './helpers/time-windows.js';
 import { K8S_CHECKOUT } from './helpers/fixtures.js';
 import type { DiffResponse, ProfileResponse, TimelineResponse } from '../src/ui/api-types.js';
+import type { DrawnRect } from '../src/web/debug.js';
+import { cpuAndOffCpuRequest } from './profile-types-fixture.js';
 
 const KEY = 'default/Deployment/inventory';
 const OTHER = 'shop/StatefulSet/checkout';
@@ -42,6 +44,10 @@ async function dragTimeline(page: Page, a: number, b: number, shift = false): Pr
   await page.mouse.move(box.x + box.width * b, y, { steps: 3 });
   await page.mouse.up();
   if (shift) await page.keyboard.up('Shift');
+}
+
+async function rects(page: Page): Promise<DrawnRect[]> {
+  return page.evaluate(() => window.__pilotlight?.flame?.rects() ?? []);
 }
 
 function hashParams(page: Page): URLSearchParams {
@@ -239,6 +245,69 @@ test('explore a workload over time: timeline range, linkable views, search share
         (await note.innerText()).trim(),
         '45.5% of samples have frames in libfoo.so; 18.2% of samples have frames in libbar.so; 9.09% of samples have frames at bare addresses (no known binary) that could not be named.',
       );
+    });
+
+    await t.test('a slot with CPU and off-CPU data: a Profile type control picks one, kept in the URL', async () => {
+      const WAITER = 'host/Service/waiter';
+      const f = (name: string, kind = 'native', binary = 'waiter') => ({ name, kind, binary });
+      const [main, serve, parse, render, read, poll] = [f('main'), f('serve'), f('parse'), f('render'), f('read'), f('poll')];
+      const ms = (n: number) => n * 1_000_000;
+      // CPU: 60 samples at 20 Hz (3 s of CPU); off-CPU: 1.5 s waiting in read, 0.5 s in epoll, 4 ms in a futex.
+      const request = cpuAndOffCpuRequest(
+        [
+          { frames: [main, serve, parse], cpu: Array.from({ length: 40 }, (_, i) => i) },
+          { frames: [main, serve, render], cpu: Array.from({ length: 20 }, (_, i) => i) },
+          { frames: [main, serve, read, f('sys_read', 'kernel', 'vmlinux')], offCpu: [[1, ms(1000)], [2, ms(500)]] },
+          { frames: [main, poll, f('epoll_wait', 'kernel', 'vmlinux')], offCpu: [[3, ms(500)]] },
+          { frames: [main, serve, f('futex_wait', 'kernel', 'vmlinux')], offCpu: [[4, ms(4)]] },
+        ],
+        { 'service.name': 'waiter' },
+        BigInt(T_B) * 1_000_000n,
+      );
+      assert.equal((await fetch(`${server.url}/api/sources/${enc(WAITER)}/profiling`, { method: 'POST' })).status, 200);
+      await server.send(request);
+
+      // Where the slot holds one type (inventory: CPU only) nothing new is shown.
+      await page.goto(`${server.url}/#/sources/${enc(KEY)}`);
+      await page.getByRole('region', { name: 'Flame graph' }).waitFor();
+      assert.equal(await page.getByRole('radiogroup', { name: 'Profile type' }).count(), 0);
+
+      await page.goto(`${server.url}/#/sources/${enc(WAITER)}`);
+      const picker = page.getByRole('radiogroup', { name: 'Profile type' });
+      await picker.waitFor();
+      assert.deepEqual(await picker.getByRole('radio').allInnerTexts(), ['CPU', 'Off-CPU']);
+      assert.equal(await picker.getByRole('radio', { name: 'CPU', exact: true }).getAttribute('aria-checked'), 'true', 'CPU by default');
+      await page.waitForFunction(() => window.__pilotlight?.flame?.rootTotal === 60);
+      await waitRow(page, 'parse', `2.00 s ${pct(40 / 60)}`);
+
+      await picker.getByRole('radio', { name: 'Off-CPU' }).click();
+      await page.waitForFunction((total) => window.__pilotlight?.flame?.rootTotal === total, ms(2004));
+      assert.equal(hashParams(page).get('type'), 'off_cpu', 'the type is in the URL');
+      assert.equal(await picker.getByRole('radio', { name: 'Off-CPU' }).getAttribute('aria-checked'), 'true');
+      // Off-CPU time reads as durations, like CPU time.
+      await waitRow(page, 'read', `1.50 s ${pct(1500 / 2004)}`);
+      assert.deepEqual(await tableRow(page, 'futex_wait'), { self: `4.0 ms ${pct(4 / 2004)}`, total: `4.0 ms ${pct(4 / 2004)}` });
+      assert.match(await page.getByTestId('profile-summary').innerText(), /^2\.00 s Off-CPU time/);
+      const names = new Set((await rects(page)).map((r) => r.name));
+      assert.ok(names.has('epoll_wait') && !names.has('parse'), 'the off-CPU stacks, not the CPU ones');
+      assert.equal(await page.getByRole('link', { name: 'Download pprof' }).getAttribute('href'), `/api/sources/${enc(WAITER)}/profile.pb.gz?type=off_cpu`);
+      const at = (await rects(page)).find((r) => r.name === 'read')!;
+      const box = (await page.locator('canvas[data-probe="flame"]').boundingBox())!;
+      await page.mouse.move(box.x + at.x + Math.min(at.w / 2, 40), box.y + at.y + at.h / 2);
+      assert.match(await page.getByRole('tooltip').innerText(), /Total\s+1\.50 s\s+74\.9%/);
+      await page.screenshot({ path: outputPath('web-profile-types.png') });
+      await page.mouse.move(5, 5);
+
+      // A copied link opens the same type; back returns to CPU.
+      const link = page.url();
+      const other = await context.newPage();
+      await other.goto(link);
+      await other.waitForFunction((total) => window.__pilotlight?.flame?.rootTotal === total, ms(2004));
+      assert.equal(await other.getByRole('radiogroup', { name: 'Profile type' }).getByRole('radio', { name: 'Off-CPU' }).getAttribute('aria-checked'), 'true');
+      await other.close();
+      await page.goBack();
+      await page.waitForFunction(() => window.__pilotlight?.flame?.rootTotal === 60);
+      assert.equal(await picker.getByRole('radio', { name: 'CPU', exact: true }).getAttribute('aria-checked'), 'true');
     });
 
     assert.deepEqual(pageErrors, [], 'no errors in the page');

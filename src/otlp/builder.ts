@@ -23,6 +23,7 @@ import {
   type Profile,
   type ProfilesDictionary,
   type ResourceProfiles,
+  type ScopeProfiles,
 } from './messages.js';
 
 export type SimpleValue = string | number | boolean;
@@ -52,12 +53,21 @@ export function linesKey(lines: readonly { name: string; file?: string; line?: n
 }
 
 export interface ProfileOptions {
+  /** `period`, in the period type's unit (nanoseconds for CPU); 0 for a profile without one. */
   periodNanos: number;
   timeUnixNano?: bigint;
   durationNano?: bigint;
+  /** [type, unit]; default ['samples', 'count']. */
   sampleType?: [string, string];
-  periodType?: [string, string];
+  /** [type, unit]; default ['cpu', 'nanoseconds']; null: no period type (an off-CPU profile). */
+  periodType?: [string, string] | null;
   scope?: { name: string; version?: string };
+  /**
+   * Put the profile in the resource's ScopeProfiles of the same scope when there is one, as
+   * senders of several sample types do (each type its own Profile, in one scope); by default
+   * every profile gets a ScopeProfiles of its own.
+   */
+  shareScope?: boolean;
 }
 
 /**
@@ -73,7 +83,7 @@ export class RequestBuilder {
   private readonly locations = new Map<string, number>();
   private readonly stacks = new Map<string, number>();
   private readonly attributes = new Map<string, number>();
-  private readonly resources = new Map<string, { rp: ResourceProfiles; profiles: Map<string, Profile> }>();
+  private readonly resources = new Map<string, { rp: ResourceProfiles; profiles: Map<string, Profile>; scopes: Map<string, ScopeProfiles> }>();
   private readonly order: ResourceProfiles[] = [];
 
   constructor() {
@@ -195,45 +205,58 @@ export class RequestBuilder {
         }),
         scopeProfiles: [],
       });
-      entry = { rp, profiles: new Map() };
+      entry = { rp, profiles: new Map(), scopes: new Map() };
       this.resources.set(resourceId, entry);
       this.order.push(rp);
     }
     const [st, su] = opts.sampleType ?? ['samples', 'count'];
-    const [pt, pu] = opts.periodType ?? ['cpu', 'nanoseconds'];
-    const profileId = `${opts.scope?.name ?? ''}\0${st}\0${su}\0${pt}\0${pu}\0${opts.periodNanos}\0${opts.timeUnixNano ?? 0n}`;
+    const periodType = opts.periodType === undefined ? (['cpu', 'nanoseconds'] as [string, string]) : opts.periodType;
+    const [pt, pu] = periodType ?? ['', ''];
+    const scopeName = opts.scope?.name ?? 'pilotlight';
+    const profileId = `${opts.scope?.name ?? ''}\0${st}\0${su}\0${periodType ? `${pt}\0${pu}` : '-'}\0${opts.periodNanos}\0${opts.timeUnixNano ?? 0n}`;
     let profile = entry.profiles.get(profileId);
     if (!profile) {
       profile = create(ProfileSchema, {
         sampleType: create(ValueTypeSchema, { typeStrindex: this.string(st), unitStrindex: this.string(su) }),
-        periodType: create(ValueTypeSchema, { typeStrindex: this.string(pt), unitStrindex: this.string(pu) }),
+        periodType: periodType ? create(ValueTypeSchema, { typeStrindex: this.string(pt), unitStrindex: this.string(pu) }) : undefined,
         period: BigInt(Math.round(opts.periodNanos)),
         timeUnixNano: opts.timeUnixNano ?? 0n,
         durationNano: opts.durationNano ?? 0n,
         samples: [],
       });
-      entry.rp.scopeProfiles.push(
-        create(ScopeProfilesSchema, {
-          scope: create(InstrumentationScopeSchema, { name: opts.scope?.name ?? 'pilotlight', version: opts.scope?.version ?? '' }),
+      const shared = opts.shareScope ? entry.scopes.get(scopeName) : undefined;
+      if (shared) {
+        shared.profiles.push(profile);
+      } else {
+        const sp = create(ScopeProfilesSchema, {
+          scope: create(InstrumentationScopeSchema, { name: scopeName, version: opts.scope?.version ?? '' }),
           profiles: [profile],
-        }),
-      );
+        });
+        entry.rp.scopeProfiles.push(sp);
+        if (!entry.scopes.has(scopeName)) entry.scopes.set(scopeName, sp);
+      }
       entry.profiles.set(profileId, profile);
     }
     return profile;
   }
 
+  /**
+   * Appends a sample: `value` (one value, repeated for each timestamp when there are any), or
+   * `values` (as given: paired with `timestamps` by index when both are given, as the
+   * OpenTelemetry eBPF profiler's off-CPU samples are), or neither (timestamps only: one event
+   * each).
+   */
   addSample(
     profile: Profile,
     stackIndex: number,
-    sample: { value?: number; timestamps?: bigint[]; attributes?: Record<string, SimpleValue> },
+    sample: { value?: number; values?: number[]; timestamps?: bigint[]; attributes?: Record<string, SimpleValue> },
   ): void {
     const timestamps = sample.timestamps ?? [];
-    const values = sample.value !== undefined ? [BigInt(sample.value)] : [];
+    const values = sample.values ? sample.values.map((v) => BigInt(v)) : sample.value !== undefined ? [BigInt(sample.value)] : [];
     profile.samples.push(
       create(SampleSchema, {
         stackIndex,
-        values: timestamps.length > 0 && values.length > 0 ? timestamps.map(() => values[0]) : values,
+        values: !sample.values && timestamps.length > 0 && values.length > 0 ? timestamps.map(() => values[0]) : values,
         timestampsUnixNano: timestamps,
         attributeIndices: Object.entries(sample.attributes ?? {}).map(([k, v]) => this.attribute(k, v)),
       }),

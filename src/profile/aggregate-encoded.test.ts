@@ -7,8 +7,10 @@ import { RequestBuilder, type FrameSpec, type SimpleValue } from '../otlp/builde
 import { AnyValueSchema, KeyValueSchema, LineSchema, LocationSchema, type ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
 import { makeChunks, makeFleetRequest } from '../../bench/gen.js';
-import { aggregateRequest, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
-import { aggregateEncoded } from './aggregate-encoded.js';
+import { aggregateRequest, aggregateRequestTypes, type AggregateOptions, type WorkloadProfile, type WorkloadProfiles } from './aggregate.js';
+import { aggregateEncoded, aggregateWireTypes } from './aggregate-encoded.js';
+import { readWireRequest } from '../otlp/wire/request.js';
+import { validateWire } from '../otlp/wire/validate.js';
 
 /**
  * The wire fast path must be indistinguishable from decodeRequest + aggregateRequest: the same
@@ -37,9 +39,14 @@ function summary(m: Map<string, WorkloadProfile>): unknown {
   }));
 }
 
-function outcome(run: () => Map<string, WorkloadProfile>): Outcome {
+/** Every type of every workload, and the skipped profiles by reason. */
+function typesSummary(m: Map<string, WorkloadProfiles>): unknown {
+  return [...m].map(([key, w]) => ({ key, skipped: w.skipped, types: [...w.types.values()].map((p) => ({ type: p.type, events: p.events, ...(summary(new Map([[key, p]])) as object[])[0] })) }));
+}
+
+function outcome<T>(run: () => T, sum: (x: T) => unknown = summary as (x: unknown) => unknown): Outcome {
   try {
-    return { ok: summary(run()) };
+    return { ok: sum(run()) };
   } catch (err) {
     return { error: err instanceof Error ? `${err.name}: ${err.message}` : `thrown non-error ${String(err)}` };
   }
@@ -49,6 +56,15 @@ function assertSame(bytes: Uint8Array, opts: AggregateOptions = {}, label = ''):
   const slow = outcome(() => aggregateRequest(decodeRequest(bytes, 'protobuf'), opts));
   const fast = outcome(() => aggregateEncoded(bytes, opts));
   assert.deepStrictEqual(fast, slow, label);
+  // Every profile type, and what was skipped, agree too.
+  const allOpts = { ...opts, type: undefined };
+  const slowTypes = outcome(() => aggregateRequestTypes(decodeRequest(bytes, 'protobuf'), allOpts), typesSummary);
+  const fastTypes = outcome(() => {
+    const wire = readWireRequest(bytes);
+    validateWire(wire);
+    return aggregateWireTypes(wire, allOpts);
+  }, typesSummary);
+  assert.deepStrictEqual(fastTypes, slowTypes, `${label} (every type)`);
   return slow;
 }
 
@@ -305,14 +321,23 @@ const sampleArb = fc.record({
 const profileArb = fc.record({
   resource: resourceArb,
   periodNanos: fc.constantFrom(0, 1, 10_000_000, 50_000_000),
-  sampleType: fc.constantFrom<[string, string] | undefined>(undefined, ['cpu', 'nanoseconds'], ['alloc_space', 'bytes']),
+  sampleType: fc.constantFrom<[string, string] | undefined>(undefined, ['cpu', 'nanoseconds'], ['alloc_space', 'bytes'], ['off_cpu', 'nanoseconds'], ['', ''], ['alloc_space', '']),
+  periodType: fc.constantFrom<[string, string] | null | undefined>(undefined, null, ['wall', 'nanoseconds']),
+  shareScope: fc.boolean(),
   timeUnixNano: fc.constantFrom(0n, T0),
   samples: fc.array(sampleArb, { maxLength: 4 }),
 });
 const requestArb = fc.array(profileArb, { minLength: 1, maxLength: 3 }).map((profiles) => {
   const b = new RequestBuilder();
   for (const p of profiles) {
-    const profile = b.profile(p.resource, { periodNanos: p.periodNanos, sampleType: p.sampleType, timeUnixNano: p.timeUnixNano, durationNano: 1_000_000_000n });
+    const profile = b.profile(p.resource, {
+      periodNanos: p.periodNanos,
+      sampleType: p.sampleType,
+      periodType: p.periodType,
+      shareScope: p.shareScope,
+      timeUnixNano: p.timeUnixNano,
+      durationNano: 1_000_000_000n,
+    });
     for (const s of p.samples) {
       b.addSample(profile, b.stackOfFrames(s.stack), { value: s.value, timestamps: s.timestamps, attributes: s.thread ? { 'thread.name': s.thread } : undefined });
     }

@@ -4,16 +4,19 @@ import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
-import { addProfileTotals, startProfile, type AggregateOptions, type WorkloadProfile } from './aggregate.js';
+import { addProfileTotals, pickType, profileFor, startWorkload, type AggregateOptions, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from './aggregate.js';
+import type { CallTree } from './calltree.js';
+import { CPU, classifyScope, type TypeNames } from './profile-type.js';
 import { StackResolver, type FrameSink } from './resolve.js';
 import { workloadOf } from './workload.js';
 
 /**
- * The hot ingest path: protobuf bytes straight to per-workload aggregates, with no message
- * objects for samples, stacks or locations. The result equals
- * `aggregateRequest(decodeRequest(bytes, 'protobuf'), opts)` (same keys, trees, totals and
- * time bounds), and bad input throws the same OtlpDecodeError / OtlpValidationError with the
- * same message. OTLP/JSON has no fast path: use decodeRequest + aggregateRequest for it.
+ * The hot ingest path: protobuf bytes straight to per-workload aggregates of one profile type
+ * (`opts.type`, default `cpu`), with no message objects for samples, stacks or locations. The
+ * result equals `aggregateRequest(decodeRequest(bytes, 'protobuf'), opts)` (same keys, trees,
+ * totals and time bounds), and bad input throws the same OtlpDecodeError /
+ * OtlpValidationError with the same message. OTLP/JSON has no fast path: use decodeRequest +
+ * aggregateRequest for it.
  */
 export function aggregateEncoded(bytes: Uint8Array, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
   const req = readWireRequest(bytes);
@@ -21,23 +24,31 @@ export function aggregateEncoded(bytes: Uint8Array, opts: AggregateOptions = {})
   return aggregateWire(req, opts);
 }
 
-/** aggregateRequest over a validated WireRequest; mirrors it step by step. */
+/** aggregateRequest over a validated WireRequest: one profile type (`opts.type`, default `cpu`). */
 export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
-  const out = new Map<string, WorkloadProfile>();
+  const type = opts.type ?? CPU.key;
+  return pickType(aggregateWireTypes(req, { ...opts, type }), type, opts);
+}
+
+/** aggregateRequestTypes over a validated WireRequest; mirrors it step by step. */
+export function aggregateWireTypes(req: WireRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfiles> {
+  const out = new Map<string, WorkloadProfiles>();
   const d = req.dictionary;
   const namer = d ? new WireFrameNamer(d) : undefined;
   // A location names its lines, or one frame when none is named: at most lines + locations frames.
   const resolver = namer ? new StackResolver((loc, sink) => namer.name(loc, sink), { locations: d!.locationCount, frames: d!.lineFunction.n + d!.locationCount }) : undefined;
-  // Stack index → node + 1, valid for the workload numbered stackOwner[index]: one pair of
-  // arrays for all workloads (an array per workload sized to the stack table cost more to
-  // allocate than the aggregation itself); alternating workloads just resolve again.
+  // Stack index → node + 1, valid for the tree numbered stackOwner[index]: one pair of arrays
+  // for all trees (an array per tree sized to the stack table cost more to allocate than the
+  // aggregation itself); alternating trees just resolve again.
   const nStacks = Math.max(1, d ? d.stackCount : 0);
   const stackNode = new Int32Array(nStacks);
   const stackOwner = new Int32Array(nStacks);
-  const workloadIds = new Map<string, number>();
+  const treeIds = new Map<CallTree, number>();
+  const trees = new Map<string, TypeTrees | undefined>();
   const from = opts.from ?? -Infinity;
   const to = opts.to ?? Infinity;
   const windowed = opts.from !== undefined || opts.to !== undefined;
+  const names: TypeNames[] = [];
 
   for (const rp of req.resourceProfiles) {
     const resource = wireKeyValues(rp.resourceAttributes, d);
@@ -45,38 +56,55 @@ export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Ma
     if (opts.workload !== undefined && workload.key !== opts.workload) continue;
     let agg = out.get(workload.key);
     if (!agg) {
-      const tree = opts.treeOf ? opts.treeOf(workload.key) : opts.tree;
-      if (opts.treeOf && !tree) continue;
-      agg = startProfile(workload, resource, { tree });
+      const given = opts.treesOf?.(workload.key);
+      if (opts.treesOf && !given) continue;
+      trees.set(workload.key, given);
+      agg = startWorkload(workload, resource);
       out.set(workload.key, agg);
     }
-    let owner = workloadIds.get(workload.key);
-    if (owner === undefined) {
-      owner = workloadIds.size + 1;
-      workloadIds.set(workload.key, owner);
-    }
     for (const sp of rp.scopes) {
-      for (const profile of sp.profiles) {
-        if (!isCpu(profile, d)) {
-          agg.skippedProfiles++;
+      names.length = 0;
+      for (const p of sp.profiles) names.push(wireTypeNames(p, d));
+      const classes = classifyScope(names);
+      for (let i = 0; i < sp.profiles.length; i++) {
+        const c = classes[i];
+        if ('skip' in c) {
+          agg.skipped[c.skip]++;
           continue;
         }
-        addProfile(agg, profile, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to, opts.sign ?? 1);
+        if (opts.type !== undefined && c.type.key !== opts.type) continue;
+        const prof = profileFor(agg, c.type, trees.get(workload.key), opts);
+        if (!prof) {
+          agg.skipped.too_many_types++;
+          continue;
+        }
+        let owner = treeIds.get(prof.tree);
+        if (owner === undefined) {
+          owner = treeIds.size + 1;
+          treeIds.set(prof.tree, owner);
+        }
+        addProfile(prof, sp.profiles[i], c.cpuNanosValued, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to, opts.sign ?? 1);
       }
     }
   }
   return out;
 }
 
-function isCpu(p: WireProfile, d: WireDictionary | undefined): boolean {
-  const st = p.hasSampleType ? d?.str(p.sampleTypeType) : '';
-  const pt = p.hasPeriodType ? d?.str(p.periodTypeType) : '';
-  return (st === '' || st === 'samples' || st === 'cpu') && (pt === '' || pt === 'cpu');
+/** A wire profile's type strings (see TypeNames): '' when absent or unset, undefined past the table. */
+export function wireTypeNames(p: WireProfile, d: WireDictionary | undefined): TypeNames {
+  const str = (i: number): string | undefined => (i === 0 ? '' : d?.str(i));
+  return {
+    sampleType: p.hasSampleType ? str(p.sampleTypeType) : '',
+    sampleUnit: p.hasSampleType ? str(p.sampleTypeUnit) : '',
+    periodType: p.hasPeriodType ? str(p.periodTypeType) : '',
+    periodUnit: p.hasPeriodType ? str(p.periodTypeUnit) : '',
+  };
 }
 
 function addProfile(
   agg: WorkloadProfile,
   p: WireProfile,
+  cpuNanosValued: boolean,
   s: WireSamples,
   d: WireDictionary,
   resolver: StackResolver,
@@ -87,11 +115,11 @@ function addProfile(
   sign: 1 | -1,
 ): void {
   const period = p.period;
-  const valueIsNanos = p.hasSampleType && d.str(p.sampleTypeUnit) === 'nanoseconds';
+  const cpu = agg.type.key === CPU.key;
   const profileMs = (p.timeLo | p.timeHi) !== 0 ? nanosToMs64(p.timeLo, p.timeHi) : NaN;
   const profileEndMs = profileMs + nanosToMs64(p.durationLo, p.durationHi);
   const profileInWindow = !windowed || Number.isNaN(profileMs) || (profileMs >= from && profileMs < to);
-  if (period > 0) agg.periodNanos = period;
+  if (cpu && period > 0) agg.periodNanos = period;
   const tree = agg.tree;
   const values = s.values.a;
   const tsMs = s.tsMs.a;
@@ -99,23 +127,27 @@ function addProfile(
   let maxMs = -Infinity;
   let samples = 0;
   let nanos = 0;
+  let events = 0;
 
   for (let row = p.sampleStart; row < p.sampleEnd; row++) {
     const nv = s.valueCount.a[row];
     const v0 = s.valueStart.a[row];
     const nts = s.tsCount.a[row];
     let count = 0;
+    let n = 0;
     if (nts > 0) {
       const t0 = s.tsStart.a[row];
       for (let i = 0; i < nts; i++) {
         const ms = tsMs[t0 + i];
         if (windowed && !(ms >= from && ms < to)) continue;
         count += nv > 0 ? values[v0 + i] : 1;
+        n++;
         if (ms < minMs) minMs = ms;
         if (ms > maxMs) maxMs = ms;
       }
     } else {
       if (!profileInWindow) continue;
+      n = nv > 0 ? nv : 1;
       if (nv === 0) count = 1;
       else for (let i = 0; i < nv; i++) count += values[v0 + i];
     }
@@ -130,13 +162,15 @@ function addProfile(
       cache.node[stackIndex] = node;
       cache.owner[stackIndex] = cache.id;
     }
-    const sv = valueIsNanos ? (period > 0 ? count / period : 0) : count;
-    const n = valueIsNanos ? count : count * period;
-    tree.add(node, sign * sv, sign * n);
+    // As aggregateRequest: CPU samples (and CPU time), or values in the type's unit.
+    const sv = cpuNanosValued ? (period > 0 ? count / period : 0) : count;
+    const ns = !cpu ? 0 : cpuNanosValued ? count : count * period;
+    tree.add(node, sign * sv, sign * ns);
     samples += sv;
-    nanos += n;
+    nanos += ns;
+    events += cpu ? sv : n;
   }
-  addProfileTotals(agg, samples, nanos, minMs, maxMs, profileMs, profileEndMs);
+  addProfileTotals(agg, samples, nanos, events, minMs, maxMs, profileMs, profileEndMs);
 }
 
 /**

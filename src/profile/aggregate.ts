@@ -4,59 +4,90 @@ import { CallTree } from './calltree.js';
 import type { Frame } from './frames.js';
 import { StackResolver } from './resolve.js';
 import { workloadOf, type WorkloadId } from './workload.js';
+import { CPU, classifyProfile, classifyScope, emptySkipCounts, profileTypeOfKey, totalSkipped, type ProfileType, type SkipCounts, type TypeNames } from './profile-type.js';
 
-/** One workload's samples, aggregated: a call tree plus totals and time bounds. */
+/**
+ * One workload's profiles of one type, aggregated: a call tree plus totals and time bounds.
+ * The tree's sample column (and `samples`) is in the type's sample unit: samples for CPU (CPU
+ * time = samples × period), the type's own unit for every other type (off-CPU nanoseconds,
+ * bytes, …). Its nanosecond column (and `cpuNanos`) is CPU time, 0 for other types.
+ */
 export interface WorkloadProfile {
   workload: WorkloadId;
   /** Resource attributes of the first resource seen for this workload. */
   resource: Record<string, AttributeValue>;
+  /** What the tree measures. */
+  type: ProfileType;
   tree: CallTree;
+  /** Sum of the sample values the tree holds (the flame graph's total), in the type's sample unit. */
   samples: number;
+  /** Sampled events: CPU samples for CPU; for other types one per value (a value-less sample: one per timestamp, else one). */
+  events: number;
+  /** CPU time in nanoseconds; 0 for types other than CPU. */
   cpuNanos: number;
-  /** Nanoseconds per sample of the last profile aggregated (1e9 / hz); 0 when unknown. */
+  /** Nanoseconds per sample of the last CPU profile aggregated (1e9 / hz); 0 when unknown, and for other types. */
   periodNanos: number;
   /** Time bounds of the samples in ms since the epoch; NaN when no time was given. */
   startMs: number;
   endMs: number;
-  /** Profiles skipped because their sample type is not CPU (off-CPU, allocations, …). */
+  /** Profiles of this workload aggregated into no type (every reason; WorkloadProfiles.skipped has them by reason). */
   skippedProfiles: number;
+}
+
+/** One workload's profiles of every type: one WorkloadProfile per type present. */
+export interface WorkloadProfiles {
+  workload: WorkloadId;
+  /** Resource attributes of the first resource seen for this workload. */
+  resource: Record<string, AttributeValue>;
+  /** By type key, in the order first seen. */
+  types: Map<string, WorkloadProfile>;
+  /** Profiles aggregated into no type, by reason. */
+  skipped: SkipCounts;
+}
+
+/**
+ * The trees a workload's samples go into, one per type. `treeFor` answers undefined to refuse
+ * a type (a store's cap on distinct types): its profiles are then skipped as `too_many_types`.
+ */
+export interface TypeTrees {
+  treeFor(type: ProfileType): CallTree | undefined;
 }
 
 export interface AggregateOptions {
   /** Only this workload key. */
   workload?: string;
+  /**
+   * Only profiles of this type (a ProfileType key); profiles of other types are passed over
+   * (not skipped). `aggregateRequest` and `aggregateWire` take `cpu` when it is not given.
+   */
+  type?: string;
   /** Time window in ms since the epoch, [from, to). Samples without any time are kept. */
   from?: number;
   to?: number;
   /**
-   * Add samples into this tree instead of a new one per workload (meant with `workload`): the
-   * profile store aggregates a chunk straight into its running tree, skipping a merge. The
-   * returned profile's totals and time bounds are still the request's own.
+   * Add the samples of `type` into this tree instead of a new one per workload (meant with
+   * `workload`): the profile store aggregates a chunk straight into a running tree, skipping a
+   * merge. The returned profile's totals and time bounds are still the request's own.
    */
   tree?: CallTree;
   /**
-   * The tree each workload's samples go into, by key; a workload given none is skipped. The
-   * profile store aggregates a request of many workloads straight into its slots' running
-   * trees in one pass, resolving the shared stacks once. Wire path (`aggregateWire`) only.
+   * The trees each workload's samples go into, by workload key; a workload given none is left
+   * out. The profile store aggregates a request of many workloads straight into its slots'
+   * running trees in one pass, resolving the shared stacks once.
    */
-  treeOf?: (workloadKey: string) => CallTree | undefined;
-  /** -1 takes the request's samples out of `tree` again (totals stay positive). Default 1. */
+  treesOf?: (workloadKey: string) => TypeTrees | undefined;
+  /** -1 takes the request's samples out of the trees again (totals stay positive). Default 1. */
   sign?: 1 | -1;
 }
 
-/** A profile to aggregate into: a new tree, or `opts.tree`. */
-export function startProfile(workload: WorkloadId, resource: Record<string, AttributeValue>, opts: AggregateOptions): WorkloadProfile {
-  const p = emptyWorkloadProfile(workload, resource);
-  if (opts.tree) p.tree = opts.tree;
-  return p;
-}
-
-export function emptyWorkloadProfile(workload: WorkloadId, resource: Record<string, AttributeValue> = {}): WorkloadProfile {
+export function emptyWorkloadProfile(workload: WorkloadId, resource: Record<string, AttributeValue> = {}, type: ProfileType = CPU): WorkloadProfile {
   return {
     workload,
     resource,
+    type,
     tree: new CallTree(),
     samples: 0,
+    events: 0,
     cpuNanos: 0,
     periodNanos: 0,
     startMs: NaN,
@@ -65,16 +96,64 @@ export function emptyWorkloadProfile(workload: WorkloadId, resource: Record<stri
   };
 }
 
+/** A workload's entry of an aggregation, before any profile is added. */
+export function startWorkload(workload: WorkloadId, resource: Record<string, AttributeValue>): WorkloadProfiles {
+  return { workload, resource, types: new Map(), skipped: emptySkipCounts() };
+}
+
 /**
- * Aggregates a validated request into one WorkloadProfile per workload key. Stacks are
- * resolved to frames once per (workload, stack index); samples only add to a node.
+ * The profile of `type` within a workload's aggregation, made on its first profile with the
+ * tree `opts` gives (undefined: the type is refused).
+ */
+export function profileFor(w: WorkloadProfiles, type: ProfileType, trees: TypeTrees | undefined, opts: AggregateOptions): WorkloadProfile | undefined {
+  let p = w.types.get(type.key);
+  if (p) return p;
+  const tree = trees ? trees.treeFor(type) : opts.tree && opts.type === type.key ? opts.tree : new CallTree();
+  if (!tree) return undefined;
+  p = emptyWorkloadProfile(w.workload, w.resource, type);
+  p.tree = tree;
+  w.types.set(type.key, p);
+  return p;
+}
+
+/**
+ * Per workload, its profile of `type` (the type's empty profile when the workload sent none),
+ * with the workload's skipped profiles counted on it.
+ */
+export function pickType(all: Map<string, WorkloadProfiles>, type: string, opts: AggregateOptions): Map<string, WorkloadProfile> {
+  const t = profileTypeOfKey(type);
+  if (!t) throw new RangeError(`not a profile type key: ${JSON.stringify(type)}`);
+  const out = new Map<string, WorkloadProfile>();
+  for (const [key, w] of all) {
+    let p = w.types.get(type);
+    if (!p) {
+      p = emptyWorkloadProfile(w.workload, w.resource, t);
+      if (opts.tree) p.tree = opts.tree;
+    }
+    p.skippedProfiles = totalSkipped(w.skipped);
+    out.set(key, p);
+  }
+  return out;
+}
+
+/**
+ * Aggregates a validated request into one WorkloadProfile per workload key, of one profile type
+ * (`opts.type`, default `cpu`). Stacks are resolved to frames once per (tree, stack index);
+ * samples only add to a node.
  */
 export function aggregateRequest(req: ExportProfilesServiceRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
-  const out = new Map<string, WorkloadProfile>();
+  const type = opts.type ?? CPU.key;
+  return pickType(aggregateRequestTypes(req, { ...opts, type }), type, opts);
+}
+
+/** Aggregates a validated request into every profile type of every workload. */
+export function aggregateRequestTypes(req: ExportProfilesServiceRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfiles> {
+  const out = new Map<string, WorkloadProfiles>();
   const dict = req.dictionary;
   const strings = dict?.stringTable ?? [];
   const resolver = dict ? new FrameResolver(dict) : undefined;
-  const stackCaches = new Map<string, Map<number, number>>();
+  const trees = new Map<string, TypeTrees | undefined>();
+  const stackCaches = new Map<CallTree, Map<number, number>>();
   const from = opts.from ?? -Infinity;
   const to = opts.to ?? Infinity;
   const windowed = opts.from !== undefined || opts.to !== undefined;
@@ -85,31 +164,53 @@ export function aggregateRequest(req: ExportProfilesServiceRequest, opts: Aggreg
     if (opts.workload !== undefined && workload.key !== opts.workload) continue;
     let agg = out.get(workload.key);
     if (!agg) {
-      agg = startProfile(workload, resource, opts);
+      const given = opts.treesOf?.(workload.key);
+      if (opts.treesOf && !given) continue;
+      trees.set(workload.key, given);
+      agg = startWorkload(workload, resource);
       out.set(workload.key, agg);
     }
-    let stackCache = stackCaches.get(workload.key);
-    if (!stackCache) {
-      stackCache = new Map();
-      stackCaches.set(workload.key, stackCache);
-    }
     for (const sp of rp.scopeProfiles) {
-      for (const profile of sp.profiles) {
-        if (!isCpuProfile(profile, strings)) {
-          agg.skippedProfiles++;
+      const classes = classifyScope(sp.profiles.map((p) => typeNamesOf(p, strings)));
+      for (let i = 0; i < sp.profiles.length; i++) {
+        const c = classes[i];
+        if ('skip' in c) {
+          agg.skipped[c.skip]++;
           continue;
         }
-        addProfile(agg, profile, strings, resolver!, stackCache, windowed, from, to, opts.sign ?? 1);
+        if (opts.type !== undefined && c.type.key !== opts.type) continue;
+        const prof = profileFor(agg, c.type, trees.get(workload.key), opts);
+        if (!prof) {
+          agg.skipped.too_many_types++;
+          continue;
+        }
+        let stackCache = stackCaches.get(prof.tree);
+        if (!stackCache) {
+          stackCache = new Map();
+          stackCaches.set(prof.tree, stackCache);
+        }
+        addProfile(prof, sp.profiles[i], c.cpuNanosValued, resolver!, stackCache, windowed, from, to, opts.sign ?? 1);
       }
     }
   }
   return out;
 }
 
+/** A profile's type strings (see TypeNames): '' when absent or unset, undefined past the table. */
+export function typeNamesOf(p: Profile, strings: readonly string[]): TypeNames {
+  const str = (i: number): string | undefined => (i === 0 ? '' : strings[i]);
+  return {
+    sampleType: p.sampleType ? str(p.sampleType.typeStrindex) : '',
+    sampleUnit: p.sampleType ? str(p.sampleType.unitStrindex) : '',
+    periodType: p.periodType ? str(p.periodType.typeStrindex) : '',
+    periodUnit: p.periodType ? str(p.periodType.unitStrindex) : '',
+  };
+}
+
 function addProfile(
   agg: WorkloadProfile,
   profile: Profile,
-  strings: readonly string[],
+  cpuNanosValued: boolean,
   resolver: FrameResolver,
   stackCache: Map<number, number>,
   windowed: boolean,
@@ -118,31 +219,35 @@ function addProfile(
   sign: 1 | -1,
 ): void {
   const period = Number(profile.period);
-  const valueIsNanos = profile.sampleType !== undefined && strings[profile.sampleType.unitStrindex] === 'nanoseconds';
+  const cpu = agg.type.key === CPU.key;
   const profileMs = profile.timeUnixNano > 0n ? nanosToMs(profile.timeUnixNano) : NaN;
   const profileEndMs = profileMs + nanosToMs(profile.durationNano);
   const profileInWindow = !windowed || Number.isNaN(profileMs) || (profileMs >= from && profileMs < to);
-  if (period > 0) agg.periodNanos = period;
+  if (cpu && period > 0) agg.periodNanos = period;
   const tree = agg.tree;
   let minMs = Infinity;
   let maxMs = -Infinity;
   let samples = 0;
   let nanos = 0;
+  let events = 0;
 
   for (const sample of profile.samples) {
     const values = sample.values;
     const ts = sample.timestampsUnixNano;
     let count = 0;
+    let n = 0;
     if (ts.length > 0) {
       for (let i = 0; i < ts.length; i++) {
         const ms = nanosToMs(ts[i]);
         if (windowed && !(ms >= from && ms < to)) continue;
         count += values.length > 0 ? Number(values[i]) : 1;
+        n++;
         if (ms < minMs) minMs = ms;
         if (ms > maxMs) maxMs = ms;
       }
     } else {
       if (!profileInWindow) continue;
+      n = Math.max(1, values.length);
       if (values.length === 0) count = 1;
       else for (let i = 0; i < values.length; i++) count += Number(values[i]);
     }
@@ -152,27 +257,31 @@ function addProfile(
       node = resolver.nodeFor(tree, sample.stackIndex);
       stackCache.set(sample.stackIndex, node);
     }
-    const s = valueIsNanos ? (period > 0 ? count / period : 0) : count;
-    const n = valueIsNanos ? count : count * period;
-    tree.add(node, sign * s, sign * n);
+    // CPU: counted samples are worth a period each, nanosecond values a period per sample.
+    // Other types: values in their unit, no CPU time.
+    const s = cpuNanosValued ? (period > 0 ? count / period : 0) : count;
+    const ns = !cpu ? 0 : cpuNanosValued ? count : count * period;
+    tree.add(node, sign * s, sign * ns);
     samples += s;
-    nanos += n;
+    nanos += ns;
+    events += cpu ? s : n;
   }
-  addProfileTotals(agg, samples, nanos, minMs, maxMs, profileMs, profileEndMs);
+  addProfileTotals(agg, samples, nanos, events, minMs, maxMs, profileMs, profileEndMs);
 }
 
-/** Only CPU profiles are aggregated; other sample types (off-CPU, memory) are skipped. */
 /**
- * Adds one profile's totals to its workload: samples and CPU time, and the time span from its
- * sample timestamps (min/max, Infinity when none), else from the profile's own time and duration.
+ * Adds one profile's totals to its workload's profile: samples, events and CPU time, and the
+ * time span from its sample timestamps (min/max, Infinity when none), else from the profile's
+ * own time and duration.
  */
-export function addProfileTotals(agg: WorkloadProfile, samples: number, nanos: number, minMs: number, maxMs: number, profileMs: number, profileEndMs: number): void {
+export function addProfileTotals(agg: WorkloadProfile, samples: number, nanos: number, events: number, minMs: number, maxMs: number, profileMs: number, profileEndMs: number): void {
   if (samples === 0 && nanos === 0) return;
   if (minMs === Infinity && !Number.isNaN(profileMs)) {
     minMs = profileMs;
     maxMs = profileEndMs;
   }
   agg.samples += samples;
+  agg.events += events;
   agg.cpuNanos += nanos;
   if (minMs !== Infinity) {
     agg.startMs = Number.isNaN(agg.startMs) ? minMs : Math.min(agg.startMs, minMs);
@@ -180,10 +289,10 @@ export function addProfileTotals(agg: WorkloadProfile, samples: number, nanos: n
   }
 }
 
+/** Whether a profile, looked at alone, is CPU time (see profile-type.ts for the rule across a scope). */
 export function isCpuProfile(profile: Profile, strings: readonly string[]): boolean {
-  const st = profile.sampleType ? strings[profile.sampleType.typeStrindex] : '';
-  const pt = profile.periodType ? strings[profile.periodType.typeStrindex] : '';
-  return (st === '' || st === 'samples' || st === 'cpu') && (pt === '' || pt === 'cpu');
+  const c = classifyProfile(typeNamesOf(profile, strings));
+  return 'type' in c && c.type === CPU;
 }
 
 /**
@@ -253,10 +362,16 @@ function basename(path: string): string {
   return i >= 0 ? path.slice(i + 1) : path;
 }
 
-/** Adds `src` into `dst` (same workload): trees merge, totals add, time bounds widen. */
+/** Adds `src` into `dst` (same workload and type): trees merge, totals add, time bounds widen. */
 export function mergeWorkloadProfile(dst: WorkloadProfile, src: WorkloadProfile): void {
   dst.tree.merge(src.tree);
+  addTotals(dst, src);
+}
+
+/** mergeWorkloadProfile without the tree (already added into): totals add, bounds widen. */
+export function addTotals(dst: WorkloadProfile, src: WorkloadProfile): void {
   dst.samples += src.samples;
+  dst.events += src.events;
   dst.cpuNanos += src.cpuNanos;
   if (src.periodNanos > 0) dst.periodNanos = src.periodNanos;
   if (!Number.isNaN(src.startMs)) dst.startMs = Number.isNaN(dst.startMs) ? src.startMs : Math.min(dst.startMs, src.startMs);

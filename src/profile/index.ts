@@ -3,6 +3,7 @@
 export * from './frames.js';
 export * from './calltree.js';
 export * from './workload.js';
+export * from './profile-type.js';
 export * from './aggregate.js';
 export * from './flame.js';
 export * from './symbols.js';

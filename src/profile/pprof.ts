@@ -1,10 +1,13 @@
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { WorkloadProfile } from './aggregate.js';
+import { CPU } from './profile-type.js';
 
 /**
- * The profile as pprof (`profile.proto`), gzip-compressed as `go tool pprof` expects. Sample
- * types are samples/count and cpu/nanoseconds; one location per frame, one mapping per binary.
+ * The profile as pprof (`profile.proto`), gzip-compressed as `go tool pprof` expects. A CPU
+ * profile has sample types samples/count and cpu/nanoseconds and period type cpu/nanoseconds;
+ * any other type has its own (off_cpu/nanoseconds, alloc_space/bytes, …) and no period. One
+ * location per frame, one mapping per binary.
  */
 export function toPprof(profile: WorkloadProfile): Uint8Array {
   const tree = profile.tree;
@@ -38,21 +41,23 @@ export function toPprof(profile: WorkloadProfile): Uint8Array {
     locations.push(new Location({ id, mappingId, line: [new Line({ functionId: fnId, line: f.line })] }));
     locationOfFrame[i] = id;
   });
+  const cpu = profile.type.key === CPU.key;
   const samples: Sample[] = [];
   const selfNanos = tree.selfNanos;
   for (let n = 1; n < tree.size; n++) {
     if (tree.selfSamples[n] <= 0) continue;
     const ids: number[] = [];
     for (let m = n; m > 0; m = tree.parent[m]) ids.push(locationOfFrame[tree.frame[m]]);
-    samples.push(new Sample({ locationId: ids, value: [Math.round(tree.selfSamples[n]), Math.round(selfNanos[n])] }));
+    const value = cpu ? [Math.round(tree.selfSamples[n]), Math.round(selfNanos[n])] : [Math.round(tree.selfSamples[n])];
+    samples.push(new Sample({ locationId: ids, value }));
   }
   const startNanos = Number.isNaN(profile.startMs) ? 0 : Math.round(profile.startMs * 1e6);
   const durationNanos = Number.isNaN(profile.startMs) ? 0 : Math.round((profile.endMs - profile.startMs) * 1e6);
+  const type = profile.type;
   const pprof = new Profile({
-    sampleType: [
-      new ValueType({ type: str('samples'), unit: str('count') }),
-      new ValueType({ type: str('cpu'), unit: str('nanoseconds') }),
-    ],
+    sampleType: cpu
+      ? [new ValueType({ type: str('samples'), unit: str('count') }), new ValueType({ type: str('cpu'), unit: str('nanoseconds') })]
+      : [new ValueType({ type: str(type.name), unit: str(type.unit) })],
     sample: samples,
     mapping: mappings,
     location: locations,
@@ -60,9 +65,8 @@ export function toPprof(profile: WorkloadProfile): Uint8Array {
     stringTable: strings,
     timeNanos: BigInt(startNanos),
     durationNanos: BigInt(durationNanos),
-    periodType: new ValueType({ type: str('cpu'), unit: str('nanoseconds') }),
-    period: Math.round(profile.periodNanos),
-    defaultSampleType: str('cpu'),
+    ...(cpu ? { periodType: new ValueType({ type: str('cpu'), unit: str('nanoseconds') }), period: Math.round(profile.periodNanos) } : {}),
+    defaultSampleType: str(type.name),
   });
   return gzipSync(pprof.encode());
 }

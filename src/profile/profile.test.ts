@@ -236,7 +236,7 @@ test('merging chunks of one workload adds their trees', () => {
   assert.equal(merged.samples, 10);
 });
 
-test('non-CPU profiles are skipped, not mixed into CPU time', () => {
+test('other profile types are kept apart, never mixed into CPU time', () => {
   const b = new RequestBuilder();
   const cpu = b.profile(K8S_INVENTORY, { periodNanos: 1 });
   const alloc = b.profile(K8S_INVENTORY, { periodNanos: 1, sampleType: ['alloc_space', 'bytes'], periodType: ['space', 'bytes'] });
@@ -244,7 +244,10 @@ test('non-CPU profiles are skipped, not mixed into CPU time', () => {
   b.addSample(alloc, b.stackOfFrames([{ name: 'malloc' }]), { value: 4096 });
   const p = only(aggregateRequest(b.build()));
   assert.equal(foldedStacks(p.tree), 'main 2\n');
-  assert.equal(p.skippedProfiles, 1);
+  assert.equal(p.skippedProfiles, 0, 'an allocation profile is a type of its own, not a skipped one');
+  const a = only(aggregateRequest(b.build(), { type: 'alloc_space:bytes' }));
+  assert.equal(foldedStacks(a.tree), 'malloc 4096\n');
+  assert.deepEqual([a.samples, a.cpuNanos], [4096, 0]);
 });
 
 test('pprof export decodes with pprof-format to the same totals and stacks', () => {

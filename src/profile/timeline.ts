@@ -1,11 +1,15 @@
 import { nanosToMs64 } from '../otlp/wire/reader.js';
-import { readWireRequest, type WireProfile, type WireRequest } from '../otlp/wire/request.js';
+import { readWireRequest, type WireRequest } from '../otlp/wire/request.js';
+import { wireTypeNames } from './aggregate-encoded.js';
+import { CPU, classifyScope, type TypeNames } from './profile-type.js';
 
 /**
- * CPU use over time from a slot's chunks. A sample counts at each of its timestamps; a sample
- * without timestamps counts at its profile's `time_unix_nano` — the same rule the time-window
- * filter of the aggregation uses, so a timeline range's buckets add up to exactly what a
- * profile query for that range returns. Samples with no time at all are counted apart.
+ * One profile type over time from a slot's chunks (CPU samples and time, off-CPU time, bytes,
+ * …: sample values in the type's sample unit, as aggregation adds them). A sample counts at
+ * each of its timestamps; a sample without timestamps counts at its profile's
+ * `time_unix_nano` — the same rule the time-window filter of the aggregation uses, so a
+ * timeline range's buckets add up to exactly what a profile query for that range returns.
+ * Samples with no time at all are counted apart.
  */
 export interface TimelinePoint {
   /** Start of the bucket, ms since the epoch (a multiple of the step). */
@@ -19,10 +23,10 @@ export interface Timeline {
   stepMs: number;
   /** Every bucket from the first sample's to the last's, empty ones included. */
   points: TimelinePoint[];
-  /** Samples and CPU time that carry no time (neither timestamps nor a profile time). */
+  /** Sample values and CPU time that carry no time (neither timestamps nor a profile time). */
   untimedSamples: number;
   untimedNanos: number;
-  /** Nanoseconds per sample of the last profile seen; 0 when unknown. */
+  /** Nanoseconds per sample of the last CPU profile seen; 0 when unknown, and for other types. */
   periodNanos: number;
 }
 
@@ -39,37 +43,56 @@ export interface ChunkTimes {
   periodNanos: number;
 }
 
-const cache = new WeakMap<Uint8Array, ChunkTimes>();
+const cache = new WeakMap<Uint8Array, Map<string, ChunkTimes>>();
+const NO_TIMES: ChunkTimes = Object.freeze({ ms: new Float64Array(0), samples: new Float64Array(0), nanos: new Float64Array(0), untimedSamples: 0, untimedNanos: 0, periodNanos: 0 });
 
-/** The events of an encoded (already validated) request, cached per byte array. */
-export function chunkTimes(bytes: Uint8Array): ChunkTimes {
+/** The events of one profile type (a ProfileType key) in an encoded (already validated) request, cached per byte array. */
+export function chunkTimes(bytes: Uint8Array, type: string = CPU.key): ChunkTimes {
   let t = cache.get(bytes);
   if (!t) {
-    t = requestTimes(readWireRequest(bytes));
+    t = requestTimesByType(readWireRequest(bytes));
     cache.set(bytes, t);
   }
-  return t;
+  return t.get(type) ?? NO_TIMES;
 }
 
-/** Events of every CPU profile in a wire request (all workloads). */
-export function requestTimes(req: WireRequest): ChunkTimes {
-  const ms: number[] = [];
-  const samples: number[] = [];
-  const nanos: number[] = [];
-  const out = { untimedSamples: 0, untimedNanos: 0, periodNanos: 0 };
+/** Events of one profile type (a ProfileType key) in a wire request (all workloads). */
+export function requestTimes(req: WireRequest, type: string = CPU.key): ChunkTimes {
+  return requestTimesByType(req).get(type) ?? NO_TIMES;
+}
+
+/**
+ * Events of every profile of a wire request (all workloads), by profile type key. Types and
+ * values follow aggregation exactly (profile-type.ts): samples are in the type's sample unit,
+ * nanos are CPU time; skipped profiles have no events.
+ */
+export function requestTimesByType(req: WireRequest): Map<string, ChunkTimes> {
+  const byType = new Map<string, { ms: number[]; samples: number[]; nanos: number[]; untimedSamples: number; untimedNanos: number; periodNanos: number }>();
   const d = req.dictionary;
   const s = req.samples;
-  const str = (i: number): string => d?.str(i) ?? '';
+  const names: TypeNames[] = [];
   for (const rp of req.resourceProfiles) {
     for (const sp of rp.scopes) {
-      for (const p of sp.profiles) {
-        if (!isCpu(p, str)) continue;
+      names.length = 0;
+      for (const p of sp.profiles) names.push(wireTypeNames(p, d));
+      const classes = classifyScope(names);
+      for (let k = 0; k < sp.profiles.length; k++) {
+        const c = classes[k];
+        if ('skip' in c) continue;
+        const p = sp.profiles[k];
+        let out = byType.get(c.type.key);
+        if (!out) {
+          out = { ms: [], samples: [], nanos: [], untimedSamples: 0, untimedNanos: 0, periodNanos: 0 };
+          byType.set(c.type.key, out);
+        }
+        const { ms, samples, nanos } = out;
+        const cpu = c.type.key === CPU.key;
         const period = p.period;
-        if (period > 0) out.periodNanos = period;
-        const valueIsNanos = p.hasSampleType && str(p.sampleTypeUnit) === 'nanoseconds';
-        // A count of events (or nanoseconds) → samples and nanos, as aggregation converts it.
-        const toSamples = (count: number): number => (valueIsNanos ? (period > 0 ? count / period : 0) : count);
-        const toNanos = (count: number): number => (valueIsNanos ? count : count * period);
+        if (cpu && period > 0) out.periodNanos = period;
+        const valued = c.cpuNanosValued;
+        // A count of events (or values) → samples and nanos, as aggregation converts it.
+        const toSamples = (count: number): number => (valued ? (period > 0 ? count / period : 0) : count);
+        const toNanos = (count: number): number => (!cpu ? 0 : valued ? count : count * period);
         const profileMs = (p.timeLo | p.timeHi) !== 0 ? nanosToMs64(p.timeLo, p.timeHi) : NaN;
         let untimedCount = 0;
         for (let row = p.sampleStart; row < p.sampleEnd; row++) {
@@ -103,13 +126,11 @@ export function requestTimes(req: WireRequest): ChunkTimes {
       }
     }
   }
-  return { ms: Float64Array.from(ms), samples: Float64Array.from(samples), nanos: Float64Array.from(nanos), ...out };
-}
-
-function isCpu(p: WireProfile, str: (i: number) => string): boolean {
-  const st = p.hasSampleType ? str(p.sampleTypeType) : '';
-  const pt = p.hasPeriodType ? str(p.periodTypeType) : '';
-  return (st === '' || st === 'samples' || st === 'cpu') && (pt === '' || pt === 'cpu');
+  const result = new Map<string, ChunkTimes>();
+  for (const [key, t] of byType) {
+    result.set(key, { ms: Float64Array.from(t.ms), samples: Float64Array.from(t.samples), nanos: Float64Array.from(t.nanos), untimedSamples: t.untimedSamples, untimedNanos: t.untimedNanos, periodNanos: t.periodNanos });
+  }
+  return result;
 }
 
 export interface TimelineOptions {

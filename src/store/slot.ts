@@ -1,7 +1,7 @@
-import { aggregateRequest, emptyWorkloadProfile, type AggregateOptions, type WorkloadProfile } from '../profile/aggregate.js';
-import { aggregateWire } from '../profile/aggregate-encoded.js';
+import { addTotals, emptyWorkloadProfile, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from '../profile/aggregate.js';
+import { aggregateWireTypes } from '../profile/aggregate-encoded.js';
 import type { WorkloadId } from '../profile/workload.js';
-import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
+import { CPU, compareTypes, type ProfileType } from '../profile/profile-type.js';
 import { readWireRequest } from '../otlp/wire/request.js';
 import type { CallTree } from '../profile/calltree.js';
 import { ChunkRing } from './arena.js';
@@ -14,6 +14,7 @@ export class Chunk {
     readonly pos: number,
     readonly byteLength: number,
     readonly receivedAt: number,
+    /** Sampled events of every profile type (WorkloadProfile.events): CPU samples, off-CPU events, … */
     readonly samples: number,
     /** Time bounds of its samples (ms); NaN when the sender gave no time. */
     readonly startMs: number,
@@ -35,16 +36,29 @@ export class Chunk {
   }
 }
 
+/** At most this many distinct profile types per slot: a tree each. Profiles of more types are skipped (`too_many_types`). */
+export const MAX_PROFILE_TYPES = 16;
+
+/** What a slot holds of one profile type (all data, no window). */
+export interface TypeSummary {
+  type: ProfileType;
+  /** Sample values in the type's sample unit (WorkloadProfile.samples). */
+  samples: number;
+  /** Sampled events (WorkloadProfile.events). */
+  events: number;
+}
+
 /**
  * A slot: the buffer for one workload, opened by "Enable Profiling". It keeps the raw chunks
  * (oldest first, at most `maxBytes` of them, in one ring arena: see ChunkRing) and a running
- * aggregate of all of them, so a query without a time window costs one flame-graph build and
- * no decoding. A chunk is aggregated straight into the running tree when it arrives; a dropped
+ * aggregate of all of them per profile type (one tree per type present: a slot of CPU data
+ * alone has one), so a query without a time window costs one flame-graph build and no
+ * decoding. A chunk is aggregated straight into the running trees when it arrives; a dropped
  * chunk is read once more (from the arena, on the wire fast path) and subtracted. After as
- * many drops as the slot holds chunks, the running aggregate is rebuilt so nodes and frames
- * that fell to zero do not pile up.
+ * many drops as the slot holds chunks, the running aggregate is rebuilt so nodes, frames and
+ * types that fell to zero do not pile up.
  */
-export class Slot {
+export class Slot implements TypeTrees {
   readonly chunks: Chunk[] = [];
   samples = 0;
   lastDataAt: number | null = null;
@@ -53,7 +67,8 @@ export class Slot {
   /** Chunks dropped at the byte cap since the store last asked (see takeDropped). */
   private dropped = 0;
   private readonly ring: ChunkRing;
-  private running: WorkloadProfile;
+  /** The running aggregate, by profile type key. */
+  private running = new Map<string, WorkloadProfile>();
   private dropsSinceRebuild = 0;
 
   constructor(
@@ -64,7 +79,6 @@ export class Slot {
     this.openedAt = now;
     this.lastViewedAt = now;
     this.ring = new ChunkRing(maxBytes);
-    this.running = emptyWorkloadProfile(workload);
   }
 
   get key(): string {
@@ -86,37 +100,45 @@ export class Slot {
   }
 
   /**
-   * Adds `bytes`, the encoding of `req` (this workload's part of an export), aggregating its
-   * samples straight into the running tree. Returns the chunk, or undefined when it holds no
-   * CPU samples or is larger than the cap (then nothing is kept).
+   * TypeTrees: the running tree of a type, for aggregating a new chunk straight into it (then
+   * `addAggregated`); a type beyond MAX_PROFILE_TYPES gets none.
    */
-  addRequest(req: ExportProfilesServiceRequest, bytes: Uint8Array, receivedAt: number): Chunk | undefined {
-    if (bytes.byteLength > this.maxBytes) return undefined;
-    const agg = aggregateRequest(req, { workload: this.key, tree: this.running.tree }).get(this.key);
-    return this.addAggregated(bytes, agg, receivedAt);
-  }
-
-  /** The running tree, for aggregating a new chunk straight into it (then `addAggregated`). */
-  get tree(): CallTree {
-    return this.running.tree;
+  treeFor(type: ProfileType): CallTree | undefined {
+    return treeIn(this.running, this.workload, type);
   }
 
   /**
-   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into `tree`,
-   * dropping the oldest chunks to make room. Returns the chunk, or undefined when it holds no
-   * CPU samples (then nothing is kept). A chunk larger than maxBytes is the caller's to refuse.
+   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into the running
+   * trees (`treeFor`), dropping the oldest chunks to make room. Returns the chunk, or undefined
+   * when it holds no samples of any type (then nothing is kept). A chunk larger than maxBytes
+   * is the caller's to refuse.
    */
-  addAggregated(bytes: Uint8Array, agg: WorkloadProfile | undefined, receivedAt: number): Chunk | undefined {
-    if (!agg || (agg.samples === 0 && agg.cpuNanos === 0)) return undefined;
+  addAggregated(bytes: Uint8Array, agg: WorkloadProfiles | undefined, receivedAt: number): Chunk | undefined {
+    if (!agg) return undefined;
+    let events = 0;
+    let startMs = NaN;
+    let endMs = NaN;
+    let held = false;
+    for (const p of agg.types.values()) {
+      if (p.samples === 0 && p.cpuNanos === 0) continue;
+      held = true;
+      events += p.events;
+      if (!Number.isNaN(p.startMs)) startMs = Number.isNaN(startMs) ? p.startMs : Math.min(startMs, p.startMs);
+      if (!Number.isNaN(p.endMs)) endMs = Number.isNaN(endMs) ? p.endMs : Math.max(endMs, p.endMs);
+    }
+    if (!held) return undefined;
     if (bytes.byteLength > this.maxBytes) throw new RangeError(`chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.maxBytes}`);
     // Subtract what is dropped before its bytes are overwritten.
     const dropped = this.dropUntil(() => this.ring.fits(bytes.byteLength), 1);
     this.dropped += dropped;
-    const chunk = new Chunk(this.ring, this.ring.append(bytes), bytes.byteLength, receivedAt, agg.samples, agg.startMs, agg.endMs);
+    const chunk = new Chunk(this.ring, this.ring.append(bytes), bytes.byteLength, receivedAt, events, startMs, endMs);
     this.chunks.push(chunk);
     this.samples += chunk.samples;
     this.lastDataAt = receivedAt;
-    addTotals(this.running, agg);
+    for (const [key, p] of agg.types) {
+      const running = this.running.get(key);
+      if (running) addTotals(running, p);
+    }
     if (dropped > 0 && this.dropsSinceRebuild >= this.chunks.length) this.rebuild();
     return chunk;
   }
@@ -157,56 +179,81 @@ export class Slot {
     return dropped;
   }
 
-  /** The slot's profile, optionally only samples in [from, to) (ms). */
-  profile(from?: number, to?: number): WorkloadProfile {
-    if (from === undefined && to === undefined) return this.running;
+  /** The profile types the slot holds data of, CPU first (see compareTypes). */
+  types(): TypeSummary[] {
+    const out: TypeSummary[] = [];
+    // A type whose chunks were all dropped keeps its (empty) tree until the next rebuild;
+    // nanosecond-valued CPU samples may leave a rounding residue when subtracted.
+    for (const p of this.running.values()) if (p.samples > 1e-6 || p.cpuNanos > 1e-6) out.push({ type: p.type, samples: p.samples, events: p.events });
+    return out.sort((a, b) => compareTypes(a.type, b.type));
+  }
+
+  /** The type a query shows by default: CPU when the slot has CPU data, else the first type it has. */
+  defaultType(): ProfileType {
+    return this.types()[0]?.type ?? CPU;
+  }
+
+  /** The slot's profile of `type`, optionally only samples in [from, to) (ms). */
+  profile(type: ProfileType = CPU, from?: number, to?: number): WorkloadProfile {
+    if (from === undefined && to === undefined) return this.running.get(type.key) ?? emptyWorkloadProfile(this.workload, {}, type);
     const lo = from ?? -Infinity;
     const hi = to ?? Infinity;
-    const out = emptyWorkloadProfile(this.workload);
+    const out = emptyWorkloadProfile(this.workload, {}, type);
+    const trees: TypeTrees = { treeFor: () => out.tree };
     for (const chunk of this.chunks) {
       const untimed = Number.isNaN(chunk.startMs);
       if (!untimed && (chunk.endMs < lo || chunk.startMs >= hi)) continue;
       const inside = untimed || (chunk.startMs >= lo && chunk.endMs < hi);
-      const agg = this.aggregateChunk(chunk, { tree: out.tree, ...(inside ? {} : { from: lo, to: hi }) });
-      if (agg) addTotals(out, agg);
+      const window = inside ? {} : { from: lo, to: hi };
+      const agg = aggregateWireTypes(readWireRequest(chunk.bytes), { workload: this.key, type: type.key, treesOf: () => trees, ...window }).get(this.key);
+      const p = agg?.types.get(type.key);
+      if (p) addTotals(out, p);
     }
     return out;
   }
 
   private subtract(chunk: Chunk): void {
-    const agg = this.aggregateChunk(chunk, { tree: this.running.tree, sign: -1 });
+    const running = this.running;
+    const agg = this.aggregateChunk(chunk, { treeFor: (type) => running.get(type.key)?.tree }, -1);
     if (!agg) return;
-    this.running.samples -= agg.samples;
-    this.running.cpuNanos -= agg.cpuNanos;
+    for (const [key, p] of agg.types) {
+      const r = running.get(key)!;
+      r.samples -= p.samples;
+      r.events -= p.events;
+      r.cpuNanos -= p.cpuNanos;
+    }
     // Time bounds only shrink on rebuild; until then they may reach back a little further.
   }
 
   private rebuild(): void {
     this.dropsSinceRebuild = 0;
-    const fresh = emptyWorkloadProfile(this.workload);
+    const fresh = new Map<string, WorkloadProfile>();
+    const trees: TypeTrees = { treeFor: (type) => treeIn(fresh, this.workload, type) };
     for (const chunk of this.chunks) {
-      const agg = this.aggregateChunk(chunk, { tree: fresh.tree });
-      if (agg) addTotals(fresh, agg);
+      const agg = this.aggregateChunk(chunk, trees, 1);
+      if (!agg) continue;
+      for (const [key, p] of agg.types) addTotals(fresh.get(key)!, p);
     }
-    fresh.resource = this.running.resource;
     this.running = fresh;
   }
 
   /**
-   * A chunk's samples for this workload, added into `opts.tree`. Chunks were built from
-   * validated requests, so they are read on the wire path without validating again.
+   * A chunk's samples for this workload, every type, added into the trees `trees` gives.
+   * Chunks were built from validated requests, so they are read on the wire path without
+   * validating again.
    */
-  private aggregateChunk(chunk: Chunk, opts: AggregateOptions): WorkloadProfile | undefined {
-    return aggregateWire(readWireRequest(chunk.bytes), { ...opts, workload: this.key }).get(this.key);
+  private aggregateChunk(chunk: Chunk, trees: TypeTrees, sign: 1 | -1): WorkloadProfiles | undefined {
+    return aggregateWireTypes(readWireRequest(chunk.bytes), { workload: this.key, treesOf: () => trees, sign }).get(this.key);
   }
 }
 
-/** mergeWorkloadProfile without the tree (already added into): totals add, bounds widen. */
-function addTotals(dst: WorkloadProfile, src: WorkloadProfile): void {
-  dst.samples += src.samples;
-  dst.cpuNanos += src.cpuNanos;
-  if (src.periodNanos > 0) dst.periodNanos = src.periodNanos;
-  if (!Number.isNaN(src.startMs)) dst.startMs = Number.isNaN(dst.startMs) ? src.startMs : Math.min(dst.startMs, src.startMs);
-  if (!Number.isNaN(src.endMs)) dst.endMs = Number.isNaN(dst.endMs) ? src.endMs : Math.max(dst.endMs, src.endMs);
-  dst.skippedProfiles += src.skippedProfiles;
+/** The tree of `type` in a running aggregate, made when the aggregate has room for another type. */
+function treeIn(running: Map<string, WorkloadProfile>, workload: WorkloadId, type: ProfileType): CallTree | undefined {
+  let p = running.get(type.key);
+  if (!p) {
+    if (running.size >= MAX_PROFILE_TYPES) return undefined;
+    p = emptyWorkloadProfile(workload, {}, type);
+    running.set(type.key, p);
+  }
+  return p.tree;
 }

@@ -8,6 +8,7 @@ import { symbolsTable } from '../profile/symbols.js';
 import { decodeRequest, encodeRequest } from '../otlp/codec.js';
 import { aggregateEncoded } from '../profile/aggregate-encoded.js';
 import { subsetRequest } from '../otlp/subset.js';
+import { CPU } from '../profile/profile-type.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
 
 const INVENTORY = 'default/Deployment/inventory';
@@ -154,7 +155,7 @@ test('after many drops the running aggregate equals a fresh aggregate of the chu
     const folded = `main;f${i % 7};g ${i + 1}\nmain;f${(i * 3) % 5} ${(i % 4) + 1}\nmain;shared 1`;
     store.ingest(requestFromFolded([{ resource: svc('api'), folded }]));
     const slot = store.slot('host/Service/api')!;
-    const fresh = slot.profile(-Infinity, Infinity);
+    const fresh = slot.profile(CPU, -Infinity, Infinity);
     const running = store.profile('host/Service/api');
     assert.equal(foldedStacks(running.tree), foldedStacks(fresh.tree), `after chunk ${i}`);
     assert.equal(running.samples, fresh.samples);

@@ -3,21 +3,24 @@ import { keyValues } from '../otlp/attributes.js';
 import { encodeRequest } from '../otlp/codec.js';
 import type { ExportProfilesServiceRequest, ResourceProfiles } from '../otlp/messages.js';
 import { subsetRequest } from '../otlp/subset.js';
-import type { WorkloadProfile } from '../profile/aggregate.js';
-import { aggregateWire, wireKeyValues } from '../profile/aggregate-encoded.js';
+import { aggregateRequestTypes, type WorkloadProfile, type WorkloadProfiles } from '../profile/aggregate.js';
+import { aggregateWireTypes, wireKeyValues } from '../profile/aggregate-encoded.js';
+import { CPU, addSkipCounts, emptySkipCounts, type ProfileType, type SkipCounts } from '../profile/profile-type.js';
 import { workloadOf, type WorkloadId } from '../profile/workload.js';
 import { WireChunker } from '../otlp/wire/chunk.js';
 import { readWireRequest, type WireRequest, type WireResourceProfiles } from '../otlp/wire/request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
-import { Slot } from './slot.js';
+import { Slot, type TypeSummary } from './slot.js';
 
 export type Clock = () => number;
 
 export interface StoreCounters {
   evictions: { lru: number; ttl: number; closed: number };
   dropped: { noSlot: number; chunkTooLarge: number; byteCapChunks: number };
+  /** Profiles of workloads with a slot that went into no profile type, by reason (counted once, at ingest). */
+  skipped: SkipCounts;
 }
 
 /** How long a workload stays in the Sources list after its last data. */
@@ -27,7 +30,7 @@ export const MAX_SOURCES = 10_000;
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'SLOT_NOT_FOUND' | 'BAD_LIMITS',
+    readonly code: 'SLOT_NOT_FOUND' | 'BAD_LIMITS' | 'UNKNOWN_TYPE',
     message: string,
   ) {
     super(message);
@@ -50,6 +53,7 @@ export class ProfileStore implements ProfilesConsumer {
   readonly counters: StoreCounters = {
     evictions: { lru: 0, ttl: 0, closed: 0 },
     dropped: { noSlot: 0, chunkTooLarge: 0, byteCapChunks: 0 },
+    skipped: emptySkipCounts(),
   };
 
   constructor(
@@ -118,11 +122,40 @@ export class ProfileStore implements ProfilesConsumer {
     this.slots.set(slot.key, slot);
   }
 
-  /** The profile of an active slot (a view: refreshes TTL and LRU). */
-  profile(key: string, window: { from?: number; to?: number } = {}): WorkloadProfile {
+  /**
+   * The profile of one type of an active slot (a view: refreshes TTL and LRU): a ProfileType,
+   * or a type key the slot must hold (see `typeOf`); CPU when omitted. (The API's default,
+   * which falls back to another type, is `typeOf` without a key.)
+   */
+  profile(key: string, window: { from?: number; to?: number } = {}, type: string | ProfileType = CPU): WorkloadProfile {
     const slot = this.touch(key);
     if (!slot) throw new StoreError('SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
-    return slot.profile(window.from, window.to);
+    return slot.profile(typeof type === 'object' ? type : this.typeOf([key], type), window.from, window.to);
+  }
+
+  /** The profile types an active slot holds data of, CPU first (no view: TTL and LRU stay). */
+  types(key: string): TypeSummary[] {
+    const slot = this.slots.get(key);
+    if (!slot) throw new StoreError('SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
+    return slot.types();
+  }
+
+  /**
+   * The profile type a query over the slots `keys` shows: the one `requested` names, which one
+   * of them must hold (CPU is always allowed: an empty CPU profile is an answer); omitted, CPU
+   * when one of them has CPU data, else the first type the first of them has. An unknown type
+   * is a StoreError whose message lists the types there are.
+   */
+  typeOf(keys: string[], requested?: string): ProfileType {
+    keys = [...new Set(keys)];
+    const held: TypeSummary[] = [];
+    for (const key of keys) for (const t of this.types(key)) if (!held.some((h) => h.type.key === t.type.key)) held.push(t);
+    if (requested === undefined) return held.find((t) => t.type.key === CPU.key)?.type ?? held[0]?.type ?? CPU;
+    if (requested === CPU.key) return CPU;
+    const found = held.find((t) => t.type.key === requested);
+    if (found) return found.type;
+    const there = held.length > 0 ? held.map((t) => `${t.type.key} (${t.type.label})`).join(', ') : 'none yet';
+    throw new StoreError('UNKNOWN_TYPE', `type=${JSON.stringify(requested)}: no such profile type in ${keys.join(' or ')}; types there: ${there}`);
   }
 
   /** Removes slots not viewed for the TTL; returns the keys swept. */
@@ -212,8 +245,8 @@ export class ProfileStore implements ProfilesConsumer {
         messages.push(`${key}: chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
         continue;
       }
-      if (!slot.addRequest(chunkReq, bytes, now)) continue;
-      this.counters.dropped.byteCapChunks += slot.takeDropped();
+      const agg = aggregateRequestTypes(chunkReq, { workload: key, treesOf: () => slot }).get(key);
+      if (!this.keep(slot, bytes, agg, now)) continue;
       this.emit(key);
     }
     return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
@@ -264,14 +297,25 @@ export class ProfileStore implements ProfilesConsumer {
     }
     if (accepted.size > 0) {
       // One pass over the request for every slot: shared stacks are resolved once.
-      const aggs = aggregateWire(wire, { treeOf: (key) => accepted.get(key)?.slot.tree });
+      const aggs = aggregateWireTypes(wire, { treesOf: (key) => accepted.get(key)?.slot });
       for (const [key, { slot, bytes }] of accepted) {
-        if (!slot.addAggregated(bytes, aggs.get(key), now)) continue;
-        this.counters.dropped.byteCapChunks += slot.takeDropped();
+        if (!this.keep(slot, bytes, aggs.get(key), now)) continue;
         this.emit(key);
       }
     }
     return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
+  }
+
+  /**
+   * Adds a workload's chunk, aggregated into its slot, and counts what did not fit: profiles
+   * skipped (by reason) and chunks dropped at the byte cap. Returns whether the chunk was kept
+   * (false when it holds no samples of any type).
+   */
+  private keep(slot: Slot, bytes: Uint8Array, agg: WorkloadProfiles | undefined, now: number): boolean {
+    if (agg) addSkipCounts(this.counters.skipped, agg.skipped);
+    const kept = slot.addAggregated(bytes, agg, now) !== undefined;
+    this.counters.dropped.byteCapChunks += slot.takeDropped();
+    return kept;
   }
 
   private seen(workload: WorkloadId, now: number): void {
@@ -332,6 +376,7 @@ export class ProfileStore implements ProfilesConsumer {
       usage: { slots: this.slots.size, bytes, chunks },
       evictions: { ...this.counters.evictions },
       dropped: { ...this.counters.dropped },
+      skippedProfiles: { ...this.counters.skipped },
     };
   }
 

@@ -19,7 +19,7 @@ export interface SlotStatus {
   /** Raw OTLP chunk bytes held, and how many chunks. */
   bytes: number;
   chunks: number;
-  /** Samples held in the slot. */
+  /** Samples held in the slot, every profile type: sampled events (CPU samples, off-CPU events, …). */
   samples: number;
   /** ms since epoch of the newest data, or null. */
   lastDataAt: number | null;
@@ -49,17 +49,49 @@ export interface SlotResponse {
   limits: StoreLimits;
 }
 
+/** A profile type: what samples measure. Key and label come from the sender's sample type (untrusted text). */
+export interface ProfileTypeName {
+  /** `cpu`, `off_cpu`, or `type:unit` (`alloc_space:bytes`): the `type` query parameter. */
+  key: string;
+  /** `CPU`, `Off-CPU`, or `type (unit)`. */
+  label: string;
+  /** What its values measure: `nanoseconds` (show as durations), `count`, `bytes`, or another unit's name. */
+  unit: string;
+}
+
+/** A profile type a slot holds, and how much of it. */
+export interface ProfileTypeInfo extends ProfileTypeName {
+  /**
+   * Sample values of this type held in the slot (no window), in its sample unit: samples for
+   * `cpu` (× periodNanos = CPU time), `unit` for every other type.
+   */
+  samples: number;
+  /** Sampled events of this type held in the slot (CPU samples, off-CPU events, …). */
+  events: number;
+}
+
 /**
- * GET /api/sources/{key}/profile[?from=ms&to=ms][&search=text|/regex/]
- * (and profile.pb.gz with the same from/to). from/to select samples with from <= t < to;
- * a sample without timestamps is at its profile's time_unix_nano.
+ * GET /api/sources/{key}/profile[?type=KEY][&from=ms&to=ms][&search=text|/regex/]
+ * (and profile.pb.gz with the same type/from/to). `type` is a ProfileTypeInfo key; omitted,
+ * `cpu` when the slot has CPU data, else the first type it has; a type the slot does not hold
+ * is a 400 PL_UI_UNKNOWN_TYPE listing the types it does (`cpu` is always allowed). from/to
+ * select samples with from <= t < to; a sample without timestamps is at its profile's
+ * time_unix_nano.
  */
 export interface ProfileResponse {
   key: string;
-  /** Samples and CPU time in the profile (after the window). */
+  /** The type shown (samples/events: what the slot holds of it, without the window). */
+  type: ProfileTypeInfo;
+  /** Every type the slot holds, `cpu` first, then `off_cpu`, then the others by key. */
+  profileTypes: ProfileTypeInfo[];
+  /**
+   * Sample values in the profile (after the window), in the type's sample unit: the flame
+   * graph's and the symbols' unit. CPU: samples; other types: `type.unit`.
+   */
   samples: number;
+  /** CPU time in the profile; 0 for other types. */
   cpuNanos: number;
-  /** Nanoseconds per sample (1e9 / hz); 0 when unknown. */
+  /** Nanoseconds per CPU sample (1e9 / hz); 0 when unknown, and for other types. */
   periodNanos: number;
   /** Time bounds of the data in ms since epoch, null when unknown. */
   startMs: number | null;
@@ -92,9 +124,12 @@ export interface TimelinePoint {
   cpuNanos: number;
 }
 
-/** GET /api/sources/{key}/timeline?step=SECONDS (default 10) */
+/** GET /api/sources/{key}/timeline?step=SECONDS (default 10)[&type=KEY] (type as for the profile) */
 export interface TimelineResponse {
   key: string;
+  /** The type shown; points are its sample values (`samples`, as in ProfileResponse) and CPU time. */
+  type: ProfileTypeInfo;
+  profileTypes: ProfileTypeInfo[];
   /** Bucket width in seconds, as asked. Cores used in a bucket = cpuNanos / (step × 1e9). */
   step: number;
   /** Every bucket from the first sample's to the last's, empty ones included. */
@@ -105,7 +140,7 @@ export interface TimelineResponse {
   generatedAt: number;
 }
 
-/** One side of a diff. */
+/** One side of a diff (samples: sample values in the diff's type's sample unit). */
 export interface DiffSide {
   key: string;
   from: number | null;
@@ -118,10 +153,13 @@ export interface DiffSide {
 }
 
 /**
- * GET /api/diff?base=KEY&baseFrom=&baseTo=&target=KEY&from=&to= (target defaults to base).
+ * GET /api/diff?base=KEY&baseFrom=&baseTo=&target=KEY&from=&to=&type= (target defaults to
+ * base). Both sides are of one profile type: `type` must be held by either slot (`cpu` always
+ * allowed); omitted, `cpu` when either has CPU data, else the target's first type.
  * Shares: a node's change = total / target.samples − baseTotal / base.samples.
  */
 export interface DiffResponse {
+  type: ProfileTypeName;
   base: DiffSide;
   target: DiffSide;
   flame: DiffFlameGraph;
@@ -136,6 +174,8 @@ export interface DiffQuery {
   target?: string;
   from?: number;
   to?: number;
+  /** A ProfileTypeInfo key. */
+  type?: string;
 }
 
 export function diffPath(q: DiffQuery): string {
@@ -145,6 +185,7 @@ export function diffPath(q: DiffQuery): string {
   if (q.target !== undefined) p.set('target', q.target);
   if (q.from !== undefined) p.set('from', String(q.from));
   if (q.to !== undefined) p.set('to', String(q.to));
+  if (q.type !== undefined) p.set('type', q.type);
   return `/api/diff?${p.toString()}`;
 }
 
@@ -154,6 +195,11 @@ export interface SlotsResponse {
   usage: { slots: number; bytes: number; chunks: number };
   evictions: { lru: number; ttl: number; closed: number };
   dropped: { noSlot: number; chunkTooLarge: number; byteCapChunks: number };
+  /**
+   * Profiles (of workloads with a slot) that went into no profile type, by reason:
+   * unreadable_type, missing_type, missing_unit, duplicate_cpu, too_many_types.
+   */
+  skippedProfiles: Record<string, number>;
 }
 
 /** Server-Sent Event `data` on /api/sources/{key}/events (event name `data`). */

@@ -12,8 +12,10 @@ import { chunkTimes, timeline } from '../profile/timeline.js';
 import { unsymbolizedOf } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
-import type { DiffResponse, DiffSide, ProfileResponse, SlotResponse, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
+import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
 import type { WorkloadProfile } from '../profile/aggregate.js';
+import type { ProfileType } from '../profile/profile-type.js';
+import type { TypeSummary } from '../store/slot.js';
 import { UiError } from './errors.js';
 import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
@@ -58,7 +60,8 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
     if (err instanceof UiError) return sendError(reply, err.statusCode, err.code, err.message);
     if (err instanceof StoreError) {
-      return sendError(reply, err.code === 'SLOT_NOT_FOUND' ? 404 : 400, err.code === 'SLOT_NOT_FOUND' ? 'PL_UI_SLOT_NOT_FOUND' : 'PL_UI_BAD_LIMITS', err.message);
+      const code = { SLOT_NOT_FOUND: 'PL_UI_SLOT_NOT_FOUND', BAD_LIMITS: 'PL_UI_BAD_LIMITS', UNKNOWN_TYPE: 'PL_UI_UNKNOWN_TYPE' }[err.code];
+      return sendError(reply, err.code === 'SLOT_NOT_FOUND' ? 404 : 400, code, err.message);
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error({ err }, 'request failed');
@@ -95,13 +98,13 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     return { source: store.sourceInfo(key) ?? emptySource(workloadKey(key)), limits: store.limits };
   });
 
-  // The serialised answer per live profile (tree + version + search): repeated views of a
-  // profile that has not changed (polls, event refreshes, a second tab) send the same JSON
-  // without building and serialising ~1 MB again. Windowed queries build a fresh profile each
-  // time and are not cached.
-  const profileJson = new WeakMap<WorkloadProfile['tree'], { version: number; samples: number; search: string | undefined; body: string }>();
+  // The serialised answer per live profile (tree + version + search + the slot's types):
+  // repeated views of a profile that has not changed (polls, event refreshes, a second tab)
+  // send the same JSON without building and serialising ~1 MB again. Windowed queries build a
+  // fresh profile each time and are not cached.
+  const profileJson = new WeakMap<WorkloadProfile['tree'], { version: number; samples: number; search: string | undefined; types: string; body: string }>();
 
-  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string } }>(
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string; type?: string } }>(
     '/api/sources/:key/profile',
     { schema: { params: keyParams } },
     async (req, reply) => {
@@ -109,10 +112,12 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
       const window = parseWindow(req.query);
       const query = req.query.search;
       if (query !== undefined && query.length > 1000) throw new UiError('PL_UI_BAD_SEARCH', 'search is longer than 1000 characters');
-      const profile = store.profile(key, window);
+      const profile = store.profile(key, window, store.typeOf([key], parseType(req.query.type)));
+      const held = store.types(key);
+      const types = JSON.stringify(held.map(typeInfo));
       const live = window.from === undefined && window.to === undefined;
       const hit = live ? profileJson.get(profile.tree) : undefined;
-      if (hit && hit.version === profile.tree.version && hit.samples === profile.samples && hit.search === query) {
+      if (hit && hit.version === profile.tree.version && hit.samples === profile.samples && hit.search === query && hit.types === types) {
         return reply.type('application/json; charset=utf-8').send(hit.body);
       }
       const flame = flameGraph(profile.tree);
@@ -124,6 +129,8 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
       }
       const response: ProfileResponse = {
         key,
+        type: shownType(profile.type, held),
+        profileTypes: held.map(typeInfo),
         samples: profile.samples,
         cpuNanos: profile.cpuNanos,
         periodNanos: profile.periodNanos,
@@ -138,12 +145,12 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
         generatedAt: Date.now(),
       };
       const body = JSON.stringify(response);
-      if (live) profileJson.set(profile.tree, { version: profile.tree.version, samples: profile.samples, search: query, body });
+      if (live) profileJson.set(profile.tree, { version: profile.tree.version, samples: profile.samples, search: query, types, body });
       return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 
-  app.get<{ Params: KeyParams; Querystring: { step?: string } }>(
+  app.get<{ Params: KeyParams; Querystring: { step?: string; type?: string } }>(
     '/api/sources/:key/timeline',
     { schema: { params: keyParams } },
     async (req): Promise<TimelineResponse> => {
@@ -153,42 +160,63 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
       if (!Number.isFinite(step) || step <= 0) throw new UiError('PL_UI_BAD_STEP', `step=${JSON.stringify(raw)}: expected a positive number of seconds`);
       const slot = store.touch(key);
       if (!slot) throw new UiError('PL_UI_SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
+      const type = store.typeOf([key], parseType(req.query.type));
+      const held = store.types(key);
       let t;
       try {
         t = timeline(
-          slot.chunks.map((c) => chunkTimes(c.bytes)),
+          slot.chunks.map((c) => chunkTimes(c.bytes, type.key)),
           { stepMs: step * 1000 },
         );
       } catch (err) {
         if (err instanceof RangeError) throw new UiError('PL_UI_BAD_STEP', err.message);
         throw err;
       }
-      return { key, step, points: t.points, untimedSamples: t.untimedSamples, periodNanos: t.periodNanos, generatedAt: Date.now() };
+      return {
+        key,
+        type: shownType(type, held),
+        profileTypes: held.map(typeInfo),
+        step,
+        points: t.points,
+        untimedSamples: t.untimedSamples,
+        periodNanos: t.periodNanos,
+        generatedAt: Date.now(),
+      };
     },
   );
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/diff', async (req, reply) => {
     const q = req.query;
-    if (!q.base) throw new UiError('PL_UI_BAD_DIFF', 'base is required: /api/diff?base=KEY[&baseFrom=ms&baseTo=ms][&target=KEY][&from=ms&to=ms]');
+    if (!q.base) throw new UiError('PL_UI_BAD_DIFF', 'base is required: /api/diff?base=KEY[&baseFrom=ms&baseTo=ms][&target=KEY][&from=ms&to=ms][&type=KEY]');
     const base = workloadKey(q.base).key;
     const target = q.target ? workloadKey(q.target).key : base;
     const baseWindow = parseWindow({ from: q.baseFrom, to: q.baseTo }, 'base');
     const targetWindow = parseWindow({ from: q.from, to: q.to });
-    const b = store.profile(base, baseWindow);
-    const t = store.profile(target, targetWindow);
+    // One type for both sides: one either slot holds.
+    const type = store.typeOf([target, base], parseType(q.type));
+    const b = store.profile(base, baseWindow, type);
+    const t = store.profile(target, targetWindow, type);
     const diff = diffProfiles(b, t);
     // A DiffResponse; the flame graph's columns are written straight from typed arrays.
-    const rest: Omit<DiffResponse, 'flame'> = { base: diffSide(base, baseWindow, b), target: diffSide(target, targetWindow, t), symbols: diff.symbols, generatedAt: Date.now() };
+    const rest: Omit<DiffResponse, 'flame'> = {
+      type: typeName(type),
+      base: diffSide(base, baseWindow, b),
+      target: diffSide(target, targetWindow, t),
+      symbols: diff.symbols,
+      generatedAt: Date.now(),
+    };
     return reply.type('application/json; charset=utf-8').send(`{"flame":${diffFlameJson(diff.flame)},${JSON.stringify(rest).slice(1)}`);
   });
 
-  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string } }>(
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; type?: string } }>(
     '/api/sources/:key/profile.pb.gz',
     { schema: { params: keyParams } },
     async (req, reply) => {
       const workload = workloadKey(req.params.key);
-      const profile = store.profile(workload.key, parseWindow(req.query));
-      const name = `${workload.namespace}-${workload.kind}-${workload.name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+      const profile = store.profile(workload.key, parseWindow(req.query), store.typeOf([workload.key], parseType(req.query.type)));
+      // CPU keeps the plain name; another type is named in the file name too.
+      const suffix = profile.type.key === 'cpu' ? '' : `-${profile.type.key}`;
+      const name = `${workload.namespace}-${workload.kind}-${workload.name}${suffix}`.replace(/[^A-Za-z0-9._-]+/g, '_');
       return reply
         .type('application/octet-stream')
         .header('content-disposition', `attachment; filename="${name}.pb.gz"`)
@@ -236,6 +264,27 @@ function workloadKey(key: string): WorkloadId {
 
 function emptySource(w: WorkloadId) {
   return { ...w, lastSeenAt: 0, profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
+}
+
+/** The `type` query parameter: a profile type key, or undefined when absent or empty. */
+function parseType(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length > 1000) throw new UiError('PL_UI_UNKNOWN_TYPE', 'type is longer than 1000 characters');
+  return raw;
+}
+
+function typeName(t: ProfileType): ProfileTypeName {
+  return { key: t.key, label: t.label, unit: t.unit };
+}
+
+function typeInfo(s: TypeSummary): ProfileTypeInfo {
+  return { ...typeName(s.type), samples: s.samples, events: s.events };
+}
+
+/** The shown type with what the slot holds of it (nothing, for CPU in a slot without CPU data). */
+function shownType(t: ProfileType, held: TypeSummary[]): ProfileTypeInfo {
+  const s = held.find((h) => h.type.key === t.key);
+  return s ? typeInfo(s) : { ...typeName(t), samples: 0, events: 0 };
 }
 
 function diffSide(key: string, window: { from?: number; to?: number }, p: WorkloadProfile): DiffSide {

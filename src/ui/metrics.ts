@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ProfileStore } from '../store/store.js';
+import { SKIP_REASONS, SKIP_REASON_TEXT } from '../profile/profile-type.js';
 
 /** Store gauges and counters, read from the store when Prometheus scrapes. */
 export function registerStoreMetrics(registry: Registry, store: ProfileStore): void {
@@ -46,6 +47,17 @@ export function registerStoreMetrics(registry: Registry, store: ProfileStore): v
     collect() {
       this.reset();
       for (const [reason, n] of Object.entries(stats().dropped)) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'pilotlight_ui_profiles_skipped_total',
+    help: `Profiles of workloads with a slot that went into no profile type, by reason (${SKIP_REASONS.map((r) => `${r}: ${SKIP_REASON_TEXT[r]}`).join('; ')})`,
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const skipped = stats().skippedProfiles;
+      for (const reason of SKIP_REASONS) this.inc({ reason }, skipped[reason] ?? 0);
     },
   });
 }

@@ -4,6 +4,7 @@ import type { FlameGraph } from '../profile/flame.js';
 import { FlameGraphView } from './flame/FlameGraphView.js';
 import { syntheticFlame } from './flame/testing.js';
 import { searchFlame } from '../profile/focus.js';
+import { valueFormat } from './units.js';
 import './styles.css';
 
 import './debug.js';
@@ -39,7 +40,7 @@ function Harness() {
       <FlameGraphView
         key={gen}
         graph={graph}
-        periodNanos={10_000_000}
+        values={valueFormat(null, 10_000_000)}
         selectedKey={null}
         onClearSelected={() => undefined}
         zoom={zoom}

@@ -41,14 +41,24 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** A query string of the given parameters (those set), with its `?`; '' when none is. */
+function query(params: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
 export const api = {
   sources: (signal?: AbortSignal) => call<SourcesResponse>('/api/sources', { signal }),
-  profile: (key: string, signal?: AbortSignal, range?: { from: number; to: number } | null) =>
-    call<ProfileResponse>(`${sourcePath(key)}/profile${range ? `?from=${range.from}&to=${range.to}` : ''}`, { signal }),
-  timeline: (key: string, stepSeconds: number, signal?: AbortSignal) => call<TimelineResponse>(`${sourcePath(key)}/timeline?step=${stepSeconds}`, { signal }),
+  /** `type`: a profile type key; undefined: the slot's default type. */
+  profile: (key: string, signal?: AbortSignal, range?: { from: number; to: number } | null, type?: string) =>
+    call<ProfileResponse>(`${sourcePath(key)}/profile${query({ type, from: range?.from, to: range?.to })}`, { signal }),
+  timeline: (key: string, stepSeconds: number, signal?: AbortSignal, type?: string) =>
+    call<TimelineResponse>(`${sourcePath(key)}/timeline${query({ step: stepSeconds, type })}`, { signal }),
   diff: (q: DiffQuery, signal?: AbortSignal) => call<DiffResponse>(diffPath(q), { signal }),
   enable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'POST' }),
   disable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'DELETE' }),
   eventsUrl: (key: string) => `${sourcePath(key)}/events`,
-  pprofUrl: (key: string) => `${sourcePath(key)}/profile.pb.gz`,
+  pprofUrl: (key: string, type?: string) => `${sourcePath(key)}/profile.pb.gz${query({ type })}`,
 };

@@ -6,7 +6,8 @@ import { frameColors, PALETTE, DIFF_BASE, DIFF_STEPS } from '../flame/colors.js'
 import { useZoom } from '../flame/useZoom.js';
 import { FlameChart } from '../flame/FlameChart.js';
 import { Breadcrumb } from '../flame/Breadcrumb.js';
-import { formatCount, formatPercent } from '../flame/text.js';
+import { formatPercent } from '../flame/text.js';
+import { valueFormat } from '../units.js';
 import { diffLayoutGraph, diffNodeColors, formatDelta, nodeDeltas, share } from './diffGraph.js';
 
 interface Props {
@@ -19,6 +20,8 @@ interface Props {
 export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
   const B = diff.base.samples;
   const T = diff.target.samples;
+  // Sample counts for CPU (as both sides' shares compare them), the type's unit otherwise.
+  const values = valueFormat(diff.type, 0);
   const graph = useMemo(() => diffLayoutGraph(diff.flame, B, T), [diff, B, T]);
   const layout = useMemo(() => layoutFlame(graph), [graph]);
   const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
@@ -39,18 +42,18 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
           <tbody>
             <tr>
               <th>Base</th>
-              <td>{formatCount(f.baseTotal[node])} samples</td>
+              <td>{values.full(f.baseTotal[node])}</td>
               <td className="tt-pct">{formatPercent(share(f.baseTotal[node], B))}</td>
             </tr>
             <tr>
               <th>Comparison</th>
-              <td>{formatCount(f.total[node])} samples</td>
+              <td>{values.full(f.total[node])}</td>
               <td className="tt-pct">{formatPercent(share(f.total[node], T))}</td>
             </tr>
             <tr>
               <th>Change</th>
               <td colSpan={2} className={deltas[node] > 0 ? 'delta up' : deltas[node] < 0 ? 'delta down' : 'delta'}>
-                {formatDelta(deltas[node])} of all samples
+                {formatDelta(deltas[node])} of all {values.cpu ? 'samples' : values.what}
               </td>
             </tr>
             {fr >= 0 && f.frames.binary[fr] && (
@@ -80,7 +83,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
         </button>
       </div>
       <div className="diff-sides muted" data-testid="diff-summary">
-        Base: {baseLabel}, {formatCount(B)} samples · comparison: {targetLabel}, {formatCount(T)} samples
+        Base: {baseLabel}, {values.full(B)} · comparison: {targetLabel}, {values.full(T)}
       </div>
       {layout.rootTotal > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
       {layout.rootTotal > 0 ? (
@@ -92,7 +95,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
           highlight={null}
           zoomNode={zoom.node}
           onZoom={zoom.zoomTo}
-          periodNanos={0}
+          values={values}
           percentOf={layout.rootTotal}
           tooltip={tooltip}
           ariaLabel="Diff flame graph: width is the mean share of both sides, red grew, blue shrank"

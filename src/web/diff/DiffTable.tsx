@@ -5,6 +5,7 @@ import { formatCount, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
 import { diffRows, formatDelta, sortDiffRows, type DiffSortKey } from './diffGraph.js';
 import { compileQuery } from '../flame/search.js';
+import { valueFormat } from '../units.js';
 
 const ROW_HEIGHT = 26;
 
@@ -13,6 +14,7 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
   const [sort, setSort] = useState<{ key: DiffSortKey; dir: 'asc' | 'desc' }>({ key: 'delta', dir: 'desc' });
   const [filter, setFilter] = useState('');
   const rows = useMemo(() => diffRows(diff.symbols, diff.base.samples, diff.target.samples), [diff]);
+  const values = valueFormat(diff.type, 0);
   const shown = useMemo(() => {
     const pred = compileQuery(filter);
     return sortDiffRows(pred ? rows.filter((r) => pred(r.name) || pred(r.file) || pred(r.binary)) : rows, sort.key, sort.dir);
@@ -65,10 +67,10 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
               <span className="sym-text">{r.name}</span>
               {r.binary && <span className="sym-binary">{r.binary}</span>}
             </span>
-            <span className="diff-cell base" title={`${formatCount(r.baseTotal)} samples (self ${formatCount(r.baseSelf)})`}>
+            <span className="diff-cell base" title={`${values.full(r.baseTotal)} (self ${values.full(r.baseSelf)})`}>
               {formatPercent(r.baseShare)}
             </span>
-            <span className="diff-cell target" title={`${formatCount(r.total)} samples (self ${formatCount(r.self)})`}>
+            <span className="diff-cell target" title={`${values.full(r.total)} (self ${values.full(r.self)})`}>
               {formatPercent(r.share)}
             </span>
             <span className={r.delta > 0 ? 'diff-cell delta up' : r.delta < 0 ? 'diff-cell delta down' : 'diff-cell delta'}>{formatDelta(r.delta)}</span>

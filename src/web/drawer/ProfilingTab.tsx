@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { DiffQuery, ProfileResponse, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { DiffQuery, ProfileResponse, ProfileTypeInfo, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { api } from '../api/client.js';
 import { useProfile } from '../hooks/useProfile.js';
 import { useNow } from '../hooks/useNow.js';
@@ -17,6 +17,7 @@ import { useDiff } from '../diff/useDiff.js';
 import { DiffFlameView } from '../diff/DiffFlameView.js';
 import { DiffTable } from '../diff/DiffTable.js';
 import { formatPercent } from '../flame/text.js';
+import { valueFormat, type ValueFormat } from '../units.js';
 
 interface Props {
   source: SourceInfo;
@@ -45,7 +46,7 @@ function rangeLabel(r: Range | null): string {
 }
 
 /** "62.5% of samples have frames in libfoo.so …": where symbolization fell short, quietly. */
-function UnsymbolizedNote({ profile }: { profile: ProfileResponse }) {
+function UnsymbolizedNote({ profile, values }: { profile: ProfileResponse; values: ValueFormat }) {
   const rows = (profile.unsymbolized ?? []).filter((r) => r.samples > 0);
   if (rows.length === 0 || profile.samples <= 0) return null;
   const where = (binary: string): string => (binary === '' ? 'at bare addresses (no known binary)' : `in ${binary}`);
@@ -54,11 +55,37 @@ function UnsymbolizedNote({ profile }: { profile: ProfileResponse }) {
       {rows.map((r, i) => (
         <span key={r.binary}>
           {i > 0 && '; '}
-          {formatPercent(r.samples / profile.samples)} of samples have frames {where(r.binary)}
+          {formatPercent(r.samples / profile.samples)} of {values.cpu ? 'samples' : values.what} {values.cpu ? 'have' : 'has'} frames {where(r.binary)}
         </span>
       ))}{' '}
       that could not be named.
     </p>
+  );
+}
+
+/**
+ * CPU, Off-CPU, …: which of the slot's profile types the tab shows, where there is another to
+ * show (the slot holds more than one, or one other than the type in the URL). Labels are the
+ * senders' type names: text only.
+ */
+function TypePicker({ types, shown, onPick }: { types: readonly ProfileTypeInfo[]; shown: string; onPick: (key: string) => void }) {
+  if (!types.some((t) => t.key !== shown)) return null;
+  return (
+    <div className="segmented" role="radiogroup" aria-label="Profile type">
+      {types.map((t) => (
+        <button
+          key={t.key}
+          type="button"
+          role="radio"
+          aria-checked={shown === t.key}
+          className={shown === t.key ? 'seg active' : 'seg'}
+          title={`${t.label}: ${formatCount(t.events)} samples${t.unit === 'nanoseconds' && t.key !== 'cpu' ? `, ${formatNanos(t.samples)}` : ''}`}
+          onClick={() => onPick(t.key)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
   );
 }
 
@@ -83,6 +110,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
     [view, source.key, state],
   );
   const mode: ViewMode = view.mode ?? 'both';
+  const type = view.type;
   const range: Range | null = view.from !== undefined && view.to !== undefined ? { from: view.from, to: view.to } : null;
   const cmp = view.cmp ?? null;
   const baseKey = cmp?.base ?? source.key;
@@ -97,13 +125,18 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
     (e: SlotEvent) => onSlotFigures(e.key, { bytes: e.bytes, chunks: e.chunks, samples: e.samples, lastDataAt: e.lastDataAt }),
     [onSlotFigures],
   );
-  const prof = useProfile(source.key, active, live, onSlotClosed, onSlot, range);
+  const prof = useProfile(source.key, active, live, onSlotClosed, onSlot, range, type);
   const now = useNow(1000);
   // New data (while Live) refreshes the timeline and a diff.
   const liveVersion = `${source.profiling.samples}:${source.profiling.lastDataAt}`;
   const version = useRef(liveVersion);
   if (live) version.current = liveVersion;
-  const tl = useTimeline(source.key, active, version.current);
+  const tl = useTimeline(source.key, active, version.current, type);
+  // A link to a type the slot no longer holds (its data aged out): show the default instead.
+  const unknownType = type !== undefined && prof.errorCode === 'PL_UI_UNKNOWN_TYPE';
+  useEffect(() => {
+    if (unknownType) update({ type: undefined, zoom: undefined }, false);
+  }, [unknownType, update]);
   const diffQuery = useMemo<DiffQuery | null>(
     () =>
       cmp && active
@@ -112,11 +145,12 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
             ...(baseRange && baseKey === source.key ? { baseFrom: baseRange.from, baseTo: baseRange.to } : {}),
             target: source.key,
             ...(range ? { from: range.from, to: range.to } : {}),
+            ...(type !== undefined ? { type } : {}),
           }
         : null,
     // The ranges are rebuilt each render from the URL's numbers: depend on those.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [cmp !== null, active, baseKey, baseRange?.from, baseRange?.to, source.key, range?.from, range?.to],
+    [cmp !== null, active, baseKey, baseRange?.from, baseRange?.to, source.key, range?.from, range?.to, type],
   );
   const dv = useDiff(diffQuery, version.current);
   const otherSources = sources.filter((s) => s.key !== source.key && s.profiling.active);
@@ -173,7 +207,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   }
 
   const p = prof.profile;
-  const period = p?.periodNanos ?? 0;
+  const values = valueFormat(p?.type, p?.periodNanos ?? 0);
   return (
     <div className="profiling">
       <div className="profiling-bar">
@@ -191,6 +225,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
             </button>
           ))}
         </div>
+        <TypePicker types={p?.profileTypes ?? []} shown={type ?? p?.type.key ?? 'cpu'} onPick={(key) => update({ type: key, zoom: undefined }, true)} />
         <label className="live-toggle" title={prof.transport === 'polling' ? 'Live updates by polling (the event stream is unavailable)' : 'Live updates as data arrives'}>
           <input
             type="checkbox"
@@ -212,7 +247,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
           </button>
         )}
         <span className="spacer" />
-        <a className="btn" href={api.pprofUrl(source.key)} download>
+        <a className="btn" href={api.pprofUrl(source.key, type)} download>
           Download pprof
         </a>
         <button type="button" className="btn danger" onClick={() => void act('disable')} disabled={busy} title="Close the slot and drop its buffered samples">
@@ -223,7 +258,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
         <SlotStatusBar source={source} limits={limits} now={now} />
         {p && p.samples > 0 && (
           <span className="muted" data-testid="profile-summary">
-            {formatCount(p.samples)} samples{p.cpuNanos > 0 && ` · ${formatNanos(p.cpuNanos)} CPU`}
+            {values.cpu ? `${formatCount(p.samples)} samples` : `${values.full(p.samples)} ${values.what}`}
+            {p.cpuNanos > 0 && ` · ${formatNanos(p.cpuNanos)} CPU`}
             {p.startMs !== null && p.endMs !== null && ` · ${new Date(p.startMs).toLocaleTimeString()}–${new Date(p.endMs).toLocaleTimeString()}`}
           </span>
         )}
@@ -286,7 +322,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
           <Timeline timeline={tl.timeline} selection={range} base={cmp && baseKey === source.key ? baseRange : null} onSelect={onTimelineSelect} />
         </div>
       )}
-      {p && !cmp && <UnsymbolizedNote profile={p} />}
+      {p && !cmp && <UnsymbolizedNote profile={p} values={values} />}
       {cmp && dv.error && <p className="error">{dv.error}</p>}
       {cmp && dv.diff && (
         <div className={`views mode-${mode === 'sandwich' ? 'both' : mode}`}>
@@ -300,7 +336,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
           {(mode === 'flame' || mode === 'both') && (
             <FlameGraphView
               graph={p.flame}
-              periodNanos={period}
+              values={values}
               selectedKey={selected}
               onClearSelected={() => select(null)}
               zoom={view.zoom ?? NO_ZOOM}
@@ -313,6 +349,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
             <SymbolsTable
               rows={p.symbols}
               totalSamples={p.samples}
+              values={values}
               selectedKey={selected}
               onSelect={select}
               initialSort={state.sort}
@@ -321,7 +358,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               search={mode === 'both' ? (view.q ?? '') : ''}
             />
           )}
-          {mode === 'sandwich' && <SandwichView graph={p.flame} selectedKey={selected} periodNanos={period} />}
+          {mode === 'sandwich' && <SandwichView graph={p.flame} selectedKey={selected} values={values} />}
         </div>
       )}
     </div>

@@ -7,6 +7,7 @@ import { useElementSize } from '../hooks/useElementSize.js';
 import { FlameTooltip } from './Tooltip.js';
 import { PALETTE } from './colors.js';
 import { registerProbe, type DrawnRect } from '../debug.js';
+import type { ValueFormat } from '../units.js';
 
 export const ROW_HEIGHT = 18;
 
@@ -18,7 +19,7 @@ interface Props {
   highlight: Uint8Array | null;
   zoomNode: number;
   onZoom: (node: number) => void;
-  periodNanos: number;
+  values: ValueFormat;
   percentOf: number;
   /** Root at the bottom, callers above (the top half of a sandwich). */
   inverted?: boolean;
@@ -35,7 +36,7 @@ interface Props {
  * The canvases stick to the top of a scroll box as tall as the graph: scrolling moves the
  * view over the rows and the graph layer draws only the rows in view.
  */
-export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom, periodNanos, percentOf, inverted = false, ariaLabel, nodeColors = null, tooltip }: Props) {
+export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom, values, percentOf, inverted = false, ariaLabel, nodeColors = null, tooltip }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const mainRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -183,7 +184,7 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
         </div>
       </div>
       {hover && tooltip && tooltip(hover.node, hover.clientX, hover.clientY)}
-      {hover && !tooltip && <FlameTooltip layout={layout} node={hover.node} clientX={hover.clientX} clientY={hover.clientY} periodNanos={periodNanos} percentOf={percentOf} />}
+      {hover && !tooltip && <FlameTooltip layout={layout} node={hover.node} clientX={hover.clientX} clientY={hover.clientY} values={values} percentOf={percentOf} />}
     </div>
   );
 }

@@ -6,11 +6,13 @@ import { useZoom } from './useZoom.js';
 import { useHighlight } from './useHighlight.js';
 import { FlameChart } from './FlameChart.js';
 import { Breadcrumb } from './Breadcrumb.js';
-import { formatCount, formatNanos, formatPercent } from './text.js';
+import { formatCount, formatPercent } from './text.js';
+import type { ValueFormat } from '../units.js';
 
 interface Props {
   graph: FlameGraph;
-  periodNanos: number;
+  /** How the values read (CPU samples and time, off-CPU time, bytes, …). */
+  values: ValueFormat;
   /** A function picked in the symbols table (frame key), highlighted instead of the search. */
   selectedKey: string | null;
   onClearSelected: () => void;
@@ -23,7 +25,7 @@ interface Props {
 
 /** The flame graph panel: search, match share, zoom breadcrumb, and the chart. */
 export function FlameGraphView(props: Props) {
-  const { graph, periodNanos, selectedKey, onClearSelected } = props;
+  const { graph, values, selectedKey, onClearSelected } = props;
   const layout = useMemo(() => layoutFlame(graph), [graph]);
   const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
   const zoom = useZoom(layout, props.zoom, props.onZoomChange);
@@ -63,14 +65,18 @@ export function FlameGraphView(props: Props) {
           <span
             className="match-share"
             data-testid="match-share"
-            title={`${formatCount(hl.summary.samples)} of ${formatCount(total)} samples have a matching function on their stack (each sample counted once)`}
+            title={
+              values.cpu
+                ? `${formatCount(hl.summary.samples)} of ${formatCount(total)} samples have a matching function on their stack (each sample counted once)`
+                : `${values.full(hl.summary.samples)} of ${values.full(total)} have a matching function on their stack (each sample counted once)`
+            }
           >
             {hl.summary.nodes === 0 ? (
               'No matches'
             ) : (
               <>
                 {formatCount(hl.summary.nodes)} {hl.summary.nodes === 1 ? 'frame' : 'frames'} · <strong>{formatPercent(hl.summary.share)}</strong> of total
-                {periodNanos > 0 && ` (${formatNanos(hl.summary.samples * periodNanos)})`}
+                {values.amount(hl.summary.samples) !== null && ` (${values.amount(hl.summary.samples)})`}
                 {hl.summaryInZoom && ` · ${formatPercent(hl.summaryInZoom.share)} of zoomed`}
               </>
             )}
@@ -91,9 +97,9 @@ export function FlameGraphView(props: Props) {
           highlight={hl.frames}
           zoomNode={zoom.node}
           onZoom={zoom.zoomTo}
-          periodNanos={periodNanos}
+          values={values}
           percentOf={total}
-          ariaLabel="Flame graph: width is share of CPU time"
+          ariaLabel={`Flame graph: width is share of ${values.what}`}
         />
       )}
     </section>

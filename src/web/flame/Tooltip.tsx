@@ -1,19 +1,21 @@
 import { createPortal } from 'react-dom';
 import type { FlameLayout } from './layout.js';
-import { formatCount, formatNanos, formatPercent } from './text.js';
+import { formatPercent } from './text.js';
+import type { ValueFormat } from '../units.js';
 
 interface Props {
   layout: FlameLayout;
   node: number;
   clientX: number;
   clientY: number;
-  periodNanos: number;
+  /** How the values read (CPU samples and time, off-CPU time, bytes, …). */
+  values: ValueFormat;
   /** Samples that make 100% (the whole profile). */
   percentOf: number;
 }
 
 /** Everything known about the frame under the mouse. Profile text is rendered as text only. */
-export function FlameTooltip({ layout, node, clientX, clientY, periodNanos, percentOf }: Props) {
+export function FlameTooltip({ layout, node, clientX, clientY, values, percentOf }: Props) {
   const g = layout.graph;
   const f = g.frame[node];
   const name = f < 0 ? 'all' : g.frames.name[f];
@@ -23,8 +25,7 @@ export function FlameTooltip({ layout, node, clientX, clientY, periodNanos, perc
   const kind = f < 0 ? '' : g.frames.kind[f];
   const total = g.total[node];
   const self = g.self[node];
-  const value = (samples: number): string =>
-    periodNanos > 0 ? `${formatNanos(samples * periodNanos)} · ${formatCount(samples)} samples` : `${formatCount(samples)} samples`;
+  const value = values.full;
   // Keep the box on screen: flip to the left / above the pointer near the edges.
   const left = clientX + 360 > window.innerWidth ? Math.max(4, clientX - 364) : clientX + 14;
   const top = clientY + 170 > window.innerHeight ? Math.max(4, clientY - 170) : clientY + 14;

@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ProfileResponse, SlotEvent } from '../../ui/api-types.js';
-import { api } from '../api/client.js';
+import { ApiCallError, api } from '../api/client.js';
 
 export type Transport = 'sse' | 'polling' | 'off';
 
 export interface ProfileState {
   profile: ProfileResponse | null;
   error: string | null;
+  /** The server's error code with `error` (PL_UI_UNKNOWN_TYPE, …), else null. */
+  errorCode: string | null;
   /** Local time the current profile arrived (the browser's clock, so "n s ago" is honest). */
   receivedAt: number | null;
   loading: boolean;
@@ -21,7 +23,8 @@ const POLL_MS = 2000;
 const MAX_SSE_FAILURES = 3;
 
 /**
- * The profile of one source. When `live`, a Server-Sent Events stream says when the slot got
+ * The profile of one source, of one profile type (`type`, a key; undefined: the slot's
+ * default). When `live`, a Server-Sent Events stream says when the slot got
  * new data and the profile is fetched again (coalesced: at most once a second, and no more
  * often than twice what the last fetch took); where the stream fails (a proxy that buffers,
  * an old server) it falls back to polling.
@@ -33,11 +36,12 @@ export function useProfile(
   onClosed: () => void,
   onSlot?: (e: SlotEvent) => void,
   range: { from: number; to: number } | null = null,
+  type?: string,
 ): ProfileState {
   const rangeFrom = range?.from;
   const rangeTo = range?.to;
   const [profile, setProfile] = useState<ProfileResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; code: string | null } | null>(null);
   const [receivedAt, setReceivedAt] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const [transport, setTransport] = useState<Transport>('off');
@@ -72,7 +76,7 @@ export function useProfile(
       lastStart = Date.now();
       setLoading(true);
       try {
-        const res = await api.profile(key, inFlight.signal, rangeFrom !== undefined && rangeTo !== undefined ? { from: rangeFrom, to: rangeTo } : null);
+        const res = await api.profile(key, inFlight.signal, rangeFrom !== undefined && rangeTo !== undefined ? { from: rangeFrom, to: rangeTo } : null, type);
         if (stopped) return;
         gap = Math.max(MIN_FETCH_GAP_MS, 2 * (Date.now() - lastStart));
         latestSamples.current = res.samples;
@@ -81,7 +85,7 @@ export function useProfile(
         setError(null);
       } catch (err) {
         if (stopped || inFlight?.signal.aborted) return;
-        setError((err as Error).message);
+        setError({ message: (err as Error).message, code: err instanceof ApiCallError ? err.code : null });
       } finally {
         inFlight = null;
         if (!stopped) setLoading(false);
@@ -111,7 +115,7 @@ export function useProfile(
     };
     void run();
     return () => fetcher.current?.cancel();
-  }, [key, active, rangeFrom, rangeTo]);
+  }, [key, active, rangeFrom, rangeTo, type]);
 
   // Live updates: SSE first, polling when the stream keeps failing.
   useEffect(() => {
@@ -166,5 +170,5 @@ export function useProfile(
   }, [key, active, live]);
 
   const refresh = useCallback(() => fetcher.current?.request(true), []);
-  return { profile: active ? profile : null, error, receivedAt, loading, transport, refresh };
+  return { profile: active ? profile : null, error: error?.message ?? null, errorCode: error?.code ?? null, receivedAt, loading, transport, refresh };
 }

@@ -3,7 +3,7 @@ import type { ViewMode } from '../drawer/viewState.js';
 
 /**
  * The view in the URL hash, so a copied link opens the same view (while the slot lives) and
- * back/forward step through it: `#/sources/<key>?mode=&from=&to=&zoom=&q=&cmp=...`.
+ * back/forward step through it: `#/sources/<key>?type=&mode=&from=&to=&zoom=&q=&cmp=...`.
  * Everything in it is untrusted text from a link: parsed defensively, never executed.
  */
 export interface Route {
@@ -11,6 +11,8 @@ export interface Route {
   key: string | null;
   /** True when the hash carried view settings (else the tab restores its remembered state). */
   hasView: boolean;
+  /** The profile type shown (a ProfileTypeInfo key: cpu, off_cpu, …); absent: the slot's default. */
+  type?: string;
   mode?: ViewMode;
   /** Selected time range, ms since epoch (from <= t < to). */
   from?: number;
@@ -41,6 +43,8 @@ export function parseRoute(hash: string): Route {
   }
   const p = new URLSearchParams(m[2] ?? '');
   const r: Route = { key, hasView: (m[2] ?? '') !== '' };
+  const type = p.get('type');
+  if (type && type.length <= 1000) r.type = type;
   const mode = p.get('mode');
   if (mode && (MODES as string[]).includes(mode)) r.mode = mode as ViewMode;
   const from = num(p.get('from'));
@@ -72,6 +76,7 @@ export function parseRoute(hash: string): Route {
 export function formatRoute(r: Route): string {
   if (r.key === null) return '';
   const p = new URLSearchParams();
+  if (r.type) p.set('type', r.type);
   if (r.mode) p.set('mode', r.mode);
   if (r.from !== undefined && r.to !== undefined) {
     p.set('from', String(r.from));

@@ -6,15 +6,16 @@ import { frameColors } from '../flame/colors.js';
 import { FlameChart } from '../flame/FlameChart.js';
 import { useZoom } from '../flame/useZoom.js';
 import { frameIdByKey } from '../flame/useHighlight.js';
-import { formatNanos, formatPercent } from '../flame/text.js';
+import { formatPercent } from '../flame/text.js';
+import type { ValueFormat } from '../units.js';
 
 interface Props {
   graph: FlameGraph;
   selectedKey: string | null;
-  periodNanos: number;
+  values: ValueFormat;
 }
 
-function Half({ probe, layout, colors, title, inverted, periodNanos, percentOf }: { probe: string; layout: FlameLayout; colors: Uint16Array; title: string; inverted: boolean; periodNanos: number; percentOf: number }) {
+function Half({ probe, layout, colors, title, inverted, values, percentOf }: { probe: string; layout: FlameLayout; colors: Uint16Array; title: string; inverted: boolean; values: ValueFormat; percentOf: number }) {
   const zoom = useZoom(layout);
   return (
     <div className={`sandwich-half ${inverted ? 'callers' : 'callees'}`}>
@@ -33,7 +34,7 @@ function Half({ probe, layout, colors, title, inverted, periodNanos, percentOf }
         highlight={null}
         zoomNode={zoom.node}
         onZoom={zoom.zoomTo}
-        periodNanos={periodNanos}
+        values={values}
         percentOf={percentOf}
         inverted={inverted}
         ariaLabel={title}
@@ -46,7 +47,7 @@ function Half({ probe, layout, colors, title, inverted, periodNanos, percentOf }
  * The sandwich of one function: who calls it (above, growing upwards from it) and what it
  * calls (below). Both halves are flame graphs computed in the browser from the profile's.
  */
-export function SandwichView({ graph, selectedKey, periodNanos }: Props) {
+export function SandwichView({ graph, selectedKey, values }: Props) {
   const fn = useMemo(() => frameIdByKey(graph, selectedKey), [graph, selectedKey]);
   const s = useMemo(() => (fn >= 0 ? sandwich(graph, fn) : null), [graph, fn]);
   const callers = useMemo(() => (s ? layoutFlame(s.callers) : null), [s]);
@@ -68,11 +69,11 @@ export function SandwichView({ graph, selectedKey, periodNanos }: Props) {
         <strong className="sandwich-fn">{name}</strong>
         <span className="muted">
           total {formatPercent(share)}
-          {periodNanos > 0 && ` (${formatNanos(s.total * periodNanos)})`} · self {formatPercent(all > 0 ? s.self / all : 0)}
+          {values.amount(s.total) !== null && ` (${values.amount(s.total)})`} · self {formatPercent(all > 0 ? s.self / all : 0)}
         </span>
       </div>
-      <Half probe="callers" layout={callers} colors={colors} title="Callers" inverted periodNanos={periodNanos} percentOf={all} />
-      <Half probe="callees" layout={callees} colors={colors} title="Callees" inverted={false} periodNanos={periodNanos} percentOf={all} />
+      <Half probe="callers" layout={callers} colors={colors} title="Callers" inverted values={values} percentOf={all} />
+      <Half probe="callees" layout={callees} colors={colors} title="Callees" inverted={false} values={values} percentOf={all} />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { useVirtualRows } from './useVirtualRows.js';
 import { formatCount, formatNanos, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
 import { parseSearch } from '../../profile/focus.js';
+import type { ValueFormat } from '../units.js';
 
 const ROW_HEIGHT = 26;
 
@@ -12,6 +13,8 @@ interface Props {
   rows: readonly SymbolRow[];
   /** Samples in the profile: what 100% is. */
   totalSamples: number;
+  /** How the values read (CPU samples and time, off-CPU time, bytes, …). */
+  values: ValueFormat;
   selectedKey: string | null;
   onSelect: (key: string | null) => void;
   initialSort?: { key: SortKey; dir: SortDir };
@@ -21,8 +24,8 @@ interface Props {
   search?: string;
 }
 
-/** Symbol | Self | Total as CPU time and share, sortable, filterable, and virtualized. */
-export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initialSort, onSortChange, compact = false, search = '' }: Props) {
+/** Symbol | Self | Total as CPU time (or the type's values) and share, sortable, filterable, and virtualized. */
+export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect, initialSort, onSortChange, compact = false, search = '' }: Props) {
   const [sort, setSort] = useState(initialSort ?? { key: 'self' as SortKey, dir: 'desc' as SortDir });
   const [filter, setFilter] = useState('');
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
@@ -57,7 +60,7 @@ export function SymbolsTable({ rows, totalSamples, selectedKey, onSelect, initia
     return (
       <span className={samples === 0 ? 'value-cell zero' : 'value-cell'}>
         <span className="value-bar" style={{ width: `calc((100% - 20px) * ${Math.min(1, share).toFixed(4)})` }} />
-        <span className="value-time">{nanos > 0 ? formatNanos(nanos) : formatCount(samples)}</span>
+        <span className="value-time">{!values.cpu ? values.full(samples) : nanos > 0 ? formatNanos(nanos) : formatCount(samples)}</span>
         <span className="value-pct">{formatPercent(share)}</span>
       </span>
     );

@@ -1,6 +1,7 @@
 import { useRef, useState, type PointerEvent } from 'react';
 import type { TimelineResponse } from '../../ui/api-types.js';
 import { useElementSize } from '../hooks/useElementSize.js';
+import { valueFormat } from '../units.js';
 
 export interface Range {
   from: number;
@@ -30,7 +31,8 @@ export function coresOf(cpuNanos: number, stepSeconds: number): number {
 }
 
 /**
- * Cores used over time as bars, one per bucket. Drag across it to select a range (snapped to
+ * Cores used over time as bars, one per bucket (for a type other than CPU: its values per
+ * bucket, off-CPU time, bytes, …). Drag across it to select a range (snapped to
  * whole buckets); the selection and a diff's base range are shaded bands.
  */
 export function Timeline({ timeline, selection, base, onSelect }: Props) {
@@ -43,7 +45,8 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
   const t0 = pts.length > 0 ? pts[0].t : 0;
   const t1 = pts.length > 0 ? pts[pts.length - 1].t + stepMs : 1;
   const span = Math.max(1, t1 - t0);
-  const useCpu = timeline.periodNanos > 0 || pts.some((p) => p.cpuNanos > 0);
+  const values = valueFormat(timeline.type, timeline.periodNanos);
+  const useCpu = values.cpu && (timeline.periodNanos > 0 || pts.some((p) => p.cpuNanos > 0));
   const value = (p: (typeof pts)[number]): number => (useCpu ? coresOf(p.cpuNanos, timeline.step) : p.samples);
   let max = 0;
   for (const p of pts) max = Math.max(max, value(p));
@@ -89,9 +92,9 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
   const readout = drag
     ? `${formatClock(rangeOf(drag).from)}–${formatClock(rangeOf(drag).to)}${drag.shift ? ' (base)' : ''}`
     : hovered
-      ? `${formatClock(hovered.t)} · ${useCpu ? `${coresOf(hovered.cpuNanos, timeline.step).toFixed(2)} cores · ` : ''}${hovered.samples.toLocaleString('en-US')} samples`
+      ? `${formatClock(hovered.t)} · ${useCpu ? `${coresOf(hovered.cpuNanos, timeline.step).toFixed(2)} cores · ` : ''}${values.cpu ? `${hovered.samples.toLocaleString('en-US')} samples` : values.full(hovered.samples)}`
       : `${timeline.step} s buckets · drag to select a range`;
-  const maxLabel = useCpu ? `${max < 10 ? max.toFixed(2) : max.toFixed(1)} cores` : `${max} samples`;
+  const maxLabel = useCpu ? `${max < 10 ? max.toFixed(2) : max.toFixed(1)} cores` : values.cpu ? `${max} samples` : values.full(max);
 
   return (
     <div className="timeline" data-testid="timeline">
@@ -108,7 +111,7 @@ export function Timeline({ timeline, selection, base, onSelect }: Props) {
         onPointerCancel={() => setDrag(null)}
         onPointerLeave={() => setHover(null)}
         title="Drag to select a time range (Shift-drag: the base range of a comparison)"
-        aria-label={`CPU use over time, ${pts.length} buckets of ${timeline.step} s`}
+        aria-label={`${values.cpu ? 'CPU use' : values.what} over time, ${pts.length} buckets of ${timeline.step} s`}
         role="img"
       >
         {width > 0 && (

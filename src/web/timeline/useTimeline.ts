@@ -14,11 +14,12 @@ export function autoStep(spanMs: number): number {
 }
 
 /**
- * The slot's timeline, fetched again whenever `version` changes (new data arrived). The step
+ * The slot's timeline of one profile type (`type`, a key; undefined: the slot's default),
+ * fetched again whenever `version` changes (new data arrived). The step
  * follows the data's span: a first answer at the last step used tells the span, and a second
  * fetch follows when that span wants another step.
  */
-export function useTimeline(key: string, active: boolean, version: string): { timeline: TimelineResponse | null; error: string | null } {
+export function useTimeline(key: string, active: boolean, version: string, type?: string): { timeline: TimelineResponse | null; error: string | null } {
   const [step, setStep] = useState(1);
   const [timeline, setTimeline] = useState<TimelineResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -26,7 +27,7 @@ export function useTimeline(key: string, active: boolean, version: string): { ti
     if (!active) return;
     const ctl = new AbortController();
     api
-      .timeline(key, step, ctl.signal)
+      .timeline(key, step, ctl.signal, type)
       .then((t) => {
         const span = t.points.length > 0 ? t.points[t.points.length - 1].t + t.step * 1000 - t.points[0].t : 0;
         const want = autoStep(span);
@@ -38,6 +39,6 @@ export function useTimeline(key: string, active: boolean, version: string): { ti
         if (!ctl.signal.aborted) setError((err as Error).message);
       });
     return () => ctl.abort();
-  }, [key, active, step, version]);
+  }, [key, active, step, version, type]);
   return { timeline: active ? timeline : null, error };
 }

@@ -62,12 +62,13 @@ build_collector() {
 }
 build collector "$collector_dir/otelcol-pilotlight" build_collector
 
-# The eBPF profiler, from the pinning module (go install refuses a module the proxy lists no versions of).
-ebpf_dir="$PEERS_DIR/ebpf-profiler-$(key "$TOOLS/versions.env" "$TOOLS/ebpf-profiler/go.mod" "$TOOLS/ebpf-profiler/go.sum")"
+# The eBPF profiler and the driver of its reporter, from the pinning module (go install refuses
+# a module the proxy lists no versions of).
+ebpf_dir="$PEERS_DIR/ebpf-profiler-$(key "$TOOLS/versions.env" "$TOOLS/ebpf-profiler/go.mod" "$TOOLS/ebpf-profiler/go.sum" "$TOOLS/ebpf-profiler/reporter/main.go")"
 build_ebpf_profiler() {
   mkdir -p "$ebpf_dir"
-  # Built in a copy, so the module's go.sum in the repository is never rewritten.
+  # Built in a copy, so the module's go.mod and go.sum in the repository are never rewritten.
   rm -rf "$ebpf_dir/mod" && cp -r "$TOOLS/ebpf-profiler" "$ebpf_dir/mod"
-  (cd "$ebpf_dir/mod" && "$GO" build -o "$ebpf_dir/ebpf-profiler" go.opentelemetry.io/ebpf-profiler)
+  (cd "$ebpf_dir/mod" && "$GO" build -o "$ebpf_dir/ebpf-reporter" ./reporter && "$GO" build -o "$ebpf_dir/ebpf-profiler" go.opentelemetry.io/ebpf-profiler)
 }
 build ebpf-profiler "$ebpf_dir/ebpf-profiler" build_ebpf_profiler

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { Gateway } from '../src/gateway/gateway.js';
 import { startUiServer } from '../src/ui/server.js';
 import { BURN_C, hasGcc } from './burners/build.js';
 import { startChild } from './helpers/ebpf.js';
-import { ebpfProfilerBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
+import { ebpfProfilerBinary, ebpfReporterBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
 import { foldedOf, UiClient } from './helpers/ui-client.js';
 
 function has(cmd: string, args = ['--version']): boolean {
@@ -86,4 +87,49 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java, Nod
     const chain = folded.split('\n').find((l) => l.includes(p.hot));
     assert.ok(chain && chain.indexOf(p.caller) >= 0 && chain.indexOf(p.caller) < chain.indexOf(p.hot), `${p.key}: ${p.caller} above ${p.hot}, root first:\n${folded.slice(0, 3000)}`);
   }
+});
+
+/**
+ * What the eBPF profiler's exporter writes, byte for byte, where the profiler itself cannot run:
+ * its own OTLP reporter (tools/peers/ebpf-profiler/reporter) sends the traces a Python process
+ * yields, CPU samples (timestamps only) and off-CPU waits (values in nanoseconds) in one scope,
+ * one resource per process with process.pid on it.
+ */
+test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for two pids, CPU and off-CPU apart, Python names, address-only native frames kept", async (t) => {
+  const driver = ebpfReporterBinary();
+  if (!driver.path) return t.skip(driver.why);
+  const ui = await startUiServer({ port: 0, otlp: { grpc: { host: '127.0.0.1', port: 0 }, http: false } });
+  t.after(() => ui.close());
+  const client = new UiClient(ui.url);
+  const gateway = new Gateway({
+    receiver: { grpc: { host: '127.0.0.1', port: 0 }, http: false },
+    exporters: [{ name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}` }],
+  });
+  const gw = await gateway.start();
+  t.after(() => gateway.stop(2000));
+  const key = 'host/Process/python3.11';
+  await client.enable(key);
+  const tag = `pl${randomBytes(3).toString('hex')}`;
+  const { stdout } = await promisify(execFile)(driver.path, ['-agent', `127.0.0.1:${gw.grpc!.port}`, '-tag', tag], { timeout: 60_000 });
+  const sent = JSON.parse(stdout) as { cpu_samples: number; off_cpu_nanos: number };
+  assert.deepEqual(sent, { cpu_samples: 40, off_cpu_nanos: 10_000_000 });
+
+  const cpu = await client.profileWhen(key, (p) => p.samples >= sent.cpu_samples, `${sent.cpu_samples} CPU samples`, 30_000);
+  assert.equal(cpu.samples, sent.cpu_samples, 'both pids under one workload, every sample once');
+  assert.equal(cpu.periodNanos, 50_000_000, '20 samples per second');
+  assert.equal(cpu.cpuNanos, sent.cpu_samples * 50_000_000);
+  const folded = foldedOf(cpu);
+  assert.equal(folded, `python3.11+0x2468;python3.11+0x1234;<module>;${tag}_py_loop;${tag}_py_hot ${sent.cpu_samples}`, 'root first; the interpreter frames by binary and offset');
+  const hot = cpu.symbols.find((s) => s.name === `${tag}_py_hot`)!;
+  assert.equal(hot.kind, 'cpython');
+  assert.equal(hot.file, '/srv/hot.py');
+  assert.deepEqual(
+    cpu.profileTypes.map((p) => p.key),
+    ['cpu', 'off_cpu'],
+  );
+
+  const off = await client.profile(key, '?type=off_cpu');
+  assert.equal(off.type.key, 'off_cpu');
+  assert.equal(off.samples, sent.off_cpu_nanos, 'off-CPU time is the sum of the values');
+  assert.equal(foldedOf(off), `python3.11+0x1234;<module>;${tag}_py_wait;do_nanosleep;schedule ${sent.off_cpu_nanos}`);
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -13,7 +15,7 @@ import { PROTOBUF_CONTENT_TYPE } from '../src/otlp/codec.js';
 import { startUiServer } from '../src/ui/server.js';
 import { buildCBurner, hasGcc } from './burners/build.js';
 import { ebpfUnavailable, startChild } from './helpers/ebpf.js';
-import { pyroscopeBinary, startPyroscope } from './helpers/peers.js';
+import { ebpfReporterBinary, pyroscopeBinary, startPyroscope } from './helpers/peers.js';
 import { foldedText, PyroscopeClient, type MergedProfile } from './helpers/pyroscope.js';
 import { foldedOf, samplesThrough, UiClient } from './helpers/ui-client.js';
 
@@ -26,19 +28,19 @@ async function pipeline(t: TestContext, pyroscopePath: string) {
   const ui = await startUiServer({ port: 0, otlp: { grpc: { host: '127.0.0.1', port: 0 }, http: false } });
   t.after(() => ui.close());
   const config = configSchema.parse({ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: pyroscope.url }] });
-  const plan = gatewayPlan(config, { grpc: false, http: { host: '127.0.0.1', port: 0 }, uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, uiProtocol: 'grpc' });
+  const plan = gatewayPlan(config, { grpc: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, uiProtocol: 'grpc' });
   const gateway = new Gateway(plan);
   const addrs = await gateway.start();
   t.after(() => gateway.stop(2000));
-  return { pyroscope: new PyroscopeClient(pyroscope.url), ui: new UiClient(ui.url), gateway, gatewayUrl: `http://127.0.0.1:${addrs.http!.port}` };
+  return { pyroscope: new PyroscopeClient(pyroscope.url), ui: new UiClient(ui.url), gateway, gatewayUrl: `http://127.0.0.1:${addrs.http!.port}`, gatewayGrpc: `127.0.0.1:${addrs.grpc!.port}` };
 }
 
 /** Polls Pyroscope until the merged profile has `want` (or stops growing past the limit). */
-async function settled(client: PyroscopeClient, selector: string, fromMs: number, want: (p: MergedProfile) => boolean, limitMs = 60_000): Promise<MergedProfile> {
+async function settled(client: PyroscopeClient, selector: string, fromMs: number, want: (p: MergedProfile) => boolean, limitMs = 60_000, profileType?: string): Promise<MergedProfile> {
   const end = Date.now() + limitMs;
   let last: MergedProfile = { stacks: new Map(), total: 0 };
   while (Date.now() < end) {
-    last = await client.mergedProfile(selector, fromMs, Date.now() + 60_000);
+    last = await client.mergedProfile(selector, fromMs, Date.now() + 60_000, profileType);
     if (want(last)) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -130,4 +132,40 @@ test('a Kubernetes Deployment lands in Pyroscope under its own service_name, wit
   }
   const unknown = await pyroscope.series(['{service_name=~"unknown_service.*"}'], from, Date.now() + 60_000);
   assert.deepEqual(unknown, [], 'nothing under unknown_service');
+});
+
+test("the eBPF profiler's requests -> gateway -> Pyroscope: service_name from the workload, one series per profile type for two pids, CPU and off-CPU", async (t) => {
+  const pyroscopePath = pyroscopeBinary();
+  if (!pyroscopePath.path) return t.skip(pyroscopePath.why);
+  const driver = ebpfReporterBinary();
+  if (!driver.path) return t.skip(driver.why);
+  const { pyroscope, gatewayGrpc } = await pipeline(t, pyroscopePath.path);
+  const from = Date.now() - 60_000;
+  const tag = `pl${randomBytes(3).toString('hex')}`;
+  const { stdout } = await promisify(execFile)(driver.path, ['-agent', gatewayGrpc, '-tag', tag], { timeout: 60_000 });
+  const sent = JSON.parse(stdout) as { cpu_samples: number; off_cpu_nanos: number };
+
+  // The profiler names no service: the gateway gives Pyroscope the workload's, the executable.
+  const selector = '{service_name="python3.11"}';
+  const cpu = await settled(pyroscope, selector, from, (p) => p.total >= sent.cpu_samples * PERIOD);
+  assert.equal(cpu.total, sent.cpu_samples * PERIOD);
+  assert.ok([...cpu.stacks.keys()][0].endsWith(`<module>;${tag}_py_loop;${tag}_py_hot`), foldedText(cpu.stacks));
+  const series = await pyroscope.series([selector], from, Date.now() + 60_000);
+  t.diagnostic(`${selector}: ${series.length} series ${JSON.stringify(series)}`);
+  const types = series.map((s) => s.__profile_type__).sort();
+  assert.equal(types.length, 2, 'one series per profile type: no pid, thread or CPU labels');
+  const offType = types.find((ty) => ty.startsWith('off_cpu'))!;
+  assert.ok(offType, `an off-CPU series: ${types.join(', ')}`);
+  const off = await settled(pyroscope, selector, from, (p) => p.total >= sent.off_cpu_nanos, 30_000, offType);
+  assert.equal(off.total, sent.off_cpu_nanos);
+  assert.ok([...off.stacks.keys()][0].endsWith(`${tag}_py_wait;do_nanosleep;schedule`), foldedText(off.stacks));
+
+  // The same requests straight into Pyroscope, as a baseline: no service name, a series per pid,
+  // thread and CPU.
+  await promisify(execFile)(driver.path, ['-agent', pyroscope.url.replace('http://', ''), '-tag', tag], { timeout: 60_000 });
+  const rawSelector = '{service_name="unknown_service:python3.11"}';
+  await settled(pyroscope, rawSelector, from, (p) => p.total >= sent.cpu_samples * PERIOD);
+  const raw = await pyroscope.series([rawSelector], from, Date.now() + 60_000);
+  t.diagnostic(`straight from the profiler's reporter: ${raw.length} series under unknown_service:python3.11; through the gateway: ${series.length} under python3.11`);
+  assert.ok(raw.length > series.length, `${raw.length} series straight vs ${series.length} through the gateway`);
 });

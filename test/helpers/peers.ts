@@ -52,8 +52,18 @@ export function collectorBinary(): Found {
  * and the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading its eBPF
  * programs and fails without (CAP_SYS_RESOURCE, or a hard limit already unlimited).
  */
+const EBPF_DIR = (): string => join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum', 'ebpf-profiler/reporter/main.go'])}`);
+
+/**
+ * tools/peers/ebpf-profiler/reporter: the eBPF profiler's own OTLP reporter sending known traces,
+ * so its requests can be tested where the profiler itself cannot run.
+ */
+export function ebpfReporterBinary(): Found {
+  return built(`driver of the OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}'s reporter`, join(EBPF_DIR(), 'ebpf-reporter'));
+}
+
 export function ebpfProfilerBinary(): Found {
-  const found = built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum'])}`, 'ebpf-profiler'));
+  const found = built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(EBPF_DIR(), 'ebpf-profiler'));
   if (!found.path) return found;
   if (process.getuid?.() !== 0) return { why: 'the OpenTelemetry eBPF profiler needs root' };
   const status = readFileSync('/proc/self/status', 'utf8');

@@ -81,3 +81,23 @@ test('processes running one binary share its frame objects, wherever each maps i
   assert.deepEqual(a.segment, text, 'the PT_LOAD segment it lies in');
   assert.equal(b, a, 'one frame object for both processes');
 });
+
+test('return addresses in no executable mapping are left out of the stack and counted; with no maps read, kept', (t) => {
+  const { root } = fakeProc(4343);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const sym = new Symbolizer(root);
+  sym.beginFlush();
+  // Leaf first: JIT code, an address in no mapping, then what a broken frame-pointer chain read
+  // from the stack (ASCII text as an address).
+  const frames = sym.user(4343, ['0x7f0000001010', '0x1000', '0x31203a2261227b20']);
+  assert.deepEqual(
+    frames.map((f) => f.name),
+    ['burnHot'],
+  );
+  assert.equal(sym.stats().invalidFrames, 2);
+  // A process whose maps could not be read: nothing tells code from garbage, so nothing is dropped.
+  const orphan = sym.user(9999, ['0x1000']);
+  assert.equal(orphan.length, 1);
+  assert.equal(orphan[0].address, 0x1000n);
+  assert.equal(sym.stats().invalidFrames, 2);
+});

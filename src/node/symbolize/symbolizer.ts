@@ -18,6 +18,9 @@ export interface SymFrame extends FrameSpec {
 
 export const KERNEL_BINARY = '[kernel.kallsyms]';
 
+/** Stands for a return address that is no code address; `user()` leaves it out of the stack. */
+const INVALID_FRAME: SymFrame = Object.freeze({ name: '' });
+
 interface ProcState {
   maps: MapEntry[];
   mapsGeneration: number;
@@ -41,6 +44,8 @@ export interface SymbolizerStats {
   mapsReads: number;
   perfMapReads: number;
   unnamedFrames: number;
+  /** Return addresses in no executable mapping of their process, left out of their stacks. */
+  invalidFrames: number;
 }
 
 /** Caps per-process memory for programs with huge amounts of distinct hot code. */
@@ -58,7 +63,9 @@ const MAPS_REFRESH_EVERY_FLUSHES = 10;
  * first seen, re-read when a new address falls outside it, at most every few flushes) maps an
  * address to a binary and file offset; the binary's ELF symbols (cached per binary) name it;
  * JIT code is named from the runtime's perf map. What cannot be named keeps its binary and
- * offset — a frame is never dropped. A process that has exited keeps its last snapshot.
+ * offset. Only what is no code address (in no executable mapping of the process, or beyond
+ * user space) is left out of the stack, and counted. A process that has exited keeps its last
+ * snapshot.
  */
 export class Symbolizer {
   private readonly procs = new Map<number, ProcState>();
@@ -71,6 +78,7 @@ export class Symbolizer {
   private mapsReads = 0;
   private perfMapReads = 0;
   private unnamed = 0;
+  private invalid = 0;
 
   constructor(private readonly procRoot = '/proc') {
     this.elfs = new ElfCache();
@@ -84,6 +92,7 @@ export class Symbolizer {
       mapsReads: this.mapsReads,
       perfMapReads: this.perfMapReads,
       unnamedFrames: this.unnamed,
+      invalidFrames: this.invalid,
     };
   }
 
@@ -121,7 +130,13 @@ export class Symbolizer {
   user(pid: number, frames: readonly string[]): SymFrame[] {
     const p = this.proc(pid);
     p.lastSeen = this.generation;
-    return frames.map((f) => this.userFrame(pid, p, f));
+    const out: SymFrame[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      const f = this.userFrame(pid, p, frames[i]);
+      if (f === INVALID_FRAME) this.invalid++;
+      else out.push(f);
+    }
+    return out;
   }
 
   /** Drops processes not sampled for `generations` flushes that have exited or been replaced. */
@@ -200,7 +215,7 @@ export class Symbolizer {
   private userFrame(pid: number, p: ProcState, text: string): SymFrame {
     if (!text.startsWith('0x')) return { name: text, kind: 'native' }; // named by bpftrace
     // Beyond 2^53 it is not a user-space address: a broken frame-pointer chain.
-    if (text.length > 15) return this.unnamedFrame({ address: BigInt(text) });
+    if (text.length > 15) return INVALID_FRAME;
     const addr = parseInt(text, 16);
     const cached = p.frames.get(addr);
     if (cached) return cached;
@@ -209,10 +224,11 @@ export class Symbolizer {
     if (!m) {
       const jit = this.jitFrame(pid, p, addr);
       if (jit) return jit;
-      // Remembered until the next maps refresh (which clears the cache) names it, if ever.
-      const unnamed = this.unnamedFrame({ address: BigInt(addr) });
-      this.remember(p, addr, unnamed);
-      return unnamed;
+      // In no executable mapping of a process whose maps were read: not code, but what a broken
+      // frame-pointer chain read from the stack. Remembered until the next maps refresh.
+      const frame = p.maps.length > 0 ? INVALID_FRAME : this.unnamedFrame({ address: BigInt(addr) });
+      this.remember(p, addr, frame);
+      return frame;
     }
     if (!isFileBacked(m)) {
       const jit = this.jitFrame(pid, p, addr);

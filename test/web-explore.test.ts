@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { Profile as PprofProfile } from 'pprof-format';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuilt, launchChromium, outputPath, startUi, type RunningUi } from './helpers/web.js';
@@ -113,6 +116,15 @@ test('explore a workload over time: timeline range, linkable views, search share
       }
       assert.equal(await page.getByRole('region', { name: 'Symbols table' }).locator('.sym-text', { hasText: /^parse$/ }).count(), 0, 'parse is only in window B');
       assert.match(await page.getByTestId('range-label').innerText(), /Range: .+–.+ \(\d+ s\)/);
+      assert.match(await page.getByTestId('profile-summary').innerText(), /^In range: 12 samples/);
+      // The pprof download is of the range: only its 12 samples (of 22).
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download pprof' }).click()]);
+      const pprof = PprofProfile.decode(gunzipSync(await readFile((await download.path())!)));
+      assert.equal(
+        pprof.sample.reduce((n, smp) => n + Number(smp.value[0]), 0),
+        12,
+        'the range, not all buffered data',
+      );
       await page.screenshot({ path: outputPath('web-timeline-range.png') });
       // Clear follows all data again.
       await page.getByRole('button', { name: 'Clear' }).click();
@@ -287,7 +299,7 @@ test('explore a workload over time: timeline range, linkable views, search share
       // Off-CPU time reads as durations, like CPU time.
       await waitRow(page, 'read', `1.50 s ${pct(1500 / 2004)}`);
       assert.deepEqual(await tableRow(page, 'futex_wait'), { self: `4.0 ms ${pct(4 / 2004)}`, total: `4.0 ms ${pct(4 / 2004)}` });
-      assert.match(await page.getByTestId('profile-summary').innerText(), /^2\.00 s Off-CPU time/);
+      assert.match(await page.getByTestId('profile-summary').innerText(), /^Shown: 2\.00 s Off-CPU time/);
       const names = new Set((await rects(page)).map((r) => r.name));
       assert.ok(names.has('epoll_wait') && !names.has('parse'), 'the off-CPU stacks, not the CPU ones');
       assert.equal(await page.getByRole('link', { name: 'Download pprof' }).getAttribute('href'), `/api/sources/${enc(WAITER)}/profile.pb.gz?type=off_cpu`);

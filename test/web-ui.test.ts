@@ -102,7 +102,7 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       assert.ok(!(pixel[0] > 250 && pixel[1] > 250 && pixel[2] > 250), `painted, got ${pixel}`);
       await page.getByTestId('updated-ago').filter({ hasText: /updated \d+ s ago/ }).waitFor();
       // The buffer status follows the slot's event stream, not only the slower Sources poll.
-      await page.getByTestId('slot-status').filter({ hasText: /1 chunk · 100 samples/ }).waitFor({ timeout: 5_000 });
+      await page.getByTestId('slot-status').filter({ hasText: /100 samples buffered/ }).waitFor({ timeout: 5_000 });
       await page.screenshot({ path: outputPath('web-flame.png') });
     });
 
@@ -241,7 +241,7 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.getByLabel('Live').uncheck();
       await server.send(inventoryRequest());
       // The buffer status (from the Sources poll) sees the new samples; the graph must not.
-      await page.getByTestId('slot-status').filter({ hasText: /400 samples/ }).waitFor({ timeout: 10_000 });
+      await page.getByTestId('slot-status').filter({ hasText: /400 samples buffered/ }).waitFor({ timeout: 10_000 });
       // Longer than a live refetch takes to follow new data (at most a second apart, plus the fetch).
       await page.waitForTimeout(2500);
       assert.equal((await probe(page))!.rootTotal, before.rootTotal, 'no refetch while Live is off');
@@ -250,8 +250,16 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.getByLabel('Live').check();
     });
 
-    await t.test('Disable closes the slot and offers Enable again', async () => {
-      await page.getByRole('button', { name: 'Disable' }).click();
+    await t.test('Disable asks first: Keep profiling keeps the slot, confirming closes it and offers Enable again', async () => {
+      await page.getByRole('button', { name: 'Disable…' }).click();
+      const confirm = page.getByRole('alertdialog', { name: 'Disable profiling' });
+      assert.match(await confirm.innerText(), /400 buffered samples are dropped/);
+      await page.screenshot({ path: outputPath('web-disable-confirm.png') });
+      await confirm.getByRole('button', { name: 'Keep profiling' }).click();
+      await confirm.waitFor({ state: 'detached' });
+      assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), true, 'nothing dropped without the confirmation');
+      await page.getByRole('button', { name: 'Disable…' }).click();
+      await page.getByRole('button', { name: 'Disable and drop samples' }).click();
       await page.getByRole('button', { name: 'Enable Profiling' }).waitFor();
       assert.equal(await slotActive(server.url, 'default/Deployment/inventory'), false);
     });

@@ -60,5 +60,7 @@ export const api = {
   enable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'POST' }),
   disable: (key: string) => call<SlotResponse>(`${sourcePath(key)}/profiling`, { method: 'DELETE' }),
   eventsUrl: (key: string) => `${sourcePath(key)}/events`,
-  pprofUrl: (key: string, type?: string) => `${sourcePath(key)}/profile.pb.gz${query({ type })}`,
+  /** The pprof download of what the tab shows: its profile type and, when one is selected, its range. */
+  pprofUrl: (key: string, type?: string, range?: { from: number; to: number } | null) =>
+    `${sourcePath(key)}/profile.pb.gz${query({ type, from: range?.from, to: range?.to })}`,
 };

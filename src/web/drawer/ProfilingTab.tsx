@@ -120,6 +120,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const [selected, setSelected] = useState<string | null>(state.selected);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  // Disable drops the buffered samples for good: it asks first.
+  const [confirmDisable, setConfirmDisable] = useState(false);
   const active = source.profiling.active;
   const onSlot = useCallback(
     (e: SlotEvent) => onSlotFigures(e.key, { bytes: e.bytes, chunks: e.chunks, samples: e.samples, lastDataAt: e.lastDataAt }),
@@ -177,6 +179,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const onSearchChange = useCallback((q: string) => update({ q: q === '' ? undefined : q }, false), [update]);
 
   const act = async (what: 'enable' | 'disable'): Promise<void> => {
+    setConfirmDisable(false);
     setBusy(true);
     setActionError(null);
     try {
@@ -247,17 +250,38 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
           </button>
         )}
         <span className="spacer" />
-        <a className="btn" href={api.pprofUrl(source.key, type)} download>
+        <a
+          className="btn"
+          href={api.pprofUrl(source.key, type, range)}
+          download
+          title={range ? `pprof of the selected range, ${rangeLabel(range)}` : 'pprof of all buffered data'}
+        >
           Download pprof
         </a>
-        <button type="button" className="btn danger" onClick={() => void act('disable')} disabled={busy} title="Close the slot and drop its buffered samples">
-          Disable
-        </button>
+        {!confirmDisable && (
+          <button type="button" className="btn danger" onClick={() => setConfirmDisable(true)} disabled={busy} title="Stop keeping samples for this workload">
+            Disable…
+          </button>
+        )}
       </div>
+      {confirmDisable && (
+        <div className="confirm-bar" role="alertdialog" aria-label="Disable profiling">
+          <span>
+            Disable profiling for {source.name}? The {formatCount(source.profiling.samples)} buffered {source.profiling.samples === 1 ? 'sample is' : 'samples are'} dropped.
+          </span>
+          <button type="button" className="btn danger" onClick={() => void act('disable')} disabled={busy} autoFocus>
+            Disable and drop samples
+          </button>
+          <button type="button" className="btn" onClick={() => setConfirmDisable(false)}>
+            Keep profiling
+          </button>
+        </div>
+      )}
       <div className="profiling-sub">
         <SlotStatusBar source={source} limits={limits} now={now} />
         {p && p.samples > 0 && (
           <span className="muted" data-testid="profile-summary">
+            {range ? 'In range: ' : 'Shown: '}
             {values.cpu ? `${formatCount(p.samples)} samples` : `${values.full(p.samples)} ${values.what}`}
             {p.cpuNanos > 0 && ` · ${formatNanos(p.cpuNanos)} CPU`}
             {p.startMs !== null && p.endMs !== null && ` · ${new Date(p.startMs).toLocaleTimeString()}–${new Date(p.endMs).toLocaleTimeString()}`}

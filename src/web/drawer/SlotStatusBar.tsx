@@ -7,7 +7,7 @@ interface Props {
   now: number;
 }
 
-/** The slot's buffer: bytes held against the cap, chunks, samples, and when it expires unviewed. */
+/** The workload's buffer: bytes held against the cap, samples held, and when it closes unviewed. */
 export function SlotStatusBar({ source, limits, now }: Props) {
   const p = source.profiling;
   const cap = limits?.slotMaxBytes ?? 0;
@@ -22,16 +22,15 @@ export function SlotStatusBar({ source, limits, now }: Props) {
         <span className="meter-fill" style={{ width: `${use * 100}%` }} />
       </span>
       <span>
-        {formatBytes(p.bytes)}
-        {cap > 0 && ` / ${formatBytes(cap)}`}
+        Buffer {formatBytes(p.bytes)}
+        {cap > 0 && ` of ${formatBytes(cap)}`}
       </span>
       <span className="muted">
-        {formatCount(p.chunks)} {p.chunks === 1 ? 'chunk' : 'chunks'} · {formatCount(p.samples)} {p.samples === 1 ? 'sample' : 'samples'}
+        {formatCount(p.samples)} {p.samples === 1 ? 'sample' : 'samples'} buffered
       </span>
       {ttl !== null && (
-        <span className="muted" title="The slot is closed when nobody views it for this long; an open tab keeps it alive.">
-          TTL {clock(ttl)}
-          {limits && ` / ${clock(limits.slotTtlSeconds)}`}
+        <span className="muted" title="Profiling stops when nobody views this workload for this long; an open tab keeps it going.">
+          closes in {clock(ttl)} if not viewed
         </span>
       )}
     </div>

@@ -255,7 +255,7 @@ test('explore a workload over time: timeline range, linkable views, search share
       await note.waitFor();
       assert.equal(
         (await note.innerText()).trim(),
-        '45.5% of samples have frames in libfoo.so; 18.2% of samples have frames in libbar.so; 9.09% of samples have frames at bare addresses (no known binary) that could not be named.',
+        'Spent in code that could not be named: 45.5% of samples in libfoo.so, 9.09% of samples at bare addresses (no known binary).',
       );
     });
 

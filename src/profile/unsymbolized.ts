@@ -1,15 +1,19 @@
 import type { FlameGraph } from './flame.js';
 
 /**
- * Symbolization you can see: per binary, how many samples have at least one frame in it that
- * could not be named. Such a frame is a location with no function (mapping + address only),
- * which the engine names `binary+0xoffset` (or `0xaddress` without a mapping, binary '');
- * the node sampler sends exactly that for code its ELF and perf-map lookups cannot name.
+ * Symbolization you can see, where it hurts: per binary, how many samples were spent in code
+ * of it that could not be named, i.e. whose leaf (the frame the sample's own time is on) is
+ * unnamed. An unnamed frame further up a stack with named code below it (a start-up frame at
+ * the root of every stack, say) costs a person little and is not counted; each sample has one
+ * leaf, so the shares add up to at most 100 %. An unnamed frame is a location with no
+ * function (mapping + address only), which the engine names `binary+0xoffset` (or `0xaddress`
+ * without a mapping, binary ''); the node sampler sends exactly that for code its ELF and
+ * perf-map lookups cannot name.
  */
 export interface UnsymbolizedRow {
   /** Basename of the binary (mapping file), '' for frames with no mapping at all. */
   binary: string;
-  /** Samples whose stack has an unnamed frame in this binary (each sample once per binary). */
+  /** Samples whose own (leaf) frame is unnamed code of this binary. */
   samples: number;
 }
 
@@ -40,40 +44,14 @@ export function unsymbolizedOf(graph: FlameGraph): UnsymbolizedRow[] {
 /** Rows sorted by samples (descending), then binary; binaries with none are left out. */
 export function unsymbolizedByBinary(graph: FlameGraph): UnsymbolizedRow[] {
   const { name, binary } = graph.frames;
-  // Group id per frame: the index of its binary among unnamed frames' binaries, or -1.
-  const group = new Int32Array(name.length).fill(-1);
-  const binaries: string[] = [];
-  const ids = new Map<string, number>();
-  for (let f = 0; f < name.length; f++) {
-    if (!isUnsymbolized(name[f], binary[f])) continue;
-    let g = ids.get(binary[f]);
-    if (g === undefined) {
-      g = binaries.push(binary[f]) - 1;
-      ids.set(binary[f], g);
-    }
-    group[f] = g;
-  }
-  if (binaries.length === 0) return [];
-  const samples = new Float64Array(binaries.length);
-  // How many nodes of each group are open on the current path; the group of each path depth.
-  const open = new Int32Array(binaries.length);
-  const pathGroup: number[] = [];
-  const { frame, depth, total } = graph;
+  const bySamples = new Map<string, number>();
+  const { frame, self } = graph;
   for (let i = 0; i < frame.length; i++) {
-    const d = depth[i];
-    while (pathGroup.length > d) {
-      const g = pathGroup.pop()!;
-      if (g >= 0) open[g]--;
-    }
-    const g = frame[i] >= 0 ? group[frame[i]] : -1;
-    if (g >= 0) {
-      // Only the outermost node of a group on a path adds, so a sample counts once per binary.
-      if (open[g] === 0) samples[g] += total[i];
-      open[g]++;
-    }
-    pathGroup.push(g);
+    const f = frame[i];
+    if (f < 0 || self[i] <= 0 || !isUnsymbolized(name[f], binary[f])) continue;
+    bySamples.set(binary[f], (bySamples.get(binary[f]) ?? 0) + self[i]);
   }
-  const rows = binaries.map((b, g) => ({ binary: b, samples: samples[g] })).filter((r) => r.samples > 0);
+  const rows = [...bySamples].map(([b, samples]) => ({ binary: b, samples }));
   rows.sort((a, b) => b.samples - a.samples || (a.binary < b.binary ? -1 : a.binary > b.binary ? 1 : 0));
   return rows;
 }

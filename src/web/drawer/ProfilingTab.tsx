@@ -45,20 +45,24 @@ function rangeLabel(r: Range | null): string {
   return `${formatClock(r.from)}–${formatClock(r.to)} (${secs >= 120 ? `${Math.round(secs / 60)} min` : `${secs} s`})`;
 }
 
-/** "62.5% of samples have frames in libfoo.so …": where symbolization fell short, quietly. */
+/**
+ * "Spent in code that could not be named: 62.5% of samples in libfoo.so …": where
+ * symbolization fell short and it matters (the samples' own frames), quietly.
+ */
 function UnsymbolizedNote({ profile, values }: { profile: ProfileResponse; values: ValueFormat }) {
   const rows = (profile.unsymbolized ?? []).filter((r) => r.samples > 0);
   if (rows.length === 0 || profile.samples <= 0) return null;
   const where = (binary: string): string => (binary === '' ? 'at bare addresses (no known binary)' : `in ${binary}`);
   return (
     <p className="unsymbolized-note muted" data-testid="unsymbolized-note">
+      Spent in code that could not be named:{' '}
       {rows.map((r, i) => (
         <span key={r.binary}>
-          {i > 0 && '; '}
-          {formatPercent(r.samples / profile.samples)} of {values.cpu ? 'samples' : values.what} {values.cpu ? 'have' : 'has'} frames {where(r.binary)}
+          {i > 0 && ', '}
+          {formatPercent(r.samples / profile.samples)} of {values.cpu ? 'samples' : values.what} {where(r.binary)}
         </span>
-      ))}{' '}
-      that could not be named.
+      ))}
+      .
     </p>
   );
 }

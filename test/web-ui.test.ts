@@ -250,10 +250,28 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.getByLabel('Live').check();
     });
 
+    await t.test('a hovered frame keeps its tooltip through live updates while the mouse is still', async () => {
+      const at = await frameCenter(page, 'parse');
+      await page.mouse.move(at.x, at.y);
+      const tip = page.getByRole('tooltip').filter({ hasText: 'parse' });
+      await tip.waitFor();
+      const samplesIn = async (): Promise<number> => Number(/Total\s+\S+ \S+ · (\d+) samples/.exec(await tip.innerText())?.[1]);
+      const parseBefore = await samplesIn();
+      const before = (await probe(page))!;
+      await server.send(inventoryRequest());
+      await page.waitForFunction((t0) => (window.__pilotlight?.flame?.rootTotal ?? 0) > t0, before.rootTotal);
+      // 3 s of Live with the mouse still: the tooltip is found again on every new graph.
+      await page.waitForTimeout(3000);
+      assert.equal(await tip.count(), 1, 'the tooltip is still there');
+      assert.equal(await samplesIn(), parseBefore + 30, 'with the new numbers (30 more samples of parse)');
+      await page.mouse.move(5, 5);
+      await tip.waitFor({ state: 'detached' });
+    });
+
     await t.test('Disable asks first: Keep profiling keeps the slot, confirming closes it and offers Enable again', async () => {
       await page.getByRole('button', { name: 'Disable…' }).click();
       const confirm = page.getByRole('alertdialog', { name: 'Disable profiling' });
-      assert.match(await confirm.innerText(), /400 buffered samples are dropped/);
+      assert.match(await confirm.innerText(), /500 buffered samples are dropped/);
       await page.screenshot({ path: outputPath('web-disable-confirm.png') });
       await confirm.getByRole('button', { name: 'Keep profiling' }).click();
       await confirm.waitFor({ state: 'detached' });

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { FlameLayout } from './layout.js';
-import { nodeAt } from './layout.js';
+import { keyPath, nodeAt, resolveKeyPath } from './layout.js';
 import { contentHeight, depthAt, rowTop, type Viewport } from './viewport.js';
 import { useFlameDraw, type DrawInput } from './useFlameDraw.js';
 import { useElementSize } from '../hooks/useElementSize.js';
@@ -119,8 +119,21 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [hover, layout, view]);
 
-  // A new graph or zoom moves frames: the outline would point at the wrong one.
-  useEffect(() => setHover(null), [layout, zoomNode]);
+  // A zoom moves frames under a still mouse: the outline would point at the wrong one.
+  useEffect(() => setHover(null), [zoomNode]);
+  // A live update renumbers nodes: the hovered frame is found again by its key path, so its
+  // tooltip and outline stay while the mouse is still (and go if the frame is gone).
+  const hoveredLayout = useRef(layout);
+  useEffect(() => {
+    const before = hoveredLayout.current;
+    if (before === layout) return;
+    hoveredLayout.current = layout;
+    setHover((h) => {
+      if (!h || h.node >= before.size) return null;
+      const found = resolveKeyPath(layout, keyPath(before, h.node));
+      return found.complete ? { ...h, node: found.node } : null;
+    });
+  }, [layout]);
 
   useEffect(
     () =>

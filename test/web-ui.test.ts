@@ -203,6 +203,24 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.getByRole('tab', { name: 'Both' }).click();
     });
 
+    await t.test('keyboard: Enter on a focused table row opens its sandwich, and the link carries the function', async () => {
+      const table = page.getByRole('region', { name: 'Symbols table' });
+      const row = table.locator('.symbols-row').filter({ has: page.locator('.sym-text', { hasText: /^handle$/ }) });
+      await row.focus();
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => location.hash.includes('mode=sandwich') && location.hash.includes('fn='));
+      await page.waitForFunction(() => (window.__pilotlight?.callers?.rects() ?? []).some((r) => r.name === 'serve'));
+      const callees = (await rects(page, 'callees')).map((r) => r.name);
+      assert.ok(callees.includes('parse') && callees.includes('render'), `handle calls parse and render: ${callees.join(', ')}`);
+      // The copied link opens the same sandwich in a new tab.
+      const other = await context.newPage();
+      await other.goto(page.url());
+      await other.waitForFunction(() => (window.__pilotlight?.callers?.rects() ?? []).some((r) => r.name === 'serve'));
+      assert.ok((await rects(other, 'callees')).some((r) => r.name === 'render'));
+      await other.close();
+      await page.getByRole('tab', { name: 'Both' }).click();
+    });
+
     await t.test('Download pprof gives a gzip profile.proto with every sample', async () => {
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download pprof' }).click()]);
       const file = outputPath('web-download.pb.gz');

@@ -121,7 +121,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const baseRange: Range | null = cmp && cmp.baseFrom !== undefined && cmp.baseTo !== undefined ? { from: cmp.baseFrom, to: cmp.baseTo } : null;
   const [dragSets, setDragSets] = useState<'base' | 'comparison'>(baseRange ? 'comparison' : 'base');
   const [live, setLive] = useState(state.live);
-  const [selected, setSelected] = useState<string | null>(state.selected);
+  // The function picked in the table lives in the URL: a link opens its sandwich.
+  const selected = view.fn ?? null;
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   // Disable drops the buffered samples for good: it asks first.
@@ -172,13 +173,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
     }
   };
 
-  const select = useCallback(
-    (key: string | null) => {
-      setSelected(key);
-      state.selected = key;
-    },
-    [state],
-  );
+  const select = useCallback((key: string | null) => update({ fn: key ?? undefined }, false), [update]);
   const onZoomChange = useCallback((p: readonly string[]) => update({ zoom: [...p] }, true), [update]);
   const onSearchChange = useCallback((q: string) => update({ q: q === '' ? undefined : q }, false), [update]);
 
@@ -380,6 +375,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               values={values}
               selectedKey={selected}
               onSelect={select}
+              onOpen={(key) => update({ fn: key, mode: 'sandwich' }, true)}
               initialSort={state.sort}
               onSortChange={(s) => void (state.sort = s)}
               compact={mode === 'sandwich'}

@@ -9,7 +9,6 @@ export interface SourceViewState {
   live: boolean;
   zoom: readonly string[];
   search: string;
-  selected: string | null;
   sort: { key: SortKey; dir: SortDir };
   /** The view (mode, range, zoom, search, diff) as last in the URL: a bare `#/sources/<key>` restores it. */
   route: Route | null;
@@ -20,7 +19,7 @@ const states = new Map<string, SourceViewState>();
 export function viewStateOf(key: string): SourceViewState {
   let s = states.get(key);
   if (!s) {
-    s = { mode: 'both', live: true, zoom: [], search: '', selected: null, sort: { key: 'self', dir: 'desc' }, route: null };
+    s = { mode: 'both', live: true, zoom: [], search: '', sort: { key: 'self', dir: 'desc' }, route: null };
     states.set(key, s);
   }
   return s;

@@ -3,7 +3,7 @@ import type { ViewMode } from '../drawer/viewState.js';
 
 /**
  * The view in the URL hash, so a copied link opens the same view (while the slot lives) and
- * back/forward step through it: `#/sources/<key>?type=&mode=&from=&to=&zoom=&q=&cmp=...`.
+ * back/forward step through it: `#/sources/<key>?type=&mode=&from=&to=&zoom=&q=&fn=&cmp=...`.
  * Everything in it is untrusted text from a link: parsed defensively, never executed.
  */
 export interface Route {
@@ -20,6 +20,8 @@ export interface Route {
   /** Zoom path: frame keys from the root. */
   zoom?: string[];
   q?: string;
+  /** The function picked in the table (a frame key): the sandwich's subject. */
+  fn?: string;
   /** Diff: on when `cmp` is set; base source (defaults to `key`) and base range. */
   cmp?: { base?: string; baseFrom?: number; baseTo?: number };
 }
@@ -64,6 +66,8 @@ export function parseRoute(hash: string): Route {
   }
   const q = p.get('q');
   if (q) r.q = q;
+  const fn = p.get('fn');
+  if (fn && fn.length <= 4000) r.fn = fn;
   if (p.has('cmp')) {
     const base = p.get('base');
     const bf = num(p.get('bf'));
@@ -84,6 +88,7 @@ export function formatRoute(r: Route): string {
   }
   if (r.zoom && r.zoom.length > 0) p.set('zoom', JSON.stringify(r.zoom));
   if (r.q) p.set('q', r.q);
+  if (r.fn) p.set('fn', r.fn);
   if (r.cmp) {
     p.set('cmp', '1');
     if (r.cmp.base) p.set('base', r.cmp.base);

@@ -17,6 +17,8 @@ interface Props {
   values: ValueFormat;
   selectedKey: string | null;
   onSelect: (key: string | null) => void;
+  /** Enter on a row: open that function (its sandwich). */
+  onOpen?: (key: string) => void;
   initialSort?: { key: SortKey; dir: SortDir };
   onSortChange?: (sort: { key: SortKey; dir: SortDir }) => void;
   compact?: boolean;
@@ -25,7 +27,7 @@ interface Props {
 }
 
 /** Symbol | Self | Total as CPU time (or the type's values) and share, sortable, filterable, and virtualized. */
-export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect, initialSort, onSortChange, compact = false, search = '' }: Props) {
+export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect, onOpen, initialSort, onSortChange, compact = false, search = '' }: Props) {
   const [sort, setSort] = useState(initialSort ?? { key: 'self' as SortKey, dir: 'desc' as SortDir });
   const [filter, setFilter] = useState('');
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
@@ -93,7 +95,19 @@ export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect
               aria-selected={selected}
               className={`symbols-row${selected ? ' selected' : ''}${match ? ' match' : ''}`}
               style={{ height: ROW_HEIGHT }}
+              tabIndex={0}
               onClick={() => onSelect(selected ? null : key)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  if (onOpen) onOpen(key);
+                  else onSelect(key);
+                } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+                  e.preventDefault();
+                  const next = (e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling) as HTMLElement | null;
+                  if (next?.getAttribute('role') === 'row') next.focus();
+                }
+              }}
               title={[r.name, r.file, r.binary].filter(Boolean).join('\n')}
             >
               <span className="sym-name">

@@ -70,3 +70,12 @@ test('without c++filt names stay mangled (a name is never dropped)', async () =>
   assert.ok(d.starts <= 3, `tried ${d.starts} times`);
   assert.equal(d.frames([f])[0], f);
 });
+
+test('a mangled PLT stub name keeps its @plt', async (t) => {
+  if (!hasCxxFilt()) return t.skip('c++filt (binutils) is not installed');
+  const d = new Demangler();
+  const f = { name: '_Znwm@plt', kind: 'native' };
+  await d.prepare([[f]]);
+  assert.equal(d.frames([f])[0].name, 'operator new(unsigned long)@plt');
+  d.close();
+});

@@ -4,10 +4,11 @@ import type { FrameSpec } from '../../otlp/builder.js';
 
 /**
  * Itanium C++ (`_Z…`) and Rust v0 (`_R…`) manglings, with GCC's clone suffixes (`.cold`,
- * `.isra.0`): what c++filt turns back into names. Nothing else (no spaces or newlines) goes to
- * c++filt, so its output lines match its input lines one to one.
+ * `.isra.0`) and the symbolizer's `@plt` (PLT stubs; c++filt keeps the suffix:
+ * `operator new(unsigned long)@plt`): what c++filt turns back into names. Nothing else (no
+ * spaces or newlines) goes to c++filt, so its output lines match its input lines one to one.
  */
-const MANGLED = /^_[ZR][\w.$]+$/;
+const MANGLED = /^_[ZR][\w.$]+(?:@plt)?$/;
 /** A c++filt that has not answered a batch in this long is stopped and names stay mangled. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** c++filt processes started at most (one, plus restarts after it died). */

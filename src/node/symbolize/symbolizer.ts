@@ -5,6 +5,7 @@ import type { ElfSymbols, LoadSegment } from './elf.js';
 import { PerfMap, describeJitSymbol } from './perf-map.js';
 import { findMapping, isFileBacked, parseMaps, type MapEntry } from './proc-maps.js';
 import { namespacePid, processStartTime, readProc } from './proc.js';
+import { VdsoSymbols } from './vdso.js';
 
 /**
  * A symbolized frame: what the request builder needs, plus the binary's build id and, for code
@@ -43,7 +44,10 @@ export interface SymbolizerStats {
   elfLoads: number;
   mapsReads: number;
   perfMapReads: number;
+  /** Frames that got no function name (each distinct address once per process). */
   unnamedFrames: number;
+  /** Separate debug files (by build id) whose symbols were added to a binary's. */
+  debugFiles: number;
   /** Return addresses in no executable mapping of their process, left out of their stacks. */
   invalidFrames: number;
 }
@@ -58,18 +62,26 @@ const MAX_FRAMES_PER_PROCESS = 50_000;
  */
 const MAPS_REFRESH_EVERY_FLUSHES = 10;
 
+export interface SymbolizerOptions {
+  /** Directories of separate debug files by build id (`ROOT/.build-id/xx/rest.debug`); default `/usr/lib/debug`. */
+  debugRoots?: readonly string[];
+}
+
 /**
  * Turns raw user addresses into named frames: `/proc/PID/maps` (snapshotted when a pid is
  * first seen, re-read when a new address falls outside it, at most every few flushes) maps an
- * address to a binary and file offset; the binary's ELF symbols (cached per binary) name it;
- * JIT code is named from the runtime's perf map. What cannot be named keeps its binary and
- * offset. Only what is no code address (in no executable mapping of the process, or beyond
- * user space) is left out of the stack, and counted. A process that has exited keeps its last
- * snapshot.
+ * address to a binary and file offset; the binary's ELF symbols (cached per binary, with those
+ * of its separate debug file) name it, PLT stubs as `<function>@plt` and the `[vdso]` by its
+ * own symbols; JIT code is named from the runtime's perf map. What cannot be named keeps its
+ * binary and is grouped per function (see groupAddress): one frame per unknown function, not
+ * one per address. Only what is no code address (in no executable mapping of the process, or
+ * beyond user space) is left out of the stack, and counted. A process that has exited keeps
+ * its last snapshot.
  */
 export class Symbolizer {
   private readonly procs = new Map<number, ProcState>();
   private readonly elfs: ElfCache;
+  private readonly vdso = new VdsoSymbols();
   /** Named native frames by binary (its symbols, as cached) and virtual address; see nativeFrame. */
   private readonly nativeFrames = new WeakMap<ElfSymbols, Map<number, SymFrame>>();
   private readonly kernelFrames = new Map<string, SymFrame>();
@@ -80,8 +92,11 @@ export class Symbolizer {
   private unnamed = 0;
   private invalid = 0;
 
-  constructor(private readonly procRoot = '/proc') {
-    this.elfs = new ElfCache();
+  constructor(
+    private readonly procRoot = '/proc',
+    o: SymbolizerOptions = {},
+  ) {
+    this.elfs = new ElfCache({ debugRoots: o.debugRoots });
   }
 
   stats(): SymbolizerStats {
@@ -93,6 +108,7 @@ export class Symbolizer {
       perfMapReads: this.perfMapReads,
       unnamedFrames: this.unnamed,
       invalidFrames: this.invalid,
+      debugFiles: this.elfs.debugFiles,
     };
   }
 
@@ -230,15 +246,15 @@ export class Symbolizer {
       this.remember(p, addr, frame);
       return frame;
     }
+    if (m.path === '[vdso]') {
+      const frame = this.vdsoFrame(pid, m, addr);
+      this.remember(p, addr, frame);
+      return frame;
+    }
     if (!isFileBacked(m)) {
       const jit = this.jitFrame(pid, p, addr);
       if (jit) return jit;
-      const unnamed = this.unnamedFrame({
-        name: m.path === '[vdso]' ? '[vdso]' : undefined,
-        binary: m.path || '[anon]',
-        address: BigInt(addr),
-        kind: m.path === '[vdso]' ? 'native' : p.runtimeKind,
-      });
+      const unnamed = this.unnamedFrame({ binary: m.path || '[anon]', address: BigInt(addr), kind: p.runtimeKind });
       // JIT code moves, so only a process without a perf map (nothing could name it later) caches it.
       if (!p.perfMap) this.remember(p, addr, unnamed);
       return unnamed;
@@ -246,33 +262,59 @@ export class Symbolizer {
     const offset = addr - m.start + m.offset;
     const elf = this.elfs.get(pid, m, this.procRoot);
     const segment = elf?.segmentOfOffset(offset);
-    const vaddr = segment ? offset - segment.offset + segment.vaddr : undefined;
-    const sym = vaddr !== undefined ? elf!.lookup(vaddr) : undefined;
     let frame: SymFrame;
-    if (sym) {
-      frame = this.nativeFrame(elf!, m.path, segment!, vaddr!, sym.name);
+    if (elf && segment) {
+      const vaddr = offset - segment.offset + segment.vaddr;
+      // PLT stubs first: no symbol covers them, but a sizeless one before them (`_init`) may reach in.
+      const plt = elf.plt(vaddr);
+      const sym = plt ? undefined : elf.lookup(vaddr);
+      if (plt) frame = this.nativeFrame(elf, m.path, segment, plt.start, plt.name);
+      else if (sym) frame = this.nativeFrame(elf, m.path, segment, vaddr, sym.name);
+      else {
+        // V8's embedded builtins live inside node's own text but are named only in its perf map.
+        const jit = this.jitFrame(pid, p, addr);
+        if (jit) return jit;
+        frame = this.unnamedFrame(this.nativeFrame(elf, m.path, segment, groupAddress(elf, segment, vaddr), undefined));
+      }
     } else {
-      // V8's embedded builtins live inside node's own text but are named only in its perf map.
-      const jit = this.jitFrame(pid, p, addr);
-      if (jit) return jit;
-      // Outside every PT_LOAD segment (or no ELF read) only the file offset is known.
-      frame = this.unnamedFrame({ binary: m.path, address: BigInt(vaddr ?? offset), segment, kind: 'native', buildId: elf?.buildId || undefined });
+      // No ELF read, or outside every PT_LOAD segment: only the file is known. One frame for all
+      // of the mapping, at its file offset (an assembled mapping with no segment starts at 0).
+      frame = this.unnamedFrame({ binary: m.path, address: BigInt(m.offset), kind: 'native', buildId: elf?.buildId || undefined });
     }
     this.remember(p, addr, frame);
     return frame;
   }
 
   /**
+   * A frame in the process's `[vdso]`, named by the vdso's own symbols (see VdsoSymbols) and
+   * addressed as the vdso's ELF image has it, so every process shares its frame objects. An
+   * address no vdso symbol covers is `[vdso]`.
+   */
+  private vdsoFrame(pid: number, m: MapEntry, addr: number): SymFrame {
+    const elf = this.vdso.get(this.procRoot, pid, m);
+    const segment = elf?.segmentOfOffset(addr - m.start + m.offset);
+    if (elf && segment) {
+      const vaddr = addr - m.start + m.offset - segment.offset + segment.vaddr;
+      const sym = elf.lookup(vaddr);
+      if (sym) return this.nativeFrame(elf, '[vdso]', segment, vaddr, sym.name);
+      return this.nativeFrame(elf, '[vdso]', segment, groupAddress(elf, segment, vaddr), '[vdso]');
+    }
+    return { name: '[vdso]', binary: '[vdso]', address: BigInt(addr - m.start), kind: 'native' };
+  }
+
+  /**
    * One frame object per binary and virtual address, shared by every process running the
    * binary (each maps it elsewhere, but the ELF address is the same): a stack first seen in
-   * another process then costs the request assembler and demangler nothing new.
+   * another process then costs the request assembler and demangler nothing new. Unnamed
+   * frames (`name` undefined, at their group's address) are shared the same way.
    */
-  private nativeFrame(elf: ElfSymbols, path: string, segment: LoadSegment, vaddr: number, name: string): SymFrame {
+  private nativeFrame(elf: ElfSymbols, path: string, segment: LoadSegment, vaddr: number, name: string | undefined): SymFrame {
     let byAddress = this.nativeFrames.get(elf);
     if (!byAddress) this.nativeFrames.set(elf, (byAddress = new Map()));
     let f = byAddress.get(vaddr);
     if (f && f.binary === path && f.name === name) return f;
-    f = { name, binary: path, address: BigInt(vaddr), segment, kind: 'native', buildId: elf.buildId || undefined };
+    f = { binary: path, address: BigInt(vaddr), segment, kind: 'native', buildId: elf.buildId || undefined };
+    if (name !== undefined) f.name = name;
     if (byAddress.size >= MAX_FRAMES_PER_PROCESS) byAddress.clear();
     byAddress.set(vaddr, f);
     return f;
@@ -338,6 +380,23 @@ export class Symbolizer {
     this.perfMapReads++;
     return got > 0;
   }
+}
+
+/**
+ * The address an unnamed frame at `vaddr` is given, so that all of one unknown function's
+ * samples make one frame (one box in a flame graph, `binary+0x<offset>` in the UI, where the
+ * offset is the file offset of this address): the start of the function containing it, from
+ * the `.eh_frame_hdr` table of function starts. Without that table (or below its first entry,
+ * or when it points outside the segment) the start of the PT_LOAD segment: one frame for all
+ * of the binary's unnamed code, `binary+0x<segment's file offset>`, rather than hundreds of
+ * boxes whose offsets tell a person nothing. A function start is also what a backend that
+ * symbolizes by build id would name correctly; a segment start it would name after whatever
+ * function starts the segment (the price of one box for a binary without the table, which
+ * gcc and clang emit by default).
+ */
+function groupAddress(elf: ElfSymbols, segment: LoadSegment, vaddr: number): number {
+  const start = elf.functionStart(vaddr);
+  return start !== undefined && start >= segment.vaddr && start <= vaddr ? start : segment.vaddr;
 }
 
 let ownMountNs: string | null | undefined;

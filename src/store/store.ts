@@ -12,6 +12,7 @@ import { readWireRequest, type WireRequest, type WireResourceProfiles } from '..
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
+import { CpuRing, countMessageCpu, countWireCpu, emptyCpuSeries } from './cpu.js';
 import { Slot, type TypeSummary } from './slot.js';
 
 export type Clock = () => number;
@@ -25,8 +26,30 @@ export interface StoreCounters {
 
 /** How long a workload stays in the Sources list after its last data. */
 export const SOURCE_RETENTION_MS = 15 * 60 * 1000;
-/** At most this many sources are remembered; the longest unseen go first. */
+/**
+ * How long a bare process (kind `Process`: neither a Kubernetes workload, a service nor a
+ * container) stays after its last data. Most are short-lived commands (`ls`, a cron script, a
+ * `kworker/…` thread), and a host runs many: kept for 15 minutes they would drown the
+ * workloads in the list. A process that keeps running is seen on every export and stays.
+ */
+export const PROCESS_RETENTION_MS = 2 * 60 * 1000;
+/**
+ * At most this many sources are remembered; the longest unseen go first. With the CPU ring of
+ * each (cpu.ts: CPU_RING_BUCKETS numbers) this bounds the memory the Sources list takes.
+ */
 export const MAX_SOURCES = 10_000;
+
+/** How long a source of `kind` is listed after its last data (a source with a slot stays regardless). */
+export function sourceRetentionMs(kind: string): number {
+  return kind === 'Process' ? PROCESS_RETENTION_MS : SOURCE_RETENTION_MS;
+}
+
+/** A source the store has seen: its workload, when its data last came, and the CPU it used. */
+interface SourceEntry {
+  workload: WorkloadId;
+  lastSeenAt: number;
+  cpu: CpuRing;
+}
 
 export class StoreError extends Error {
   constructor(
@@ -42,11 +65,14 @@ export class StoreError extends Error {
  * The profile store of the UI process: bounded slots, one per workload that has profiling
  * enabled. Slots live in a Map in least-recently-used order (a view moves a slot to the end);
  * at the slot limit the first is evicted. A slot not viewed for the TTL is swept by the
- * cleanup loop. Data for workloads without a slot is counted and dropped.
+ * cleanup loop. Data for workloads without a slot is counted and dropped. Every workload the
+ * data names is a source of the Sources list, with the CPU time it used (cpu.ts) counted from
+ * every request, slot or not.
  */
 export class ProfileStore implements ProfilesConsumer {
   private readonly slots = new Map<string, Slot>();
-  private readonly sources = new Map<string, { workload: WorkloadId; lastSeenAt: number }>();
+  /** Every source seen, in last-seen order (the least recently seen first). */
+  private readonly sources = new Map<string, SourceEntry>();
   private readonly events = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private limitsValue: StoreLimits;
@@ -91,7 +117,7 @@ export class ProfileStore implements ProfilesConsumer {
     while (this.slots.size >= this.limitsValue.maxSlots) this.evictOldest('lru');
     slot = new Slot(workload, now, this.limitsValue.slotMaxBytes);
     this.slots.set(workload.key, slot);
-    if (!this.sources.has(workload.key)) this.sources.set(workload.key, { workload, lastSeenAt: now });
+    if (!this.sources.has(workload.key)) this.addSource(workload, now);
     return slot;
   }
 
@@ -158,7 +184,11 @@ export class ProfileStore implements ProfilesConsumer {
     throw new StoreError('UNKNOWN_TYPE', `type=${JSON.stringify(requested)}: no such profile type in ${keys.join(' or ')}; types there: ${there}`);
   }
 
-  /** Removes slots not viewed for the TTL; returns the keys swept. */
+  /**
+   * Removes slots not viewed for the TTL, and sources unseen for their retention
+   * (`sourceRetentionMs`: 2 minutes for a bare process, 15 for the others) unless they have a
+   * slot; returns the keys of the slots swept.
+   */
   sweep(): string[] {
     const now = this.clock();
     const ttlMs = this.limitsValue.slotTtlSeconds * 1000;
@@ -172,7 +202,7 @@ export class ProfileStore implements ProfilesConsumer {
       }
     }
     for (const [key, src] of this.sources) {
-      if (now - src.lastSeenAt > SOURCE_RETENTION_MS && !this.slots.has(key)) this.sources.delete(key);
+      if (!this.retained(src, now)) this.sources.delete(key);
     }
     return swept;
   }
@@ -231,7 +261,7 @@ export class ProfileStore implements ProfilesConsumer {
     let rejected = 0;
     const messages: string[] = [];
     for (const [key, { workload, parts }] of byKey) {
-      this.seen(workload, now);
+      countMessageCpu(this.seen(workload, now).cpu, parts, strings, now);
       const slot = this.slots.get(key);
       if (!slot) {
         this.counters.dropped.noSlot += countProfiles(parts);
@@ -277,7 +307,7 @@ export class ProfileStore implements ProfilesConsumer {
     const messages: string[] = [];
     const accepted = new Map<string, { slot: Slot; bytes: Uint8Array }>();
     for (const [key, { workload, parts }] of byKey) {
-      this.seen(workload, now);
+      countWireCpu(this.seen(workload, now).cpu, parts, wire, now);
       const slot = this.slots.get(key);
       if (!slot) {
         this.counters.dropped.noSlot += countWireProfiles(parts);
@@ -318,24 +348,45 @@ export class ProfileStore implements ProfilesConsumer {
     return kept;
   }
 
-  private seen(workload: WorkloadId, now: number): void {
+  /** Data for `workload` arrived: its source entry, made (and the list trimmed) when new. */
+  private seen(workload: WorkloadId, now: number): SourceEntry {
     const src = this.sources.get(workload.key);
     if (src) {
       src.lastSeenAt = now;
       // Keep the map in last-seen order so the oldest is first when trimming.
       this.sources.delete(workload.key);
       this.sources.set(workload.key, src);
-      return;
+      return src;
     }
-    this.sources.set(workload.key, { workload, lastSeenAt: now });
+    return this.addSource(workload, now);
+  }
+
+  /** A new source, last seen `now`; past MAX_SOURCES the longest unseen without a slot goes. */
+  private addSource(workload: WorkloadId, now: number): SourceEntry {
+    const src: SourceEntry = { workload, lastSeenAt: now, cpu: new CpuRing() };
+    this.sources.set(workload.key, src);
     while (this.sources.size > MAX_SOURCES) {
-      const oldest = [...this.sources.keys()].find((k) => !this.slots.has(k));
+      // The first keys are the longest unseen: only sources with slots are passed over.
+      let oldest: string | undefined;
+      for (const k of this.sources.keys()) {
+        if (!this.slots.has(k)) {
+          oldest = k;
+          break;
+        }
+      }
       if (oldest === undefined) break;
       this.sources.delete(oldest);
     }
+    return src;
   }
 
-  sourceInfo(key: string): SourceInfo | undefined {
+  /** Whether a source is still listed at `now` (see `sourceRetentionMs`). */
+  private retained(src: SourceEntry, now: number): boolean {
+    return now - src.lastSeenAt <= sourceRetentionMs(src.workload.kind) || this.slots.has(src.workload.key);
+  }
+
+  /** A source as the API shows it, CPU over the last minute and the last five included. */
+  sourceInfo(key: string, now = this.clock()): SourceInfo | undefined {
     const src = this.sources.get(key);
     const slot = this.slots.get(key);
     const workload = src?.workload ?? slot?.workload;
@@ -346,6 +397,8 @@ export class ProfileStore implements ProfilesConsumer {
       kind: workload.kind,
       name: workload.name,
       lastSeenAt: src?.lastSeenAt ?? slot!.openedAt,
+      cpuCores: src ? src.cpu.cores(now) : 0,
+      cpuSeries: src ? src.cpu.series(now) : emptyCpuSeries(),
       profiling: slot
         ? {
             active: true,
@@ -359,9 +412,15 @@ export class ProfileStore implements ProfilesConsumer {
     };
   }
 
+  /**
+   * Every source still retained (aged exactly, whether or not the sweep has run since) and every
+   * source with a slot, by key.
+   */
   listSources(): SourceInfo[] {
-    const keys = new Set([...this.sources.keys(), ...this.slots.keys()]);
-    return [...keys].map((k) => this.sourceInfo(k)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const now = this.clock();
+    const keys = new Set<string>(this.slots.keys());
+    for (const [key, src] of this.sources) if (this.retained(src, now)) keys.add(key);
+    return [...keys].map((k) => this.sourceInfo(k, now)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   stats(): SlotsResponse {

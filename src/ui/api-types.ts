@@ -34,8 +34,28 @@ export interface SourceInfo {
   name: string;
   /** ms since epoch when data for this source last arrived (slot or not). */
   lastSeenAt: number;
+  /**
+   * CPU the source used over the last minute, in cores (CPU seconds per second): the mean of
+   * the last CPU_RATE_BUCKETS entries of `cpuSeries`. Counted from every CPU profile the UI
+   * receives for the source, profiling enabled or not; samples are placed by their timestamps,
+   * else their profile's time window, else their arrival (src/store/cpu.ts).
+   */
+  cpuCores: number;
+  /**
+   * Cores used per bucket of CPU_SERIES_STEP_SECONDS, CPU_SERIES_LENGTH of them, oldest first;
+   * the last is the newest bucket that is complete (ended a couple of seconds ago, so that
+   * data still on its way is in), and buckets with no data are 0.
+   */
+  cpuSeries: number[];
   profiling: SlotStatus;
 }
+
+/** Width of one bucket of SourceInfo.cpuSeries, seconds. */
+export const CPU_SERIES_STEP_SECONDS = 10;
+/** Buckets in SourceInfo.cpuSeries: five minutes. */
+export const CPU_SERIES_LENGTH = 30;
+/** The newest buckets of cpuSeries that SourceInfo.cpuCores averages: one minute. */
+export const CPU_RATE_BUCKETS = 6;
 
 /** GET /api/sources */
 export interface SourcesResponse {

@@ -12,7 +12,8 @@ import { chunkTimes, timeline } from '../profile/timeline.js';
 import { unsymbolizedOf } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
-import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
+import { emptyCpuSeries } from '../store/cpu.js';
+import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
 import type { WorkloadProfile } from '../profile/aggregate.js';
 import type { ProfileType } from '../profile/profile-type.js';
 import type { TypeSummary } from '../store/slot.js';
@@ -262,8 +263,8 @@ function workloadKey(key: string): WorkloadId {
   return workload;
 }
 
-function emptySource(w: WorkloadId) {
-  return { ...w, lastSeenAt: 0, profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
+function emptySource(w: WorkloadId): SourceInfo {
+  return { ...w, lastSeenAt: 0, cpuCores: 0, cpuSeries: emptyCpuSeries(), profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
 }
 
 /** The `type` query parameter: a profile type key, or undefined when absent or empty. */

@@ -32,7 +32,8 @@ export function App() {
       </header>
       <main className="content">
         <h2 className="page-title">Sources</h2>
-        <SourcesTable sources={src.sources} limits={src.limits} onOpen={open} />
+        {/* The filter takes the keyboard when the page opens on the list, not under a drawer a link opened. */}
+        <SourcesTable sources={src.sources} limits={src.limits} onOpen={open} focusFilter={!openKey} />
       </main>
       {openKey && (
         <SourceDrawer

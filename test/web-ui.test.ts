@@ -61,7 +61,7 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       assert.equal(await page.locator('tr.source-row').count(), 3);
       await page.getByLabel('Filter sources').fill('shop');
       await page.waitForFunction(() => document.querySelectorAll('tr.source-row').length === 1);
-      assert.match((await page.locator('tr.source-row').innerText()).replace(/\s+/g, ' '), /checkout shop StatefulSet Off/);
+      assert.match((await page.locator('tr.source-row').innerText()).replace(/\s+/g, ' ').trim(), /^checkout shop StatefulSet 0 cores \d+ s ago Off$/);
       await page.getByLabel('Filter sources').fill('');
       await page.screenshot({ path: outputPath('web-sources.png') });
     });
@@ -235,7 +235,7 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       assert.equal(await page.locator('img[src="x"]').count(), 0);
       const table = page.getByRole('region', { name: 'Symbols table' });
       await table.getByLabel('Filter symbols').fill('onerror');
-      assert.equal(await table.locator('.symbols-row .sym-text').first().innerText(), XSS_NAME);
+      assert.equal(await table.locator('.symbols-row .sym-text').first().textContent(), XSS_NAME);
       await table.getByLabel('Filter symbols').fill('');
       const at = await frameCenter(page, XSS_NAME);
       await page.mouse.move(at.x, at.y);
@@ -252,6 +252,29 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
       await page.screenshot({ path: outputPath('web-sources-profiling.png') });
       await page.locator('tr.source-row', { hasText: 'inventory' }).click();
       await page.waitForFunction((t0) => window.__pilotlight?.flame?.rootTotal === t0, before.rootTotal);
+    });
+
+    await t.test('keyboard: Enter on a source opens the drawer with focus inside, Tab stays in it, Escape gives focus back to the row', async () => {
+      await page.getByRole('button', { name: 'Close' }).click();
+      const row = page.locator('tr.source-row', { hasText: 'inventory' });
+      await row.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const focusInside = (): Promise<boolean> => dialog.evaluate((d) => d.contains(document.activeElement));
+      assert.ok(await focusInside(), 'focus moved into the drawer');
+      for (let i = 0; i < 60; i++) {
+        await page.keyboard.press(i % 2 ? 'Tab' : 'Shift+Tab');
+        if (i % 7 === 0) assert.ok(await focusInside(), `still inside after ${i + 1} presses`);
+      }
+      for (let i = 0; i < 60; i++) await page.keyboard.press('Tab');
+      assert.ok(await focusInside(), 'Tab never walks out to the page behind');
+      await page.getByRole('button', { name: 'Close' }).focus();
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      assert.ok(await row.evaluate((r) => r === document.activeElement), 'focus is back on the row');
+      await row.click();
+      await dialog.waitFor();
     });
 
     await t.test('with Live off the graph holds still until Refresh', async () => {

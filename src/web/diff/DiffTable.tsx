@@ -6,6 +6,7 @@ import { kindSwatch } from '../flame/colors.js';
 import { diffRows, formatDelta, sortDiffRows, type DiffSortKey } from './diffGraph.js';
 import { compileQuery } from '../flame/search.js';
 import { valueFormat } from '../units.js';
+import { SymbolName } from '../table/SymbolName.js';
 
 const ROW_HEIGHT = 26;
 
@@ -64,7 +65,7 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
           >
             <span className="sym-name">
               <span className="kind-dot" style={{ background: kindSwatch(r.kind) }} />
-              <span className="sym-text">{r.name}</span>
+              <SymbolName name={r.name} />
               {r.binary && <span className="sym-binary">{r.binary}</span>}
             </span>
             <span className="diff-cell base" title={`${values.full(r.baseTotal)} (self ${values.full(r.baseSelf)})`}>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { ProfilingTab } from './ProfilingTab.js';
 import { formatAgo } from '../flame/text.js';
@@ -17,6 +17,25 @@ interface Props {
 
 type Tab = 'profiling' | 'details';
 
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex="-1"])';
+
+/** Tab and Shift+Tab cycle inside the dialog instead of walking out to the page behind it. */
+function trapTab(e: ReactKeyboardEvent<HTMLElement>): void {
+  if (e.key !== 'Tab') return;
+  const items = [...e.currentTarget.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+  if (items.length === 0) return;
+  const first = items[0];
+  const last = items[items.length - 1];
+  const at = document.activeElement;
+  if (e.shiftKey && (at === first || at === e.currentTarget)) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && at === last) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
 /**
  * A source's drawer. Closing it leaves the profiling slot open (the server's TTL decides), so
  * reopening shows the same data.
@@ -24,6 +43,16 @@ type Tab = 'profiling' | 'details';
 export function SourceDrawer({ sourceKey, source, sources, limits, onClose, onSourceChanged, onSlotClosed, onSlotFigures }: Props) {
   const [tab, setTab] = useState<Tab>('profiling');
   const now = useNow(1000);
+  const dialog = useRef<HTMLElement>(null);
+  // The drawer is modal: focus moves into it when it opens and back to what opened it (the
+  // source's row) when it closes.
+  useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    dialog.current?.focus();
+    return () => {
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       if (e.key === 'Escape' && !(e.target instanceof HTMLInputElement)) onClose();
@@ -35,7 +64,7 @@ export function SourceDrawer({ sourceKey, source, sources, limits, onClose, onSo
   return (
     <>
       <div className="drawer-backdrop" onClick={onClose} />
-      <aside className="drawer" role="dialog" aria-modal="true" aria-label={`Source ${sourceKey}`}>
+      <aside className="drawer" role="dialog" aria-modal="true" aria-label={`Source ${sourceKey}`} ref={dialog} tabIndex={-1} onKeyDown={trapTab}>
         <header className="drawer-head">
           <div>
             <div className="drawer-kicker">

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PALETTE, SHADES, colorIndex, dimIndex, familyOf, frameColors, DIM_BASE, ROOT_COLOR } from './colors.js';
-import { fitLabel, formatNanos, formatPercent, formatAgo, formatBytes } from './text.js';
+import { fitLabel, ownNameStart, formatNanos, formatPercent, formatAgo, formatBytes } from './text.js';
 
 test('a name keeps its colour, and the frame type picks the hue family', () => {
   assert.equal(colorIndex('parse', 'native'), colorIndex('parse', 'native'));
@@ -30,6 +30,15 @@ test('labels are cut to whole characters with an ellipsis, or dropped when too n
   assert.equal(fitLabel('render', 60, 7), 'render');
   assert.equal(fitLabel('renderFrame', 42, 7), 'rende…');
   assert.equal(fitLabel('renderFrame', 14, 7), '');
+  // Long qualified names keep the function's own name: the cut is in the middle.
+  assert.equal(fitLabel('v8::internal::Heap::Scavenge', 20 * 7, 7), 'v8::interna…Scavenge');
+  assert.equal(fitLabel('node::Start(int, char**)', 20 * 7, 7), 'n…Start(int, char**)');
+  assert.equal(fitLabel('com.example.shop.Checkout.applyDiscounts', 24 * 7, 7), 'com.examp…applyDiscounts');
+  assert.equal(fitLabel('libc.so.6+0x29d90', 12 * 7, 7), 'lib…+0x29d90');
+  // An own name longer than the room is cut at its end.
+  assert.equal(fitLabel('ns::aVeryLongFunctionName', 10 * 7, 7), 'aVeryLong…');
+  assert.equal(ownNameStart('plain'), 0);
+  assert.equal(ownNameStart('std::vector<int>::push_back(int const&)'), 'std::vector<int>::'.length);
 });
 
 test('values read the way a profiler shows them', () => {

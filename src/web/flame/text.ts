@@ -8,7 +8,28 @@ export function fitLabel(text: string, widthPx: number, charWidth: number): stri
   const fit = Math.floor(widthPx / charWidth);
   if (fit >= text.length) return text;
   if (fit < 3) return '';
+  // Cut from the middle so the function's own name stays: `v8::internal::Hea…::Scavenge`.
+  const own = ownNameStart(text);
+  if (own > 0) {
+    const tail = text.length - own;
+    if (tail + 2 <= fit) return text.slice(0, fit - 1 - tail) + '…' + text.slice(own);
+    return text.slice(own, own + fit - 1) + '…';
+  }
   return text.slice(0, fit - 1) + '…';
+}
+
+/**
+ * Where a name's own part starts, 0 when it is all its own: after the last `::`, `.` or `/`
+ * before any argument list (namespaces, classes, packages, paths), or at `+0x…` of an unnamed
+ * frame's `binary+0xoffset`.
+ */
+export function ownNameStart(name: string): number {
+  const hex = /\+0x[0-9a-f]+$/.exec(name);
+  if (hex) return hex.index;
+  const paren = name.indexOf('(');
+  const head = paren > 0 ? name.slice(0, paren) : name;
+  const at = Math.max(head.lastIndexOf('::') + 2, head.lastIndexOf('.') + 1, head.lastIndexOf('/') + 1);
+  return at > 1 && at < name.length ? at : 0;
 }
 
 const charWidths = new Map<string, number>();

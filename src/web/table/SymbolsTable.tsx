@@ -6,6 +6,7 @@ import { formatCount, formatNanos, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
 import { parseSearch } from '../../profile/focus.js';
 import type { ValueFormat } from '../units.js';
+import { SymbolName } from './SymbolName.js';
 
 const ROW_HEIGHT = 26;
 
@@ -112,7 +113,7 @@ export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect
             >
               <span className="sym-name">
                 <span className="kind-dot" style={{ background: kindSwatch(r.kind) }} />
-                <span className="sym-text">{r.name}</span>
+                <SymbolName name={r.name} />
                 {r.binary && <span className="sym-binary">{r.binary}</span>}
               </span>
               {cell(r.self, r.selfNanos)}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything Pilotlight needs on a fresh Debian machine: the Debian packages (bpftrace
-# for the eBPF sampler, binutils (c++filt) to demangle C++ names, gcc for the C burners and
+# for the eBPF sampler, binutils (c++filt) to demangle C++ names, libc6-dbg (libc's debug
+# symbols, so the sampler names libc's internal functions), gcc for the C burners and
 # demo, chromium for the browser tests, golang-go for `go tool pprof` in the
 # interop tests) when running as root, then the npm packages from the lock file, then the
 # OpenTelemetry peers the interop tests run (scripts/peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(bpftrace binutils gcc chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)
+DEBIAN_PACKAGES=(bpftrace binutils gcc libc6-dbg chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -230,8 +230,13 @@ test('explore a workload over time: timeline range, linkable views, search share
       const drawn = await page.evaluate(() => window.__pilotlight!.diff!.rects());
       const colour = (n: string): string => drawn.find((r) => r.name === n)!.color;
       assert.match(colour('parse'), /^hsl\(2 /);
-      assert.match(colour('gc'), /^hsl\(216 /);
+      // gc: −16.7 pp, but of 12 and 10 samples that is within sampling noise: grey, marked so.
+      assert.match(colour('gc'), /^hsl\(220 8% 80%\)/);
       assert.match(colour('main'), /^hsl\(220 8% 80%\)/);
+      assert.match(await page.getByTestId('diff-noise').innerText(), /^Grey: changes within sampling noise at these counts/);
+      const gcDelta = table.locator('.symbols-row').filter({ has: page.locator('.sym-text', { hasText: /^gc$/ }) }).locator('.delta');
+      assert.match((await gcDelta.getAttribute('class'))!, /\bnoise\b/);
+      assert.match((await gcDelta.getAttribute('title'))!, /^Within sampling noise/);
       const parse = drawn.find((r) => r.name === 'parse')!;
       const box = (await page.locator('canvas[data-probe="diff"]').boundingBox())!;
       await page.mouse.move(box.x + parse.x + parse.w / 2, box.y + parse.y + parse.h / 2);
@@ -250,6 +255,16 @@ test('explore a workload over time: timeline range, linkable views, search share
       await page.getByRole('button', { name: 'End comparison' }).click();
       await page.getByRole('region', { name: 'Flame graph' }).waitFor();
       assert.equal(await page.getByTestId('unsymbolized-note').count(), 0, 'inventory has every frame named');
+      // With no range selected, Compare starts from the two halves of the data (at most the last
+      // minute against the minute before): here window A against window B.
+      const clear = page.getByRole('button', { name: 'Clear' });
+      if (await clear.count()) await clear.click();
+      await page.waitForFunction(() => !location.hash.includes('from='));
+      await page.getByRole('button', { name: 'Compare…' }).click();
+      await page.waitForFunction(() => location.hash.includes('bf=') && location.hash.includes('from='));
+      await page.getByTestId('diff-summary').filter({ hasText: /12 samples.*10 samples/ }).waitFor();
+      await page.getByRole('button', { name: 'End comparison' }).click();
+      await page.getByRole('region', { name: 'Flame graph' }).waitFor();
       await page.goto(`${server.url}/#/sources/${enc(OTHER)}`);
       const note = page.getByTestId('unsymbolized-note');
       await note.waitFor();

@@ -8,7 +8,7 @@ import { FlameChart } from '../flame/FlameChart.js';
 import { Breadcrumb } from '../flame/Breadcrumb.js';
 import { formatPercent } from '../flame/text.js';
 import { valueFormat } from '../units.js';
-import { diffLayoutGraph, diffNodeColors, formatDelta, nodeDeltas, share } from './diffGraph.js';
+import { diffLayoutGraph, diffNodeColors, formatDelta, nodeDeltas, nodeSignificance, noiseBand, share } from './diffGraph.js';
 
 interface Props {
   diff: DiffResponse;
@@ -26,7 +26,11 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
   const layout = useMemo(() => layoutFlame(graph), [graph]);
   const colors = useMemo(() => frameColors(graph.frames.name, graph.frames.kind), [graph]);
   const deltas = useMemo(() => nodeDeltas(diff.flame, B, T), [diff, B, T]);
-  const nodeColors = useMemo(() => diffNodeColors(deltas), [deltas]);
+  const significant = useMemo(() => nodeSignificance(diff.flame, B, T), [diff, B, T]);
+  const nodeColors = useMemo(() => diffNodeColors(deltas, significant), [deltas, significant]);
+  // Below the root, is any change beyond noise? And how wide is the band for a frame at half the samples?
+  const anySignificant = significant.some((s, i) => i > 0 && s === 1);
+  const band = noiseBand(0.5, 0.5, B, T);
   const zoom = useZoom(layout);
   const f = diff.flame;
 
@@ -54,6 +58,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
               <th>Change</th>
               <td colSpan={2} className={deltas[node] > 0 ? 'delta up' : deltas[node] < 0 ? 'delta down' : 'delta'}>
                 {formatDelta(deltas[node])} of all {values.cpu ? 'samples' : values.what}
+                {!significant[node] && ', within sampling noise'}
               </td>
             </tr>
             {fr >= 0 && f.frames.binary[fr] && (
@@ -85,6 +90,13 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
       <div className="diff-sides muted" data-testid="diff-summary">
         Base: {baseLabel}, {values.full(B)} · comparison: {targetLabel}, {values.full(T)}
       </div>
+      {Number.isFinite(band) && (
+        <div className={anySignificant ? 'diff-noise muted' : 'diff-noise warn'} data-testid="diff-noise">
+          {anySignificant
+            ? `Grey: changes within sampling noise at these counts (up to ±${formatDelta(band).replace(/^[+−]/, '')} for a function on half the samples).`
+            : `No change beyond sampling noise: with ${values.full(B)} and ${values.full(T)}, a function's share moves by up to ±${formatDelta(band).replace(/^[+−]/, '')} by chance. Compare longer ranges for a clearer answer.`}
+        </div>
+      )}
       {layout.rootTotal > 0 && <Breadcrumb layout={layout} node={zoom.node} onZoom={zoom.zoomTo} />}
       {layout.rootTotal > 0 ? (
         <FlameChart

@@ -3,7 +3,7 @@ import type { DiffResponse } from '../../ui/api-types.js';
 import { useVirtualRows } from '../table/useVirtualRows.js';
 import { formatCount, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
-import { diffRows, formatDelta, sortDiffRows, type DiffSortKey } from './diffGraph.js';
+import { diffRows, formatDelta, isSignificant, sortDiffRows, type DiffSortKey } from './diffGraph.js';
 import { compileQuery } from '../flame/search.js';
 import { valueFormat } from '../units.js';
 import { SymbolName } from '../table/SymbolName.js';
@@ -74,7 +74,12 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
             <span className="diff-cell target" title={`${values.full(r.total)} (self ${values.full(r.self)})`}>
               {formatPercent(r.share)}
             </span>
-            <span className={r.delta > 0 ? 'diff-cell delta up' : r.delta < 0 ? 'diff-cell delta down' : 'diff-cell delta'}>{formatDelta(r.delta)}</span>
+            <span
+              className={!isSignificant(r) ? 'diff-cell delta noise' : r.delta > 0 ? 'diff-cell delta up' : r.delta < 0 ? 'diff-cell delta down' : 'diff-cell delta'}
+              title={isSignificant(r) ? undefined : `Within sampling noise: at these sample counts a share moves by ±${formatDelta(r.noise).replace(/^[+−]/, '')} by chance`}
+            >
+              {formatDelta(r.delta)}
+            </span>
           </div>
         ))}
         <div style={{ height: v.padBottom }} />

@@ -25,6 +25,29 @@ export function diffLayoutGraph(d: DiffFlameGraph, baseSamples: number, samples:
   return { frames: d.frames, frame: d.frame, depth: d.depth, total, self } as unknown as FlameGraph;
 }
 
+/**
+ * How far a share may move between two sides by chance alone: two standard errors of the
+ * difference of two proportions (the pooled share, with each side's sample count), as a
+ * fraction. Samples of one program are not independent (bursts), so real noise is at least
+ * this. Infinite when a side has no samples: then nothing can be told apart.
+ */
+export function noiseBand(baseShare: number, targetShare: number, baseSamples: number, samples: number): number {
+  if (!(baseSamples > 0) || !(samples > 0)) return Infinity;
+  const p = (baseShare * baseSamples + targetShare * samples) / (baseSamples + samples);
+  return 2 * Math.sqrt(Math.max(0, p * (1 - p)) * (1 / baseSamples + 1 / samples));
+}
+
+/** Per node: whether its change in share is beyond sampling noise (`noiseBand`). */
+export function nodeSignificance(d: DiffFlameGraph, baseSamples: number, samples: number): Uint8Array {
+  const out = new Uint8Array(d.frame.length);
+  for (let i = 0; i < out.length; i++) {
+    const b = share(d.baseTotal[i], baseSamples);
+    const t = share(d.total[i], samples);
+    out[i] = Math.abs(t - b) > noiseBand(b, t, baseSamples, samples) ? 1 : 0;
+  }
+  return out;
+}
+
 /** Change in share of each node (comparison − base), as fractions. */
 export function nodeDeltas(d: DiffFlameGraph, baseSamples: number, samples: number): Float64Array {
   const out = new Float64Array(d.frame.length);
@@ -33,14 +56,14 @@ export function nodeDeltas(d: DiffFlameGraph, baseSamples: number, samples: numb
 }
 
 /**
- * Palette index per node: red grew, blue shrank, grey unchanged; full colour at the largest
- * change in the graph (but at least 5 points, so noise stays pale).
+ * Palette index per node: red grew, blue shrank, grey unchanged or within sampling noise
+ * (`significant` 0); full colour at the largest change in the graph (but at least 5 points).
  */
-export function diffNodeColors(deltas: Float64Array): Uint16Array {
+export function diffNodeColors(deltas: Float64Array, significant?: Uint8Array): Uint16Array {
   let max = 0.05;
   for (let i = 1; i < deltas.length; i++) max = Math.max(max, Math.abs(deltas[i]));
   const out = new Uint16Array(deltas.length);
-  for (let i = 0; i < deltas.length; i++) out[i] = diffColorIndex(deltas[i], max);
+  for (let i = 0; i < deltas.length; i++) out[i] = diffColorIndex(significant && !significant[i] ? 0 : deltas[i], max);
   return out;
 }
 
@@ -59,15 +82,22 @@ export interface DiffRow extends DiffSymbolRow {
   baseShare: number;
   share: number;
   delta: number;
+  /** How far the share may move by chance (`noiseBand`), as a fraction. */
+  noise: number;
 }
 
-/** Rows with their total shares and change; sorted by `key` (delta: by size of the change, either sign). */
+/** Rows with their total shares, change and noise band; sorted by `key` (delta: by size of the change, either sign). */
 export function diffRows(rows: readonly DiffSymbolRow[], baseSamples: number, samples: number): DiffRow[] {
   return rows.map((r) => {
     const baseShare = share(r.baseTotal, baseSamples);
     const s = share(r.total, samples);
-    return { ...r, baseShare, share: s, delta: s - baseShare };
+    return { ...r, baseShare, share: s, delta: s - baseShare, noise: noiseBand(baseShare, s, baseSamples, samples) };
   });
+}
+
+/** Whether a row's change is beyond sampling noise. */
+export function isSignificant(r: DiffRow): boolean {
+  return Math.abs(r.delta) > r.noise;
 }
 
 export function sortDiffRows(rows: readonly DiffRow[], key: DiffSortKey, dir: 'asc' | 'desc'): DiffRow[] {

@@ -333,8 +333,25 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
                 type="button"
                 className="btn small"
                 onClick={() => {
-                  setDragSets('base');
-                  update({ cmp: {} }, true);
+                  // With a range selected, it is the comparison and a drag picks the base.
+                  // Without one, start from the last minute of data against the minute before
+                  // (or the two halves of what there is, when that is less).
+                  const pts = tl.timeline?.points ?? [];
+                  if (range || pts.length === 0) {
+                    setDragSets('base');
+                    update({ cmp: {} }, true);
+                    return;
+                  }
+                  const start = pts[0].t;
+                  const end = pts[pts.length - 1].t + tl.timeline!.step * 1000;
+                  const half = Math.min(60_000, Math.floor((end - start) / 2));
+                  if (half < 1000) {
+                    setDragSets('base');
+                    update({ cmp: {} }, true);
+                    return;
+                  }
+                  setDragSets('comparison');
+                  update({ cmp: { baseFrom: end - 2 * half, baseTo: end - half }, from: end - half, to: end }, true);
                 }}
                 title="Compare two time ranges of this workload, or this workload with another"
               >

@@ -1,4 +1,5 @@
 import type { FlameGraph } from './flame.js';
+import { TreeBuilder } from './tree-builder.js';
 
 /**
  * The sandwich view of one function, computed from a flame graph alone (so the browser can
@@ -20,56 +21,6 @@ export interface Sandwich {
   total: number;
   /** Samples whose leaf is the function. */
   self: number;
-}
-
-class TreeBuilder {
-  readonly frame: number[] = [-1];
-  readonly self: number[] = [0];
-  readonly total: number[] = [0];
-  private readonly kids: number[][] = [[]];
-  private readonly index = new Map<number, number>();
-
-  child(parent: number, frame: number): number {
-    // Node and frame ids stay below 2^26: the key fits a safe integer.
-    const key = parent * 67108864 + frame;
-    let id = this.index.get(key);
-    if (id === undefined) {
-      id = this.frame.push(frame) - 1;
-      this.self.push(0);
-      this.total.push(0);
-      this.kids.push([]);
-      this.kids[parent].push(id);
-      this.index.set(key, id);
-    }
-    return id;
-  }
-
-  /** Pre-order from `start` (depth 0) with children by name, the same shape the server sends. */
-  toFlame(frames: FlameGraph['frames'], start: number): FlameGraph {
-    const out: FlameGraph = { frames, frame: [], depth: [], total: [], self: [] };
-    if (start >= this.frame.length) return out;
-    const byName = (a: number, b: number): number => {
-      const na = frames.name[this.frame[a]];
-      const nb = frames.name[this.frame[b]];
-      return na < nb ? -1 : na > nb ? 1 : this.frame[a] - this.frame[b];
-    };
-    const stack = [start];
-    const depths = [0];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      const d = depths.pop()!;
-      out.frame.push(this.frame[n]);
-      out.depth.push(d);
-      out.total.push(this.total[n]);
-      out.self.push(this.self[n]);
-      const kids = this.kids[n].sort(byName);
-      for (let i = kids.length - 1; i >= 0; i--) {
-        stack.push(kids[i]);
-        depths.push(d + 1);
-      }
-    }
-    return out;
-  }
 }
 
 export function sandwich(graph: FlameGraph, fn: number): Sandwich {

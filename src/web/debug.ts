@@ -14,6 +14,9 @@ export interface DrawnRect {
   h: number;
   color: string;
   highlighted: boolean;
+  /** The node's samples (values): through it, and with it as the leaf. */
+  total: number;
+  self: number;
 }
 
 export interface FlameProbe {
@@ -22,6 +25,10 @@ export interface FlameProbe {
   rootTotal: number;
   /** Name of the zoomed node ('all' when not zoomed). */
   zoom: string;
+  /** Name of the root node: 'all', or the function a focused graph is rooted at. */
+  root: string;
+  /** Name of the frame the keyboard is on while the chart has the keyboard, else null. */
+  focused: string | null;
   draws: number;
   lastDrawMs: number;
   /** performance.now() at the end of the last draw. */

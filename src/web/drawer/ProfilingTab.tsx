@@ -10,7 +10,8 @@ import { formatAgo, formatCount, formatNanos } from '../flame/text.js';
 import { SlotStatusBar } from './SlotStatusBar.js';
 import { EmptyProfile } from './EmptyProfile.js';
 import { viewStateOf, type ViewMode } from './viewState.js';
-import { navigate, useRoute, type Route } from '../route/route.js';
+import { flameTransformFields, flameTransformOf, navigate, useRoute, type Route } from '../route/route.js';
+import type { FlameTransform } from '../../profile/transform.js';
 import { useTimeline } from '../timeline/useTimeline.js';
 import { Timeline, formatClock, type Range } from '../timeline/Timeline.js';
 import { useDiff } from '../diff/useDiff.js';
@@ -176,6 +177,9 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const select = useCallback((key: string | null) => update({ fn: key ?? undefined }, false), [update]);
   const onZoomChange = useCallback((p: readonly string[]) => update({ zoom: [...p] }, true), [update]);
   const onSearchChange = useCallback((q: string) => update({ q: q === '' ? undefined : q }, false), [update]);
+  // Hidden frames, focus, recursion and left-heavy live in the URL, changed with the zoom in one step.
+  const onTransformChange = useCallback((t: FlameTransform, zoom: readonly string[]) => update({ ...flameTransformFields(t), zoom: [...zoom] }, true), [update]);
+  const onSandwich = useCallback((key: string) => update({ fn: key, mode: 'sandwich' }, true), [update]);
 
   const act = async (what: 'enable' | 'disable'): Promise<void> => {
     setConfirmDisable(false);
@@ -383,6 +387,9 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               search={view.q ?? ''}
               onZoomChange={onZoomChange}
               onSearchChange={onSearchChange}
+              transform={flameTransformOf(view)}
+              onTransformChange={onTransformChange}
+              onSandwich={onSandwich}
             />
           )}
           {(mode === 'table' || mode === 'both' || mode === 'sandwich') && (

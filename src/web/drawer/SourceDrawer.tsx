@@ -54,8 +54,10 @@ export function SourceDrawer({ sourceKey, source, sources, limits, onClose, onSo
     };
   }, []);
   useEffect(() => {
+    // Escape closes the drawer, unless typed in a field or used up by what had the keyboard
+    // (a menu closing, the flame graph zooming out): those prevent its default.
     const onKey = (e: KeyboardEvent): void => {
-      if (e.key === 'Escape' && !(e.target instanceof HTMLInputElement)) onClose();
+      if (e.key === 'Escape' && !e.defaultPrevented && !(e.target instanceof HTMLInputElement)) onClose();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

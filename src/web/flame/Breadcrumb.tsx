@@ -5,10 +5,12 @@ interface Props {
   layout: FlameLayout;
   node: number;
   onZoom: (node: number) => void;
+  /** Said beside the root when not zoomed. */
+  hint?: string;
 }
 
 /** all › main › serve › handle: each step zooms out to it. Long paths keep both ends. */
-export function Breadcrumb({ layout, node, onZoom }: Props) {
+export function Breadcrumb({ layout, node, onZoom, hint = 'click a frame to zoom in' }: Props) {
   const path = ancestry(layout, node);
   const shown = path.length > 8 ? [...path.slice(0, 2), -1, ...path.slice(-5)] : path;
   return (
@@ -33,7 +35,7 @@ export function Breadcrumb({ layout, node, onZoom }: Props) {
           </span>
         );
       })}
-      {node === 0 && <span className="crumb-hint">click a frame to zoom in</span>}
+      {node === 0 && <span className="crumb-hint">{hint}</span>}
     </nav>
   );
 }

@@ -12,10 +12,12 @@ interface Props {
   values: ValueFormat;
   /** Samples that make 100% (the whole profile). */
   percentOf: number;
+  /** What the pointer or the keyboard can do here; default: click to zoom. */
+  hint?: string;
 }
 
 /** Everything known about the frame under the mouse. Profile text is rendered as text only. */
-export function FlameTooltip({ layout, node, clientX, clientY, values, percentOf }: Props) {
+export function FlameTooltip({ layout, node, clientX, clientY, values, percentOf, hint }: Props) {
   const g = layout.graph;
   const f = g.frame[node];
   const name = f < 0 ? 'all' : g.frames.name[f];
@@ -65,7 +67,7 @@ export function FlameTooltip({ layout, node, clientX, clientY, values, percentOf
           )}
         </tbody>
       </table>
-      <div className="tt-hint">{f < 0 ? 'Click to reset zoom' : 'Click to zoom'}</div>
+      <div className="tt-hint">{hint ?? (f < 0 ? 'Click to reset zoom' : 'Click to zoom')}</div>
     </div>,
     document.body,
   );

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PALETTE, SHADES, colorIndex, dimIndex, familyOf, frameColors, DIM_BASE, ROOT_COLOR } from './colors.js';
+import { PALETTE, SHADES, colorIndex, dimIndex, familyOf, frameColors, legendEntries, DIM_BASE, ROOT_COLOR } from './colors.js';
 import { fitLabel, ownNameStart, formatNanos, formatPercent, formatAgo, formatBytes } from './text.js';
 
 test('a name keeps its colour, and the frame type picks the hue family', () => {
@@ -51,4 +51,23 @@ test('values read the way a profiler shows them', () => {
   assert.equal(formatAgo(10_000, 13_400), '3 s ago');
   assert.equal(formatAgo(null, 1), 'never');
   assert.equal(formatBytes(8 * 1024 * 1024), '8.0 MiB');
+});
+
+test('the legend lists each colour family once, in palette order, with the shades frames are drawn in', () => {
+  const entries = legendEntries(['v8js', 'native', '', 'KERNEL', 'mystery', 'native']);
+  assert.deepEqual(
+    entries.map((e) => [e.kind, e.label]),
+    [
+      ['kernel', 'kernel'],
+      ['native', 'native'],
+      ['v8js', 'JS (v8js)'],
+    ],
+    'unknown and empty types are drawn (and listed) as native',
+  );
+  const v8 = entries[2];
+  assert.equal(v8.shades.length, SHADES);
+  // Every shade a v8js frame can get is in the legend's entry, and no other.
+  const drawn = new Set(Array.from({ length: 200 }, (_, i) => PALETTE[colorIndex(`fn${i}`, 'v8js')]));
+  assert.deepEqual([...drawn].sort(), [...v8.shades].sort());
+  assert.deepEqual(legendEntries([]), []);
 });

@@ -109,3 +109,37 @@ export function frameColors(names: readonly string[], kinds: readonly string[]):
 export function kindSwatch(kind: string): string {
   return PALETTE[familyOf(kind) * SHADES + SHADES / 2];
 }
+
+/** How the legend names each frame type's colour family. */
+const KIND_LABELS: Record<string, string> = {
+  kernel: 'kernel',
+  native: 'native',
+  v8js: 'JS (v8js)',
+  cpython: 'Python',
+  jvm: 'JVM',
+  go: 'Go',
+  dotnet: '.NET',
+  ruby: 'Ruby',
+  php: 'PHP',
+  perl: 'Perl',
+  beam: 'BEAM',
+};
+
+export interface LegendEntry {
+  /** The family's frame type (`profile.frame.type`). */
+  kind: string;
+  label: string;
+  /** The family's shades, exactly the palette entries the renderer fills its frames with. */
+  shades: string[];
+}
+
+/**
+ * The colour families of some frame types, in palette order, one entry each: what a legend
+ * beside a graph lists. A type without a family of its own (or none, '') is drawn in the
+ * native family and listed as native.
+ */
+export function legendEntries(kinds: Iterable<string>): LegendEntry[] {
+  const seen = new Set<number>();
+  for (const k of kinds) seen.add(familyOf(k));
+  return KINDS.flatMap((kind, fam) => (seen.has(fam) ? [{ kind, label: KIND_LABELS[kind] ?? kind, shades: PALETTE.slice(fam * SHADES, (fam + 1) * SHADES) }] : []));
+}

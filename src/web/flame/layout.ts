@@ -1,4 +1,5 @@
 import type { FlameGraph } from '../../profile/flame.js';
+import { frameKey } from '../../profile/transform.js';
 
 /**
  * Geometry derived once per flame graph, in sample units (the view maps samples to pixels).
@@ -84,11 +85,9 @@ export function ancestry(layout: FlameLayout, node: number): number[] {
   return out.reverse();
 }
 
-/** A frame's identity as text: survives a new flame graph where frame ids are renumbered. */
+/** A frame's identity as text: survives a new flame graph where frame ids are renumbered (transform.ts frameKey). */
 export function frameKeyOf(graph: FlameGraph, frame: number): string {
-  if (frame < 0) return '';
-  const f = graph.frames;
-  return `${f.name[frame]}\0${f.file[frame]}\0${f.binary[frame]}\0${f.kind[frame]}`;
+  return frameKey(graph.frames, frame);
 }
 
 /** The frame keys on the path to `node` (root excluded): how zoom survives live updates. */

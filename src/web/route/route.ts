@@ -1,9 +1,11 @@
 import { useSyncExternalStore } from 'react';
 import type { ViewMode } from '../drawer/viewState.js';
+import type { FlameTransform, HideRule } from '../../profile/transform.js';
 
 /**
  * The view in the URL hash, so a copied link opens the same view (while the slot lives) and
- * back/forward step through it: `#/sources/<key>?type=&mode=&from=&to=&zoom=&q=&fn=&cmp=...`.
+ * back/forward step through it:
+ * `#/sources/<key>?type=&mode=&from=&to=&zoom=&q=&fn=&hide=&focus=&rec=&heavy=&cmp=...`.
  * Everything in it is untrusted text from a link: parsed defensively, never executed.
  */
 export interface Route {
@@ -22,11 +24,41 @@ export interface Route {
   q?: string;
   /** The function picked in the table (a frame key): the sandwich's subject. */
   fn?: string;
+  /** Flame graph transforms (profile/transform.ts): frames hidden (`hide=`, a JSON list of {frame: key} or {pattern: text}). */
+  hide?: HideRule[];
+  /** The function the flame graph is rooted at (a frame key). */
+  focus?: string;
+  /** Direct recursion shown once (`rec=1`). */
+  rec?: boolean;
+  /** Children largest first (`heavy=1`). */
+  heavy?: boolean;
   /** Diff: on when `cmp` is set; base source (defaults to `key`) and base range. */
   cmp?: { base?: string; baseFrom?: number; baseTo?: number };
 }
 
 const MODES: readonly ViewMode[] = ['flame', 'table', 'both', 'sandwich'];
+
+/** At most this many hide rules are read from a link. */
+const MAX_HIDE = 64;
+
+/** The hide rules of a `hide=` value; anything else in it (a mangled or hostile link) is dropped. */
+function hideRules(v: string): HideRule[] | undefined {
+  let list: unknown;
+  try {
+    list = JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(list)) return undefined;
+  const out: HideRule[] = [];
+  for (const r of list.slice(0, MAX_HIDE)) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { frame, pattern } = r as { frame?: unknown; pattern?: unknown };
+    if (typeof frame === 'string' && frame !== '' && frame.length <= 4000) out.push({ frame });
+    else if (typeof pattern === 'string' && pattern.trim() !== '' && pattern.length <= 1000) out.push({ pattern });
+  }
+  return out.length > 0 ? out : undefined;
+}
 
 function num(v: string | null): number | undefined {
   if (v === null || v === '') return undefined;
@@ -68,6 +100,15 @@ export function parseRoute(hash: string): Route {
   if (q) r.q = q;
   const fn = p.get('fn');
   if (fn && fn.length <= 4000) r.fn = fn;
+  const hide = p.get('hide');
+  if (hide) {
+    const rules = hideRules(hide);
+    if (rules) r.hide = rules;
+  }
+  const focus = p.get('focus');
+  if (focus && focus.length <= 4000) r.focus = focus;
+  if (p.get('rec') === '1') r.rec = true;
+  if (p.get('heavy') === '1') r.heavy = true;
   if (p.has('cmp')) {
     const base = p.get('base');
     const bf = num(p.get('bf'));
@@ -89,6 +130,10 @@ export function formatRoute(r: Route): string {
   if (r.zoom && r.zoom.length > 0) p.set('zoom', JSON.stringify(r.zoom));
   if (r.q) p.set('q', r.q);
   if (r.fn) p.set('fn', r.fn);
+  if (r.hide && r.hide.length > 0) p.set('hide', JSON.stringify(r.hide.map((h) => ('frame' in h ? { frame: h.frame } : { pattern: h.pattern }))));
+  if (r.focus) p.set('focus', r.focus);
+  if (r.rec) p.set('rec', '1');
+  if (r.heavy) p.set('heavy', '1');
   if (r.cmp) {
     p.set('cmp', '1');
     if (r.cmp.base) p.set('base', r.cmp.base);
@@ -99,6 +144,23 @@ export function formatRoute(r: Route): string {
   }
   const qs = p.toString();
   return `#/sources/${encodeURIComponent(r.key)}${qs ? `?${qs}` : ''}`;
+}
+
+const NO_HIDE: HideRule[] = [];
+
+/** The flame graph transforms a route asks for (the same `hide` list while the URL has the same one). */
+export function flameTransformOf(r: Route): FlameTransform {
+  return { hide: r.hide ?? NO_HIDE, focus: r.focus ?? null, collapseRecursion: r.rec === true, leftHeavy: r.heavy === true };
+}
+
+/** The route fields of flame graph transforms (unset when off, so a plain view has a plain link). */
+export function flameTransformFields(t: FlameTransform): Pick<Route, 'hide' | 'focus' | 'rec' | 'heavy'> {
+  return {
+    hide: t.hide.length > 0 ? [...t.hide] : undefined,
+    focus: t.focus ?? undefined,
+    rec: t.collapseRecursion || undefined,
+    heavy: t.leftHeavy || undefined,
+  };
 }
 
 const listeners = new Set<() => void>();

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Profile as PprofProfile } from 'pprof-format';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT, folded } from './helpers/fixtures.js';
+import { cpuAndOffCpuRequest } from './profile-types-fixture.js';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
@@ -126,4 +127,20 @@ test('bad files give one clear line on stderr and exit 1', async () => {
   const r = await cli(['profile', badJson]);
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'pilotlight: resource_profiles[0].scope_profiles[0].profiles[0].samples[0].stack_index: 5 out of range (stack_table has 1 entries)\n');
+});
+
+test('pilotlight profile --type picks a profile type: off-CPU time in nanoseconds, CPU by default, a missing type named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pilotlight-cli-'));
+  const file = join(dir, 'ebpf.pb');
+  await writeFile(file, encodeRequest(cpuAndOffCpuRequest()));
+  const off = await cli(['profile', file, '--type', 'off_cpu', '--format', 'folded']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal(off.stdout, folded('main;read;sys_read 5000000\nmain;wait 7000000'));
+  const table = await cli(['profile', file, '--type', 'off_cpu']);
+  assert.match(table.stdout, /\n12000000 nanoseconds of Off-CPU in default\/Deployment\/inventory\n$/);
+  const cpu = await cli(['profile', file, '--format', 'folded']);
+  assert.equal(cpu.stdout, folded('main;work 3\nmain;idle 1'));
+  const none = await cli(['profile', file, '--type', 'alloc_space:bytes']);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, `pilotlight: no alloc_space:bytes profile in ${file}; types there: cpu, off_cpu\n`);
 });

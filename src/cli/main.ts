@@ -15,8 +15,9 @@ program
   .argument('<file>', 'request file, or - for stdin')
   .addOption(new Option('--format <format>', 'output format').choices(['table', 'folded', 'json', 'pprof']).default('table'))
   .option('--workload <key>', 'only this workload (namespace/Kind/name)')
+  .option('--type <key>', 'the profile type: cpu, off_cpu, or type:unit as the UI names it', 'cpu')
   .option('--output <file>', 'write to a file instead of stdout')
-  .action(async (file: string, opts: { format: ProfileFormat; workload?: string; output?: string }) => {
+  .action(async (file: string, opts: { format: ProfileFormat; workload?: string; type: string; output?: string }) => {
     await runProfileCommand(file, opts);
   });
 

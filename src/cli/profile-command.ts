@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { decodeRequest, gunzipBoundedSync, isGzip, sniffEncoding } from '../otlp/codec.js';
-import { aggregateRequest, emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../profile/aggregate.js';
+import { aggregateRequestTypes, emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../profile/aggregate.js';
+import { CPU } from '../profile/profile-type.js';
 import { flameGraph } from '../profile/flame.js';
 import { foldedStacks } from '../profile/folded.js';
 import { toPprof } from '../profile/pprof.js';
@@ -12,6 +13,8 @@ export type ProfileFormat = 'table' | 'folded' | 'json' | 'pprof';
 export interface ProfileCommandOptions {
   format: ProfileFormat;
   workload?: string;
+  /** The profile type (cpu, off_cpu, or type:unit); cpu by default. */
+  type?: string;
   output?: string;
 }
 
@@ -30,22 +33,26 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Loads a file and merges its workloads (or the one asked for) into one profile. */
-export async function loadProfile(path: string, workload?: string): Promise<WorkloadProfile> {
+/** Loads a file and merges its workloads (or the one asked for) into one profile of one type (cpu by default). */
+export async function loadProfile(path: string, workload?: string, type: string = CPU.key): Promise<WorkloadProfile> {
   const req = await readRequestFile(path);
-  const byWorkload = aggregateRequest(req, { workload });
+  const byWorkload = aggregateRequestTypes(req, { workload });
   if (workload !== undefined && byWorkload.size === 0) {
     throw new Error(`no samples for workload ${workload} in ${path}`);
   }
-  const all = [...byWorkload.values()];
+  const all = [...byWorkload.values()].map((w) => w.types.get(type)).filter((p): p is WorkloadProfile => p !== undefined);
+  if (all.length === 0) {
+    const there = [...new Set([...byWorkload.values()].flatMap((w) => [...w.types.keys()]))];
+    if (type !== CPU.key || there.length > 0) throw new Error(`no ${type} profile in ${path}${there.length ? `; types there: ${there.join(', ')}` : ''}`);
+  }
   if (all.length === 1) return all[0];
-  const merged = emptyWorkloadProfile(parseWorkloadKey('all/All/all')!);
+  const merged = emptyWorkloadProfile(parseWorkloadKey('all/All/all')!, {}, all[0]?.type ?? CPU);
   for (const p of all) mergeWorkloadProfile(merged, p);
   return merged;
 }
 
 export async function runProfileCommand(file: string, opts: ProfileCommandOptions): Promise<void> {
-  const profile = await loadProfile(file, opts.workload);
+  const profile = await loadProfile(file, opts.workload, opts.type);
   let out: string | Uint8Array;
   switch (opts.format) {
     case 'folded':
@@ -83,6 +90,7 @@ export function formatTable(profile: WorkloadProfile, limit = Infinity): string 
   for (const r of rows.slice(0, limit)) {
     lines.push(`${String(r.self).padStart(10)} ${pct(r.self).padStart(8)} ${String(r.total).padStart(10)} ${pct(r.total).padStart(8)}  ${r.name}`);
   }
-  lines.push(`${profile.samples} samples in ${profile.workload.key}`);
+  const unit = profile.type.key === CPU.key ? 'samples' : `${profile.type.unit} of ${profile.type.label}`;
+  lines.push(`${profile.samples} ${unit} in ${profile.workload.key}`);
   return lines.join('\n') + '\n';
 }

@@ -246,6 +246,13 @@ test('explore a workload over time: timeline range, linkable views, search share
       assert.match(tip, /\+50\.0 pp/);
       await page.screenshot({ path: outputPath('web-diff.png') });
       await page.mouse.move(5, 5);
+      // Search in the diff graph greys what does not match.
+      await page.getByLabel('Search the diff').fill('leaf');
+      await page.waitForFunction(() => (window.__pilotlight?.diff?.rects() ?? []).some((r) => r.highlighted));
+      const searched = await page.evaluate(() => window.__pilotlight!.diff!.rects());
+      assert.ok(searched.filter((r) => r.name === 'leaf').every((r) => r.highlighted));
+      assert.ok(searched.filter((r) => r.name !== 'leaf').every((r) => !r.highlighted));
+      await page.getByLabel('Search the diff').fill('');
     });
 
     await t.test('Compare with another workload; unnamed frames get a quiet note', async () => {

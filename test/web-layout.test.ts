@@ -73,3 +73,40 @@ test('Both mode gives names room: the hot function keeps its own name at 1000×7
     await ui?.close();
   }
 });
+
+test('zooming into a deep frame brings it near the top, its callees below it in view', { timeout: 120_000 }, async (t) => {
+  const { browser, reason } = await launchChromium();
+  if (!browser) return t.skip(reason);
+  const b: Browser = browser;
+  let ui: RunningUi | undefined;
+  try {
+    ensureWebBuilt();
+    ui = await startUi();
+    const key = 'shop/Deployment/deep';
+    await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profiling`, { method: 'POST' });
+    // A 60-deep chain (a framework's layers) with the work at the bottom.
+    const builder = new RequestBuilder();
+    const p = builder.profile({ 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'deep' }, { periodNanos: 50_000_000, timeUnixNano: BigInt(Date.now()) * 1_000_000n, durationNano: 1_000_000_000n });
+    const chain = Array.from({ length: 60 }, (_, i) => ({ name: `layer${i}`, binary: '/srv/app' }));
+    builder.addSample(p, builder.stackOfFrames([...chain, { name: 'work', binary: '/srv/app' }]), { value: 10 });
+    builder.addSample(p, builder.stackOfFrames([...chain.slice(0, 41), { name: 'other', binary: '/srv/app' }]), { value: 4 });
+    await ui.send(builder.build());
+    const context = await b.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const zoom = chain.slice(0, 41).map((f) => `${f.name}\0\0app\0`);
+    await page.goto(`${ui.url}/#/sources/${encodeURIComponent(key)}?mode=flame&zoom=${encodeURIComponent(JSON.stringify(zoom))}`);
+    await page.waitForFunction(() => window.__pilotlight?.flame?.zoom === 'layer40');
+    await page.waitForFunction(() => (window.__pilotlight?.flame?.rects() ?? []).some((r) => r.name === 'layer40'));
+    const drawn = await page.evaluate(() => window.__pilotlight!.flame!.rects());
+    const zoomed = drawn.find((r) => r.name === 'layer40')!;
+    // Scrolled so the zoomed frame is in view (as near the top as the rows below it allow),
+    // with its whole subtree, down to the deepest callee, in view under it.
+    assert.ok(zoomed.y >= 0 && zoomed.y <= 10 * zoomed.h, `the zoomed frame is in view near the top (y ${zoomed.y}, rows of ${zoomed.h} px)`);
+    assert.ok(drawn.some((r) => r.name === 'other') && drawn.some((r) => r.name === 'work'), 'its callees are in view, the deepest too');
+    await page.screenshot({ path: outputPath('web-zoom-deep.png') });
+    await context.close();
+  } finally {
+    await b.close();
+    await ui?.close();
+  }
+});

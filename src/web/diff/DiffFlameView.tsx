@@ -1,9 +1,10 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { DiffResponse } from '../../ui/api-types.js';
 import { layoutFlame } from '../flame/layout.js';
 import { frameColors, PALETTE, DIFF_BASE, DIFF_STEPS } from '../flame/colors.js';
 import { useZoom } from '../flame/useZoom.js';
+import { useHighlight } from '../flame/useHighlight.js';
 import { FlameChart } from '../flame/FlameChart.js';
 import { Breadcrumb } from '../flame/Breadcrumb.js';
 import { formatPercent } from '../flame/text.js';
@@ -32,6 +33,9 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
   const anySignificant = significant.some((s, i) => i > 0 && s === 1);
   const band = noiseBand(0.5, 0.5, B, T);
   const zoom = useZoom(layout);
+  // Search greys what does not match, as in the profile's graph (same syntax: text or /regex/).
+  const [search, setSearch] = useState('');
+  const hl = useHighlight(layout, search, null, zoom.node);
   const f = diff.flame;
 
   const tooltip = (node: number, clientX: number, clientY: number) => {
@@ -77,6 +81,20 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
   return (
     <section className="flame-panel diff" aria-label="Diff flame graph">
       <div className="flame-toolbar">
+        <input
+          type="search"
+          className="search"
+          placeholder="Search (text or /regex/)"
+          aria-label="Search the diff"
+          value={search}
+          aria-invalid={hl.searchError !== null}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        {hl.searchError && (
+          <span className="search-error" role="alert">
+            {hl.searchError}
+          </span>
+        )}
         <span className="diff-legend" aria-label="Colour legend" title="Colour: change in share of all samples. Width: the mean of both sides' shares.">
           <span className="swatch" style={{ background: PALETTE[DIFF_BASE] }} /> shrank
           <span className="swatch" style={{ background: PALETTE[DIFF_BASE + DIFF_STEPS] }} /> unchanged
@@ -104,7 +122,7 @@ export function DiffFlameView({ diff, baseLabel, targetLabel }: Props) {
           layout={layout}
           colors={colors}
           nodeColors={nodeColors}
-          highlight={null}
+          highlight={hl.frames}
           zoomNode={zoom.node}
           onZoom={zoom.zoomTo}
           values={values}

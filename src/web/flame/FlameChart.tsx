@@ -106,6 +106,18 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
     }
   }, [inverted, layout, fullHeight]);
 
+  // Zooming brings the zoomed frame near the top (one caller row above it), so its callees
+  // have the room below instead of starting at the bottom edge under every ancestor.
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (inverted || !el) return;
+    el.scrollTop = Math.max(0, (zoomDepth - 1) * ROW_HEIGHT);
+    scrollTop.current = el.scrollTop;
+    schedule();
+    // Only on a new zoom: a live update of the same zoom keeps where the user scrolled.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [zoomNode > 0 ? keyPath(layout, zoomNode).join('\u0001') : '', inverted]);
+
   const onScroll = useCallback(() => {
     scrollTop.current = scrollRef.current?.scrollTop ?? 0;
     setHover(null);

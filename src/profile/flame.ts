@@ -1,5 +1,6 @@
 import type { CallTree } from './calltree.js';
 import { childIndex } from './children.js';
+import { frameNameOrder } from './name-order.js';
 
 /**
  * The flame graph in a compact form for the browser: parallel flat arrays, nodes in depth-first
@@ -58,9 +59,10 @@ function buildFlameGraph(tree: CallTree): FlameGraph {
   const totals = tree.totals('samples');
   const nodeFrame = tree.frame;
   const nodeSelf = tree.selfSamples;
-  // Children are ordered by (name, frame id). Ranking the frames once and bucketing the nodes
-  // by rank orders every node's children with two linear passes instead of a sort per node.
-  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame.subarray(0, size), nameRanks(names)));
+  // Children are ordered by (name, frame id). Ranking the frames once (kept per frame table as
+  // it grows: name-order.ts) and bucketing the nodes by rank orders every node's children with
+  // two linear passes instead of a sort per node.
+  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame.subarray(0, size), frameNameOrder(tree.frames).rank));
   // Output arrays are sized for every node and cut to length at the end: growing them push by
   // push cost more than the walk itself.
   const outFrame = new Array<number>(size);
@@ -99,15 +101,6 @@ function buildFlameGraph(tree: CallTree): FlameGraph {
     total: outTotal,
     self: outSelf,
   };
-}
-
-/** Each frame's position when frames are sorted by name, ties by id. */
-function nameRanks(names: string[]): Int32Array {
-  const order = Array.from(names.keys());
-  order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
-  const rank = new Int32Array(names.length);
-  for (let i = 0; i < order.length; i++) rank[order[i]] = i;
-  return rank;
 }
 
 /** Every node but the root, ordered by its frame's rank (a counting sort). */

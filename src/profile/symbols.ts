@@ -1,5 +1,6 @@
 import type { CallTree } from './calltree.js';
 import { childIndex } from './children.js';
+import { frameNameOrder } from './name-order.js';
 
 export interface SymbolRow {
   name: string;
@@ -66,11 +67,17 @@ function buildSymbolsTable(tree: CallTree): SymbolRow[] {
     stack[sp++] = ~entry;
     for (let i = start[entry + 1] - 1; i >= start[entry]; i--) stack[sp++] = kids[i];
   }
-  const rows: SymbolRow[] = [];
-  for (let f = 0; f < nFrames; f++) {
-    if (total[f] === 0 && self[f] === 0) continue;
+  // Rows by self, then total, then name (ties: frame id), compared as numbers: the names'
+  // order is kept per frame table (name-order.ts) rather than comparing strings per row.
+  const ids: number[] = [];
+  for (let f = 0; f < nFrames; f++) if (total[f] !== 0 || self[f] !== 0) ids.push(f);
+  const rank = frameNameOrder(tree.frames).rank;
+  ids.sort((a, b) => self[b] - self[a] || total[b] - total[a] || rank[a] - rank[b]);
+  const rows = new Array<SymbolRow>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const f = ids[i];
     const fr = tree.frames.get(f);
-    rows.push({
+    rows[i] = {
       name: fr.name,
       file: fr.file,
       binary: fr.binary,
@@ -79,8 +86,16 @@ function buildSymbolsTable(tree: CallTree): SymbolRow[] {
       total: total[f],
       selfNanos: selfNanos[f],
       totalNanos: totalNanos[f],
-    });
+    };
   }
-  rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  rowFrames.set(rows, Int32Array.from(ids));
   return rows;
+}
+
+/** The frame id of each row of a table symbolsTable built (its frame in the tree's frame table). */
+const rowFrames = new WeakMap<readonly SymbolRow[], Int32Array>();
+
+/** Per row of `rows` (as symbolsTable returned them), the id of its frame; undefined for rows from elsewhere. */
+export function symbolRowFrames(rows: readonly SymbolRow[]): Int32Array | undefined {
+  return rowFrames.get(rows);
 }

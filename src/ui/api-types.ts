@@ -97,6 +97,24 @@ export interface ProfileTypeInfo extends ProfileTypeName {
  * is a 400 PL_UI_UNKNOWN_TYPE listing the types it does (`cpu` is always allowed). from/to
  * select samples with from <= t < to; a sample without timestamps is at its profile's
  * time_unix_nano.
+ *
+ * Revalidation: every answer carries a weak `ETag` naming the slot's data (the slot and the
+ * chunks it holds) and the question (type, from/to, search, format), with `Cache-Control:
+ * no-cache` and `Vary: Accept, Accept-Encoding`. A request whose `If-None-Match` lists it is
+ * answered `304 Not Modified` with no body until the slot gets new data (or drops old data),
+ * so a view that polls an unchanged profile costs a few hundred bytes of headers.
+ *
+ * Formats, by `Accept`: JSON (this interface; the default, for any other Accept), or with
+ * `Accept: application/vnd.pilotlight.profile` (PROFILE_MEDIA_TYPE in profile-codec.ts) the
+ * same answer in a binary form, gzip'd when `Accept-Encoding` allows it: the frames table's
+ * strings once each, the flame graph's node columns and the symbols rows as little-endian
+ * numeric columns (u8/u16/u32 relative to the column's minimum, or f64), symbols rows naming
+ * their frame by id. `decodeProfile` (profile-codec.ts, the one decoder) turns it into this
+ * interface, value for value. Its header names the frames table it used (`framesTable`); a
+ * client that passes `frames=TABLE:N` (that table, and the N frames it holds of it) gets only
+ * the frames after the first N when the table is still the one the server's profile uses
+ * (the table only grows), else all of them. About 1/30 of the JSON's bytes for a live update
+ * of a 100k-node profile.
  */
 export interface ProfileResponse {
   key: string;

@@ -1,10 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { flameGraph } from '../profile/flame.js';
-import { symbolsTable } from '../profile/symbols.js';
+import { symbolRowFrames, symbolsTable } from '../profile/symbols.js';
 import { toPprof } from '../profile/pprof.js';
 import { diffFlameJson, diffProfiles } from '../profile/diff.js';
 import { searchFlame } from '../profile/focus.js';
@@ -16,10 +19,11 @@ import { emptyCpuSeries } from '../store/cpu.js';
 import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
 import type { WorkloadProfile } from '../profile/aggregate.js';
 import type { ProfileType } from '../profile/profile-type.js';
-import type { TypeSummary } from '../store/slot.js';
+import type { Slot, TypeSummary } from '../store/slot.js';
 import { UiError } from './errors.js';
 import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
+import { PROFILE_MEDIA_TYPE, encodeProfile } from './profile-codec.js';
 
 export interface UiAppOptions {
   store: ProfileStore;
@@ -99,13 +103,42 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     return { source: store.sourceInfo(key) ?? emptySource(workloadKey(key)), limits: store.limits };
   });
 
-  // The serialised answer per live profile (tree + version + search + the slot's types):
-  // repeated views of a profile that has not changed (polls, event refreshes, a second tab)
-  // send the same JSON without building and serialising ~1 MB again. Windowed queries build a
-  // fresh profile each time and are not cached.
-  const profileJson = new WeakMap<WorkloadProfile['tree'], { version: number; samples: number; search: string | undefined; types: string; body: string }>();
+  // What a profile answer is built from changes only when the slot's data does. Each answer
+  // carries an ETag naming the data it shows (the slot, its chunks) and the question (type,
+  // window, search, format): a client that sends it back in If-None-Match gets 304 with no
+  // body until new data arrives. `boot` tells this process's tags from another's.
+  const boot = randomBytes(6).toString('base64url');
+  const serialOf = serials();
+  const profileTag = (slot: Slot, type: string, window: { from?: number; to?: number }, search: string | undefined, format: 'json' | 'binary'): string => {
+    const chunks = slot.chunks;
+    // Chunks are appended and dropped oldest first at growing logical positions, so the first
+    // chunk's position and the end of the last one name the data held.
+    const first = chunks[0];
+    const last = chunks[chunks.length - 1];
+    const data = `${serialOf(slot)}:${first?.pos ?? 0}:${last ? last.pos + last.byteLength : 0}:${chunks.length}`;
+    const hash = createHash('sha1').update(JSON.stringify([boot, data, type, window.from ?? null, window.to ?? null, search ?? null, format])).digest('base64url');
+    return `W/"${hash.slice(0, 22)}"`;
+  };
 
-  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string; type?: string } }>(
+  // The answer per live profile (tree + version + search + the slot's types), and its
+  // serialised forms once asked for: repeated views of a profile that has not changed (a
+  // second tab, a client without the ETag) send the same bytes without building ~1 MB again.
+  // Windowed queries build a fresh profile each time and are not cached.
+  interface Built {
+    version: number;
+    samples: number;
+    search: string | undefined;
+    types: string;
+    response: ProfileResponse;
+    /** Frame id of each symbols row (for the binary form). */
+    symbolFrames?: Int32Array;
+    json?: string;
+    /** The last binary answer: for a client holding `from` frames, gzip'd or not. */
+    binary?: { from: number; gzip: boolean; body: Buffer };
+  }
+  const built = new WeakMap<WorkloadProfile['tree'], Built>();
+
+  app.get<{ Params: KeyParams; Querystring: { from?: string; to?: string; search?: string; type?: string; frames?: string } }>(
     '/api/sources/:key/profile',
     { schema: { params: keyParams } },
     async (req, reply) => {
@@ -113,41 +146,78 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
       const window = parseWindow(req.query);
       const query = req.query.search;
       if (query !== undefined && query.length > 1000) throw new UiError('PL_UI_BAD_SEARCH', 'search is longer than 1000 characters');
-      const profile = store.profile(key, window, store.typeOf([key], parseType(req.query.type)));
+      const type = store.typeOf([key], parseType(req.query.type));
+      const format = acceptsBinaryProfile(req.headers.accept) ? 'binary' : 'json';
+      const slot = store.touch(key);
+      if (!slot) throw new UiError('PL_UI_SLOT_NOT_FOUND', `no active profiling slot for ${key}; enable profiling first`);
+      const tag = profileTag(slot, type.key, window, query, format);
+      // no-cache: a cache may keep an answer but must ask (with the tag) before using it.
+      const validated = (r: FastifyReply): FastifyReply => r.header('etag', tag).header('cache-control', 'no-cache').header('vary', 'Accept, Accept-Encoding');
+      if (etagMatches(req.headers['if-none-match'], tag)) return validated(reply.code(304)).send();
+
+      const profile = store.profile(key, window, type);
       const held = store.types(key);
       const types = JSON.stringify(held.map(typeInfo));
       const live = window.from === undefined && window.to === undefined;
-      const hit = live ? profileJson.get(profile.tree) : undefined;
+      const hit = live ? built.get(profile.tree) : undefined;
+      let b: Built;
       if (hit && hit.version === profile.tree.version && hit.samples === profile.samples && hit.search === query && hit.types === types) {
-        return reply.type('application/json; charset=utf-8').send(hit.body);
+        b = hit;
+      } else {
+        const flame = flameGraph(profile.tree);
+        let search: ProfileResponse['search'];
+        if (query !== undefined && query.trim() !== '') {
+          const r = searchFlame(flame, query);
+          if (!r.ok) throw new UiError('PL_UI_BAD_SEARCH', r.error);
+          search = { query: query.trim(), matchedSamples: r.matchedSamples, totalSamples: r.totalSamples, matchedFrames: r.matchedFrames };
+        }
+        const response: ProfileResponse = {
+          key,
+          type: shownType(profile.type, held),
+          profileTypes: held.map(typeInfo),
+          samples: profile.samples,
+          cpuNanos: profile.cpuNanos,
+          periodNanos: profile.periodNanos,
+          startMs: Number.isNaN(profile.startMs) ? null : profile.startMs,
+          endMs: Number.isNaN(profile.endMs) ? null : profile.endMs,
+          from: window.from ?? null,
+          to: window.to ?? null,
+          flame,
+          symbols: symbolsTable(profile.tree),
+          unsymbolized: unsymbolizedOf(flame),
+          ...(search ? { search } : {}),
+          generatedAt: Date.now(),
+        };
+        b = { version: profile.tree.version, samples: profile.samples, search: query, types, response };
+        if (live) built.set(profile.tree, b);
       }
-      const flame = flameGraph(profile.tree);
-      let search: ProfileResponse['search'];
-      if (query !== undefined && query.trim() !== '') {
-        const r = searchFlame(flame, query);
-        if (!r.ok) throw new UiError('PL_UI_BAD_SEARCH', r.error);
-        search = { query: query.trim(), matchedSamples: r.matchedSamples, totalSamples: r.totalSamples, matchedFrames: r.matchedFrames };
+
+      if (format === 'json') {
+        b.json ??= JSON.stringify(b.response);
+        return validated(reply).type('application/json; charset=utf-8').send(b.json);
       }
-      const response: ProfileResponse = {
-        key,
-        type: shownType(profile.type, held),
-        profileTypes: held.map(typeInfo),
-        samples: profile.samples,
-        cpuNanos: profile.cpuNanos,
-        periodNanos: profile.periodNanos,
-        startMs: Number.isNaN(profile.startMs) ? null : profile.startMs,
-        endMs: Number.isNaN(profile.endMs) ? null : profile.endMs,
-        from: window.from ?? null,
-        to: window.to ?? null,
-        flame,
-        symbols: symbolsTable(profile.tree),
-        unsymbolized: unsymbolizedOf(flame),
-        ...(search ? { search } : {}),
-        generatedAt: Date.now(),
-      };
-      const body = JSON.stringify(response);
-      if (live) profileJson.set(profile.tree, { version: profile.tree.version, samples: profile.samples, search: query, types, body });
-      return reply.type('application/json; charset=utf-8').send(body);
+      // The binary form: the frames table is the tree's, which only grows; a client that holds
+      // its first N frames (`frames=TABLE:N`, TABLE as the last answer named it) gets the rest.
+      const frames = profile.tree.frames;
+      const table = `${boot}.${serialOf(frames)}`;
+      const from = framesHeld(req.query.frames, table, b.response.flame.frames.name.length);
+      const gzipIt = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      if (!b.binary || b.binary.from !== from || b.binary.gzip !== gzipIt) {
+        if (!b.symbolFrames) {
+          const rows = b.response.symbols;
+          b.symbolFrames = symbolRowFrames(rows);
+          if (!b.symbolFrames) {
+            b.symbolFrames = new Int32Array(rows.length);
+            for (let i = 0; i < rows.length; i++) b.symbolFrames[i] = frames.find(rows[i].name, rows[i].file, rows[i].binary, rows[i].kind);
+          }
+        }
+        const raw = encodeProfile({ response: b.response, symbolFrames: b.symbolFrames, framesTable: table, framesFrom: from });
+        // gzip level 1 on the worker pool: the columns shrink ~3× for a few ms of a thread.
+        const body = gzipIt && raw.byteLength > 1024 ? await gzipAsync(raw, { level: 1 }) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        b.binary = { from, gzip: gzipIt && raw.byteLength > 1024, body };
+      }
+      if (b.binary.gzip) reply.header('content-encoding', 'gzip');
+      return validated(reply).type(PROFILE_MEDIA_TYPE).send(b.binary.body);
     },
   );
 
@@ -247,6 +317,48 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     app.get('/', async (_req, reply) => reply.type('text/html').send(NOT_BUILT_PAGE));
   }
   return app;
+}
+
+const gzipAsync = promisify(gzip);
+
+/** Numbers per object (a slot, a frames table), for naming them in ETags and tokens; never reused. */
+function serials(): (o: object) => number {
+  const ids = new WeakMap<object, number>();
+  let next = 1;
+  return (o) => {
+    let id = ids.get(o);
+    if (id === undefined) ids.set(o, (id = next++));
+    return id;
+  };
+}
+
+/** Whether `Accept` asks for the binary profile (PROFILE_MEDIA_TYPE, with a q above 0). */
+function acceptsBinaryProfile(accept: string | undefined): boolean {
+  if (!accept) return false;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    if (type !== PROFILE_MEDIA_TYPE) continue;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** If-None-Match against an ETag, by weak comparison (RFC 9110 13.1.2): `*` or any listed tag. */
+function etagMatches(header: string | undefined, tag: string): boolean {
+  if (!header) return false;
+  const opaque = (t: string): string => t.trim().replace(/^W\//, '');
+  const want = opaque(tag);
+  return header.split(',').some((t) => t.trim() === '*' || opaque(t) === want);
+}
+
+/** Frames the client holds of `table`, from `frames=TABLE:N`; 0 (send every frame) for anything else. */
+function framesHeld(param: string | undefined, table: string, count: number): number {
+  if (!param) return 0;
+  const cut = param.lastIndexOf(':');
+  if (cut < 0 || param.slice(0, cut) !== table) return 0;
+  const n = Number(param.slice(cut + 1));
+  return Number.isInteger(n) && n >= 0 && n <= count ? n : 0;
 }
 
 function sendError(reply: FastifyReply, statusCode: number, code: string, message: string): FastifyReply {

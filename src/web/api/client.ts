@@ -4,7 +4,6 @@ import {
   type ApiError,
   type DiffQuery,
   type DiffResponse,
-  type ProfileResponse,
   type SlotResponse,
   type SourcesResponse,
   type TimelineResponse,
@@ -51,9 +50,7 @@ function query(params: Record<string, string | number | undefined>): string {
 
 export const api = {
   sources: (signal?: AbortSignal) => call<SourcesResponse>('/api/sources', { signal }),
-  /** `type`: a profile type key; undefined: the slot's default type. */
-  profile: (key: string, signal?: AbortSignal, range?: { from: number; to: number } | null, type?: string) =>
-    call<ProfileResponse>(`${sourcePath(key)}/profile${query({ type, from: range?.from, to: range?.to })}`, { signal }),
+  // The profile itself: api/profileFetch.ts (ETag, binary form).
   timeline: (key: string, stepSeconds: number, signal?: AbortSignal, type?: string) =>
     call<TimelineResponse>(`${sourcePath(key)}/timeline${query({ step: stepSeconds, type })}`, { signal }),
   diff: (q: DiffQuery, signal?: AbortSignal) => call<DiffResponse>(diffPath(q), { signal }),

@@ -71,3 +71,18 @@ test('the legend lists each colour family once, in palette order, with the shade
   assert.deepEqual([...drawn].sort(), [...v8.shades].sort());
   assert.deepEqual(legendEntries([]), []);
 });
+
+test('colours of a frames table that grows (or changes) between calls are those of a fresh call', () => {
+  const names = Array.from({ length: 500 }, (_, i) => `fn_${i}`);
+  const kinds = names.map((_, i) => ['native', 'kernel', 'v8js'][i % 3]);
+  const fresh = (n: readonly string[], k: readonly string[]): number[] => n.map((x, i) => colorIndex(x, k[i] ?? ''));
+  assert.deepEqual([...frameColors(names.slice(0, 300), kinds.slice(0, 300))], fresh(names.slice(0, 300), kinds));
+  // Grown: the first 300 carried over, the rest hashed.
+  assert.deepEqual([...frameColors(names, kinds)], fresh(names, kinds));
+  // Another graph altogether, and one whose frame 10 changed kind.
+  const other = names.map((n) => `${n}_x`);
+  assert.deepEqual([...frameColors(other, kinds)], fresh(other, kinds));
+  const changed = kinds.map((k, i) => (i === 10 ? 'jvm' : k));
+  assert.deepEqual([...frameColors(other, changed)], fresh(other, changed));
+  assert.deepEqual([...frameColors(other.slice(0, 5), changed)], fresh(other.slice(0, 5), changed));
+});

@@ -98,10 +98,25 @@ export function dimIndex(color: number): number {
   return DIM_BASE + (color % SHADES);
 }
 
-/** Palette index per frame id, computed once per flame graph. */
+/** The last frameColors call: a live update's frames are the previous ones plus a few. */
+let lastColors: { names: readonly string[]; kinds: readonly string[]; out: Uint16Array } | null = null;
+
+/**
+ * Palette index per frame id, computed once per flame graph. Frames that the previous call's
+ * frames also had at the same index (the same name and kind strings: a live update continues
+ * the frames table) keep the colour computed then; only new frames are hashed.
+ */
 export function frameColors(names: readonly string[], kinds: readonly string[]): Uint16Array {
   const out = new Uint16Array(names.length);
-  for (let f = 0; f < names.length; f++) out[f] = colorIndex(names[f], kinds[f] ?? '');
+  let from = 0;
+  const last = lastColors;
+  if (last) {
+    const n = Math.min(names.length, last.names.length);
+    while (from < n && names[from] === last.names[from] && (kinds[from] ?? '') === (last.kinds[from] ?? '')) from++;
+    out.set(last.out.subarray(0, from));
+  }
+  for (let f = from; f < names.length; f++) out[f] = colorIndex(names[f], kinds[f] ?? '');
+  lastColors = { names, kinds, out };
   return out;
 }
 

@@ -21,7 +21,16 @@ export interface FlameLayout {
   readonly rootTotal: number;
 }
 
+/** Layouts by graph: a graph laid out ahead of its render (useProfile) is not laid out again. */
+const layouts = new WeakMap<FlameGraph, FlameLayout>();
+
 export function layoutFlame(graph: FlameGraph): FlameLayout {
+  let layout = layouts.get(graph);
+  if (!layout) layouts.set(graph, (layout = computeLayout(graph)));
+  return layout;
+}
+
+function computeLayout(graph: FlameGraph): FlameLayout {
   const size = graph.depth.length;
   const x = new Float64Array(size);
   const parent = new Int32Array(size).fill(-1);

@@ -1,6 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { startTransition, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ProfileResponse, SlotEvent } from '../../ui/api-types.js';
 import { ApiCallError, api } from '../api/client.js';
+import { fetchProfile, profileFormat, type FetchTiming, type HeldProfile } from '../api/profileFetch.js';
+import { layoutFlame } from '../flame/layout.js';
+import { yieldToMain } from '../scheduling.js';
 
 export type Transport = 'sse' | 'polling' | 'off';
 
@@ -28,6 +31,13 @@ const MAX_SSE_FAILURES = 3;
  * new data and the profile is fetched again (coalesced: at most once a second, and no more
  * often than twice what the last fetch took); where the stream fails (a proxy that buffers,
  * an old server) it falls back to polling.
+ *
+ * A refetch sends the shown profile's ETag, so one that finds nothing new is a 304 without a
+ * body and keeps the same profile object (nothing re-renders); new data comes in the binary
+ * form with only the frames the client lacks (api/profileFetch.ts), is decoded in slices,
+ * laid out in a task of its own, and rendered as a transition. Each fetch leaves performance
+ * measures `pilotlight:profile-fetch`, `-decode`, `-layout` and `-render` (state set → the tab
+ * committed), which bench/live.bench.ts reads.
  */
 export function useProfile(
   key: string,
@@ -50,6 +60,10 @@ export function useProfile(
   const liveRef = useRef(live);
   liveRef.current = live;
   const latestSamples = useRef(-1);
+  // The profile shown and its ETag / frames table: what the next fetch continues from.
+  const held = useRef<HeldProfile | null>(null);
+  // performance.now() when a new profile was handed to React, until it has committed.
+  const renderStart = useRef<number | null>(null);
   const onClosedRef = useRef(onClosed);
   const onSlotRef = useRef(onSlot);
   useEffect(() => {
@@ -76,13 +90,37 @@ export function useProfile(
       lastStart = Date.now();
       setLoading(true);
       try {
-        const res = await api.profile(key, inFlight.signal, rangeFrom !== undefined && rangeTo !== undefined ? { from: rangeFrom, to: rangeTo } : null, type);
+        const range = rangeFrom !== undefined && rangeTo !== undefined ? { from: rangeFrom, to: rangeTo } : null;
+        const next = await fetchProfile(key, { type, range }, held.current, inFlight.signal, measureFetch);
         if (stopped) return;
         gap = Math.max(MIN_FETCH_GAP_MS, 2 * (Date.now() - lastStart));
+        const res = next.profile;
         latestSamples.current = res.samples;
-        setProfile(res);
-        setReceivedAt(Date.now());
-        setError(null);
+        const legacy = profileFormat() === 'json';
+        if (next !== held.current && !legacy) {
+          // The flame graph's layout, a task of its own ahead of the render that needs it
+          // (layoutFlame keeps it per graph), so the render's task is that much shorter.
+          const t = performance.now();
+          layoutFlame(next.profile.flame);
+          measure('layout', t, performance.now());
+          await yieldToMain();
+          if (stopped) return;
+        }
+        if (next !== held.current) {
+          held.current = next;
+          renderStart.current = performance.now();
+        }
+        // A new profile re-renders the graph and the table: as a transition, React renders it
+        // in slices between which input (a hover, a click) is handled, rather than in one task.
+        // (The `json` debugging format keeps the old way, in one go: the benchmark's baseline.)
+        const at = Date.now();
+        const show = (): void => {
+          setProfile(res);
+          setReceivedAt(at);
+          setError(null);
+        };
+        if (legacy) show();
+        else startTransition(show);
       } catch (err) {
         if (stopped || inFlight?.signal.aborted) return;
         setError({ message: (err as Error).message, code: err instanceof ApiCallError ? err.code : null });
@@ -116,6 +154,14 @@ export function useProfile(
     void run();
     return () => fetcher.current?.cancel();
   }, [key, active, rangeFrom, rangeTo, type]);
+
+  // A new profile has been rendered and committed (this runs after the tab's children's
+  // layout effects): the end of the `-render` measure.
+  useLayoutEffect(() => {
+    if (renderStart.current === null) return;
+    measure('render', renderStart.current, performance.now());
+    renderStart.current = null;
+  }, [profile]);
 
   // Live updates: SSE first, polling when the stream keeps failing.
   useEffect(() => {
@@ -171,4 +217,18 @@ export function useProfile(
 
   const refresh = useCallback(() => fetcher.current?.request(true), []);
   return { profile: active ? profile : null, error: error?.message ?? null, errorCode: error?.code ?? null, receivedAt, loading, transport, refresh };
+}
+
+function measure(what: string, start: number, end: number): void {
+  try {
+    performance.measure(`pilotlight:profile-${what}`, { start, end });
+  } catch {
+    // A browser without User Timing Level 3: no measures.
+  }
+}
+
+function measureFetch(t: FetchTiming): void {
+  const end = performance.now();
+  measure('fetch', end - t.decodeMs - t.fetchMs, end - t.decodeMs);
+  if (t.status !== 304) measure('decode', end - t.decodeMs, end);
 }

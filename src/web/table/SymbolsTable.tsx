@@ -1,6 +1,7 @@
 import { useMemo, useRef, useState } from 'react';
 import type { SymbolRow } from '../../profile/symbols.js';
-import { filterRows, rowKey, sortRows, type SortDir, type SortKey } from './sort.js';
+import { rowKey, type SortDir, type SortKey } from './sort.js';
+import { useSortedRows } from './useSortedRows.js';
 import { useVirtualRows } from './useVirtualRows.js';
 import { formatCount, formatNanos, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
@@ -31,7 +32,7 @@ interface Props {
 export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect, onOpen, initialSort, onSortChange, compact = false, search = '' }: Props) {
   const [sort, setSort] = useState(initialSort ?? { key: 'self' as SortKey, dir: 'desc' as SortDir });
   const [filter, setFilter] = useState('');
-  const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
+  const shown = useSortedRows(rows, filter, sort);
   const marks = useMemo(() => {
     const q = search.trim() === '' ? null : parseSearch(search);
     return q && q.ok ? q.test : null;

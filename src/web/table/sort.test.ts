@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SymbolRow } from '../../profile/symbols.js';
-import { filterRows, rowKey, sortRows } from './sort.js';
+import { NameOrder, filterRows, rowKey, sortRows, sortRowsByComparator } from './sort.js';
 import { flameFromFolded } from '../flame/testing.js';
 import { frameKeyOf } from '../flame/layout.js';
 
@@ -37,4 +37,37 @@ test('a row and its flame graph frame share one key', () => {
   const g = flameFromFolded('main;parse#v8js 3');
   const f = g.frames.name.indexOf('parse');
   assert.equal(rowKey({ ...row('parse', 3, 3, ''), kind: 'v8js' }), frameKeyOf(g, f));
+});
+
+test('names merged in over many updates keep the order strings have', () => {
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const word = (): string => Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abcdefgh'[Math.floor(rand() * 8)]).join('');
+  const order = new NameOrder();
+  const seen = new Set<string>();
+  for (let update = 0; update < 60; update++) {
+    // A few new names an update, sometimes many, always some known ones.
+    const fresh = Array.from({ length: update % 10 === 0 ? 300 : 1 + Math.floor(rand() * 8) }, word);
+    const known = [...seen].filter(() => rand() < 0.5);
+    const rows = [...fresh, ...known].map((name) => row(name, 0, 0));
+    for (const n of fresh) seen.add(n);
+    const rank = order.ranks(rows);
+    for (let i = 0; i < rows.length; i++) {
+      for (let j = 0; j < rows.length; j++) {
+        const a = rows[i].name;
+        const b = rows[j].name;
+        assert.equal(Math.sign(rank[i] - rank[j]), a < b ? -1 : a > b ? 1 : 0, `${a} vs ${b} after update ${update}`);
+      }
+    }
+  }
+});
+
+test('a large table sorts as the comparator would, values, names and binaries tied', () => {
+  const names = ['b', 'a', 'c', 'a', 'd', 'b'];
+  const rows = Array.from({ length: 3000 }, (_, i) => row(names[i % 6], i % 5, (i * 7) % 11, i % 4 === 0 ? 'libc' : 'app'));
+  for (const dir of ['asc', 'desc'] as const) {
+    for (const key of ['self', 'total', 'name'] as const) assert.deepEqual(sortRows(rows, key, dir), sortRowsByComparator(rows, key, dir), `${key} ${dir}`);
+  }
+  const fractions = rows.map((r, i) => ({ ...r, self: r.self + i / 7 }));
+  assert.deepEqual(sortRows(fractions, 'self', 'desc'), sortRowsByComparator(fractions, 'self', 'desc'), 'values that are not whole numbers');
 });

@@ -4,7 +4,9 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import { makeUniverse, rng, zipf, type Universe } from './gen.js';
 import { RequestBuilder, type FrameSpec } from '../src/otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
+import { gzipSync } from 'node:zlib';
 import { PROFILE_FORMAT_FLAG } from '../src/web/api/profileFetch.js';
+import { PROFILE_MEDIA_TYPE, decodeProfile } from '../src/ui/profile-codec.js';
 import '../src/web/debug.js';
 import { ensureWebBuilt, launchChromium, startUi, type RunningUi } from '../test/helpers/web.js';
 import { quantile, table } from './measure.js';
@@ -112,6 +114,8 @@ interface PhaseResult {
   drawMs: number[];
   hover: number[];
   zoom: number[];
+  /** Interactions that got no tooltip / no zoom within 20 s, or no target to point at. */
+  misses: number;
   status: Record<string, number>;
   nodes: number;
 }
@@ -148,7 +152,7 @@ export async function main(): Promise<BenchResult | undefined> {
             row('profile bytes fetched max', (r) => Math.max(...r.bytes)),
             row('answers (status: count)', (r) => Object.entries(r.status).map(([s, c]) => `${s}: ${c}`).join(', ')),
             row('main-thread busy per 1 s window p50', (r) => quantile(sorted(r.busy), 0.5)),
-            row('main-thread busy p99 (max of 10)', (r) => quantile(sorted(r.busy), 0.99)),
+            row('main-thread busy p99 (= max of 10)', (r) => quantile(sorted(r.busy), 0.99)),
             row('long tasks in 10 s', (r) => r.longTasks.length),
             row('longest task', (r) => (r.longTasks.length ? Math.max(...r.longTasks) : 0)),
             row('data sent → new graph drawn p50', (r) => quantile(sorted(r.latency), 0.5)),
@@ -158,9 +162,10 @@ export async function main(): Promise<BenchResult | undefined> {
             row('  React render + commit p50 (wall; now: in slices)', (r) => mark(r, 'render', 0.5)),
             row('  draw p50', (r) => quantile(sorted(r.drawMs), 0.5)),
             row('hover → tooltip shown p50 (while updating)', (r) => quantile(sorted(r.hover), 0.5)),
-            row('hover → tooltip p99', (r) => quantile(sorted(r.hover), 0.99)),
+            row('hover → tooltip max', (r) => quantile(sorted(r.hover), 0.99)),
             row('click → zoom drawn p50 (while updating)', (r) => quantile(sorted(r.zoom), 0.5)),
-            row('click → zoom drawn p99', (r) => quantile(sorted(r.zoom), 0.99)),
+            row('click → zoom drawn max', (r) => quantile(sorted(r.zoom), 0.99)),
+            row('interactions timed (missed)', (r) => `${r.hover.length + r.zoom.length} (${r.misses})`),
           ],
         ),
       );
@@ -174,6 +179,7 @@ export async function main(): Promise<BenchResult | undefined> {
       fig('longest task', 'ms', (r) => (r.longTasks.length ? Math.max(...r.longTasks) : 0));
       fig('hover → tooltip p50', 'ms', (r) => quantile(sorted(r.hover), 0.5));
       fig('click → zoom drawn p50', 'ms', (r) => quantile(sorted(r.zoom), 0.5));
+      await wireSizes(ui, key, w, label, notes);
       await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profiling`, { method: 'DELETE' });
     }
     notes.push('main-thread busy = Chromium TaskDuration (CDP Performance metrics) over each one-second window: the update plus the 1 s clock tick');
@@ -184,6 +190,42 @@ export async function main(): Promise<BenchResult | undefined> {
     await ui.close();
   }
   return { title: 'Live profile updates in Chromium (machine-wide source)', figures, notes };
+}
+
+/**
+ * One update's answer in each form, measured from Node: is gzip'd JSON as small as the binary
+ * form? Bytes of the JSON and of the binary form continuing the frames a client holds, each
+ * as sent and gzip'd (level 1, as the server does, and 6), with the time gzip took.
+ */
+async function wireSizes(ui: RunningUi, key: string, w: MachineWorkload, label: string, notes: string[]): Promise<void> {
+  const url = `${ui.url}/api/sources/${encodeURIComponent(key)}/profile`;
+  const first = decodeProfile(new Uint8Array(await (await fetch(url, { headers: { accept: PROFILE_MEDIA_TYPE } })).arrayBuffer()));
+  await ui.send(w.second());
+  const json = Buffer.from(await (await fetch(url, { headers: { accept: 'application/json', 'accept-encoding': 'identity' } })).arrayBuffer());
+  const frames = `${first.framesTable}:${first.profile.flame.frames.name.length}`;
+  const bin = Buffer.from(await (await fetch(`${url}?frames=${encodeURIComponent(frames)}`, { headers: { accept: PROFILE_MEDIA_TYPE, 'accept-encoding': 'identity' } })).arrayBuffer());
+  const gz = (b: Buffer, level: number): { bytes: number; ms: number } => {
+    const t = performance.now();
+    const bytes = gzipSync(b, { level }).byteLength;
+    return { bytes, ms: performance.now() - t };
+  };
+  const t0 = performance.now();
+  JSON.parse(json.toString());
+  const parseMs = performance.now() - t0;
+  const t1 = performance.now();
+  decodeProfile(bin, { table: first.framesTable, frames: first.profile.flame.frames });
+  const decodeMs = performance.now() - t1;
+  const rows = [
+    ['JSON (baseline)', json.byteLength, gz(json, 1), gz(json, 6), parseMs],
+    ['binary, new frames only', bin.byteLength, gz(bin, 1), gz(bin, 6), decodeMs],
+  ] as const;
+  console.log(`\n${label}: one update's answer, measured from Node (bytes; gzip ms = server CPU; read = JSON.parse / decodeProfile in Node)`);
+  console.log(table(['form', 'as is', 'gzip -1', 'gzip -1 ms', 'gzip -6', 'gzip -6 ms', 'read ms'], rows.map(([name, raw, g1, g6, read]) => [name, raw, g1.bytes, g1.ms, g6.bytes, g6.ms, read])));
+  notes.push(`${label}: JSON ${fmtBytes(json.byteLength)} (gzip -1 ${fmtBytes(rows[0][2].bytes)} for ${rows[0][2].ms.toFixed(0)} ms of server CPU) vs binary ${fmtBytes(bin.byteLength)} (gzip -1 ${fmtBytes(rows[1][2].bytes)}, ${rows[1][2].ms.toFixed(0)} ms)`);
+}
+
+function fmtBytes(n: number): string {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 function sorted(xs: number[]): number[] {
@@ -213,7 +255,7 @@ async function runMode(browser: Browser, ui: RunningUi, key: string, w: MachineW
     },
     [PROFILE_FORMAT_FLAG, mode === 'json' ? 'json' : ''] as const,
   );
-  const result: PhaseResult = { bytes: [], busy: [], latency: [], longTasks: [], marks: {}, drawMs: [], hover: [], zoom: [], status: {}, nodes: 0 };
+  const result: PhaseResult = { bytes: [], busy: [], latency: [], longTasks: [], marks: {}, drawMs: [], hover: [], zoom: [], misses: 0, status: {}, nodes: 0 };
   let counting = false;
   page.on('requestfinished', (req) => {
     if (!counting || !PROFILE_PATH.test(new URL(req.url()).pathname)) return;
@@ -248,18 +290,19 @@ async function runMode(browser: Browser, ui: RunningUi, key: string, w: MachineW
       const busy0 = await busyMs(cdp);
       const before = await page.evaluate(() => ({ total: window.__pilotlight!.flame!.rootTotal, at: performance.now() }));
       const target = withInteraction ? await pickTarget(page, i, i % 2 === 0 ? 'hover' : 'zoom') : null;
-      if (process.env.LIVE_DEBUG) console.log("target", JSON.stringify(target));
       const answered = withInteraction ? page.waitForResponse((r) => PROFILE_PATH.test(new URL(r.url()).pathname) && r.status() === 200, { timeout: 20_000 }) : null;
       await ui.send(w.second());
+      if (withInteraction && !target) result.misses++;
       if (answered && target) {
         try {
           await answered;
           const ms = target.kind === 'hover' ? await hoverTime(page, target) : await zoomTime(page, target);
           if (ms !== null) (target.kind === 'hover' ? result.hover : result.zoom).push(ms);
         } catch {
-          console.log(`  (${mode}: update ${i + 1}: no answer or no ${target.kind} within 20 s)`);
+          result.misses++;
         }
       }
+      answered?.catch(() => undefined);
       try {
         await page.waitForFunction((t) => window.__pilotlight!.flame!.rootTotal > t, before.total, { timeout: 20_000, polling: 'raf' });
         // The new graph is committed; its draw is on the next animation frame.

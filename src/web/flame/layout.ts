@@ -31,37 +31,39 @@ export function layoutFlame(graph: FlameGraph): FlameLayout {
 }
 
 function computeLayout(graph: FlameGraph): FlameLayout {
-  const size = graph.depth.length;
+  const { depth, total } = graph;
+  const size = depth.length;
+  let maxDepth = 0;
+  for (let i = 0; i < size; i++) if (depth[i] > maxDepth) maxDepth = depth[i];
   const x = new Float64Array(size);
   const parent = new Int32Array(size).fill(-1);
   const end = new Int32Array(size);
-  // cursor[d]: where the next node at depth d starts; last[d]: the open node at depth d.
-  const cursor: number[] = [0];
-  const last: number[] = [];
-  const rowCounts: number[] = [];
-  let maxDepth = 0;
+  // cursor[d]: where the next node at depth d starts; last[0..open): the open node at each
+  // depth. Typed arrays sized by the depth: a live update lays out every node again, and JS
+  // arrays whose length changed per node made this several times slower at 500k nodes.
+  const cursor = new Float64Array(maxDepth + 2);
+  const last = new Int32Array(maxDepth + 1);
+  let open = 0;
+  const rowCounts = new Int32Array(maxDepth + 1);
   for (let i = 0; i < size; i++) {
-    const d = graph.depth[i];
+    const d = depth[i];
     // Every open node at depth >= d ends here.
-    for (let k = last.length - 1; k >= d; k--) end[last[k]] = i;
-    last.length = d;
-    last.push(i);
-    x[i] = cursor[d] ?? 0;
-    cursor[d] = x[i] + graph.total[i];
-    cursor[d + 1] = x[i];
+    for (let k = open - 1; k >= d; k--) end[last[k]] = i;
+    open = d;
+    last[open++] = i;
+    const xi = cursor[d];
+    x[i] = xi;
+    cursor[d] = xi + total[i];
+    cursor[d + 1] = xi;
     if (d > 0) parent[i] = last[d - 1];
-    rowCounts[d] = (rowCounts[d] ?? 0) + 1;
-    if (d > maxDepth) maxDepth = d;
+    rowCounts[d]++;
   }
-  for (const open of last) end[open] = size;
+  for (let k = 0; k < open; k++) end[last[k]] = size;
   const rows: Int32Array[] = [];
-  const fill: number[] = [];
-  for (let d = 0; d <= maxDepth && size > 0; d++) {
-    rows.push(new Int32Array(rowCounts[d] ?? 0));
-    fill.push(0);
-  }
-  for (let i = 0; i < size; i++) rows[graph.depth[i]][fill[graph.depth[i]]++] = i;
-  return { graph, size, x, parent, end, maxDepth: size > 0 ? maxDepth : -1, rows, rootTotal: size > 0 ? graph.total[0] : 0 };
+  const fill = new Int32Array(maxDepth + 1);
+  for (let d = 0; d <= maxDepth && size > 0; d++) rows.push(new Int32Array(rowCounts[d]));
+  for (let i = 0; i < size; i++) rows[depth[i]][fill[depth[i]]++] = i;
+  return { graph, size, x, parent, end, maxDepth: size > 0 ? maxDepth : -1, rows, rootTotal: size > 0 ? total[0] : 0 };
 }
 
 /** The node at `depth` covering sample offset `xs`, or -1. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SymbolRow } from '../../profile/symbols.js';
-import { NameOrder, filterRows, rowKey, sortRows, sortRowsByComparator } from './sort.js';
+import { NameOrder, filterRows, radixOrder, rowKey, sortRows, sortRowsAsync, sortRowsByComparator } from './sort.js';
 import { flameFromFolded } from '../flame/testing.js';
 import { frameKeyOf } from '../flame/layout.js';
 
@@ -70,4 +70,28 @@ test('a large table sorts as the comparator would, values, names and binaries ti
   }
   const fractions = rows.map((r, i) => ({ ...r, self: r.self + i / 7 }));
   assert.deepEqual(sortRows(fractions, 'self', 'desc'), sortRowsByComparator(fractions, 'self', 'desc'), 'values that are not whole numbers');
+});
+
+test('radix order: stable, for keys from a few to 2^53', () => {
+  let seed = 11;
+  const rand = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (const max of [0, 1, 7, 2047, 2048, 70_000, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER]) {
+    const keys = Float64Array.from({ length: 3000 }, () => Math.floor(rand() * (max + 1)));
+    keys[0] = max;
+    const expected = Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b] || a - b);
+    assert.deepEqual(Array.from(radixOrder(keys, max)), expected, `keys up to ${max}`);
+  }
+});
+
+test('two tables sorted in slices at once, one renumbering the names under the other, both come out right', async () => {
+  const big = Array.from({ length: 60_000 }, (_, i) => row(`fn${(i * 7919) % 60_000}`, i % 13, i % 17));
+  const small = Array.from({ length: 50 }, (_, i) => row(`new${i % 9}`, i % 3, i % 5));
+  const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
+  await sortRowsAsync(big, 'self', 'desc', pause);
+  // The small table's new names make the order start afresh from its rows (the list is far
+  // larger than it), while the big one is between slices, and then the big one's names again.
+  const [a, b, c] = await Promise.all([sortRowsAsync(big, 'total', 'asc', pause), sortRowsAsync(small, 'self', 'desc', pause), sortRowsAsync(big, 'name', 'desc', pause)]);
+  assert.deepEqual(a, sortRowsByComparator(big, 'total', 'asc'));
+  assert.deepEqual(b, sortRowsByComparator(small, 'self', 'desc'));
+  assert.deepEqual(c, sortRowsByComparator(big, 'name', 'desc'));
 });

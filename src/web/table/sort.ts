@@ -8,10 +8,10 @@ export type SortDir = 'asc' | 'desc';
  * Sorted copy of the rows; ties fall back to name so the order is stable between updates.
  *
  * A live table is sorted again on every update, tens of thousands of rows, and a comparator
- * that compares names was most of an update's time. Rows are ordered by numbers instead: each
- * name's place among the names seen so far (NameOrder, carried over from update to update),
- * then the value; where those and the row's index fit in a double, each step is the engine's
- * own numeric sort of one Float64Array (key × 2^bits + index), with no comparator calls.
+ * that compares names was most of an update's time. Rows are ordered by whole numbers instead:
+ * each name's place among the names seen so far (NameOrder, carried over from update to
+ * update), then the value, each by a stable radix sort (linear, no comparator calls); values
+ * that are not whole numbers fall back to a comparator on numbers.
  */
 export function sortRows(rows: readonly SymbolRow[], key: SortKey, dir: SortDir): SymbolRow[] {
   return runSteps(sortSteps(rows, key, dir));
@@ -45,7 +45,9 @@ function* sortSteps(rows: readonly SymbolRow[], key: SortKey, dir: SortDir): Gen
   const n = rows.length;
   const { rank, limit } = yield* names.rankSteps(rows);
   // Rows in name order (equal names: in input order), as row indexes.
-  const byName = packedOrder(n, (i) => (key === 'name' && sign < 0 ? limit - rank[i] : rank[i]), limit) ?? comparatorOrder(n, (a, b) => (key === 'name' ? sign : 1) * (rank[a] - rank[b]));
+  const nameKeys = new Float64Array(n);
+  for (let i = 0; i < n; i++) nameKeys[i] = key === 'name' && sign < 0 ? limit - rank[i] : rank[i];
+  const byName = radixOrder(nameKeys, limit);
   yield;
   let order: ArrayLike<number>;
   if (key === 'name') {
@@ -74,9 +76,13 @@ function* sortSteps(rows: readonly SymbolRow[], key: SortKey, dir: SortDir): Gen
       if (x > hi) hi = x;
       if (!Number.isInteger(x)) whole = false;
     }
-    const packed = whole ? packedOrder(n, (p) => (sign > 0 ? v[byName[p]] - lo : hi - v[byName[p]]), hi - lo) : null;
-    if (packed) {
-      order = Array.from(packed, (p) => byName[p]);
+    if (whole && hi - lo <= Number.MAX_SAFE_INTEGER) {
+      const keys = new Float64Array(n);
+      for (let p = 0; p < n; p++) keys[p] = sign > 0 ? v[byName[p]] - lo : hi - v[byName[p]];
+      const byValue = radixOrder(keys, hi - lo);
+      const out = new Int32Array(n);
+      for (let p = 0; p < n; p++) out[p] = byName[byValue[p]];
+      order = out;
     } else {
       const at = new Float64Array(n);
       for (let p = 0; p < n; p++) at[byName[p]] = p;
@@ -107,20 +113,49 @@ async function runStepsAsync<T>(steps: Generator<void, T>, pause: () => Promise<
   }
 }
 
+/** Bits of a key per radix pass: 2048 buckets. */
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
 /**
- * Indexes 0..n-1 ordered by the whole number `keyOf(i)` (0 ≤ key ≤ maxKey), ties by index:
- * one native numeric sort of key × 2^bits + i. Null when that does not fit in a double.
+ * Indexes 0..n-1 ordered by `keys` (whole numbers, 0 ≤ key ≤ maxKey ≤ 2^53), ties by index:
+ * a least-significant-digit radix sort, 11 bits a pass, as many passes as maxKey needs (one to
+ * three for a table's counts; five at most). Each pass is stable, so the whole is.
  */
-function packedOrder(n: number, keyOf: (i: number) => number, maxKey: number): Int32Array | null {
-  const bits = 32 - Math.clz32(n);
-  const scale = 2 ** bits;
-  if (!(maxKey >= 0) || maxKey * scale + scale > Number.MAX_SAFE_INTEGER) return null;
-  const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = keyOf(i) * scale + i;
-  packed.sort();
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = packed[i] % scale;
-  return out;
+export function radixOrder(keys: Float64Array, maxKey: number): Int32Array {
+  const n = keys.length;
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let spare = new Int32Array(n);
+  // Keys split into 32-bit halves, so every digit is an integer shift and mask.
+  const low = new Uint32Array(n);
+  const high = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    low[i] = keys[i] % 4294967296;
+    high[i] = Math.floor(keys[i] / 4294967296);
+  }
+  const count = new Int32Array(RADIX);
+  const maxHigh = Math.floor(maxKey / 4294967296);
+  for (const [half, top] of [
+    [low, maxHigh > 0 ? 4294967295 : maxKey],
+    [high, maxHigh],
+  ] as const) {
+    for (let shift = 0; shift < 32 && top >= 2 ** shift && top > 0; shift += RADIX_BITS) {
+      count.fill(0);
+      for (let i = 0; i < n; i++) count[(half[i] >>> shift) & (RADIX - 1)]++;
+      for (let d = 0, sum = 0; d < RADIX; d++) {
+        const c = count[d];
+        count[d] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const row = order[i];
+        spare[count[(half[row] >>> shift) & (RADIX - 1)]++] = row;
+      }
+      [order, spare] = [spare, order];
+    }
+  }
+  return order;
 }
 
 function comparatorOrder(n: number, cmp: (a: number, b: number) => number): number[] {
@@ -154,18 +189,30 @@ export class NameOrder {
   *rankSteps(rows: readonly SymbolRow[]): Generator<void, { rank: Float64Array; limit: number }> {
     const out = new Float64Array(rows.length);
     const generation = this.generation;
-    let missing: Set<string> | null = null;
+    const missing: number[] = [];
     for (let i = 0; i < rows.length; i++) {
       if (i > 0 && i % ROWS_PER_STEP === 0) yield;
       const r = this.rank.get(rows[i].name);
-      if (r === undefined) (missing ??= new Set()).add(rows[i].name);
+      if (r === undefined) missing.push(i);
       else out[i] = r;
     }
-    if (missing) {
+    if (missing.length > 0) {
+      const fresh = [...new Set(missing.map((i) => rows[i].name))].filter((name) => !this.rank.has(name)).sort(byString);
       if (this.sorted.length > 4 * rows.length + 50_000) this.renumber([...new Set(rows.map((r) => r.name))].sort(byString));
-      else this.merge([...missing].filter((name) => !this.rank.has(name)).sort(byString));
+      else this.merge(fresh);
     }
-    if (missing || generation !== this.generation) for (let i = 0; i < rows.length; i++) out[i] = this.rank.get(rows[i].name)!;
+    if (generation !== this.generation) {
+      // Renumbered (here or by another caller meanwhile): every number again.
+      const again = this.generation;
+      for (let i = 0; i < rows.length; i++) {
+        if (i > 0 && i % ROWS_PER_STEP === 0) yield;
+        out[i] = this.rank.get(rows[i].name)!;
+      }
+      // Renumbered once more while this yielded: then all of it without yielding.
+      if (again !== this.generation) for (let i = 0; i < rows.length; i++) out[i] = this.rank.get(rows[i].name)!;
+    } else {
+      for (const i of missing) out[i] = this.rank.get(rows[i].name)!;
+    }
     return { rank: out, limit: this.limit };
   }
 
@@ -174,34 +221,33 @@ export class NameOrder {
     return (this.sorted.length + 1) * GAP;
   }
 
-  /** Merges sorted new names in, each numbered between its neighbours. */
+  /**
+   * Merges sorted new names in, each numbered between its neighbours: a binary search per new
+   * name, then one copy of the list (no string comparisons across the names already placed).
+   */
   private merge(fresh: string[]): void {
     const old = this.sorted;
     const all = new Array<string>(old.length + fresh.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    let prev = -1;
     let fits = true;
-    while (j < fresh.length) {
-      if (i < old.length && old[i] < fresh[j]) {
-        prev = this.rank.get(old[i])!;
-        all[k++] = old[i++];
-        continue;
-      }
-      // The new names before the next old one share the gap up to it.
-      let run = j;
-      while (run < fresh.length && !(i < old.length && old[i] < fresh[run])) run++;
-      const next = i < old.length ? this.rank.get(old[i])! : prev + 1 + (run - j + 1) * GAP;
+    let o = 0;
+    let k = 0;
+    for (let j = 0; j < fresh.length; ) {
+      const at = lowerBound(old, fresh[j], o);
+      while (o < at) all[k++] = old[o++];
+      // The new names that go before the same old one share the gap below it.
+      let run = j + 1;
+      while (run < fresh.length && (at === old.length || fresh[run] < old[at])) run++;
+      const prev = o > 0 ? this.rank.get(old[o - 1])! : -1;
+      const next = o < old.length ? this.rank.get(old[o])! : prev + 1 + (run - j + 1) * GAP;
       const step = Math.floor((next - prev) / (run - j + 1));
       if (step < 1) fits = false;
-      for (; j < run; j++) {
-        prev += Math.max(1, step);
-        this.rank.set(fresh[j], prev);
-        all[k++] = fresh[j];
+      for (let r = j; r < run; r++) {
+        this.rank.set(fresh[r], prev + (r - j + 1) * Math.max(1, step));
+        all[k++] = fresh[r];
       }
+      j = run;
     }
-    while (i < old.length) all[k++] = old[i++];
+    while (o < old.length) all[k++] = old[o++];
     this.sorted = all;
     if (!fits || this.rank.get(all[all.length - 1])! >= this.limit) this.renumber(all);
   }
@@ -218,6 +264,18 @@ export class NameOrder {
 const GAP = 1024;
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The first index at or after `from` whose name is not below `name`. */
+function lowerBound(sorted: readonly string[], name: string, from: number): number {
+  let lo = from;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** The name order every table sorts by (names are shared across tables and updates). */
 const names = new NameOrder();

@@ -5,7 +5,10 @@ import { RequestBuilder } from '../src/otlp/builder.js';
 import { decodeRequest, encodeRequest, gunzipBoundedSync, requestToJson, type Encoding } from '../src/otlp/codec.js';
 import { OtlpInputError, OtlpValidationError } from '../src/otlp/errors.js';
 import { ExportProfilesServiceRequestSchema, type AnyValue, type ExportProfilesServiceRequest, type KeyValue } from '../src/otlp/messages.js';
-import { aggregateEncoded } from '../src/profile/aggregate-encoded.js';
+import { readRequest, wireStats } from '../src/otlp/read-request.js';
+import type { WireRequest } from '../src/otlp/wire/request.js';
+import { encodedBatch } from '../src/pipeline/consumer.js';
+import { aggregateEncoded, aggregateWire } from '../src/profile/aggregate-encoded.js';
 import { aggregateRequest, isCpuProfile, type WorkloadProfile } from '../src/profile/aggregate.js';
 import { ProfileStore } from '../src/store/store.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
@@ -13,10 +16,11 @@ import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtur
 /**
  * The fuzzing harness shared by test/fuzz.test.ts and bench/fuzz.bench.ts: valid seed requests,
  * mutators (bytes, protobuf structure, dictionary indices, JSON, gzip), and an oracle that runs
- * one input through the receiver's path — gunzip (bounded) → decode → validate → the wire fast
- * path → aggregate → the profile store's chunking — and says whether it was accepted or
- * rejected with which reason. Anything else (another exception, the two decode paths
- * disagreeing, totals that do not add up, a stored chunk that does not decode) is a FuzzBug.
+ * one input through the receiver's path — gunzip (bounded) → read and validate (OTLP/JSON
+ * encoded to protobuf first) → aggregate on the wire → the profile store's consume — and says
+ * whether it was accepted or rejected with which reason. Anything else (another exception, the
+ * path and protobuf-es decoding disagreeing, totals that do not add up, a stored chunk that
+ * does not decode) is a FuzzBug.
  */
 
 export interface FuzzInput {
@@ -50,7 +54,12 @@ export interface OracleOptions {
 
 export const FUZZ_LIMITS: OracleOptions = { maxDecompressedBytes: 1 << 20, store: true };
 
-/** Runs one input through the receive path; returns the verdict or throws FuzzBug. */
+/**
+ * Runs one input through the receive path; returns the verdict or throws FuzzBug. The path is
+ * the one Pilotlight runs (`readRequest`: protobuf read and validated on the wire, OTLP/JSON
+ * encoded to protobuf once first; then wire aggregation and the store's `consume`); protobuf-es
+ * decoding and message aggregation (`decodeRequest`, `aggregateRequest`) are its oracle.
+ */
 export async function checkInput(input: FuzzInput, opts: OracleOptions = FUZZ_LIMITS): Promise<Verdict> {
   let body = input.bytes;
   if (input.gzip) {
@@ -63,46 +72,31 @@ export async function checkInput(input: FuzzInput, opts: OracleOptions = FUZZ_LI
     return { accepted: false, reason: 'too large', message: 'body exceeds the limit' };
   }
 
-  let req: ExportProfilesServiceRequest;
-  let pb: Uint8Array;
-  try {
-    req = decodeRequest(body, input.encoding);
-  } catch (err) {
-    const verdict = rejected(err, input, 'decodeRequest');
-    if (input.encoding === 'protobuf') {
-      const fast = attempt(() => aggregateEncoded(body));
-      if (!('error' in fast)) throw new FuzzBug('paths disagree', `decodeRequest rejects (${verdict.message}) but aggregateEncoded accepts`, input);
-      if (!(fast.error instanceof OtlpInputError)) throw new FuzzBug('unexpected exception', `aggregateEncoded threw ${describe(fast.error)}`, input);
-      if (fast.error.message !== verdict.message) {
-        throw new FuzzBug('paths disagree', `different messages: decodeRequest ${JSON.stringify(verdict.message)}, aggregateEncoded ${JSON.stringify(fast.error.message)}`, input);
-      }
-    }
-    return verdict;
+  const read = attempt(() => readRequest(body, input.encoding));
+  const oracle = attempt(() => decodeRequest(body, input.encoding));
+  if ('error' in read) {
+    const verdict = rejected(read.error, input, 'readRequest');
+    const theirs = 'error' in oracle ? oracle.error : undefined;
+    if (theirs !== undefined && !(theirs instanceof OtlpInputError)) throw new FuzzBug('unexpected exception', `decodeRequest threw ${describe(theirs)}`, input);
+    if (theirs?.message === verdict.message) return verdict;
+    const what = theirs ? `rejects with ${JSON.stringify(theirs.message)}` : 'accepts';
+    throw new FuzzBug('paths disagree', `readRequest rejects with ${JSON.stringify(verdict.message)}, decodeRequest ${what}`, input);
   }
-
-  if (input.encoding === 'protobuf') {
-    pb = body;
-  } else {
-    // An accepted OTLP/JSON request must encode, and the encoding must be accepted again.
-    try {
-      pb = encodeRequest(req);
-      decodeRequest(pb, 'protobuf');
-    } catch (err) {
-      throw new FuzzBug('json round trip', `accepted JSON does not survive protobuf encoding: ${describe(err)}`, input);
-    }
-  }
-
+  if ('error' in oracle) throw new FuzzBug('paths disagree', `readRequest accepts but decodeRequest throws ${describe(oracle.error)}`, input);
+  const { encoded, wire } = read.ok;
+  const req = oracle.ok;
+  // For OTLP/JSON this compares the JSON decoded to messages with what its protobuf encoding gives.
+  const fast = attempt(() => aggregateWire(wire));
+  if ('error' in fast) throw new FuzzBug('unexpected exception', `aggregateWire threw ${describe(fast.error)}`, input);
   const slow = attempt(() => aggregateRequest(req));
-  if ('error' in slow) throw new FuzzBug('unexpected exception', `aggregateRequest threw ${describe(slow.error)}`, input);
-  const fast = attempt(() => aggregateEncoded(pb));
-  if ('error' in fast) throw new FuzzBug('paths disagree', `decodeRequest accepts but aggregateEncoded throws ${describe(fast.error)}`, input);
+  if ('error' in slow) throw new FuzzBug('paths disagree', `readRequest accepts but aggregateRequest throws ${describe(slow.error)}`, input);
   comparePaths(slow.ok, fast.ok, input);
-  checkTotals(req, slow.ok, input);
-  if (opts.store !== false) await checkStore(req, pb, slow.ok, input);
+  checkTotals(req, fast.ok, input);
+  if (opts.store !== false) await checkStore(encoded, wire, fast.ok, input);
 
   let samples = 0;
-  for (const p of slow.ok.values()) samples += p.samples;
-  return { accepted: true, workloads: slow.ok.size, samples };
+  for (const p of fast.ok.values()) samples += p.samples;
+  return { accepted: true, workloads: fast.ok.size, samples };
 }
 
 function rejected(err: unknown, input: FuzzInput, where: string): Verdict & { accepted: false } {
@@ -162,7 +156,8 @@ function comparePaths(slow: Map<string, WorkloadProfile>, fast: Map<string, Work
 /**
  * A reference model of what aggregation must add up to, written from the data model rather
  * than from aggregate.ts: a sample counts the sum of its values, else its number of
- * timestamps, else 1; nanosecond-valued profiles count value / period samples.
+ * timestamps, else 1; nanosecond-valued profiles (sample type `cpu`/`nanoseconds`; a profile
+ * without a sample type name counts samples whatever its unit) count value / period samples.
  */
 function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, WorkloadProfile>, input: FuzzInput): void {
   const strings = req.dictionary?.stringTable ?? [];
@@ -173,7 +168,7 @@ function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, Worklo
       for (const p of sp.profiles) {
         if (!isCpuProfile(p, strings)) continue;
         const period = Number(p.period);
-        const nanosValued = p.sampleType !== undefined && strings[p.sampleType.unitStrindex] === 'nanoseconds';
+        const nanosValued = p.sampleType !== undefined && strings[p.sampleType.typeStrindex] === 'cpu' && strings[p.sampleType.unitStrindex] === 'nanoseconds';
         for (const s of p.samples) {
           let count = 0;
           if (s.values.length > 0) for (const v of s.values) count += Number(v);
@@ -209,14 +204,15 @@ function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, Worklo
 /**
  * The store's chunking: open a slot for every workload, consume the request, and check that
  * each slot holds what aggregation found, and that every stored chunk is itself a valid
- * request giving the same profile (chunks are re-encoded subsets of the request).
+ * request giving the same profile (chunks are subsets of the request, cut on the wire).
  */
-async function checkStore(req: ExportProfilesServiceRequest, pb: Uint8Array, aggs: Map<string, WorkloadProfile>, input: FuzzInput): Promise<void> {
+async function checkStore(encoded: Uint8Array, wire: WireRequest, aggs: Map<string, WorkloadProfile>, input: FuzzInput): Promise<void> {
   const store = new ProfileStore({ maxSlots: 1000, slotTtlSeconds: 3600, slotMaxBytes: 64 << 20, cleanupIntervalSeconds: 3600 }, () => 1_000);
   for (const agg of aggs.values()) store.open(agg.workload);
   let result;
   try {
-    result = await store.consume({ request: req, encoded: pb });
+    // As the receiver hands it on: the bytes and their WireRequest (`batch.request` is not read).
+    result = await store.consume(encodedBatch(encoded, wire, wireStats(wire)));
   } catch (err) {
     throw new FuzzBug('store', `consume threw ${describe(err)}`, input);
   }

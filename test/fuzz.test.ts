@@ -9,8 +9,9 @@ import { RequestBuilder, type FrameSpec } from '../src/otlp/builder.js';
 import { decodeRequest, encodeRequest, MAX_JSON_DEPTH } from '../src/otlp/codec.js';
 import { OtlpDecodeError } from '../src/otlp/errors.js';
 import { SampleSchema } from '../src/otlp/messages.js';
-import { subsetRequest } from '../src/otlp/subset.js';
-import { aggregateRequest } from '../src/profile/aggregate.js';
+import { readRequest } from '../src/otlp/read-request.js';
+import { WireChunker } from '../src/otlp/wire/chunk.js';
+import { aggregateEncoded } from '../src/profile/aggregate-encoded.js';
 import { foldedStacks } from '../src/profile/folded.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import { Receiver } from '../src/pipeline/receiver.js';
@@ -21,8 +22,8 @@ import { checkInput, FUZZ_LIMITS, FuzzBug, makeGzipBombs, makeSeeds, nextInput, 
 
 /**
  * A fixed-seed sample of the fuzzer in bench/fuzz.bench.ts (which runs a million inputs):
- * every input is accepted with a consistent profile or rejected with a codec error, the wire
- * fast path and protobuf-es agree, and the real receiver answers 4xx / INVALID_ARGUMENT and
+ * every input is accepted with a consistent profile or rejected with a codec error, the one
+ * ingest path and protobuf-es agree, and the real receiver answers 4xx / INVALID_ARGUMENT and
  * keeps serving. Regressions for what the fuzzer found sit at the end.
  */
 
@@ -225,19 +226,25 @@ test('regression: deeply nested OTLP/JSON is refused as malformed, not a stack o
   for (const depth of [MAX_JSON_DEPTH + 1, 5000, 200_000]) {
     for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
       const body = Buffer.from(`{"resourceProfiles":[],"x":${open.repeat(depth)}1${close.repeat(depth)}}`);
-      assert.throws(() => decodeRequest(body, 'json'), (err: unknown) => err instanceof OtlpDecodeError && /nested more than \d+ levels deep/.test(err.message));
+      assert.throws(() => readRequest(body, 'json'), (err: unknown) => err instanceof OtlpDecodeError && /nested more than \d+ levels deep/.test(err.message));
     }
   }
   // Attribute values nested as deep as validation allows (32 array levels; kvlists to
-  // protobuf-es's limit of 100 nested messages) still decode.
+  // protobuf-es's limit of 100 nested messages, which their protobuf encoding keeps to) are
+  // taken in; deeper kvlists are refused.
   const nested = (levels: number, wrap: (inner: string) => string): string => {
     let value = '{"intValue":"1"}';
     for (let i = 0; i < levels; i++) value = wrap(value);
     return `{"resourceProfiles":[{"resource":{"attributes":[{"key":"deep","value":${value}}]},"scopeProfiles":[]}]}`;
   };
-  for (const body of [nested(32, (v) => `{"arrayValue":{"values":[${v}]}}`), nested(30, (v) => `{"kvlistValue":{"values":[{"key":"k","value":${v}}]}}`)]) {
-    assert.equal(decodeRequest(Buffer.from(body), 'json').resourceProfiles.length, 1);
+  const kvlists = (levels: number): string => nested(levels, (v) => `{"kvlistValue":{"values":[{"key":"k","value":${v}}]}}`);
+  for (const body of [nested(32, (v) => `{"arrayValue":{"values":[${v}]}}`), kvlists(31)]) {
+    assert.equal(readRequest(Buffer.from(body), 'json').wire.resourceProfiles.length, 1);
   }
+  assert.throws(
+    () => readRequest(Buffer.from(kvlists(32)), 'json'),
+    (err: unknown) => err instanceof OtlpDecodeError && /^malformed OTLP\/JSON ExportProfilesServiceRequest: .*maximum recursion depth of 100/.test(err.message),
+  );
 });
 
 test("regression: a sender's non-empty zero entries survive the store's chunking (the chunk stayed valid and equal)", async () => {
@@ -257,9 +264,10 @@ test("regression: a sender's non-empty zero entries survive the store's chunking
   const v = await verdictOf({ bytes, encoding: 'protobuf', gzip: false, mutator: 'regression' });
   assert.ok(v.accepted && v.samples === 12, JSON.stringify(v));
 
-  const chunk = subsetRequest(req, [req.resourceProfiles[0]]);
-  const again = decodeRequest(encodeRequest(chunk), 'protobuf');
-  const folded = (r: typeof req): string => foldedStacks(aggregateRequest(r).get('default/Deployment/inventory')!.tree);
-  assert.equal(folded(again), folded(req));
+  const { wire } = readRequest(bytes, 'protobuf');
+  const chunk = new WireChunker(wire, bytes).chunk([wire.resourceProfiles[0]]).bytes;
+  const folded = (b: Uint8Array): string => foldedStacks(aggregateEncoded(b).get('default/Deployment/inventory')!.tree);
+  assert.equal(folded(chunk), folded(bytes));
+  const again = decodeRequest(chunk, 'protobuf');
   assert.equal(again.dictionary!.stringTable[again.dictionary!.attributeTable[0].keyStrindex], d.stringTable[d.attributeTable[0].keyStrindex]);
 });

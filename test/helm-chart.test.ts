@@ -88,6 +88,15 @@ interface ClusterRoleBinding extends K8sObject {
   roleRef: { kind: string; name: string };
   subjects: { kind: string; name: string; namespace: string }[];
 }
+interface HorizontalPodAutoscaler extends K8sObject {
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicas: number;
+    maxReplicas: number;
+    metrics: { type: string; resource?: { name: string; target: { type: string; averageUtilization?: number } } }[];
+    behavior?: unknown;
+  };
+}
 interface Secret extends K8sObject {
   type: string;
   data?: Record<string, string>;
@@ -162,7 +171,7 @@ const CUSTOM_VALUES = {
   profiling: {
     enabled: true,
     exporter: {
-      enableDataCompression: false,
+      enableDataCompression: true,
       timeout: '10s',
       retryOnFailure: { enabled: false, initialInterval: '250ms', maxInterval: '1m', maxElapsedTime: '2h' },
       queue: { maxItems: 50, maxBytes: 1048576 },
@@ -176,7 +185,8 @@ const CUSTOM_VALUES = {
       priorityClassName: 'system-node-critical',
     },
     gateway: {
-      replicas: 2,
+      replicas: 3,
+      autoscaling: { enabled: false },
       bearerToken: 's3cret-token',
       ui: { protocol: 'http' },
       service: { grpcPort: 5317, httpPort: 5318 },
@@ -246,6 +256,10 @@ describe('values.schema.json', () => {
     ['a zero queue', { profiling: { exporter: { queue: { maxItems: 0 } } } }, /maxItems must be >= 1/],
     ['hz out of range', { profiling: { node: { hz: 5000 } } }, /\/profiling\/node\/hz must be <= 1000/],
     ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol must be equal to one of the allowed values/],
+    ['an unknown sampler', { profiling: { node: { sampler: 'perf' } } }, /\/profiling\/node\/sampler must be equal to one of the allowed values/],
+    ['an unknown autoscaling key', { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } }, /\/profiling\/gateway\/autoscaling must NOT have additional properties/],
+    ['autoscaling to zero pods', { profiling: { gateway: { autoscaling: { minReplicas: 0 } } } }, /\/profiling\/gateway\/autoscaling\/minReplicas must be >= 1/],
+    ['a CPU target as a string', { profiling: { gateway: { autoscaling: { targetCPUUtilizationPercentage: '70%' } } } }, /targetCPUUtilizationPercentage must be integer/],
     ['maxSlots of zero', { profiling: { ui: { maxSlots: 0 } } }, /\/profiling\/ui\/maxSlots must be >= 1/],
     ['slotMaxBytes as a string', { profiling: { ui: { slotMaxBytes: '8Mi' } } }, /slotMaxBytes must be integer/],
     ['a bad service port', { profiling: { ui: { service: { port: 70000 } } } }, /\/profiling\/ui\/service\/port must be <= 65535/],
@@ -368,6 +382,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
         `DaemonSet/${FULL}-node`,
         `Deployment/${FULL}-gateway`,
         `Deployment/${FULL}-ui`,
+        `HorizontalPodAutoscaler/${FULL}-gateway`,
         `Secret/${FULL}-config`,
         `Service/${FULL}-gateway`,
         `Service/${FULL}-ui`,
@@ -473,6 +488,20 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       }
     });
 
+    test('the gateway scales on CPU: an HPA owns its replica count, and its pods request CPU', () => {
+      const gw = out.find<Workload>('Deployment', `${FULL}-gateway`);
+      assert.equal(gw.spec.replicas, undefined, 'no replicas in the Deployment, or every upgrade would reset what the HPA chose');
+      const hpa = out.find<HorizontalPodAutoscaler>('HorizontalPodAutoscaler', `${FULL}-gateway`);
+      assert.equal(hpa.apiVersion, 'autoscaling/v2');
+      assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: gw.metadata.name });
+      assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 20]);
+      assert.deepEqual(hpa.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
+      assert.equal(hpa.spec.behavior, undefined, "Kubernetes' default behavior");
+      assert.equal(hpa.metadata.labels?.['app.kubernetes.io/component'], 'gateway');
+      // Utilization is a percentage of the request: without one the HPA cannot compute it.
+      assert.ok(container(gw, 'gateway').resources?.requests?.cpu, 'the gateway container requests CPU');
+    });
+
     test("the UI's PROFILES_* environment comes from profiling.ui", () => {
       const env = envOf(container(out.find<Workload>('Deployment', `${FULL}-ui`), 'ui'));
       const ui = defaultValues.profiling.ui;
@@ -498,7 +527,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       const p = config.profiling;
       assert.equal(p.enabled, true);
       assert.deepEqual(p.exporter, {
-        enableDataCompression: true,
+        enableDataCompression: false,
         timeout: 5000,
         retryOnFailure: { enabled: true, initialInterval: 5000, maxInterval: 30_000, maxElapsedTime: 300_000 },
         queue: { maxItems: 1000, maxBytes: 64 * 1024 * 1024 },
@@ -506,12 +535,18 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.deepEqual(p.node, {
         hz: 20,
         interval: 1000,
+        sampler: 'bpftrace',
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.cluster.local:4318`, protocol: 'http' },
       });
       assert.deepEqual(p.gateway, {
         grpc: { host: '0.0.0.0', port: 4317 },
         http: { host: '0.0.0.0', port: 4318 },
-        ui: { endpoint: `${FULL}-ui.${NS}.svc.cluster.local:14317`, protocol: 'grpc' },
+        ui: {
+          endpoint: `${FULL}-ui.${NS}.svc.cluster.local:14317`,
+          protocol: 'grpc',
+          // The gateway forwards to the UI only what it has slots for, asking its Service's API.
+          subscription: { enabled: true, api: `http://${FULL}-ui.${NS}.svc.cluster.local:3000`, usageInterval: 1000 },
+        },
       });
       assert.deepEqual(p.ui, {
         host: '0.0.0.0',
@@ -553,7 +588,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
 
     test('the exporter settings arrive in pilotlight.yaml', () => {
       assert.deepEqual(config.profiling.exporter, {
-        enableDataCompression: false,
+        enableDataCompression: true,
         timeout: 10_000,
         retryOnFailure: { enabled: false, initialInterval: 250, maxInterval: 60_000, maxElapsedTime: 7_200_000 },
         queue: { maxItems: 50, maxBytes: 1048576 },
@@ -564,9 +599,14 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.deepEqual(config.profiling.node, {
         hz: 99,
         interval: 2000,
+        sampler: 'bpftrace',
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.corp.local:5318`, protocol: 'http' },
       });
-      assert.deepEqual(config.profiling.gateway.ui, { endpoint: `http://${FULL}-ui.${NS}.svc.corp.local:14318`, protocol: 'http' });
+      assert.deepEqual(config.profiling.gateway.ui, {
+        endpoint: `http://${FULL}-ui.${NS}.svc.corp.local:14318`,
+        protocol: 'http',
+        subscription: { enabled: true, api: `http://${FULL}-ui.${NS}.svc.corp.local:8080`, usageInterval: 1000 },
+      });
       assert.equal(config.profiling.gateway.bearerToken, 's3cret-token');
       // The gateway requires the token, so every node sends it: from the Secret, never inline.
       const tokenEnv = container(out.find<Workload>('DaemonSet', `${FULL}-node`), 'node').env?.find((e) => e.name === 'PILOTLIGHT_BEARER_TOKEN');
@@ -630,7 +670,8 @@ describe('helm chart rendering', { skip: skipRender }, () => {
         for (const c of w.spec.template.spec.containers) assert.equal(c.image, 'registry.internal/platform/pilotlight:1.2.3');
         assert.deepEqual((w.spec.template.spec as { imagePullSecrets?: unknown }).imagePullSecrets, [{ name: 'regcred' }]);
       }
-      assert.equal(gw.spec.replicas, 2);
+      assert.equal(gw.spec.replicas, 3, 'with autoscaling off the Deployment sets replicas');
+      assert.deepEqual(out.all('HorizontalPodAutoscaler'), [], 'and there is no HPA');
       assert.deepEqual(container(ds, 'node').resources, CUSTOM_VALUES.profiling.node.resources);
       assert.deepEqual(ds.spec.template.spec.tolerations, CUSTOM_VALUES.profiling.node.tolerations);
       assert.equal((ds.spec.template.spec as { priorityClassName?: string }).priorityClassName, 'system-node-critical');
@@ -699,6 +740,42 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     for (const o of out.objects) assert.equal(o.metadata.labels?.team, 'perf', `${o.kind}/${o.metadata.name} carries the common labels`);
   });
 
+  test('the HPA takes its bounds, CPU target and behavior from profiling.gateway.autoscaling', () => {
+    const behavior = { scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } };
+    const out = render([
+      '-f',
+      valuesFile('hpa.yaml', {
+        profiling: {
+          enabled: true,
+          gateway: { replicas: 7, autoscaling: { minReplicas: 3, maxReplicas: 40, targetCPUUtilizationPercentage: 60, behavior }, resources: { requests: { cpu: '1' } } },
+        },
+      }),
+    ]);
+    const hpa = out.find<HorizontalPodAutoscaler>('HorizontalPodAutoscaler', 'release-name-pilotlight-gateway');
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 40]);
+    assert.equal(hpa.spec.metrics[0].resource?.target.averageUtilization, 60);
+    assert.deepEqual(hpa.spec.behavior, behavior);
+    assert.equal(out.find<Workload>('Deployment', 'release-name-pilotlight-gateway').spec.replicas, undefined, 'replicas is ignored while the HPA is on');
+    assert.equal(container(out.find<Workload>('Deployment', 'release-name-pilotlight-gateway'), 'gateway').resources?.requests?.cpu, '1');
+  });
+
+  test('an HPA that cannot work fails the render with the key to fix', () => {
+    const inverted = run(['--set', 'profiling.enabled=true', '--set', 'profiling.gateway.autoscaling.minReplicas=5', '--set', 'profiling.gateway.autoscaling.maxReplicas=2']);
+    assert.notEqual(inverted.status, 0);
+    assert.match(inverted.stderr, /profiling\.gateway\.autoscaling: minReplicas \(5\) is above maxReplicas \(2\)/);
+    const noRequest = run(['--set', 'profiling.enabled=true', '-f', valuesFile('no-cpu-request.yaml', { profiling: { gateway: { resources: { requests: { cpu: null, memory: '256Mi' } } } } })]);
+    assert.notEqual(noRequest.status, 0);
+    assert.match(noRequest.stderr, /set profiling\.gateway\.resources\.requests\.cpu/);
+    // Without the HPA a CPU request is the user's business.
+    const off = render(['--set', 'profiling.enabled=true', '--set', 'profiling.gateway.autoscaling.enabled=false', '-f', join(work, 'no-cpu-request.yaml')]);
+    assert.equal(off.find<Workload>('Deployment', 'release-name-pilotlight-gateway').spec.replicas, 2);
+  });
+
+  test('profiling.node.sampler picks the sampler of every node', () => {
+    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler']);
+    assert.equal(out.config('release-name-pilotlight-config').config.profiling.node.sampler, 'ebpf-profiler');
+  });
+
   test('explicit endpoints override the Service addresses', () => {
     const out = render([
       '--set', 'profiling.enabled=true',
@@ -708,6 +785,8 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     const { config } = out.config('release-name-pilotlight-config');
     assert.equal(config.profiling.node.gateway.endpoint, 'gateway.example.internal:4317');
     assert.equal(config.profiling.gateway.ui.endpoint, 'ui.example.internal:14317');
+    // A UI set by hand may be another receiver: it gets every workload.
+    assert.equal(config.profiling.gateway.ui.subscription.enabled, false);
   });
 
   test('serviceAccount.create=false renders no RBAC and uses the named account', () => {

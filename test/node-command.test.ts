@@ -11,7 +11,9 @@ import { Receiver } from '../src/pipeline/receiver.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { buildCBurner, hasGcc } from './burners/build.js';
+import { ebpfProfilerMissing } from '../src/node/ebpf-profiler/preflight.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
+import { ebpfProfilerBuilt } from './helpers/peers.js';
 import { nobodyUnavailable } from './helpers/nobody.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
@@ -100,6 +102,31 @@ test('bad flags and settings are one clear line and a non-zero exit', async (t) 
   assertOneLineError(httpExit, http.stderr(), /--gateway.*URL/);
   if (process.getuid?.() === 0) assertOneLineError(btExit, bt.stderr(), /bpftrace is not installed/);
   else assertOneLineError(btExit, bt.stderr(), /needs root/);
+});
+
+test('--sampler ebpf-profiler: a missing profiler or a missing right is one line saying where it looked or what is missing', async (t) => {
+  const empty = mkdtempSync(join(tmpdir(), 'pl-peers-'));
+  const notInstalled = runCli(t, ['node', '--sampler', 'ebpf-profiler'], { env: { PILOTLIGHT_PEERS_DIR: empty, PATH: '/usr/bin:/bin' } });
+  const notThere = runCli(t, ['node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', '/nonexistent/ebpf-profiler']);
+  const bad = runCli(t, ['node', '--sampler', 'perf']);
+  // The file's profiling.node.sampler picks the sampler as the flag does.
+  const file = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
+  writeFileSync(file, 'profiling:\n  enabled: true\n  node:\n    sampler: ebpf-profiler\n');
+  const fromFile = runCli(t, ['node', '--config', file], { env: { PILOTLIGHT_PEERS_DIR: empty, PATH: '/usr/bin:/bin' } });
+  const [a, b, c, d] = await Promise.all([notInstalled.exited, notThere.exited, bad.exited, fromFile.exited]);
+  const looked = new RegExp(`the OpenTelemetry eBPF profiler is not installed \\(looked for ebpf-profiler on PATH and ${empty}/ebpf-profiler-\\*/ebpf-profiler\\); build it with npm run setup \\(needs Go >= 1\\.25\\)`);
+  assertOneLineError(a, notInstalled.stderr(), looked);
+  assertOneLineError(d, fromFile.stderr(), looked);
+  assertOneLineError(b, notThere.stderr(), /the eBPF profiler is not at \/nonexistent\/ebpf-profiler \(--ebpf-profiler\)/);
+  assert.equal(c.code, 1);
+  assert.match(bad.stderr(), /--sampler.*Allowed choices are bpftrace, ebpf-profiler/);
+
+  // Where the profiler is built but may not run here, the agent says what is missing before starting anything.
+  const missing = ebpfProfilerMissing();
+  const built = ebpfProfilerBuilt();
+  if (!built.path || !missing) return t.diagnostic(`the agent's refusal is not checked here: ${built.why ?? 'the profiler can run here'}`);
+  const refused = runCli(t, ['node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', built.path]);
+  assertOneLineError(await refused.exited, refused.stderr(), new RegExp(`^pilotlight: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 });
 
 test('without root: one message saying root (or CAP_BPF + CAP_PERFMON) is needed, exit code 1', async (t) => {

@@ -28,7 +28,7 @@ async function pipeline(t: TestContext, pyroscopePath: string) {
   const ui = await startUiServer({ port: 0, otlp: { grpc: { host: '127.0.0.1', port: 0 }, http: false } });
   t.after(() => ui.close());
   const config = configSchema.parse({ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: pyroscope.url }] });
-  const plan = gatewayPlan(config, { grpc: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, uiProtocol: 'grpc' });
+  const plan = gatewayPlan(config, { grpc: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, uiProtocol: 'grpc', uiApi: false });
   const gateway = new Gateway(plan);
   const addrs = await gateway.start();
   t.after(() => gateway.stop(2000));

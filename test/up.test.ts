@@ -261,6 +261,17 @@ test('profiling.enabled: false runs nothing and says so; a flag turns it on or o
   assert.match(printed, /profiling is disabled \(--no-profiling\): nothing to run/);
 });
 
+test('profiling.node.sampler: ebpf-profiler runs the eBPF profiler, or says in one line what it lacks', async (t) => {
+  const config = configFile('profiling:\n  enabled: true\n  node:\n    sampler: ebpf-profiler\n');
+  const missing = process.getuid?.() === 0 ? (await import('../src/node/ebpf-profiler/preflight.js')).ebpfProfilerMissing() : 'not root';
+  if (!missing) return t.skip('the eBPF profiler can run here: the live tests (test/peers-ebpf-profiler.test.ts) cover up with it');
+  const r = runUp(['--config', config, ...FREE_PORTS]);
+  assert.equal(r.status, 1, r.stderr);
+  // The profiler's reason, not bpftrace's: the setting decides what up checks and starts.
+  assert.match(r.stderr, /^pilotlight: .*eBPF profiler.*Fix: see the message, or set profiling\.node\.sampler: bpftrace\n$/s);
+  assert.doesNotMatch(r.stdout, /starting/, 'nothing started');
+});
+
 test('a missing prerequisite is one message with its fix, before anything starts', (t) => {
   const noBpftrace = runUp(['--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS]);
   if (process.getuid?.() === 0) {

@@ -5,6 +5,8 @@ import { describeIssue } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import type { PilotlightConfig } from '../config/schema.js';
 import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.js';
+import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
+import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
 import { Exporter } from '../pipeline/exporter.js';
 import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
@@ -30,6 +32,8 @@ interface NodeFlags {
   queueMaxBytes?: number;
   bearerToken?: string;
   bpftrace?: string;
+  sampler?: 'bpftrace' | 'ebpf-profiler';
+  ebpfProfiler?: string;
   kubernetes?: 'auto' | 'on' | 'off';
   nodeName?: string;
   eagerResolves?: number;
@@ -51,7 +55,7 @@ export function nodeCommand(): Command {
     .option('--pid <pid>', 'sample only this process (repeatable)', collect(intInRange(1, 2 ** 31 - 1)), [])
     .option('--cgroup <path>', 'sample only processes under this cgroup path, e.g. /system.slice/nginx.service (repeatable)', collect(cgroupPath), [])
     .option('--workload <key>', 'sample only this workload, namespace/Kind/name (repeatable)', collect(workloadKey), [])
-    .option('--compression', 'gzip requests (profiling.exporter.enableDataCompression; default on)')
+    .option('--compression', 'gzip requests (profiling.exporter.enableDataCompression; default off)')
     .option('--no-compression', 'send requests uncompressed')
     .option('--timeout <duration>', 'deadline of one send attempt (default 5s)', durationMs(1, 3_600_000))
     .option('--retry', 'retry failed sends with backoff (profiling.exporter.retryOnFailure.enabled; default on)')
@@ -62,7 +66,9 @@ export function nodeCommand(): Command {
     .option('--queue-max-items <n>', 'requests held while the gateway is slow or down (default 1000)', intInRange(1, 1_000_000))
     .option('--queue-max-bytes <n>', 'bytes held in the queue (default 64 MiB)', intInRange(1, 2 ** 40))
     .addOption(new Option('--bearer-token <token>', 'send Authorization: Bearer <token>').env('PILOTLIGHT_BEARER_TOKEN'))
+    .addOption(new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default bpftrace)').choices(['bpftrace', 'ebpf-profiler']))
     .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
+    .option('--ebpf-profiler <path>', 'the OpenTelemetry eBPF profiler executable (default: ebpf-profiler on PATH, else the one npm run setup built)')
     .addOption(new Option('--kubernetes <mode>', 'resolve pods through the API server: auto = when in a cluster').choices(['auto', 'on', 'off']))
     .option('--node-name <name>', "this node's name for the pod list (default $NODE_NAME, else the host name)")
     .option('--eager-resolves <n>', 'new processes resolved (workload, maps) as soon as first sampled, at most this many a second; 0 = at flush time only (default 100)', intInRange(0, 100_000))
@@ -85,39 +91,49 @@ export function nodeCommand(): Command {
     });
 }
 
+/** What `pilotlight node` runs: either sampler, started, stopped and counted alike. */
+interface Sampler {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): object;
+}
+
 async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logger): Promise<void> {
   const node = config.profiling.node;
-  const input: NodeSamplerInput = {
+  const kind = flags.sampler ?? node.sampler;
+  const common = {
     hz: flags.hz ?? node.hz,
     intervalMs: flags.interval ?? node.interval,
     pids: flags.pid,
     cgroups: flags.cgroup,
     workloads: flags.workload,
-    bpftrace: flags.bpftrace,
     kubernetes: flags.kubernetes,
     nodeName: flags.nodeName,
-    eagerResolvesPerSecond: flags.eagerResolves,
   };
   // The file's values are checked by its own schema; the sampler's limits may be narrower.
-  const checked = NodeSamplerConfigSchema.safeParse(input);
-  if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
-  const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
-  let sampler: NodeSampler;
-  try {
-    sampler = new NodeSampler(checked.data, exporter, logger);
-  } catch (err) {
-    await exporter.shutdown(0);
-    throw err;
+  let make: (exporter: Exporter) => Sampler;
+  if (kind === 'ebpf-profiler') {
+    const input: EbpfProfilerSamplerInput = { ...common, profiler: flags.ebpfProfiler };
+    const checked = EbpfProfilerSamplerConfigSchema.safeParse(input);
+    if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
+    make = (exporter) => new EbpfProfilerSampler(checked.data, exporter, logger);
+  } else {
+    const input: NodeSamplerInput = { ...common, bpftrace: flags.bpftrace, eagerResolvesPerSecond: flags.eagerResolves };
+    const checked = NodeSamplerConfigSchema.safeParse(input);
+    if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
+    make = (exporter) => new NodeSampler(checked.data, exporter, logger);
   }
+  const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
+  let sampler: Sampler;
   try {
+    sampler = make(exporter);
     await sampler.start();
   } catch (err) {
     await exporter.shutdown(0);
     throw err;
   }
-  const c = sampler.config;
   logger.info(
-    { hz: c.hz, intervalMs: c.intervalMs, gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: c.pids, cgroups: c.cgroups, workloads: c.workloads },
+    { sampler: kind, hz: common.hz, intervalMs: common.intervalMs, gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: common.pids, cgroups: common.cgroups, workloads: common.workloads },
     'node sampler running',
   );
   const statsTimer = flags.statsInterval > 0 ? setInterval(() => logger.info(sampler.stats(), 'sampler stats'), flags.statsInterval) : undefined;
@@ -125,7 +141,7 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
 
   stopOnSignals(async () => {
     if (statsTimer) clearInterval(statsTimer);
-    // bpftrace first (its last window is still handed to the exporter), then send what is queued.
+    // The sampler first (its last window is still handed to the exporter), then send what is queued.
     await sampler.stop();
     await exporter.shutdown(exporter.config.timeout);
     logger.info(sampler.stats(), 'node sampler stopped');

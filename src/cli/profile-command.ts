@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { decodeRequest, gunzipBoundedSync, isGzip, sniffEncoding } from '../otlp/codec.js';
-import { aggregateRequestTypes, emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../profile/aggregate.js';
+import { gunzipBoundedSync, isGzip, sniffEncoding } from '../otlp/codec.js';
+import { readRequest, type ReadRequest } from '../otlp/read-request.js';
+import { aggregateWireTypes } from '../profile/aggregate-encoded.js';
+import { emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../profile/workload-profile.js';
 import { CPU } from '../profile/profile-type.js';
 import { flameGraph } from '../profile/flame.js';
 import { foldedStacks } from '../profile/folded.js';
@@ -21,10 +23,11 @@ export interface ProfileCommandOptions {
 /** Files are read whole; this bounds what a gzip file may inflate to. */
 const MAX_FILE_BYTES = 1024 * 1024 * 1024;
 
-export async function readRequestFile(path: string): Promise<ReturnType<typeof decodeRequest>> {
+/** A request file (protobuf or OTLP/JSON, gzipped or not, `-` for stdin), read the one way requests come in. */
+export async function readRequestFile(path: string): Promise<ReadRequest> {
   let bytes: Uint8Array = path === '-' ? await readStdin() : await readFile(path);
   if (isGzip(bytes)) bytes = gunzipBoundedSync(bytes, MAX_FILE_BYTES);
-  return decodeRequest(bytes, sniffEncoding(bytes));
+  return readRequest(bytes, sniffEncoding(bytes));
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -35,8 +38,8 @@ async function readStdin(): Promise<Buffer> {
 
 /** Loads a file and merges its workloads (or the one asked for) into one profile of one type (cpu by default). */
 export async function loadProfile(path: string, workload?: string, type: string = CPU.key): Promise<WorkloadProfile> {
-  const req = await readRequestFile(path);
-  const byWorkload = aggregateRequestTypes(req, { workload });
+  const { wire } = await readRequestFile(path);
+  const byWorkload = aggregateWireTypes(wire, { workload });
   if (workload !== undefined && byWorkload.size === 0) {
     throw new Error(`no samples for workload ${workload} in ${path}`);
   }

@@ -11,7 +11,7 @@ test('defaults: profiling off, exporter tuning as the Helm values name it', () =
   const c = parseConfig({});
   assert.equal(c.profiling.enabled, false);
   assert.deepEqual(c.profiling.exporter, {
-    enableDataCompression: true,
+    enableDataCompression: false,
     timeout: 5000,
     retryOnFailure: { enabled: true, initialInterval: 5000, maxInterval: 30_000, maxElapsedTime: 300_000 },
     queue: { maxItems: 1000, maxBytes: 64 * 1024 * 1024 },

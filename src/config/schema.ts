@@ -12,8 +12,11 @@ const MiB = 1024 * 1024;
 
 export const exporterSchema = z
   .object({
-    /** gzip request bodies (HTTP Content-Encoding, gRPC message compression). */
-    enableDataCompression: z.boolean().default(true),
+    /**
+     * gzip request bodies (HTTP Content-Encoding, gRPC message compression). Off by default:
+     * inside a cluster the CPU it costs at both ends of a hop is worth more than the bytes.
+     */
+    enableDataCompression: z.boolean().default(false),
     /** Deadline for one send attempt. */
     timeout: duration.default(5000),
     retryOnFailure: z
@@ -135,6 +138,12 @@ export const configSchema = z
             hz: z.number().int().min(1).max(1000).default(20),
             interval: duration.default(1000),
             /**
+             * What samples: bpftrace (frame pointers only) or the OpenTelemetry eBPF profiler
+             * (.eh_frame unwinding, interpreter frames). bpftrace until the side-by-side benchmark
+             * of issue 18 has run where the profiler can.
+             */
+            sampler: z.enum(['bpftrace', 'ebpf-profiler']).default('bpftrace'),
+            /**
              * Where the node sends: the gateway. OTLP/HTTP by default: measured on the sampler, a
              * gRPC export once a second (grpc-js) costs about twice the CPU of an HTTP one, and the
              * node's CPU is what every machine pays (bench/sampler.bench.ts prints both).
@@ -148,7 +157,27 @@ export const configSchema = z
             grpc: listen(4317).prefault({}),
             http: listen(4318).prefault({}),
             /** Where the gateway sends for the UI. */
-            ui: target.default({ endpoint: '127.0.0.1:14317', protocol: 'grpc' }),
+            ui: target
+              .extend({
+                endpoint: z.string().min(1).default('127.0.0.1:14317'),
+                /**
+                 * Forward to the UI only the workloads it has profiling slots for (it says which
+                 * through its HTTP API), and report the others' CPU time to it instead of their
+                 * stacks. Off: the UI gets every workload's data and drops what it does not keep.
+                 */
+                subscription: z
+                  .object({
+                    enabled: z.boolean().default(true),
+                    /** The UI's HTTP API (where the browser reaches it). */
+                    api: z.string().url().default('http://127.0.0.1:3000'),
+                    /** How often the CPU time of the workloads not forwarded is reported. */
+                    usageInterval: duration.default(1000),
+                  })
+                  .strict()
+                  .prefault({}),
+              })
+              .strict()
+              .prefault({}),
             bearerToken: z.string().min(1).optional(),
           })
           .strict()

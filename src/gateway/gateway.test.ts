@@ -228,6 +228,17 @@ describe('gatewayPlan', () => {
     assert.deepEqual([p.exporters[0].protocol, p.exporters[0].endpoint], ['http', 'http://127.0.0.1:14318']);
   });
 
+  test("the UI target subscribes through the UI's API by default; a file or --ui-api off turns that off", () => {
+    assert.deepEqual(plan({ profiling: { enabled: true } }).exporters[0].subscription, { api: 'http://127.0.0.1:3000', usageIntervalMs: 1000 });
+    const custom = { profiling: { enabled: true, gateway: { ui: { endpoint: 'ui:14317', subscription: { api: 'http://ui:3000', usageInterval: '5s' } } } } };
+    assert.deepEqual(plan(custom).exporters[0].subscription, { api: 'http://ui:3000', usageIntervalMs: 5000 });
+    assert.deepEqual(plan(custom, { uiApi: 'http://other:3000' }).exporters[0].subscription, { api: 'http://other:3000', usageIntervalMs: 5000 });
+    assert.equal(plan(custom, { uiApi: false }).exporters[0].subscription, undefined);
+    assert.equal(plan({ profiling: { enabled: true, gateway: { ui: { subscription: { enabled: false } } } } }).exporters[0].subscription, undefined);
+    // Destinations never subscribe: they get everything.
+    assert.equal(plan({ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'o:1' }] }).exporters[1].subscription, undefined);
+  });
+
   test('a bad config names the key to fix', () => {
     const cases: [unknown, Record<string, unknown>, RegExp][] = [
       [{ destinations: [{ type: 'loki', url: 'http://x' }] }, {}, /^gw\.yaml: destinations\[0\]\.type: /],
@@ -239,6 +250,10 @@ describe('gatewayPlan', () => {
       [{ profiling: { enabled: true } }, { uiEndpoint: 'ui:1', uiProtocol: 'http' }, /^--ui-endpoint: an HTTP endpoint is a URL/],
       [{ destinations: [{ type: 'otlp', name: 'b', endpoint: 'b:1' }] }, {}, /^gw\.yaml: profiling\.enabled: false, so the profiles pipeline is off/],
       [{ profiling: { enabled: true } }, { grpc: false, http: false }, /both OTLP listeners are off/],
+      [{ profiling: { enabled: true, gateway: { ui: { subscription: { api: 'ui:3000' } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription\.api: /],
+      [{ profiling: { enabled: true } }, { uiApi: 'ui:3000' }, /^--ui-api: "ui:3000" is not an http\(s\) URL/],
+      [{ profiling: { enabled: true, gateway: { ui: { subscription: { usageInterval: '10ms' } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription\.usageInterval: 10 ms is too short/],
+      [{ profiling: { enabled: true, gateway: { ui: { subscription: { enable: true } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription: unknown key "enable"/],
       [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnHttpStatus: [200] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus\[0\]: an HTTP error status is 400-599/],
       [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnGrpcStatus: ['INTERNAL'] }] }, {}, /^gw\.yaml: destinations\[0\]: unknown key "retryOnGrpcStatus"/],
       [{ destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnGrpcStatus: ['BROKEN'] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus\[0\]: /],
@@ -351,10 +366,10 @@ describe('Gateway over loopback', () => {
     await new Promise<void>((r) => pyro.listen(0, '127.0.0.1', r));
     const ui = await uiReceiver();
     const config = parseConfig({
-      profiling: { enabled: true, exporter: { retryOnFailure: { initialInterval: '1ms', maxInterval: '5ms' } } },
+      profiling: { enabled: true, exporter: { enableDataCompression: true, retryOnFailure: { initialInterval: '1ms', maxInterval: '5ms' } } },
       destinations: [{ type: 'pyroscope', url: `http://127.0.0.1:${(pyro.address() as AddressInfo).port}/pyro`, tenant: 'team-a', basicAuth: { username: 'alice', password: 's3cret' } }],
     });
-    const plan = gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint: ui.grpc });
+    const plan = gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint: ui.grpc, uiApi: false });
     const gw = new Gateway(plan);
     const a = await gw.start();
     try {
@@ -402,7 +417,7 @@ describe('Gateway reshaping for Pyroscope', () => {
       profiling: { enabled: true, exporter: { enableDataCompression: false, retryOnFailure: { initialInterval: '1ms', maxInterval: '5ms' } } },
       destinations,
     });
-    const gw = new Gateway(gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint }));
+    const gw = new Gateway(gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint, uiApi: false }));
     const a = await gw.start();
     return { gw, httpUrl: `http://127.0.0.1:${a.http!.port}` };
   }

@@ -1,15 +1,22 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Exporter, type ExporterOptions } from '../pipeline/exporter.js';
+import type { ProfilesConsumer } from '../pipeline/consumer.js';
 import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
 import { FanoutConsumer } from './fanout.js';
 import type { ShapePolicy } from './shape.js';
 import { ShapingConsumer } from './shaping.js';
+import { UiFilterConsumer, UiSubscription, type UiSubscriptionOptions } from './subscription.js';
 
 /** One target of the gateway: its exporter, and how requests are reshaped for it. */
 export interface GatewayTarget extends Omit<ExporterOptions, 'logger' | 'registry'> {
   /** Reshape each request for this target before queueing it; without it the target gets the request as received. */
   shaping?: ShapePolicy;
+  /**
+   * This target is Pilotlight's UI: forward it only the workloads it has slots for, learnt from
+   * its API, and report the others' CPU time to it (subscription.ts).
+   */
+  subscription?: UiSubscriptionOptions;
 }
 
 export interface GatewayOptions {
@@ -31,6 +38,8 @@ export class Gateway {
   readonly receiver: Receiver;
   readonly exporters: Exporter[];
   readonly registry: Registry;
+  /** The UI target's subscription, when it has one. */
+  readonly subscription: UiSubscription | undefined;
   private readonly logger: Logger;
 
   constructor(options: GatewayOptions) {
@@ -41,11 +50,15 @@ export class Gateway {
       if (names.has(e.name)) throw new Error(`two exporters are named ${JSON.stringify(e.name)}; names must be unique`);
       names.add(e.name);
     }
-    this.exporters = options.exporters.map(({ shaping: _shaping, ...e }) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
+    const subscribed = options.exporters.filter((e) => e.subscription);
+    if (subscribed.length > 1) throw new Error(`only one target can have a subscription; ${subscribed.map((e) => e.name).join(' and ')} both do`);
+    this.exporters = options.exporters.map(({ shaping: _shaping, subscription: _subscription, ...e }) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
+    this.subscription = subscribed[0]?.subscription ? new UiSubscription(subscribed[0].subscription, this.registry, this.logger) : undefined;
     const fanout = new FanoutConsumer(
       this.exporters.map((exporter, i) => {
-        const shaping = options.exporters[i].shaping;
-        const consumer = shaping ? new ShapingConsumer(exporter.name, shaping, exporter, this.registry, this.logger) : exporter;
+        const { shaping, subscription } = options.exporters[i];
+        let consumer: ProfilesConsumer = shaping ? new ShapingConsumer(exporter.name, shaping, exporter, this.registry, this.logger) : exporter;
+        if (subscription && this.subscription) consumer = new UiFilterConsumer(this.subscription, consumer);
         return { name: exporter.name, consumer };
       }),
     );
@@ -54,6 +67,7 @@ export class Gateway {
 
   async start(): Promise<ReceiverAddresses> {
     const addrs = await this.receiver.start();
+    this.subscription?.start();
     this.logger.info({ exporters: this.exporters.map((e) => ({ name: e.name, protocol: e.config.protocol, endpoint: e.config.endpoint })) }, 'gateway fanning out');
     return addrs;
   }
@@ -62,6 +76,7 @@ export class Gateway {
   async stop(deadlineMs = 10_000): Promise<void> {
     const started = Date.now();
     await this.receiver.stop(Math.min(5000, deadlineMs));
+    await this.subscription?.stop(Math.min(2000, Math.max(0, deadlineMs - (Date.now() - started))));
     const left = Math.max(0, deadlineMs - (Date.now() - started));
     await Promise.all(this.exporters.map((e) => e.shutdown(left)));
   }

@@ -16,6 +16,8 @@ export interface GatewayOverrides {
   http?: Listen;
   uiEndpoint?: string;
   uiProtocol?: 'grpc' | 'http';
+  /** The UI's HTTP API for its subscription; false: forward every workload to the UI. */
+  uiApi?: string | false;
   bearerToken?: string;
   maxRequestBytes?: number;
   maxDecompressedBytes?: number;
@@ -38,10 +40,17 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
   // `--ui-protocol http` alone means the UI's default OTLP/HTTP port, not its gRPC one.
   const defaultEndpoint = protocol === 'http' && gw.ui.endpoint === UI_GRPC_DEFAULT ? UI_HTTP_DEFAULT : gw.ui.endpoint;
   const ui = { endpoint: overrides.uiEndpoint ?? defaultEndpoint, protocol };
+  const sub = gw.ui.subscription;
+  const api = overrides.uiApi ?? (sub.enabled ? sub.api : false);
+  if (api !== false && !/^https?:\/\/[^/]/.test(api)) {
+    throw new ConfigFileError(`${overrides.uiApi !== undefined ? '--ui-api' : `${source}: profiling.gateway.ui.subscription.api`}: ${JSON.stringify(api)} is not an http(s) URL of the UI's API`);
+  }
+  if (sub.usageInterval < 100) throw new ConfigFileError(`${source}: profiling.gateway.ui.subscription.usageInterval: ${sub.usageInterval} ms is too short; use 100ms or more`);
+  const subscription = api === false ? {} : { subscription: { api, usageIntervalMs: sub.usageInterval } };
   const fromFlag = (key: string): string | undefined =>
     key === 'endpoint' && overrides.uiEndpoint !== undefined ? '--ui-endpoint' : key === 'protocol' && overrides.uiProtocol !== undefined ? '--ui-protocol' : undefined;
   const exporters: GatewayOptions['exporters'] = [];
-  exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag) });
+  exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag), ...subscription });
   const names = new Set(exporters.map((e) => e.name));
   config.destinations.forEach((d, i) => {
     const where = `${source}: destinations[${i}]`;

@@ -1,17 +1,14 @@
-import { create } from '@bufbuild/protobuf';
-import { keyOf, keyValues } from '../otlp/attributes.js';
-import {
-  AnyValueSchema,
-  KeyValueSchema,
-  type AnyValue,
-  type ExportProfilesServiceRequest,
-  type KeyValue,
-  type KeyValueAndUnit,
-  type Profile,
-  type ResourceProfiles,
-  type Sample,
-} from '../otlp/messages.js';
-import { subsetRequest } from '../otlp/subset.js';
+import type { AnyValue, KeyValue } from '../otlp/messages.js';
+import { keyValues } from '../otlp/attributes.js';
+import { wireStats } from '../otlp/read-request.js';
+import { WireChunker } from '../otlp/wire/chunk.js';
+import type { WireDictionary } from '../otlp/wire/dictionary.js';
+import { RECURSION_LIMIT, WireReader, toBigInt } from '../otlp/wire/reader.js';
+import { readWireRequest, type WireProfile, type WireRequest, type WireResourceProfiles, type WireScopeProfiles } from '../otlp/wire/request.js';
+import { validateWire } from '../otlp/wire/validate.js';
+import { writeKeyValue, writeKeyValueAndUnit, writeUint53, writeVarint64 } from '../otlp/wire/write-attributes.js';
+import { WireWriter } from '../otlp/wire/writer.js';
+import type { RequestStats } from '../pipeline/request-stats.js';
 import { workloadOf } from '../profile/workload.js';
 
 export const SERVICE_NAME = 'service.name';
@@ -37,7 +34,10 @@ export interface ShapeCounts {
 }
 
 export interface ShapeResult {
-  request: ExportProfilesServiceRequest;
+  /** The reshaped request's protobuf encoding. */
+  encoded: Uint8Array;
+  /** Its counts (fewer samples than received where samples were merged). */
+  stats: RequestStats;
   counts: ShapeCounts;
 }
 
@@ -53,8 +53,8 @@ export function attributeKeyMatcher(patterns: readonly string[]): (key: string) 
 }
 
 /**
- * Reshapes requests for one destination, on a copy (the other branches of the fan-out share the
- * original):
+ * Reshapes requests for one destination, on the protobuf bytes (the other branches of the
+ * fan-out share the received bytes, which are only read):
  * - attribute keys and string values given by reference into the string table
  *   (`key_strindex`, `string_value_strindex`, as the Collector's profiles marshaler writes them)
  *   become plain `key` / `string_value` in Resource and scope attributes and in the attribute
@@ -63,91 +63,40 @@ export function attributeKeyMatcher(patterns: readonly string[]): (key: string) 
  *   Deployment's name, else the service, container or executable), computed before anything
  *   is dropped; a resource with nothing to name it by is left without;
  * - attributes whose keys match `drop` leave Resources, profiles and samples, and samples left
- *   equal are merged (see `mergeEqualSamples`). Location and mapping attributes stay: frame
+ *   equal are merged (see `ShapeRun`). Location and mapping attributes stay: frame
  *   types and build ids are what symbolization needs.
- * The result carries only the dictionary entries still referenced (`subsetRequest`), so what was
- * dropped is not sent at all. A resource whose shaping throws goes on as it came and is
- * counted; the rest of the request is shaped.
+ * Only the attributes are written anew; every other field is copied as received. The result
+ * carries only the dictionary entries still referenced (`WireChunker`), so what was dropped is
+ * not sent at all. A resource whose shaping throws goes on as it came and is counted; the rest
+ * of the request is shaped.
  */
 export class RequestShaper {
   private readonly dropped: (key: string) => boolean;
+  /** One buffer for every request shaped; each result is copied out of it. */
+  private readonly w = new WireWriter(1 << 16);
 
   constructor(readonly policy: ShapePolicy) {
     this.dropped = attributeKeyMatcher(policy.drop);
   }
 
-  shape(req: ExportProfilesServiceRequest): ShapeResult {
-    const dict = req.dictionary;
-    const strings = dict?.stringTable ?? [];
-    const attributeTable = dict ? plainAttributeTable(dict.attributeTable, strings) : [];
-    // Per attribute_table index: 0 not yet looked at, 1 kept, 2 dropped.
-    const verdicts = new Uint8Array(attributeTable.length);
-    const isDropped = (i: number): boolean => {
-      if (i === 0) return false;
-      if (verdicts[i] === 0) verdicts[i] = this.dropped(strings[attributeTable[i].keyStrindex] ?? '') ? 2 : 1;
-      return verdicts[i] === 2;
-    };
-    const counts = emptyCounts();
-    const resourceProfiles = req.resourceProfiles.map((rp) => {
-      const local = emptyCounts();
-      try {
-        const shaped = this.shapeResource(rp, strings, isDropped, local);
-        addCounts(counts, local);
-        return shaped;
-      } catch (err) {
-        counts.unshapedResources++;
-        counts.error ??= err;
-        return rp;
-      }
-    });
-    const shaped: ExportProfilesServiceRequest = { ...req, resourceProfiles, dictionary: dict && { ...dict, attributeTable } };
-    return { request: subsetRequest(shaped, shaped.resourceProfiles), counts };
+  /**
+   * Reshapes a validated request: its protobuf encoding and the WireRequest read from it. The
+   * result is validated as a received request is (OtlpInputError if it were not).
+   */
+  shape(encoded: Uint8Array, wire: WireRequest): ShapeResult {
+    const run = new ShapeRun(this.policy, this.dropped, this.w, encoded, wire);
+    const rewritten = run.write();
+    const again = readWireRequest(rewritten);
+    validateWire(again);
+    const { bytes } = new WireChunker(again, rewritten).chunk(again.resourceProfiles, rewritten);
+    return { encoded: bytes, stats: wireStats(again), counts: run.counts };
   }
-
-  private shapeResource(rp: ResourceProfiles, strings: readonly string[], isDropped: (i: number) => boolean, counts: ShapeCounts): ResourceProfiles {
-    let attributes = (rp.resource?.attributes ?? []).map((kv) => plainKeyValue(kv, strings));
-    if (this.policy.serviceNameFromWorkload && !attributes.some(namesService)) {
-      const workload = workloadOf(keyValues(attributes, strings));
-      if (workload.key !== UNKNOWN_WORKLOAD) {
-        attributes = attributes.filter((kv) => kv.key !== SERVICE_NAME);
-        attributes.push(create(KeyValueSchema, { key: SERVICE_NAME, value: { value: { case: 'stringValue', value: workload.name } } }));
-        counts.filledServiceNames++;
-      }
-    }
-    const kept = attributes.filter((kv) => !this.dropped(kv.key));
-    counts.dropped.resource += attributes.length - kept.length;
-    return {
-      ...rp,
-      resource: rp.resource && { ...rp.resource, attributes: kept },
-      scopeProfiles: rp.scopeProfiles.map((sp) => ({
-        ...sp,
-        scope: sp.scope && { ...sp.scope, attributes: sp.scope.attributes.map((kv) => plainKeyValue(kv, strings)) },
-        profiles: sp.profiles.map((p) => shapeProfile(p, isDropped, counts)),
-      })),
-    };
-  }
-}
-
-function shapeProfile(p: Profile, isDropped: (i: number) => boolean, counts: ShapeCounts): Profile {
-  const attributeIndices = p.attributeIndices.filter((i) => !isDropped(i));
-  counts.dropped.profile += p.attributeIndices.length - attributeIndices.length;
-  let changed = false;
-  const samples = p.samples.map((s) => {
-    const kept = s.attributeIndices.filter((i) => !isDropped(i));
-    if (kept.length === s.attributeIndices.length) return s;
-    counts.dropped.sample += s.attributeIndices.length - kept.length;
-    changed = true;
-    return { ...s, attributeIndices: kept };
-  });
-  const merged = changed ? mergeEqualSamples(samples) : samples;
-  counts.mergedSamples += samples.length - merged.length;
-  return { ...p, attributeIndices, samples: merged };
 }
 
 /** How a sample carries its events, for merging: only samples of one shape merge. */
-function sampleShape(s: Sample): 'value' | 'timestamps' | 'timed-values' | undefined {
-  const values = s.values.length;
-  const times = s.timestampsUnixNano.length;
+type SampleShape = 'value' | 'timestamps' | 'timed-values';
+
+function sampleShape(values: number, times: number): SampleShape | undefined {
   if (values === 1 && times === 0) return 'value';
   if (values === 0 && times > 0) return 'timestamps';
   if (values > 0 && values === times) return 'timed-values';
@@ -155,42 +104,549 @@ function sampleShape(s: Sample): 'value' | 'timestamps' | 'timed-values' | undef
 }
 
 /**
- * Merges samples with the same stack, link and set of attributes (the wire rules say such
- * samples SHOULD be one), keeping the shape rules: one value each becomes their sum;
- * timestamps (with their paired values, when there are) are concatenated. Samples of other
- * shapes, or of different shapes, stay apart. The first of each group keeps its place; the
- * input samples are not modified.
+ * One request being rewritten. The writer walks the received bytes as `readWireRequest` read
+ * them (known fields by their declared type), so the i-th resource, scope, profile and sample
+ * met is the i-th of the WireRequest, whose columns say what each holds.
+ *
+ * Merging: in a profile where dropping left some sample with fewer attributes, samples with
+ * the same stack, link and set of attributes (the wire rules say such samples SHOULD be one)
+ * are merged, keeping the shape rules: one value each becomes their sum; timestamps (with
+ * their paired values, when there are) are concatenated. Samples of other shapes, or of
+ * different shapes, stay apart. The first of each group keeps its place.
  */
-export function mergeEqualSamples(samples: readonly Sample[]): Sample[] {
-  const out: Sample[] = [];
-  const groupAt = new Map<string, number>();
-  const copies = new Set<Sample>();
-  for (const s of samples) {
-    const shape = sampleShape(s);
-    if (shape === undefined) {
-      out.push(s);
-      continue;
+class ShapeRun {
+  readonly counts = emptyCounts();
+  private readonly r: WireReader;
+  private readonly d: WireDictionary | undefined;
+  /** Per attribute_table index: 0 not yet looked at, 1 kept, 2 dropped. */
+  private readonly verdicts: Uint8Array;
+  /** The next attribute_table entry the dictionary walk meets. */
+  private attrIndex = 0;
+
+  constructor(
+    private readonly policy: ShapePolicy,
+    private readonly dropped: (key: string) => boolean,
+    private readonly w: WireWriter,
+    private readonly bytes: Uint8Array,
+    private readonly wire: WireRequest,
+  ) {
+    this.r = new WireReader(bytes);
+    w.pos = 0;
+    this.d = wire.dictionary;
+    this.verdicts = new Uint8Array(this.d ? this.d.attributes.length : 0);
+  }
+
+  private isDropped(i: number): boolean {
+    if (i === 0 || i >= this.verdicts.length) return false;
+    if (this.verdicts[i] === 0) this.verdicts[i] = this.dropped(this.d!.str(this.d!.attributes[i].keyStrindex) ?? '') ? 2 : 1;
+    return this.verdicts[i] === 2;
+  }
+
+  private str(i: number): string {
+    return this.d?.str(i) ?? '';
+  }
+
+  write(): Uint8Array {
+    const { r, w } = this;
+    let rpIndex = 0;
+    while (r.pos < r.len) {
+      const at = r.pos;
+      const tag = r.tag();
+      switch (tag >>> 3) {
+        case 1:
+          this.resourceProfiles(at, this.wire.resourceProfiles[rpIndex++]);
+          break;
+        case 2:
+          this.dictionary();
+          break;
+        default:
+          // Unknown fields are left out, as decoding leaves them out.
+          r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 1);
+      }
     }
-    const key = `${shape}|${s.stackIndex}|${s.linkIndex}|${[...s.attributeIndices].sort((a, b) => a - b).join(',')}`;
-    const at = groupAt.get(key);
-    if (at === undefined) {
-      groupAt.set(key, out.push(s) - 1);
-      continue;
-    }
-    let into = out[at];
-    if (!copies.has(into)) {
-      into = { ...into, values: [...into.values], timestampsUnixNano: [...into.timestampsUnixNano] };
-      copies.add(into);
-      out[at] = into;
-    }
-    if (shape === 'value') {
-      into.values[0] += s.values[0];
-    } else {
-      for (const v of s.values) into.values.push(v);
-      for (const t of s.timestampsUnixNano) into.timestampsUnixNano.push(t);
+    return w.finish();
+  }
+
+  /** A ResourceProfiles field (its tag at `at`), shaped; as received when shaping it throws. */
+  private resourceProfiles(at: number, rp: WireResourceProfiles): void {
+    const { r, w } = this;
+    const mark = w.pos;
+    const local = emptyCounts();
+    try {
+      r.uint32();
+      const s = w.open(1);
+      let resource = true;
+      let scopeIndex = 0;
+      while (r.pos < rp.end) {
+        const fieldAt = r.pos;
+        const tag = r.tag();
+        switch (tag >>> 3) {
+          case 1: {
+            const end = r.uint32() + r.pos;
+            const e = w.open(1);
+            // Every occurrence's attributes were read into one list: written with the first.
+            if (resource) for (const kv of this.resourceAttributes(rp, local)) writeKeyValue(w, 1, kv);
+            resource = false;
+            this.copyFieldsBut(false, end, RECURSION_LIMIT - 3);
+            w.close(e);
+            break;
+          }
+          case 2: {
+            const end = r.uint32() + r.pos;
+            const e = w.open(2);
+            this.scopeProfiles(rp.scopes[scopeIndex++], end, local);
+            w.close(e);
+            break;
+          }
+          case 3:
+            r.bytesLength();
+            w.copy(this.bytes, fieldAt, r.pos);
+            break;
+          default:
+            r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 2);
+        }
+      }
+      if (r.pos !== rp.end) throw new Error(`resource_profiles read to ${r.pos}, not ${rp.end}`);
+      w.close(s);
+      addCounts(this.counts, local);
+    } catch (err) {
+      w.pos = mark;
+      w.copy(this.bytes, at, rp.end);
+      r.pos = rp.end;
+      this.counts.unshapedResources++;
+      this.counts.error ??= err;
     }
   }
-  return out;
+
+  /** The resource's attributes written out, with service.name filled and dropped keys left out. */
+  private resourceAttributes(rp: WireResourceProfiles, counts: ShapeCounts): KeyValue[] {
+    let attributes = (rp.resourceAttributes ?? []).map((kv) => this.plainKeyValue(kv));
+    if (this.policy.serviceNameFromWorkload && !attributes.some(namesService)) {
+      const workload = workloadOf(keyValues(attributes, []));
+      if (workload.key !== UNKNOWN_WORKLOAD) {
+        attributes = attributes.filter((kv) => kv.key !== SERVICE_NAME);
+        attributes.push(keyValue(SERVICE_NAME, stringValue(workload.name)));
+        counts.filledServiceNames++;
+      }
+    }
+    const kept = attributes.filter((kv) => !this.dropped(kv.key));
+    counts.dropped.resource += attributes.length - kept.length;
+    return kept;
+  }
+
+  private scopeProfiles(sp: WireScopeProfiles, end: number, counts: ShapeCounts): void {
+    const { r, w } = this;
+    let scope = true;
+    let profileIndex = 0;
+    while (r.pos < end) {
+      const at = r.pos;
+      const tag = r.tag();
+      switch (tag >>> 3) {
+        case 1: {
+          const e = r.uint32() + r.pos;
+          const s = w.open(1);
+          if (scope) for (const kv of sp.scopeAttributes ?? []) writeKeyValue(w, 3, this.plainKeyValue(kv));
+          scope = false;
+          this.copyFieldsBut(true, e, RECURSION_LIMIT - 4);
+          w.close(s);
+          break;
+        }
+        case 2: {
+          const e = r.uint32() + r.pos;
+          const s = w.open(2);
+          this.profile(sp.profiles[profileIndex++], e, counts);
+          w.close(s);
+          break;
+        }
+        case 3:
+          r.bytesLength();
+          w.copy(this.bytes, at, r.pos);
+          break;
+        default:
+          r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
+      }
+    }
+  }
+
+  /**
+   * Copies the fields of a Resource (`scope` false) or an InstrumentationScope up to `end` as
+   * received, but for their attributes (written anew). Strings and numbers are read as
+   * declared; a Resource's entity refs are copied whole.
+   */
+  private copyFieldsBut(scope: boolean, end: number, limit: number): void {
+    const r = this.r;
+    while (r.pos < end) {
+      const at = r.pos;
+      const tag = r.tag();
+      const no = tag >>> 3;
+      // Resource: 1 attributes, 2 dropped_attributes_count, 3 entity_refs.
+      // InstrumentationScope: 1 name, 2 version, 3 attributes, 4 dropped_attributes_count.
+      const attributes = scope ? no === 3 : no === 1;
+      const varint = scope ? no === 4 : no === 2;
+      const bytes = scope ? no === 1 || no === 2 : no === 3;
+      if (attributes) {
+        skipLength(r);
+        continue;
+      }
+      if (varint) r.uint32();
+      else if (bytes) r.bytesLength();
+      else {
+        r.skip(tag & 7, no, limit);
+        continue;
+      }
+      this.w.copy(this.bytes, at, r.pos);
+    }
+  }
+
+  private profile(p: WireProfile, end: number, counts: ShapeCounts): void {
+    const { r, w } = this;
+    const attributes: number[] = [];
+    const sampleAt: number[] = [];
+    while (r.pos < end) {
+      const at = r.pos;
+      const tag = r.tag();
+      switch (tag >>> 3) {
+        case 2: {
+          const len = r.uint32();
+          sampleAt.push(at);
+          r.pos += len;
+          break;
+        }
+        case 3:
+          r.fixed64();
+          w.copy(this.bytes, at, r.pos);
+          break;
+        case 4:
+        case 6:
+        case 8:
+          r.varint64();
+          w.copy(this.bytes, at, r.pos);
+          break;
+        case 1:
+        case 5:
+        case 7:
+        case 9:
+        case 10:
+          r.bytesLength();
+          w.copy(this.bytes, at, r.pos);
+          break;
+        case 11:
+          if ((tag & 7) === 2) {
+            const e = r.uint32() + r.pos;
+            while (r.pos < e) this.keepProfileAttribute(r.int32(), attributes, counts);
+          } else {
+            this.keepProfileAttribute(r.int32(), attributes, counts);
+          }
+          break;
+        default:
+          r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
+      }
+    }
+    if (attributes.length > 0) {
+      const s = w.open(11);
+      for (const a of attributes) w.varint(a);
+      w.close(s);
+    }
+    if (sampleAt.length !== p.sampleEnd - p.sampleStart) throw new Error(`profile has ${sampleAt.length} samples, ${p.sampleEnd - p.sampleStart} were read`);
+    // The samples are read again where they are; the walk goes on after the profile.
+    const after = r.pos;
+    this.samples(p, sampleAt, counts);
+    r.pos = after;
+  }
+
+  private keepProfileAttribute(a: number, attributes: number[], counts: ShapeCounts): void {
+    if (this.isDropped(a)) counts.dropped.profile++;
+    else attributes.push(a);
+  }
+
+  /** A profile's samples (their fields at `sampleAt`), their dropped attributes left out and merged (see `ShapeRun`). */
+  private samples(p: WireProfile, sampleAt: number[], counts: ShapeCounts): void {
+    const s = this.wire.samples;
+    const n = sampleAt.length;
+    // Per sample: its attributes kept, or undefined when it keeps them all.
+    const kept: (number[] | undefined)[] = new Array<number[] | undefined>(n);
+    let changed = false;
+    for (let k = 0; k < n; k++) {
+      const row = p.sampleStart + k;
+      const a0 = s.attrStart.a[row];
+      const na = s.attrCount.a[row];
+      let drop = 0;
+      for (let a = a0; a < a0 + na; a++) if (this.isDropped(s.attrs.a[a])) drop++;
+      if (drop === 0) continue;
+      const list: number[] = [];
+      for (let a = a0; a < a0 + na; a++) if (!this.isDropped(s.attrs.a[a])) list.push(s.attrs.a[a]);
+      kept[k] = list;
+      counts.dropped.sample += drop;
+      changed = true;
+    }
+    if (!changed) {
+      for (const at of sampleAt) this.copySample(at);
+      return;
+    }
+    const groups: number[][] = [];
+    const groupAt = new Map<string, number>();
+    for (let k = 0; k < n; k++) {
+      const row = p.sampleStart + k;
+      const shape = sampleShape(s.valueCount.a[row], s.tsCount.a[row]);
+      if (shape === undefined) {
+        groups.push([k]);
+        continue;
+      }
+      const attrs = kept[k] ?? Array.from(s.attrs.a.subarray(s.attrStart.a[row], s.attrStart.a[row] + s.attrCount.a[row]));
+      const key = `${shape}|${s.stack.a[row]}|${s.link.a[row]}|${[...attrs].sort((x, y) => x - y).join(',')}`;
+      const at = groupAt.get(key);
+      if (at === undefined) groupAt.set(key, groups.push([k]) - 1);
+      else groups[at].push(k);
+    }
+    counts.mergedSamples += n - groups.length;
+    for (const group of groups) {
+      const k = group[0];
+      if (group.length > 1) this.mergedSample(p, sampleAt, group, kept[k]);
+      else if (kept[k]) this.sampleWith(sampleAt[k], kept[k]);
+      else this.copySample(sampleAt[k]);
+    }
+  }
+
+  /** Copies the sample field at `at` as received. */
+  private copySample(at: number): void {
+    const r = this.r;
+    r.pos = at;
+    r.tag();
+    skipLength(r);
+    this.w.copy(this.bytes, at, r.pos);
+  }
+
+  /** The sample field at `at` with `attributes` in place of its own. */
+  private sampleWith(at: number, attributes: number[]): void {
+    const { r, w } = this;
+    r.pos = at;
+    r.tag();
+    const end = r.uint32() + r.pos;
+    const s = w.open(2);
+    while (r.pos < end) {
+      const fieldAt = r.pos;
+      const tag = r.tag();
+      switch (tag >>> 3) {
+        case 1:
+        case 3:
+          r.int32();
+          w.copy(this.bytes, fieldAt, r.pos);
+          break;
+        case 2:
+          if ((tag & 7) === 2) skipLength(r);
+          else r.int32();
+          break;
+        case 4:
+        case 5:
+          this.skipScalars(tag);
+          w.copy(this.bytes, fieldAt, r.pos);
+          break;
+        default:
+          r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 5);
+      }
+    }
+    writeIndices(w, 2, attributes);
+    w.close(s);
+  }
+
+  /** Skips one occurrence of values (4: varints) or timestamps (5: fixed64), packed or not. */
+  private skipScalars(tag: number): void {
+    const r = this.r;
+    if ((tag & 7) === 2) skipLength(r);
+    else if (tag >>> 3 === 4) r.varint64();
+    else r.fixed64();
+  }
+
+  /**
+   * One sample for a group of equal ones: the first's stack, link and kept attributes, with the
+   * group's values summed (one value each) or values and timestamps concatenated.
+   */
+  private mergedSample(p: WireProfile, sampleAt: number[], group: number[], attributes: number[] | undefined): void {
+    const { w } = this;
+    const s = this.wire.samples;
+    const first = p.sampleStart + group[0];
+    const shape = sampleShape(s.valueCount.a[first], s.tsCount.a[first])!;
+    const e = w.open(2);
+    if (s.stack.a[first] !== 0) {
+      w.tag(1, 0);
+      w.varint(s.stack.a[first]);
+    }
+    writeIndices(w, 2, attributes ?? Array.from(s.attrs.a.subarray(s.attrStart.a[first], s.attrStart.a[first] + s.attrCount.a[first])));
+    if (s.link.a[first] !== 0) {
+      w.tag(3, 0);
+      w.varint(s.link.a[first]);
+    }
+    if (shape === 'value') {
+      let sum = 0;
+      for (const k of group) sum += s.values.a[s.valueStart.a[p.sampleStart + k]];
+      const v = w.open(4);
+      if (Number.isSafeInteger(sum)) writeUint53(w, sum);
+      else writeVarint64(w, this.exactSum(sampleAt, group));
+      w.close(v);
+    } else {
+      if (shape === 'timed-values') {
+        const v = w.open(4);
+        for (const k of group) this.copyScalars(sampleAt[k], 4);
+        w.close(v);
+      }
+      const t = w.open(5);
+      for (const k of group) this.copyScalars(sampleAt[k], 5);
+      w.close(t);
+    }
+    w.close(e);
+  }
+
+  /** The sum of the samples' one values, exact past 2^53. */
+  private exactSum(sampleAt: number[], group: number[]): bigint {
+    const r = this.r;
+    let sum = 0n;
+    for (const k of group) {
+      this.eachScalar(sampleAt[k], 4, () => {
+        r.varint64();
+        sum += toBigInt(r.lo, r.hi, true);
+      });
+    }
+    return sum;
+  }
+
+  /** Copies the sample's values (4) or timestamps (5) as packed content, in order. */
+  private copyScalars(at: number, fieldNo: 4 | 5): void {
+    const r = this.r;
+    this.eachScalar(at, fieldNo, () => {
+      const start = r.pos;
+      if (fieldNo === 4) r.varint64();
+      else r.fixed64();
+      this.w.copy(this.bytes, start, r.pos);
+    });
+  }
+
+  /** Calls `read` at each value of field 4 or 5 of the sample at `at` (packed or not), which must read it. */
+  private eachScalar(at: number, fieldNo: 4 | 5, read: () => void): void {
+    const r = this.r;
+    r.pos = at;
+    r.tag();
+    const end = r.uint32() + r.pos;
+    while (r.pos < end) {
+      const tag = r.tag();
+      const no = tag >>> 3;
+      if (no === fieldNo) {
+        if ((tag & 7) === 2) {
+          const e = r.uint32() + r.pos;
+          while (r.pos < e) read();
+        } else {
+          read();
+        }
+      } else if (no === 4 || no === 5) {
+        this.skipScalars(tag);
+      } else if (no === 1 || no === 3) {
+        r.int32();
+      } else if (no === 2) {
+        if ((tag & 7) === 2) skipLength(r);
+        else r.int32();
+      } else {
+        r.skip(tag & 7, no, RECURSION_LIMIT - 5);
+      }
+    }
+  }
+
+  /**
+   * A ProfilesDictionary field: copied as received, but for attribute_table
+   * entries whose values refer to strings, written with those strings written out (keys stay
+   * `key_strindex`, the table's only form).
+   */
+  private dictionary(): void {
+    const { r, w } = this;
+    const end = r.uint32() + r.pos;
+    const s = w.open(2);
+    let run = r.pos;
+    while (r.pos < end) {
+      const fieldAt = r.pos;
+      const tag = r.tag();
+      const no = tag >>> 3;
+      if (no < 1 || no > 7) {
+        r.skip(tag & 7, no, RECURSION_LIMIT - 2);
+        continue;
+      }
+      const e = r.uint32() + r.pos;
+      r.pos = e;
+      if (no !== 6) continue;
+      const kvu = this.d!.attributes[this.attrIndex++];
+      if (!refersToStrings(kvu.value)) continue;
+      w.copy(this.bytes, run, fieldAt);
+      writeKeyValueAndUnit(w, 6, { ...kvu, value: kvu.value && this.plainValue(kvu.value) });
+      run = e;
+    }
+    w.copy(this.bytes, run, end);
+    w.close(s);
+  }
+
+  /** The attribute with its key and string values written out; the same object when it has no references. */
+  private plainKeyValue(kv: KeyValue): KeyValue {
+    const value = kv.value && this.plainValue(kv.value);
+    if (kv.keyStrindex === 0 && value === kv.value) return kv;
+    return keyValue(kv.key !== '' ? kv.key : this.str(kv.keyStrindex), value);
+  }
+
+  /** The value with its string references written out, in arrays and kvlists too; the same object when it has none. */
+  private plainValue(v: AnyValue): AnyValue {
+    const x = v.value;
+    switch (x.case) {
+      case 'stringValueStrindex':
+        return stringValue(this.str(x.value));
+      case 'arrayValue': {
+        const values = x.value.values.map((item) => this.plainValue(item));
+        return values.every((item, i) => item === x.value.values[i]) ? v : anyValueOf({ case: 'arrayValue', value: { ...x.value, values } });
+      }
+      case 'kvlistValue': {
+        const values = x.value.values.map((kv) => this.plainKeyValue(kv));
+        return values.every((kv, i) => kv === x.value.values[i]) ? v : anyValueOf({ case: 'kvlistValue', value: { ...x.value, values } });
+      }
+      default:
+        return v;
+    }
+  }
+}
+
+/** Whether a value refers to the string table anywhere (a string value, or a kvlist key, by index). */
+function refersToStrings(v: AnyValue | undefined): boolean {
+  if (!v) return false;
+  const x = v.value;
+  switch (x.case) {
+    case 'stringValueStrindex':
+      return true;
+    case 'arrayValue':
+      return x.value.values.some(refersToStrings);
+    case 'kvlistValue':
+      return x.value.values.some((kv) => kv.keyStrindex !== 0 || refersToStrings(kv.value));
+    default:
+      return false;
+  }
+}
+
+/** Skips a length-delimited field's content (its length is read first, then added). */
+function skipLength(r: WireReader): void {
+  const len = r.uint32();
+  r.pos += len;
+}
+
+/** A packed repeated index field; nothing when empty. */
+function writeIndices(w: WireWriter, fieldNo: number, indices: readonly number[]): void {
+  if (indices.length === 0) return;
+  const s = w.open(fieldNo);
+  for (const i of indices) w.varint(i);
+  w.close(s);
+}
+
+function anyValueOf(value: AnyValue['value']): AnyValue {
+  return { $typeName: 'opentelemetry.proto.common.v1.AnyValue', value } as AnyValue;
+}
+
+function stringValue(s: string): AnyValue {
+  return anyValueOf({ case: 'stringValue', value: s });
+}
+
+function keyValue(key: string, value: AnyValue | undefined): KeyValue {
+  return { $typeName: 'opentelemetry.proto.common.v1.KeyValue', key, value, keyStrindex: 0 } as KeyValue;
 }
 
 /** Whether the attribute gives a service name as Pyroscope reads one: a non-empty string, or an int. */
@@ -198,44 +654,6 @@ function namesService(kv: KeyValue): boolean {
   if (kv.key !== SERVICE_NAME) return false;
   const v = kv.value?.value;
   return (v?.case === 'stringValue' && v.value.trim() !== '') || v?.case === 'intValue';
-}
-
-/** The attribute with its key and string values written out; the same object when it has no references. */
-function plainKeyValue(kv: KeyValue, strings: readonly string[]): KeyValue {
-  const value = kv.value && plainValue(kv.value, strings);
-  if (kv.keyStrindex === 0 && value === kv.value) return kv;
-  return create(KeyValueSchema, { key: keyOf(kv, strings), value });
-}
-
-/** The value with its string references written out, in arrays and kvlists too; the same object when it has none. */
-function plainValue(v: AnyValue, strings: readonly string[]): AnyValue {
-  const x = v.value;
-  switch (x.case) {
-    case 'stringValueStrindex':
-      return create(AnyValueSchema, { value: { case: 'stringValue', value: strings[x.value] ?? '' } });
-    case 'arrayValue': {
-      const values = x.value.values.map((item) => plainValue(item, strings));
-      return values.every((item, i) => item === x.value.values[i]) ? v : create(AnyValueSchema, { value: { case: 'arrayValue', value: { values } } });
-    }
-    case 'kvlistValue': {
-      const values = x.value.values.map((kv) => plainKeyValue(kv, strings));
-      return values.every((kv, i) => kv === x.value.values[i]) ? v : create(AnyValueSchema, { value: { case: 'kvlistValue', value: { values } } });
-    }
-    default:
-      return v;
-  }
-}
-
-/** The attribute table with string values written out (keys stay `key_strindex`, the table's only form). */
-function plainAttributeTable(table: KeyValueAndUnit[], strings: readonly string[]): KeyValueAndUnit[] {
-  let changed = false;
-  const out = table.map((entry) => {
-    const value = entry.value && plainValue(entry.value, strings);
-    if (value === entry.value) return entry;
-    changed = true;
-    return { ...entry, value };
-  });
-  return changed ? out : table;
 }
 
 function emptyCounts(): ShapeCounts {

@@ -1,19 +1,18 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { encodeRequest, errorText } from '../otlp/codec.js';
-import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
-import { validateRequest } from '../otlp/validate.js';
-import type { ConsumeResult, ProfilesBatch, ProfilesConsumer } from '../pipeline/consumer.js';
-import { requestStats } from '../pipeline/request-stats.js';
+import { readRequest } from '../otlp/read-request.js';
+import type { WireRequest } from '../otlp/wire/request.js';
+import { encodedBatch, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import { shapingMetrics, type ShapingMetrics, type UnshapedReason } from './metrics.js';
 import { RequestShaper, type ShapePolicy } from './shape.js';
 
 /**
- * A fan-out branch that reshapes each request for its destination (`RequestShaper`) and hands
- * the copy on, encoded, to the destination's exporter. The shaped request must pass the same
- * validation as a received one. Nothing is lost to shaping: a request that cannot be decoded
- * or shaped goes on as it came, and a resource that cannot be shaped goes on as it came inside
- * the shaped request; both are counted and logged.
+ * A fan-out branch that reshapes each request for its destination (`RequestShaper`, on the
+ * protobuf bytes) and hands the reshaped bytes on to the destination's exporter. The shaped
+ * request must pass the same validation as a received one. Nothing is lost to shaping: a
+ * request that cannot be read or shaped goes on as it came, and a resource that cannot be
+ * shaped goes on as it came inside the shaped request; both are counted and logged.
  */
 export class ShapingConsumer implements ProfilesConsumer {
   private readonly shaper: RequestShaper;
@@ -38,18 +37,22 @@ export class ShapingConsumer implements ProfilesConsumer {
     return this.next.consume(this.shaped(batch));
   }
 
-  /** The batch reshaped for this destination, or the batch as it came when that fails. */
+  /**
+   * The batch reshaped for this destination, or the batch as it came when that fails. A
+   * received batch brings its bytes read and validated (`wire`); other bytes are read here, and
+   * a batch of messages only is encoded first.
+   */
   shaped(batch: ProfilesBatch): ProfilesBatch {
-    let request: ExportProfilesServiceRequest;
+    let encoded: Uint8Array;
+    let wire: WireRequest;
     try {
-      request = batch.request;
+      encoded = batch.encoded ?? encodeRequest(batch.request);
+      wire = batch.encoded && batch.wire ? batch.wire : readRequest(encoded, 'protobuf').wire;
     } catch (err) {
       return this.unshaped(batch, 'undecodable', err);
     }
     try {
-      const { request: shaped, counts } = this.shaper.shape(request);
-      validateRequest(shaped);
-      const encoded = encodeRequest(shaped);
+      const { encoded: shaped, stats, counts } = this.shaper.shape(encoded, wire);
       const exporter = this.name;
       this.metrics.shapedRequests.inc({ exporter });
       for (const from of ['resource', 'profile', 'sample'] as const) {
@@ -61,7 +64,7 @@ export class ShapingConsumer implements ProfilesConsumer {
         this.metrics.unshapedResources.inc({ exporter }, counts.unshapedResources);
         this.logger.warn({ resources: counts.unshapedResources }, `sent resources as they came, since shaping them failed: ${errorText(counts.error)}`);
       }
-      return { request: shaped, encoded, stats: requestStats(shaped) };
+      return encodedBatch(shaped, undefined, stats);
     } catch (err) {
       return this.unshaped(batch, 'failed', err);
     }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SimpleValue } from '../otlp/builder.js';
-import { encodedBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
-import { AssemblerCache, RequestAssembler, type EncodedFlush } from './assemble.js';
+import type { ProfilesConsumer } from '../pipeline/consumer.js';
+import { AssemblerCache, RequestAssembler } from './assemble.js';
+import { Attribution, FlushExporter } from './attribution.js';
 import { BpftraceDriver, type DriverStats } from './bpftrace/driver.js';
 import type { RawSample, SampleKey } from './bpftrace/output.js';
 import { buildProgram } from './bpftrace/program.js';
@@ -11,9 +11,7 @@ import { NodeSamplerConfigSchema, type NodeSamplerConfig, type NodeSamplerInput 
 import { preflight } from './preflight.js';
 import { Demangler } from './symbolize/demangle.js';
 import { Symbolizer, type SymFrame, type SymbolizerStats } from './symbolize/symbolizer.js';
-import { KubeApi, inClusterConfig } from './workload/k8s-api.js';
-import { PodIndex } from './workload/pod-index.js';
-import { WorkloadResolver, type ProcessWorkload } from './workload/resolver.js';
+import type { WorkloadResolver, ProcessWorkload } from './workload/resolver.js';
 
 export interface SamplerStats {
   bpftrace: DriverStats;
@@ -33,8 +31,6 @@ export interface SamplerStats {
   eagerGone: number;
 }
 
-/** Flushes whose export has not resolved yet; beyond this new requests are dropped and counted. */
-const MAX_IN_FLIGHT = 8;
 /** Processes not sampled for this many flushes are checked and forgotten if gone. */
 const SWEEP_AFTER_FLUSHES = 60;
 /** Bounds the pid → start map that keeps repeated announcements of a process from costing anything. */
@@ -75,22 +71,19 @@ export class NodeSampler {
   readonly config: NodeSamplerConfig;
   private readonly symbolizer: Symbolizer;
   private readonly demangler = new Demangler();
+  private readonly attribution: Attribution;
   private readonly resolver: WorkloadResolver;
-  private readonly pods: PodIndex | undefined;
+  private readonly exporter: FlushExporter;
   private driver: BpftraceDriver | undefined;
-  private inFlight = 0;
   /** Flushes waiting for c++filt before they are assembled and exported. */
   private readonly flushing = new Set<Promise<void>>();
   private flushes = 0;
-  private readonly counts = { samples: 0, filteredSamples: 0, requests: 0, emptyFlushes: 0, consumeErrors: 0, droppedRequests: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
+  private readonly counts = { samples: 0, filteredSamples: 0, emptyFlushes: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
   /** Announced processes already handled: pid → kernel start time. */
   private readonly announced = new Map<number, string>();
   /** Token bucket for eager resolutions (refilled at `eagerResolvesPerSecond`, burst of one second's worth). */
   private eagerTokens = 0;
   private eagerRefilledAt = 0;
-  private readonly workloadFilter: Set<string>;
-  /** Sample attributes per `pid:thread name`, rebuilt when the pid's workload changes (see RequestAssembler). */
-  private readonly sampleAttrs = new Map<string, { workload: ProcessWorkload; attributes: Record<string, SimpleValue> }>();
   /** Per map key, what it came to (see Row); weakly held: bpftrace's key parser bounds the keys. */
   private readonly rows = new WeakMap<SampleKey, Row>();
   /** Dictionary entries carried from flush to flush (see AssemblerCache). */
@@ -98,27 +91,22 @@ export class NodeSampler {
 
   constructor(
     input: NodeSamplerInput,
-    private readonly consumer: ProfilesConsumer,
+    consumer: ProfilesConsumer,
     private readonly log: Logger,
   ) {
     this.config = NodeSamplerConfigSchema.parse(input);
     const c = this.config;
     this.symbolizer = new Symbolizer(c.procRoot);
-    const k8s = c.kubernetes === 'off' ? undefined : inClusterConfig();
-    if (c.kubernetes === 'on' && !k8s) {
-      throw new Error('--kubernetes on, but no in-cluster API access (KUBERNETES_SERVICE_HOST or the service-account token is missing)');
-    }
-    const nodeName = c.nodeName ?? process.env.NODE_NAME ?? hostname();
-    this.pods = k8s ? new PodIndex(new KubeApi(k8s), nodeName, log, c.podListIntervalMs) : undefined;
-    this.resolver = new WorkloadResolver({ procRoot: c.procRoot, pods: this.pods, hostName: nodeName });
-    this.workloadFilter = new Set(c.workloads);
+    this.attribution = new Attribution(c, log);
+    this.resolver = this.attribution.resolver;
+    this.exporter = new FlushExporter(consumer, log);
   }
 
   /** Checks root/bpftrace/kernel, starts bpftrace; rejects with a user-facing message. */
   async start(): Promise<void> {
     const c = this.config;
     const bpftrace = preflight(c.bpftrace, c.procRoot);
-    if (this.pods) await this.pods.start();
+    await this.attribution.start();
     const program = buildProgram({
       hz: c.hz,
       intervalMs: c.intervalMs,
@@ -148,13 +136,13 @@ export class NodeSampler {
     try {
       await this.driver.start();
     } catch (err) {
-      this.pods?.stop();
+      this.attribution.stop();
       throw err;
     }
   }
 
   async stop(): Promise<void> {
-    this.pods?.stop();
+    this.attribution.stop();
     await this.driver?.stop();
     // Windows already printed are still sent (they wait at most for c++filt's answer).
     await Promise.all(this.flushing);
@@ -171,6 +159,7 @@ export class NodeSampler {
       bpftrace: this.driver?.stats ?? { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0, processEvents: 0 },
       symbolizer: this.symbolizer.stats(),
       ...this.counts,
+      ...this.exporter.counts,
       workloads: this.resolver.size,
     };
   }
@@ -213,7 +202,7 @@ export class NodeSampler {
     }
     this.counts.eagerResolves++;
     // Filtered-out processes cost no maps read.
-    if (this.wanted(w.key, w.cgroup.path)) this.symbolizer.snapshot(pid);
+    if (this.attribution.wanted(w)) this.symbolizer.snapshot(pid);
   }
 
   private async flush(samples: RawSample[], window: { start: number; end: number }): Promise<void> {
@@ -247,8 +236,7 @@ export class NodeSampler {
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
       this.resolver.sweep(SWEEP_AFTER_FLUSHES);
-      // Rebuilt on demand for the processes still sampled.
-      this.sampleAttrs.clear();
+      this.attribution.sweep();
     }
     if (fresh.length > 0) {
       // C++ and Rust names read as code, not as their manglings: new names go to the running
@@ -272,50 +260,16 @@ export class NodeSampler {
       return;
     }
     this.counts.samples += asm.samples;
-    this.export(asm.encode());
+    this.exporter.export(asm.encode());
   }
 
   /** Symbolizes and attributes one map key. */
   private row(s: SampleKey, w: ProcessWorkload): Row {
-    if (!this.wanted(w.key, w.cgroup.path)) {
+    if (!this.attribution.wanted(w)) {
       return { workload: w, version: this.symbolizer.version(s.pid), wanted: false, resource: w.resource, frames: [], attributes: {} };
     }
     const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
-    const attrKey = `${s.pid}:${s.comm}`;
-    let attrs = this.sampleAttrs.get(attrKey);
-    if (attrs?.workload !== w) {
-      attrs = { workload: w, attributes: { ...w.sampleAttributes, 'process.pid': s.pid, 'thread.name': s.comm } };
-      this.sampleAttrs.set(attrKey, attrs);
-    }
-    return { workload: w, version: this.symbolizer.version(s.pid), wanted: true, resource: w.resource, frames, attributes: attrs.attributes };
-  }
-
-  private wanted(key: string, cgroupPath: string): boolean {
-    if (this.workloadFilter.size > 0 && !this.workloadFilter.has(key)) return false;
-    const cgroups = this.config.cgroups;
-    if (cgroups.length > 0 && !cgroups.some((p) => cgroupPath === p || cgroupPath.startsWith(p.endsWith('/') ? p : `${p}/`))) return false;
-    return true;
-  }
-
-  private export(flush: EncodedFlush): void {
-    if (this.inFlight >= MAX_IN_FLIGHT) {
-      this.counts.droppedRequests++;
-      this.log.warn({ inFlight: this.inFlight, dropped: this.counts.droppedRequests }, 'exporter is not keeping up; dropping this window');
-      return;
-    }
-    this.inFlight++;
-    this.counts.requests++;
-    this.consumer
-      .consume(encodedBatch(flush.bytes, undefined, flush.stats))
-      .then((r) => {
-        if (r.rejectedProfiles > 0) this.log.warn({ rejected: r.rejectedProfiles, error: r.errorMessage }, 'export partially rejected');
-      })
-      .catch((err: unknown) => {
-        this.counts.consumeErrors++;
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'export failed');
-      })
-      .finally(() => {
-        this.inFlight--;
-      });
+    const attributes = this.attribution.sampleAttributes(s.pid, s.comm, w);
+    return { workload: w, version: this.symbolizer.version(s.pid), wanted: true, resource: w.resource, frames, attributes };
   }
 }

@@ -35,7 +35,7 @@ function requestFromBinary(bytes: Uint8Array): ExportProfilesServiceRequest {
   }
 }
 
-function requestFromJsonBytes(bytes: Uint8Array): ExportProfilesServiceRequest {
+export function requestFromJsonBytes(bytes: Uint8Array): ExportProfilesServiceRequest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeRequest, encodeRequest } from './codec.js';
-import { subsetRequest, usesWholeDictionary } from './subset.js';
+import { subsetRequest } from './subset.js';
 import { RequestBuilder } from './builder.js';
 import { aggregateRequest } from '../profile/aggregate.js';
 import { foldedStacks } from '../profile/folded.js';
@@ -42,23 +42,4 @@ test('a subset holds one workload, only the dictionary entries it uses, and aggr
   const kv = first.dictionary!.attributeTable[s0.attributeIndices[0]];
   assert.equal(first.dictionary!.stringTable[kv.keyStrindex], 'thread.name');
   assert.equal(foldedStacks(aggregateRequest(first).get('default/Deployment/inventory')!.tree), 'main;idle 5\nmain;serve;parse 30\n');
-});
-
-test('usesWholeDictionary: true only when every entry of every table is referred to', () => {
-  const req = requestFromFolded([
-    { resource: K8S_INVENTORY, folded: 'main;serve;parse@libparse.so#native 30\nmain;idle 5' },
-    { resource: K8S_CHECKOUT, folded: 'main;checkout;pay 9' },
-  ]);
-  assert.equal(usesWholeDictionary(req), true);
-  const sub = decodeRequest(encodeRequest(subsetRequest(req, [req.resourceProfiles[1]])), 'protobuf');
-  assert.equal(usesWholeDictionary(sub), true, 'a subset is its own whole dictionary');
-  const onlyFirst = decodeRequest(encodeRequest(req), 'protobuf');
-  onlyFirst.resourceProfiles.pop();
-  assert.equal(usesWholeDictionary(onlyFirst), false, 'the other workload\'s entries are unused');
-  const extraString = decodeRequest(encodeRequest(sub), 'protobuf');
-  extraString.dictionary!.stringTable.push('unused');
-  assert.equal(usesWholeDictionary(extraString), false);
-  const extraFunction = decodeRequest(encodeRequest(sub), 'protobuf');
-  extraFunction.dictionary!.functionTable.push({ ...extraFunction.dictionary!.functionTable[1] });
-  assert.equal(usesWholeDictionary(extraFunction), false);
 });

@@ -1,3 +1,6 @@
+// A test oracle: the chunk a workload's part of a request makes, built on protobuf-es messages.
+// Pilotlight cuts chunks on the wire (wire/chunk.ts: the store, the gateway's reshaping); its
+// tests compare the two. Nothing in Pilotlight's own code imports this module.
 import { clone, create } from '@bufbuild/protobuf';
 import {
   ExportProfilesServiceRequestSchema,
@@ -134,97 +137,4 @@ function ensureZeroEntries(dst: ProfilesDictionary): void {
     const d = dst[t] as unknown[];
     if (d.length === 0) d.push((zero[t] as unknown[])[0]);
   }
-}
-
-/**
- * Whether the request refers to every entry of every dictionary table (each table present
- * with its zero entry). Such a request, when it holds one workload, is already the chunk that
- * `subsetRequest` would build (the same entries, in another order), so the profile store can
- * keep the bytes it received and skip re-encoding. The input must be validated.
- */
-export function usesWholeDictionary(req: ExportProfilesServiceRequest): boolean {
-  const d = req.dictionary;
-  if (!d) return false;
-  const tables = [d.stringTable, d.attributeTable, d.mappingTable, d.functionTable, d.locationTable, d.stackTable, d.linkTable];
-  if (tables.some((t) => t.length === 0)) return false;
-  const seen = tables.map((t) => new Uint8Array(t.length));
-  const counts = new Int32Array(tables.length);
-  const [STR, ATTR, MAP, FN, LOC, STACK, LINK] = [0, 1, 2, 3, 4, 5, 6];
-  // Marks entry i of table t; true the first time (index 0, the zero entry, is never counted).
-  const mark = (t: number, i: number): boolean => {
-    if (i <= 0 || i >= seen[t].length || seen[t][i] !== 0) return false;
-    seen[t][i] = 1;
-    counts[t]++;
-    return true;
-  };
-  const full = (t: number): boolean => counts[t] === tables[t].length - 1;
-  const anyValue = (v: AnyValue | undefined): void => {
-    if (!v) return;
-    const x = v.value;
-    if (x.case === 'stringValueStrindex') mark(STR, x.value);
-    else if (x.case === 'arrayValue') for (const item of x.value.values) anyValue(item);
-    else if (x.case === 'kvlistValue') for (const kv of x.value.values) keyValue(kv);
-  };
-  const keyValue = (kv: KeyValue): void => {
-    mark(STR, kv.keyStrindex);
-    anyValue(kv.value);
-  };
-  const attr = (i: number): void => {
-    if (!mark(ATTR, i)) return;
-    const a = d.attributeTable[i];
-    mark(STR, a.keyStrindex);
-    mark(STR, a.unitStrindex);
-    anyValue(a.value);
-  };
-  // Samples first: most requests that do not use the whole dictionary already fail here.
-  for (const rp of req.resourceProfiles) {
-    for (const sp of rp.scopeProfiles) {
-      for (const p of sp.profiles) {
-        for (const s of p.samples) {
-          mark(STACK, s.stackIndex);
-          mark(LINK, s.linkIndex);
-          for (const a of s.attributeIndices) attr(a);
-        }
-      }
-    }
-  }
-  if (!full(STACK) || !full(LINK)) return false;
-  for (let i = 1; i < d.stackTable.length; i++) for (const l of d.stackTable[i].locationIndices) mark(LOC, l);
-  if (!full(LOC)) return false;
-  for (let i = 1; i < d.locationTable.length; i++) {
-    const loc = d.locationTable[i];
-    mark(MAP, loc.mappingIndex);
-    for (const line of loc.lines) mark(FN, line.functionIndex);
-    for (const a of loc.attributeIndices) attr(a);
-  }
-  if (!full(MAP) || !full(FN)) return false;
-  for (let i = 1; i < d.mappingTable.length; i++) {
-    const m = d.mappingTable[i];
-    mark(STR, m.filenameStrindex);
-    for (const a of m.attributeIndices) attr(a);
-  }
-  for (let i = 1; i < d.functionTable.length; i++) {
-    const f = d.functionTable[i];
-    mark(STR, f.nameStrindex);
-    mark(STR, f.systemNameStrindex);
-    mark(STR, f.filenameStrindex);
-  }
-  for (const rp of req.resourceProfiles) {
-    rp.resource?.attributes.forEach(keyValue);
-    for (const sp of rp.scopeProfiles) {
-      sp.scope?.attributes.forEach(keyValue);
-      for (const p of sp.profiles) {
-        if (p.sampleType) {
-          mark(STR, p.sampleType.typeStrindex);
-          mark(STR, p.sampleType.unitStrindex);
-        }
-        if (p.periodType) {
-          mark(STR, p.periodType.typeStrindex);
-          mark(STR, p.periodType.unitStrindex);
-        }
-        for (const a of p.attributeIndices) attr(a);
-      }
-    }
-  }
-  return full(STR) && full(ATTR);
 }

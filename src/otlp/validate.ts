@@ -1,3 +1,7 @@
+// Validation of a request decoded to protobuf-es messages, for `decodeRequest` (codec.ts): the
+// messages a consumer builds from bytes already read (`batch.request`), and tests. Requests
+// coming in are validated on the wire (wire/validate.ts, the same checks and messages); the
+// fuzz harness holds the two to each other.
 import { OtlpValidationError } from './errors.js';
 import type { AnyValue, ExportProfilesServiceRequest, KeyValue, ProfilesDictionary } from './messages.js';
 

@@ -1,15 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decodeRequest, encodeResponse, errorText, type Encoding } from '../otlp/codec.js';
+import { encodeResponse, errorText, type Encoding } from '../otlp/codec.js';
 import { OtlpInputError } from '../otlp/errors.js';
 import { ExportProfilesPartialSuccessSchema, ExportProfilesServiceResponseSchema } from '../otlp/messages.js';
-import { readWireRequest, type WireRequest } from '../otlp/wire/request.js';
-import { validateWire } from '../otlp/wire/validate.js';
+import { readRequest, wireStats } from '../otlp/read-request.js';
 import { batchStats, encodedBatch, type ProfilesBatch, type ProfilesConsumer } from './consumer.js';
 import type { ReceiverMetrics, Transport } from './metrics.js';
 import { ReceiveError } from './receiver-errors.js';
-import { requestStats, type RequestStats } from './request-stats.js';
 
 /** What both transports share once they hold the (inflated) body: decode, hand on, answer. */
 export interface ReceiveCore {
@@ -51,24 +49,14 @@ export async function receive(core: ReceiveCore, transport: Transport, body: Uin
 }
 
 /**
- * Protobuf is read and validated on the wire path (typed columns, no message objects; it
- * accepts and rejects what `decodeRequest` does, with the same messages) and handed on with its
- * bytes, so a forwarding consumer never builds the messages. OTLP/JSON is decoded as before.
+ * Every request goes the one way in (`readRequest`): protobuf is read and validated on the wire
+ * path, OTLP/JSON is encoded to protobuf once first. Consumers get the protobuf bytes and their
+ * WireRequest, so forwarding sends the bytes on and the store aggregates from the columns; the
+ * messages are built only for a consumer that reads `batch.request`.
  */
 function toBatch(body: Uint8Array, encoding: Encoding): ProfilesBatch {
-  if (encoding === 'json') {
-    const request = decodeRequest(body, encoding);
-    return { request, stats: requestStats(request) };
-  }
-  const wire = readWireRequest(body);
-  validateWire(wire);
-  return encodedBatch(body, wire, wireStats(wire));
-}
-
-function wireStats(wire: WireRequest): RequestStats {
-  let profiles = 0;
-  for (const rp of wire.resourceProfiles) for (const sp of rp.scopes) profiles += sp.profiles.length;
-  return { profiles, samples: wire.samples.count };
+  const { encoded, wire } = readRequest(body, encoding);
+  return encodedBatch(encoded, wire, wireStats(wire));
 }
 
 /** Counts and logs a refused request; returns it as a ReceiveError. */

@@ -4,7 +4,7 @@ import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
-import { addProfileTotals, pickType, profileFor, startWorkload, type AggregateOptions, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from './aggregate.js';
+import { addProfileTotals, pickType, profileFor, startWorkload, type AggregateOptions, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from './workload-profile.js';
 import type { CallTree } from './calltree.js';
 import { CPU, classifyScope, type TypeNames } from './profile-type.js';
 import { StackResolver, type FrameSink } from './resolve.js';
@@ -15,8 +15,8 @@ import { workloadOf } from './workload.js';
  * (`opts.type`, default `cpu`), with no message objects for samples, stacks or locations. The
  * result equals `aggregateRequest(decodeRequest(bytes, 'protobuf'), opts)` (same keys, trees,
  * totals and time bounds), and bad input throws the same OtlpDecodeError /
- * OtlpValidationError with the same message. OTLP/JSON has no fast path: use decodeRequest +
- * aggregateRequest for it.
+ * OtlpValidationError with the same message. OTLP/JSON comes here as its protobuf encoding
+ * (`readRequest`).
  */
 export function aggregateEncoded(bytes: Uint8Array, opts: AggregateOptions = {}): Map<string, WorkloadProfile> {
   const req = readWireRequest(bytes);
@@ -30,19 +30,40 @@ export function aggregateWire(req: WireRequest, opts: AggregateOptions = {}): Ma
   return pickType(aggregateWireTypes(req, { ...opts, type }), type, opts);
 }
 
+/**
+ * TypeTrees whose owner adds the stacks into its trees later, itself (the profile store's
+ * slots do, when they are next read): an aggregation into them counts the samples (totals,
+ * time bounds, skipped profiles) and leaves their trees alone.
+ */
+export interface DeferredTrees extends TypeTrees {
+  readonly defersStacks: true;
+}
+
+function defersStacks(trees: TypeTrees | undefined): boolean {
+  return (trees as Partial<DeferredTrees> | undefined)?.defersStacks === true;
+}
+
 /** aggregateRequestTypes over a validated WireRequest; mirrors it step by step. */
 export function aggregateWireTypes(req: WireRequest, opts: AggregateOptions = {}): Map<string, WorkloadProfiles> {
   const out = new Map<string, WorkloadProfiles>();
   const d = req.dictionary;
-  const namer = d ? new WireFrameNamer(d) : undefined;
-  // A location names its lines, or one frame when none is named: at most lines + locations frames.
-  const resolver = namer ? new StackResolver((loc, sink) => namer.name(loc, sink), { locations: d!.locationCount, frames: d!.lineFunction.n + d!.locationCount }) : undefined;
-  // Stack index → node + 1, valid for the tree numbered stackOwner[index]: one pair of arrays
-  // for all trees (an array per tree sized to the stack table cost more to allocate than the
-  // aggregation itself); alternating trees just resolve again.
-  const nStacks = Math.max(1, d ? d.stackCount : 0);
-  const stackNode = new Int32Array(nStacks);
-  const stackOwner = new Int32Array(nStacks);
+  // Made on first use: an aggregation whose trees all defer their stacks resolves none.
+  let stacks: { resolver: StackResolver; cache: StackCache } | undefined;
+  const resolve = (): { resolver: StackResolver; cache: StackCache } => {
+    if (stacks) return stacks;
+    const dict = d!;
+    const namer = new WireFrameNamer(dict);
+    // Stack index → node + 1, valid for the tree numbered owner[index]: one pair of arrays for
+    // all trees (an array per tree sized to the stack table cost more to allocate than the
+    // aggregation itself); alternating trees just resolve again.
+    const nStacks = Math.max(1, dict.stackCount);
+    stacks = {
+      // A location names its lines, or one frame when none is named: at most lines + locations frames.
+      resolver: new StackResolver((loc, sink) => namer.name(loc, sink), { locations: dict.locationCount, frames: dict.lineFunction.n + dict.locationCount }),
+      cache: { node: new Int32Array(nStacks), owner: new Int32Array(nStacks), id: 0 },
+    };
+    return stacks;
+  };
   const treeIds = new Map<CallTree, number>();
   const trees = new Map<string, TypeTrees | undefined>();
   const from = opts.from ?? -Infinity;
@@ -83,7 +104,13 @@ export function aggregateWireTypes(req: WireRequest, opts: AggregateOptions = {}
           owner = treeIds.size + 1;
           treeIds.set(prof.tree, owner);
         }
-        addProfile(prof, sp.profiles[i], c.cpuNanosValued, req.samples, d!, resolver!, { node: stackNode, owner: stackOwner, id: owner }, windowed, from, to, opts.sign ?? 1);
+        let resolver: StackResolver | undefined;
+        let cache: StackCache | undefined;
+        if (!defersStacks(trees.get(workload.key)) && d) {
+          ({ resolver, cache } = resolve());
+          cache.id = owner;
+        }
+        addProfile(prof, sp.profiles[i], c.cpuNanosValued, req.samples, d, resolver, cache, windowed, from, to, opts.sign ?? 1);
       }
     }
   }
@@ -101,14 +128,22 @@ export function wireTypeNames(p: WireProfile, d: WireDictionary | undefined): Ty
   };
 }
 
+/** Stack index → node + 1 for the tree numbered `id` (see aggregateWireTypes). */
+interface StackCache {
+  node: Int32Array;
+  owner: Int32Array;
+  id: number;
+}
+
 function addProfile(
   agg: WorkloadProfile,
   p: WireProfile,
   cpuNanosValued: boolean,
   s: WireSamples,
-  d: WireDictionary,
-  resolver: StackResolver,
-  cache: { node: Int32Array; owner: Int32Array; id: number },
+  d: WireDictionary | undefined,
+  /** Undefined: count the samples without adding them to the tree (DeferredTrees). */
+  resolver: StackResolver | undefined,
+  cache: StackCache | undefined,
   windowed: boolean,
   from: number,
   to: number,
@@ -152,20 +187,22 @@ function addProfile(
       else for (let i = 0; i < nv; i++) count += values[v0 + i];
     }
     if (count === 0) continue;
-    const stackIndex = s.stack.a[row];
-    let node = cache.owner[stackIndex] === cache.id ? cache.node[stackIndex] : -1;
-    if (node < 0) {
-      // An index past the table can only be 0 with an empty table (validated): no frames.
-      const start = stackIndex < d.stackCount ? d.stackStart.a[stackIndex] : 0;
-      const len = stackIndex < d.stackCount ? d.stackLen.a[stackIndex] : 0;
-      node = resolver.nodeFor(tree, d.stackLocs.a, start, start + len);
-      cache.node[stackIndex] = node;
-      cache.owner[stackIndex] = cache.id;
-    }
     // As aggregateRequest: CPU samples (and CPU time), or values in the type's unit.
     const sv = cpuNanosValued ? (period > 0 ? count / period : 0) : count;
     const ns = !cpu ? 0 : cpuNanosValued ? count : count * period;
-    tree.add(node, sign * sv, sign * ns);
+    if (resolver && cache && d) {
+      const stackIndex = s.stack.a[row];
+      let node = cache.owner[stackIndex] === cache.id ? cache.node[stackIndex] : -1;
+      if (node < 0) {
+        // An index past the table can only be 0 with an empty table (validated): no frames.
+        const start = stackIndex < d.stackCount ? d.stackStart.a[stackIndex] : 0;
+        const len = stackIndex < d.stackCount ? d.stackLen.a[stackIndex] : 0;
+        node = resolver.nodeFor(tree, d.stackLocs.a, start, start + len);
+        cache.node[stackIndex] = node;
+        cache.owner[stackIndex] = cache.id;
+      }
+      tree.add(node, sign * sv, sign * ns);
+    }
     samples += sv;
     nanos += ns;
     events += cpu ? sv : n;

@@ -1,4 +1,4 @@
-import type { WorkloadProfile } from './aggregate.js';
+import type { WorkloadProfile } from './workload-profile.js';
 import type { CallTree } from './calltree.js';
 import type { FlameGraph } from './flame.js';
 import { FrameTable } from './frames.js';

@@ -4,7 +4,7 @@ export * from './frames.js';
 export * from './calltree.js';
 export * from './workload.js';
 export * from './profile-type.js';
-export * from './aggregate.js';
+export * from './workload-profile.js';
 export * from './flame.js';
 export * from './symbols.js';
 export * from './folded.js';

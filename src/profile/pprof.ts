@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import type { WorkloadProfile } from './aggregate.js';
+import type { WorkloadProfile } from './workload-profile.js';
 import { CPU } from './profile-type.js';
 
 /**

@@ -33,10 +33,10 @@ export function workloadOf(attrs: Record<string, AttributeValue>): WorkloadId {
   if (ns) {
     for (const [attr, kind] of K8S_OWNERS) {
       const name = get(attr);
-      if (name) return make(ns, kind, name);
+      if (name) return workloadId(ns, kind, name);
     }
     const pod = get('k8s.pod.name');
-    if (pod) return make(ns, 'Pod', pod);
+    if (pod) return workloadId(ns, 'Pod', pod);
   }
   const service = get('service.name');
   const container = get('container.name') || get('container.id').slice(0, 12);
@@ -44,15 +44,16 @@ export function workloadOf(attrs: Record<string, AttributeValue>): WorkloadId {
   // Samplers give every workload a service.name (backends such as Pyroscope file data by it);
   // one that only repeats the container's or the executable's name names no service.
   if (service && !service.startsWith('unknown_service') && service !== container && service !== exe) {
-    return make(get('service.namespace') || HOST_NAMESPACE, 'Service', service);
+    return workloadId(get('service.namespace') || HOST_NAMESPACE, 'Service', service);
   }
-  if (container) return make(HOST_NAMESPACE, 'Container', container);
-  if (exe) return make(HOST_NAMESPACE, 'Process', exe);
-  if (service) return make(HOST_NAMESPACE, 'Service', service);
-  return make(HOST_NAMESPACE, 'Process', 'unknown');
+  if (container) return workloadId(HOST_NAMESPACE, 'Container', container);
+  if (exe) return workloadId(HOST_NAMESPACE, 'Process', exe);
+  if (service) return workloadId(HOST_NAMESPACE, 'Service', service);
+  return workloadId(HOST_NAMESPACE, 'Process', 'unknown');
 }
 
-function make(namespace: string, kind: string, name: string): WorkloadId {
+/** The workload with these parts, keyed `namespace/Kind/name`. */
+export function workloadId(namespace: string, kind: string, name: string): WorkloadId {
   return { key: `${namespace}/${kind}/${name}`, namespace, kind, name };
 }
 

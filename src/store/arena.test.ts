@@ -8,6 +8,7 @@ import { parseWorkloadKey } from '../profile/workload.js';
 import { foldedStacks } from '../profile/folded.js';
 import { aggregateEncoded } from '../profile/aggregate-encoded.js';
 import { requestFromFolded } from '../../test/helpers/fixtures.js';
+import { ingest } from '../../test/helpers/ingest.js';
 
 /** Bytes that say where they came from: chunk `id`, byte `i`. */
 function bytesOf(id: number, n: number): Uint8Array {
@@ -112,14 +113,14 @@ test('a slot keeps its chunks in its arena: wrapped chunks decode, the cap holds
   const key = 'host/Service/api';
   const probe = new ProfileStore(DEFAULT_LIMITS);
   probe.open(parseWorkloadKey(key)!);
-  probe.ingest(requestFromFolded([{ resource: { 'service.name': 'api' }, folded: 'main;f0 1' }]));
+  ingest(probe, requestFromFolded([{ resource: { 'service.name': 'api' }, folded: 'main;f0 1' }]));
   const one = probe.slot(key)!.bytes;
   // Room for 3.5 chunks, so the ring wraps inside a chunk.
   const cap = Math.floor(one * 3.5);
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: cap });
   store.open(parseWorkloadKey(key)!);
   for (let i = 0; i < 12; i++) {
-    store.ingest(requestFromFolded([{ resource: { 'service.name': 'api' }, folded: `main;f${i % 10} ${i + 1}` }]));
+    ingest(store, requestFromFolded([{ resource: { 'service.name': 'api' }, folded: `main;f${i % 10} ${i + 1}` }]));
     const slot = store.slot(key)!;
     assert.ok(slot.bytes <= cap, `after chunk ${i}: ${slot.bytes} > ${cap}`);
     for (const chunk of slot.chunks) assert.equal(aggregateEncoded(chunk.bytes, { workload: key }).get(key)?.samples, chunk.samples);

@@ -1,7 +1,5 @@
-import type { Profile, ResourceProfiles } from '../otlp/messages.js';
 import { nanosToMs64 } from '../otlp/wire/reader.js';
 import type { WireProfile, WireRequest, WireResourceProfiles } from '../otlp/wire/request.js';
-import { nanosToMs, typeNamesOf } from '../profile/aggregate.js';
 import { wireTypeNames } from '../profile/aggregate-encoded.js';
 import { CPU, classifyProfile, classifyScope, type ProfileClass, type TypeNames } from '../profile/profile-type.js';
 import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, CPU_SERIES_STEP_SECONDS } from '../ui/api-types.js';
@@ -106,6 +104,17 @@ export class CpuRing {
     return b <= this.head && b > this.head - CPU_RING_BUCKETS ? this.nanos[slotOf(b)] : 0;
   }
 
+  /** `[bucket start (ms), nanoseconds]` of every bucket of the ring with CPU time, oldest first. */
+  entries(): [number, number][] {
+    const out: [number, number][] = [];
+    if (this.head === -Infinity) return out; // nothing added yet
+    for (let b = this.head - CPU_RING_BUCKETS + 1; b <= this.head; b++) {
+      const ns = this.nanos[slotOf(b)];
+      if (ns > 0) out.push([b * CPU_BUCKET_MS, ns]);
+    }
+    return out;
+  }
+
   /** Cores per bucket, CPU_SERIES_LENGTH of them ending at `seriesEnd(nowMs)`, oldest first. */
   series(nowMs: number): number[] {
     const end = seriesEnd(nowMs);
@@ -198,45 +207,6 @@ function addWireProfile(ring: CpuRing, p: WireProfile, c: ProfileClass, s: WireR
   if ((p.timeLo | p.timeHi) !== 0) {
     const startMs = nanosToMs64(p.timeLo, p.timeHi);
     ring.addSpread(startMs, startMs + nanosToMs64(p.durationLo, p.durationHi), untimed * perValue);
-  } else {
-    ring.add(nowMs, untimed * perValue);
-  }
-}
-
-/** `countWireCpu` for message objects (the OTLP/JSON path); the same rules and results. */
-export function countMessageCpu(ring: CpuRing, parts: readonly ResourceProfiles[], strings: readonly string[], nowMs: number): void {
-  ring.advance(bucketOf(nowMs));
-  for (const rp of parts) {
-    for (const sp of rp.scopeProfiles) {
-      const classes = classifyScope(sp.profiles.map((p) => typeNamesOf(p, strings)));
-      for (let i = 0; i < sp.profiles.length; i++) addMessageProfile(ring, sp.profiles[i], classes[i], nowMs);
-    }
-  }
-}
-
-function addMessageProfile(ring: CpuRing, p: Profile, c: ProfileClass, nowMs: number): void {
-  if (!('type' in c) || c.type !== CPU || p.samples.length === 0) return;
-  const valued = c.cpuNanosValued;
-  const period = Number(p.period);
-  if (!valued && !(period > 0)) return;
-  const perValue = valued ? 1 : period;
-  let untimed = 0;
-  for (const sample of p.samples) {
-    const ts = sample.timestampsUnixNano;
-    const values = sample.values;
-    if (ts.length > 0) {
-      // Number(bigint) / 1e6 is within a microsecond: plenty for 10 s buckets, and cheaper than nanosToMs.
-      for (let i = 0; i < ts.length; i++) ring.add(Number(ts[i]) / 1e6, (values.length > 0 ? Number(values[i]) : 1) * perValue);
-    } else if (values.length === 0) {
-      untimed += 1;
-    } else {
-      for (const v of values) untimed += Number(v);
-    }
-  }
-  if (untimed === 0) return;
-  if (p.timeUnixNano > 0n) {
-    const startMs = nanosToMs(p.timeUnixNano);
-    ring.addSpread(startMs, startMs + nanosToMs(p.durationNano), untimed * perValue);
   } else {
     ring.add(nowMs, untimed * perValue);
   }

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { ProfileStore, StoreError } from './store.js';
 import { DEFAULT_LIMITS } from './config.js';
 import { MAX_PROFILE_TYPES } from './slot.js';
-import { encodeRequest } from '../otlp/codec.js';
 import { RequestBuilder } from '../otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { foldedStacks } from '../profile/folded.js';
 import { OFF_CPU } from '../profile/profile-type.js';
 import { K8S_INVENTORY } from '../../test/helpers/fixtures.js';
+import { ingest } from '../../test/helpers/ingest.js';
 import { CPU_PERIOD, T0, cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
 
 const KEY = 'default/Deployment/inventory';
@@ -21,16 +21,16 @@ function open(limits = DEFAULT_LIMITS): ProfileStore {
   return store;
 }
 
-/** The two ways into the store: the wire path (production) and the message path (OTLP/JSON). */
+/** A request sent as protobuf and as OTLP/JSON: both come into the store the one way, as protobuf. */
 const PATHS: [string, (s: ProfileStore, r: ExportProfilesServiceRequest) => void][] = [
-  ['wire path', (s, r) => void s.ingestEncoded(encodeRequest(r))],
-  ['message path', (s, r) => void s.ingest(r)],
+  ['protobuf', (s, r) => void ingest(s, r)],
+  ['OTLP/JSON', (s, r) => void ingest(s, r, 'json')],
 ];
 
 test('a request with a CPU and an off-CPU profile for one workload: both kept apart, CPU by default', () => {
-  for (const [path, ingest] of PATHS) {
+  for (const [path, take] of PATHS) {
     const store = open();
-    ingest(store, cpuAndOffCpuRequest());
+    take(store, cpuAndOffCpuRequest());
     assert.deepEqual(
       store.types(KEY).map((t) => [t.type.key, t.type.label, t.type.unit, t.samples, t.events]),
       [
@@ -58,7 +58,7 @@ test('a request with a CPU and an off-CPU profile for one workload: both kept ap
 
 test('an unknown type is an error listing the types there are; cpu is always an answer', () => {
   const store = open();
-  store.ingestEncoded(encodeRequest(cpuAndOffCpuRequest([{ frames: [{ name: 'main' }, { name: 'wait' }], offCpu: [[1, 5_000]] }])));
+  ingest(store, cpuAndOffCpuRequest([{ frames: [{ name: 'main' }, { name: 'wait' }], offCpu: [[1, 5_000]] }]));
   assert.equal(store.typeOf([KEY]).key, 'off_cpu', 'no CPU data: the first type the slot has is the default');
   assert.equal(store.profile(KEY).samples, 0, 'asked for CPU: an empty CPU profile');
   assert.throws(
@@ -69,7 +69,7 @@ test('an unknown type is an error listing the types there are; cpu is always an 
 });
 
 test('profiles skipped for a reason are counted; the rest of the request is kept', () => {
-  for (const [path, ingest] of PATHS) {
+  for (const [path, take] of PATHS) {
     const store = open();
     const b = new RequestBuilder();
     const cpu = b.profile(K8S_INVENTORY, { periodNanos: CPU_PERIOD });
@@ -78,7 +78,7 @@ test('profiles skipped for a reason are counted; the rest of the request is kept
     b.addSample(none, b.stackOfFrames([{ name: 'main' }, { name: 'lost' }]), { value: 9 });
     const unitless = b.profile(K8S_INVENTORY, { periodNanos: 0, sampleType: ['alloc_space', ''], periodType: null });
     b.addSample(unitless, b.stackOfFrames([{ name: 'main' }, { name: 'lost' }]), { value: 9 });
-    ingest(store, b.build());
+    take(store, b.build());
     assert.equal(foldedStacks(store.profile(KEY).tree), 'main;work 2\n', path);
     assert.deepEqual(store.types(KEY).map((t) => t.type.key), ['cpu'], path);
     assert.equal(store.counters.skipped.missing_type, 1, path);
@@ -86,7 +86,7 @@ test('profiles skipped for a reason are counted; the rest of the request is kept
     // A chunk of skipped profiles only holds nothing to keep, but is counted all the same.
     const only = new RequestBuilder();
     only.addSample(only.profile(K8S_INVENTORY, { periodNanos: 0, sampleType: ['', ''], periodType: null }), only.stackOfFrames([{ name: 'x' }]), { value: 1 });
-    ingest(store, only.build());
+    take(store, only.build());
     assert.equal(store.counters.skipped.missing_type, 2, path);
     assert.equal(store.slot(KEY)!.chunks.length, 1, path);
     assert.deepEqual(store.stats().skippedProfiles, { unreadable_type: 0, missing_type: 2, missing_unit: 1, duplicate_cpu: 0, too_many_types: 0 }, path);
@@ -100,7 +100,7 @@ test(`a slot keeps at most ${MAX_PROFILE_TYPES} types; profiles of more are skip
     const p = b.profile(K8S_INVENTORY, { periodNanos: 0, sampleType: [`kind${String(i).padStart(2, '0')}`, 'count'], periodType: null });
     b.addSample(p, b.stackOfFrames([{ name: 'main' }]), { value: i + 1 });
   }
-  store.ingestEncoded(encodeRequest(b.build()));
+  ingest(store, b.build());
   assert.equal(store.types(KEY).length, MAX_PROFILE_TYPES);
   assert.equal(store.counters.skipped.too_many_types, 3);
   assert.equal(store.profile(KEY, {}, 'kind00:count').samples, 1);
@@ -108,7 +108,7 @@ test(`a slot keeps at most ${MAX_PROFILE_TYPES} types; profiles of more are skip
 
 test("after many drops every type's running aggregate equals a fresh aggregate of the chunks held", () => {
   const probe = open();
-  probe.ingestEncoded(encodeRequest(cpuAndOffCpuRequest()));
+  ingest(probe, cpuAndOffCpuRequest());
   const store = open({ ...DEFAULT_LIMITS, slotMaxBytes: probe.slot(KEY)!.bytes * 4 });
   const slot = store.slot(KEY)!;
   for (let i = 0; i < 40; i++) {
@@ -118,7 +118,7 @@ test("after many drops every type's running aggregate equals a fresh aggregate o
       { frames: [f('main'), f(`c${i % 5}`)], cpu: Array.from({ length: (i % 3) + 1 }, (_, k) => k) },
       ...(i < 20 ? [{ frames: [f('main'), f(`w${i % 4}`)], offCpu: [[1, 1000 * (i + 1)] as [number, number]] }] : []),
     ];
-    store.ingestEncoded(encodeRequest(cpuAndOffCpuRequest(stacks, K8S_INVENTORY, T0 + BigInt(i) * 1_000_000_000n)));
+    ingest(store, cpuAndOffCpuRequest(stacks, K8S_INVENTORY, T0 + BigInt(i) * 1_000_000_000n));
     for (const t of slot.types()) {
       const fresh = slot.profile(t.type, -Infinity, Infinity);
       const running = store.profile(KEY, {}, t.type.key);

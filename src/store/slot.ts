@@ -1,5 +1,5 @@
-import { addTotals, emptyWorkloadProfile, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from '../profile/aggregate.js';
-import { aggregateWireTypes } from '../profile/aggregate-encoded.js';
+import { addTotals, emptyWorkloadProfile, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from '../profile/workload-profile.js';
+import { aggregateWireTypes, type DeferredTrees } from '../profile/aggregate-encoded.js';
 import type { WorkloadId } from '../profile/workload.js';
 import { CPU, compareTypes, type ProfileType } from '../profile/profile-type.js';
 import { readWireRequest } from '../otlp/wire/request.js';
@@ -19,6 +19,8 @@ export class Chunk {
     /** Time bounds of its samples (ms); NaN when the sender gave no time. */
     readonly startMs: number,
     readonly endMs: number,
+    /** What it added to the slot's totals, per profile type: taken back out when it is dropped. */
+    readonly totals: readonly ChunkTotals[],
   ) {}
 
   /**
@@ -34,6 +36,14 @@ export class Chunk {
   detach(): void {
     this.ring = undefined;
   }
+}
+
+/** One chunk's share of a slot's totals of one profile type. */
+export interface ChunkTotals {
+  key: string;
+  samples: number;
+  events: number;
+  cpuNanos: number;
 }
 
 /** At most this many distinct profile types per slot: a tree each. Profiles of more types are skipped (`too_many_types`). */
@@ -53,12 +63,19 @@ export interface TypeSummary {
  * (oldest first, at most `maxBytes` of them, in one ring arena: see ChunkRing) and a running
  * aggregate of all of them per profile type (one tree per type present: a slot of CPU data
  * alone has one), so a query without a time window costs one flame-graph build and no
- * decoding. A chunk is aggregated straight into the running trees when it arrives; a dropped
- * chunk is read once more (from the arena, on the wire fast path) and subtracted. After as
- * many drops as the slot holds chunks, the running aggregate is rebuilt so nodes, frames and
- * types that fell to zero do not pile up.
+ * decoding.
+ *
+ * A chunk's totals (samples, CPU time, time bounds) are counted when it arrives; its stacks
+ * go into the running trees when the slot is next read (`profile`), from the arena. Ingest
+ * then costs what reading and counting a request costs, and a slot nobody looks at never
+ * resolves a stack: its chunks drop off the end unresolved, for free. A dropped chunk that is
+ * already in the trees is read once more and subtracted. After as many such drops as the slot
+ * holds chunks, the running aggregate is rebuilt so nodes, frames and types that fell to zero
+ * do not pile up.
  */
-export class Slot implements TypeTrees {
+export class Slot implements DeferredTrees {
+  /** DeferredTrees: ingest counts a chunk's samples; `settle` adds its stacks. */
+  readonly defersStacks = true;
   readonly chunks: Chunk[] = [];
   samples = 0;
   lastDataAt: number | null = null;
@@ -69,6 +86,8 @@ export class Slot implements TypeTrees {
   private readonly ring: ChunkRing;
   /** The running aggregate, by profile type key. */
   private running = new Map<string, WorkloadProfile>();
+  /** The newest `pending` chunks are counted in the totals but not yet in the trees. */
+  private pending = 0;
   private dropsSinceRebuild = 0;
 
   constructor(
@@ -100,7 +119,7 @@ export class Slot implements TypeTrees {
   }
 
   /**
-   * TypeTrees: the running tree of a type, for aggregating a new chunk straight into it (then
+   * TypeTrees: the running tree of a type, which a new chunk is counted against (then
    * `addAggregated`); a type beyond MAX_PROFILE_TYPES gets none.
    */
   treeFor(type: ProfileType): CallTree | undefined {
@@ -108,8 +127,9 @@ export class Slot implements TypeTrees {
   }
 
   /**
-   * Adds `bytes`, this workload's chunk, whose samples `agg` has already added into the running
-   * trees (`treeFor`), dropping the oldest chunks to make room. Returns the chunk, or undefined
+   * Adds `bytes`, this workload's chunk, whose samples `agg` has counted against the running
+   * trees (`treeFor`, stacks deferred), dropping the oldest chunks to make room. Its stacks are
+   * added when the slot is next read. Returns the chunk, or undefined
    * when it holds no samples of any type (then nothing is kept). A chunk larger than maxBytes
    * is the caller's to refuse.
    */
@@ -119,7 +139,9 @@ export class Slot implements TypeTrees {
     let startMs = NaN;
     let endMs = NaN;
     let held = false;
-    for (const p of agg.types.values()) {
+    const totals: ChunkTotals[] = [];
+    for (const [key, p] of agg.types) {
+      if (this.running.has(key)) totals.push({ key, samples: p.samples, events: p.events, cpuNanos: p.cpuNanos });
       if (p.samples === 0 && p.cpuNanos === 0) continue;
       held = true;
       events += p.events;
@@ -131,8 +153,9 @@ export class Slot implements TypeTrees {
     // Subtract what is dropped before its bytes are overwritten.
     const dropped = this.dropUntil(() => this.ring.fits(bytes.byteLength), 1);
     this.dropped += dropped;
-    const chunk = new Chunk(this.ring, this.ring.append(bytes), bytes.byteLength, receivedAt, events, startMs, endMs);
+    const chunk = new Chunk(this.ring, this.ring.append(bytes), bytes.byteLength, receivedAt, events, startMs, endMs, totals);
     this.chunks.push(chunk);
+    this.pending++;
     this.samples += chunk.samples;
     this.lastDataAt = receivedAt;
     for (const [key, p] of agg.types) {
@@ -162,15 +185,22 @@ export class Slot implements TypeTrees {
   }
 
   /**
-   * Drops oldest chunks until `done()`. `pending` chunks are about to be added, so a chunk is
-   * subtracted only if no rebuild will follow (a rebuild reads what is held anyway).
+   * Drops oldest chunks until `done()`, taking each out of the totals. A chunk already in the
+   * trees is subtracted from them too, unless a rebuild will follow (a rebuild reads what is
+   * held anyway); `incoming` chunks are about to be added.
    */
-  private dropUntil(done: () => boolean, pending: number): number {
+  private dropUntil(done: () => boolean, incoming: number): number {
     let dropped = 0;
     while (!done() && this.chunks.length > 0) {
+      const inTrees = this.pending < this.chunks.length;
       const chunk = this.chunks.shift()!;
-      this.dropsSinceRebuild++;
-      if (this.dropsSinceRebuild < this.chunks.length + pending) this.subtract(chunk);
+      if (inTrees) {
+        this.dropsSinceRebuild++;
+        if (this.dropsSinceRebuild < this.chunks.length + incoming) this.subtract(chunk);
+      } else {
+        this.pending--;
+      }
+      this.subtractTotals(chunk);
       this.ring.dropOldest(chunk.byteLength);
       chunk.detach();
       this.samples -= chunk.samples;
@@ -195,7 +225,10 @@ export class Slot implements TypeTrees {
 
   /** The slot's profile of `type`, optionally only samples in [from, to) (ms). */
   profile(type: ProfileType = CPU, from?: number, to?: number): WorkloadProfile {
-    if (from === undefined && to === undefined) return this.running.get(type.key) ?? emptyWorkloadProfile(this.workload, {}, type);
+    if (from === undefined && to === undefined) {
+      this.settle();
+      return this.running.get(type.key) ?? emptyWorkloadProfile(this.workload, {}, type);
+    }
     const lo = from ?? -Infinity;
     const hi = to ?? Infinity;
     const out = emptyWorkloadProfile(this.workload, {}, type);
@@ -212,21 +245,35 @@ export class Slot implements TypeTrees {
     return out;
   }
 
+  /** Adds the stacks of the chunks counted but not yet in the trees. */
+  private settle(): void {
+    if (this.pending === 0) return;
+    const running = this.running;
+    const trees: TypeTrees = { treeFor: (type) => running.get(type.key)?.tree };
+    for (let i = this.chunks.length - this.pending; i < this.chunks.length; i++) this.aggregateChunk(this.chunks[i], trees, 1);
+    this.pending = 0;
+  }
+
+  /** Takes a chunk's stacks back out of the trees (its totals: `subtractTotals`). */
   private subtract(chunk: Chunk): void {
     const running = this.running;
-    const agg = this.aggregateChunk(chunk, { treeFor: (type) => running.get(type.key)?.tree }, -1);
-    if (!agg) return;
-    for (const [key, p] of agg.types) {
-      const r = running.get(key)!;
-      r.samples -= p.samples;
-      r.events -= p.events;
-      r.cpuNanos -= p.cpuNanos;
+    this.aggregateChunk(chunk, { treeFor: (type) => running.get(type.key)?.tree }, -1);
+  }
+
+  private subtractTotals(chunk: Chunk): void {
+    for (const t of chunk.totals) {
+      const r = this.running.get(t.key);
+      if (!r) continue;
+      r.samples -= t.samples;
+      r.events -= t.events;
+      r.cpuNanos -= t.cpuNanos;
     }
     // Time bounds only shrink on rebuild; until then they may reach back a little further.
   }
 
   private rebuild(): void {
     this.dropsSinceRebuild = 0;
+    this.pending = 0;
     const fresh = new Map<string, WorkloadProfile>();
     const trees: TypeTrees = { treeFor: (type) => treeIn(fresh, this.workload, type) };
     for (const chunk of this.chunks) {

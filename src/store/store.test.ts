@@ -5,11 +5,10 @@ import { DEFAULT_LIMITS, limitsFromEnv, ConfigError } from './config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { foldedStacks } from '../profile/folded.js';
 import { symbolsTable } from '../profile/symbols.js';
-import { decodeRequest, encodeRequest } from '../otlp/codec.js';
 import { aggregateEncoded } from '../profile/aggregate-encoded.js';
-import { subsetRequest } from '../otlp/subset.js';
 import { CPU } from '../profile/profile-type.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
+import { ingest, receivedBatch } from '../../test/helpers/ingest.js';
 
 const INVENTORY = 'default/Deployment/inventory';
 
@@ -28,7 +27,7 @@ function svc(name: string): Record<string, string> {
 
 test('data for a workload without a slot is dropped and counted; the source is still listed', () => {
   const store = new ProfileStore(DEFAULT_LIMITS, clock().now);
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 5' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 5' }]));
   assert.equal(store.counters.dropped.noSlot, 1);
   const [src] = store.listSources();
   assert.equal(src.key, INVENTORY);
@@ -43,8 +42,8 @@ test('after Enable Profiling a slot buffers its workload only, with exact self/t
     { resource: K8S_INVENTORY, folded: 'main;walk;walk;leaf 4\nmain;walk;leaf 2\nmain;idle 4' },
     { resource: K8S_CHECKOUT, folded: 'main;pay 9' },
   ]);
-  store.ingest(req);
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;idle 1' }]));
+  ingest(store, req);
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;idle 1' }]));
   const p = store.profile(INVENTORY);
   assert.equal(foldedStacks(p.tree), 'main;idle 5\nmain;walk;leaf 2\nmain;walk;walk;leaf 4\n');
   const walk = symbolsTable(p.tree).find((r) => r.name === 'walk')!;
@@ -103,18 +102,16 @@ test('only the cleanup loop sweeps: an expired slot stays until the loop runs', 
 });
 
 test('the byte cap drops the oldest chunks and is never exceeded; the profile drops their samples', () => {
-  const one = encodeRequest(subsetRequest(requestFromFolded([{ resource: svc('api'), folded: 'main;f0 1' }]), [])).byteLength;
-  assert.ok(one > 0);
   // Measure a typical chunk, then allow about three of them.
   const probe = new ProfileStore(DEFAULT_LIMITS);
   probe.open(wl('host/Service/api'));
-  probe.ingest(requestFromFolded([{ resource: svc('api'), folded: 'main;f0 1' }]));
+  ingest(probe, requestFromFolded([{ resource: svc('api'), folded: 'main;f0 1' }]));
   const chunkBytes = probe.slot('host/Service/api')!.bytes;
   const cap = chunkBytes * 3 + Math.floor(chunkBytes / 2);
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: cap });
   store.open(wl('host/Service/api'));
   for (let i = 0; i < 10; i++) {
-    store.ingest(requestFromFolded([{ resource: svc('api'), folded: `main;f${i} ${i + 1}` }]));
+    ingest(store, requestFromFolded([{ resource: svc('api'), folded: `main;f${i} ${i + 1}` }]));
     assert.ok(store.slot('host/Service/api')!.bytes <= cap, `after chunk ${i}: ${store.slot('host/Service/api')!.bytes} > ${cap}`);
   }
   const slot = store.slot('host/Service/api')!;
@@ -129,17 +126,17 @@ test('a one-workload request using its whole dictionary is kept as received; oth
   const store = new ProfileStore(DEFAULT_LIMITS);
   store.open(wl(INVENTORY));
   const alone = requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 2\nmain;b 1' }]);
-  const aloneBytes = encodeRequest(alone);
-  await store.consume({ request: decodeRequest(aloneBytes, 'protobuf'), encoded: aloneBytes });
+  const aloneBatch = receivedBatch(alone);
+  await store.consume(aloneBatch);
   const both = requestFromFolded([
     { resource: K8S_INVENTORY, folded: 'main;c 4' },
     { resource: K8S_CHECKOUT, folded: 'main;pay 9' },
   ]);
-  const bothBytes = encodeRequest(both);
-  await store.consume({ request: decodeRequest(bothBytes, 'protobuf'), encoded: bothBytes });
+  const bothBatch = receivedBatch(both);
+  await store.consume(bothBatch);
   const [first, second] = store.slot(INVENTORY)!.chunks;
-  assert.deepEqual(Buffer.from(first.bytes), Buffer.from(aloneBytes), 'kept as received');
-  assert.ok(second.bytes.byteLength < bothBytes.byteLength, 'the shared request is cut down to one workload');
+  assert.deepEqual(Buffer.from(first.bytes), Buffer.from(aloneBatch.encoded!), 'kept as received');
+  assert.ok(second.bytes.byteLength < bothBatch.encoded!.byteLength, 'the shared request is cut down to one workload');
   assert.deepEqual([...aggregateEncoded(second.bytes).keys()], [INVENTORY]);
   assert.equal(foldedStacks(store.profile(INVENTORY).tree), 'main;a 2\nmain;b 1\nmain;c 4\n');
 });
@@ -147,13 +144,13 @@ test('a one-workload request using its whole dictionary is kept as received; oth
 test('after many drops the running aggregate equals a fresh aggregate of the chunks held', () => {
   const probe = new ProfileStore(DEFAULT_LIMITS);
   probe.open(wl('host/Service/api'));
-  probe.ingest(requestFromFolded([{ resource: svc('api'), folded: 'main;f0;g 1' }]));
+  ingest(probe, requestFromFolded([{ resource: svc('api'), folded: 'main;f0;g 1' }]));
   const cap = probe.slot('host/Service/api')!.bytes * 4;
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: cap });
   store.open(wl('host/Service/api'));
   for (let i = 0; i < 40; i++) {
     const folded = `main;f${i % 7};g ${i + 1}\nmain;f${(i * 3) % 5} ${(i % 4) + 1}\nmain;shared 1`;
-    store.ingest(requestFromFolded([{ resource: svc('api'), folded }]));
+    ingest(store, requestFromFolded([{ resource: svc('api'), folded }]));
     const slot = store.slot('host/Service/api')!;
     const fresh = slot.profile(CPU, -Infinity, Infinity);
     const running = store.profile('host/Service/api');
@@ -168,7 +165,7 @@ test('a single chunk larger than the cap is refused and counted', () => {
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: 200 });
   store.open(wl('host/Service/api'));
   const big = Array.from({ length: 50 }, (_, i) => `main;function_with_a_long_name_${i} 1`).join('\n');
-  const res = store.ingest(requestFromFolded([{ resource: svc('api'), folded: big }]));
+  const res = ingest(store, requestFromFolded([{ resource: svc('api'), folded: big }]));
   assert.equal(res.rejectedProfiles, 1);
   assert.match(res.errorMessage, /host\/Service\/api: chunk of \d+ bytes exceeds the slot cap of 200/);
   assert.equal(store.counters.dropped.chunkTooLarge, 1);
@@ -180,8 +177,8 @@ test('live resize prunes by LRU and by bytes', () => {
   const store = new ProfileStore(DEFAULT_LIMITS, c.now);
   for (const name of ['a', 'b', 'c', 'd']) {
     store.open(wl(`host/Service/${name}`));
-    store.ingest(requestFromFolded([{ resource: svc(name), folded: 'main;x 1' }]));
-    store.ingest(requestFromFolded([{ resource: svc(name), folded: 'main;y 1' }]));
+    ingest(store, requestFromFolded([{ resource: svc(name), folded: 'main;x 1' }]));
+    ingest(store, requestFromFolded([{ resource: svc(name), folded: 'main;y 1' }]));
     c.advance(1);
   }
   const chunk = store.slot('host/Service/d')!.chunks[0].bytes.byteLength;
@@ -197,8 +194,8 @@ test('time windows select chunks and samples inside them', () => {
   const store = new ProfileStore(DEFAULT_LIMITS);
   store.open(wl('host/Service/api'));
   const t0 = 1_700_000_000_000n * 1_000_000n;
-  store.ingest(requestFromFolded([{ resource: svc('api'), folded: 'main;early 3', timestampsAt: t0 }]));
-  store.ingest(requestFromFolded([{ resource: svc('api'), folded: 'main;late 4', timestampsAt: t0 + 60_000_000_000n }]));
+  ingest(store, requestFromFolded([{ resource: svc('api'), folded: 'main;early 3', timestampsAt: t0 }]));
+  ingest(store, requestFromFolded([{ resource: svc('api'), folded: 'main;late 4', timestampsAt: t0 + 60_000_000_000n }]));
   const ms0 = 1_700_000_000_000;
   assert.equal(foldedStacks(store.profile('host/Service/api', { from: ms0 + 30_000 }).tree), 'main;late 4\n');
   assert.equal(foldedStacks(store.profile('host/Service/api', { to: ms0 + 2 }).tree), 'main;early 2\n');
@@ -231,10 +228,10 @@ test('subscribers hear about new data for their slot only', () => {
   store.open(wl('host/Service/b'));
   let heard = 0;
   const off = store.subscribe('host/Service/a', () => heard++);
-  store.ingest(requestFromFolded([{ resource: svc('a'), folded: 'main 1' }]));
-  store.ingest(requestFromFolded([{ resource: svc('b'), folded: 'main 1' }]));
+  ingest(store, requestFromFolded([{ resource: svc('a'), folded: 'main 1' }]));
+  ingest(store, requestFromFolded([{ resource: svc('b'), folded: 'main 1' }]));
   assert.equal(heard, 1);
   off();
-  store.ingest(requestFromFolded([{ resource: svc('a'), folded: 'main 1' }]));
+  ingest(store, requestFromFolded([{ resource: svc('a'), folded: 'main 1' }]));
   assert.equal(heard, 1);
 });

@@ -1,18 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { keyValues } from '../otlp/attributes.js';
 import { encodeRequest } from '../otlp/codec.js';
-import type { ExportProfilesServiceRequest, ResourceProfiles } from '../otlp/messages.js';
-import { subsetRequest } from '../otlp/subset.js';
-import { aggregateRequestTypes, type WorkloadProfile, type WorkloadProfiles } from '../profile/aggregate.js';
+import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
+import { readRequest } from '../otlp/read-request.js';
+import type { WorkloadProfile, WorkloadProfiles } from '../profile/workload-profile.js';
 import { aggregateWireTypes, wireKeyValues } from '../profile/aggregate-encoded.js';
 import { CPU, addSkipCounts, emptySkipCounts, type ProfileType, type SkipCounts } from '../profile/profile-type.js';
-import { workloadOf, type WorkloadId } from '../profile/workload.js';
+import { workloadId, workloadOf, type WorkloadId } from '../profile/workload.js';
 import { WireChunker } from '../otlp/wire/chunk.js';
-import { readWireRequest, type WireRequest, type WireResourceProfiles } from '../otlp/wire/request.js';
+import type { WireRequest, WireResourceProfiles } from '../otlp/wire/request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
+import type { SubscriptionResponse, UsageSource } from '../ui/pipeline-api.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
-import { CpuRing, countMessageCpu, countWireCpu, emptyCpuSeries } from './cpu.js';
+import { CpuRing, bucketOf, countWireCpu, emptyCpuSeries } from './cpu.js';
 import { Slot, type TypeSummary } from './slot.js';
 
 export type Clock = () => number;
@@ -74,6 +75,12 @@ export class ProfileStore implements ProfilesConsumer {
   /** Every source seen, in last-seen order (the least recently seen first). */
   private readonly sources = new Map<string, SourceEntry>();
   private readonly events = new EventEmitter();
+  /** Hears when the set of slots changes (see `subscription`). */
+  private readonly slotSetEvents = new EventEmitter();
+  /** Names this process in subscription tokens, so a restarted UI's tokens never repeat. */
+  private readonly instance = randomUUID();
+  /** Bumped whenever a slot opens or goes. */
+  private slotSetVersion = 0;
   private timer: NodeJS.Timeout | undefined;
   private limitsValue: StoreLimits;
   readonly counters: StoreCounters = {
@@ -88,6 +95,7 @@ export class ProfileStore implements ProfilesConsumer {
   ) {
     this.limitsValue = { ...limits };
     this.events.setMaxListeners(0);
+    this.slotSetEvents.setMaxListeners(0);
   }
 
   get limits(): StoreLimits {
@@ -118,6 +126,7 @@ export class ProfileStore implements ProfilesConsumer {
     slot = new Slot(workload, now, this.limitsValue.slotMaxBytes);
     this.slots.set(workload.key, slot);
     if (!this.sources.has(workload.key)) this.addSource(workload, now);
+    this.slotSetChanged();
     return slot;
   }
 
@@ -127,6 +136,7 @@ export class ProfileStore implements ProfilesConsumer {
     if (existed) {
       this.counters.evictions.closed++;
       this.emit(key);
+      this.slotSetChanged();
     }
     return existed;
   }
@@ -201,6 +211,7 @@ export class ProfileStore implements ProfilesConsumer {
         this.emit(slot.key);
       }
     }
+    if (swept.length > 0) this.slotSetChanged();
     for (const [key, src] of this.sources) {
       if (!this.retained(src, now)) this.sources.delete(key);
     }
@@ -232,64 +243,33 @@ export class ProfileStore implements ProfilesConsumer {
     this.slots.delete(first.value);
     this.counters.evictions[reason]++;
     this.emit(first.value);
+    this.slotSetChanged();
   }
 
-  /** The store as a pipeline consumer: split per workload, keep the parts that have slots. */
+  /**
+   * The store as a pipeline consumer: split per workload, keep the parts that have slots. A
+   * received batch comes with its protobuf bytes and their WireRequest; one made of messages
+   * (a consumer upstream that built it) is encoded once.
+   */
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
     if (batch.encoded) return this.ingestEncoded(batch.encoded, batch.wire);
-    return this.ingest(batch.request);
+    return this.ingestEncoded(encodeRequest(batch.request));
+  }
+
+  /** `ingestEncoded` of a request built as messages (tests, benches): encoded, then taken in as bytes. */
+  ingest(req: ExportProfilesServiceRequest): ConsumeResult {
+    return this.ingestEncoded(encodeRequest(req));
   }
 
   /**
-   * Keeps each workload's part of a validated request in its slot. `encoded`, the request's
-   * protobuf encoding when the caller has it, sends it down the wire path (`ingestEncoded`).
+   * Keeps each workload's part of a request in its slot: the request's protobuf encoding, with
+   * its WireRequest as the receiver read and validated it (read and validated here when not
+   * given; bad input throws OtlpInputError). Each workload's chunk is cut from the received
+   * bytes by copying the entries it uses (`WireChunker`), and its samples are aggregated from
+   * the columns already read; a one-workload request that uses its whole dictionary is stored
+   * as received. No message objects are built.
    */
-  ingest(req: ExportProfilesServiceRequest, encoded?: Uint8Array): ConsumeResult {
-    if (encoded) return this.ingestEncoded(encoded);
-    const now = this.clock();
-    const strings = req.dictionary?.stringTable ?? [];
-    const byKey = new Map<string, { workload: WorkloadId; parts: ResourceProfiles[] }>();
-    for (const rp of req.resourceProfiles) {
-      const workload = workloadOf(keyValues(rp.resource?.attributes, strings));
-      let entry = byKey.get(workload.key);
-      if (!entry) {
-        entry = { workload, parts: [] };
-        byKey.set(workload.key, entry);
-      }
-      entry.parts.push(rp);
-    }
-    let rejected = 0;
-    const messages: string[] = [];
-    for (const [key, { workload, parts }] of byKey) {
-      countMessageCpu(this.seen(workload, now).cpu, parts, strings, now);
-      const slot = this.slots.get(key);
-      if (!slot) {
-        this.counters.dropped.noSlot += countProfiles(parts);
-        continue;
-      }
-      const chunkReq = subsetRequest(req, parts);
-      const bytes = encodeRequest(chunkReq);
-      if (bytes.byteLength > this.limitsValue.slotMaxBytes) {
-        this.counters.dropped.chunkTooLarge++;
-        rejected += countProfiles(parts);
-        messages.push(`${key}: chunk of ${bytes.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
-        continue;
-      }
-      const agg = aggregateRequestTypes(chunkReq, { workload: key, treesOf: () => slot }).get(key);
-      if (!this.keep(slot, bytes, agg, now)) continue;
-      this.emit(key);
-    }
-    return rejected > 0 ? { rejectedProfiles: rejected, errorMessage: messages.join('; ') } : ACCEPTED;
-  }
-
-  /**
-   * `ingest` on the wire path: the encoding of a validated request (and, when the receiver
-   * read it so, its WireRequest). Each workload's chunk is cut from the received bytes by
-   * copying the entries it uses (`WireChunker`), and its samples are aggregated from the
-   * columns already read; a one-workload request that uses its whole dictionary is stored as
-   * received. No message objects are built.
-   */
-  ingestEncoded(encoded: Uint8Array, wire: WireRequest = readWireRequest(encoded)): ConsumeResult {
+  ingestEncoded(encoded: Uint8Array, wire: WireRequest = readRequest(encoded, 'protobuf').wire): ConsumeResult {
     const now = this.clock();
     const d = wire.dictionary;
     const byKey = new Map<string, { workload: WorkloadId; parts: WireResourceProfiles[] }>();
@@ -346,6 +326,41 @@ export class ProfileStore implements ProfilesConsumer {
     const kept = slot.addAggregated(bytes, agg, now) !== undefined;
     this.counters.dropped.byteCapChunks += slot.takeDropped();
     return kept;
+  }
+
+  /**
+   * The workloads that have a slot, for gateways: they forward only these workloads' data
+   * (pipeline-api.ts). The token changes whenever the set does and is never reused by another
+   * process.
+   */
+  subscription(): SubscriptionResponse {
+    return { token: `${this.instance}.${this.slotSetVersion}`, workloads: [...this.slots.keys()] };
+  }
+
+  /** Calls `listener` whenever a slot opens or goes. */
+  onSlotSetChange(listener: () => void): () => void {
+    this.slotSetEvents.on('change', listener);
+    return () => this.slotSetEvents.off('change', listener);
+  }
+
+  private slotSetChanged(): void {
+    this.slotSetVersion++;
+    this.slotSetEvents.emit('change');
+  }
+
+  /**
+   * A gateway's usage report: CPU time of workloads whose stacks it did not forward (they have
+   * no slot), counted into their sources as data would be. Each bucket is named by its start;
+   * a time after the store's current bucket counts in it, one older than the ring is dropped.
+   */
+  addUsage(sources: readonly UsageSource[]): void {
+    const now = this.clock();
+    const nowBucket = bucketOf(now);
+    for (const u of sources) {
+      const src = this.seen(workloadId(u.namespace, u.kind, u.name), now);
+      src.cpu.advance(nowBucket);
+      for (const [ms, ns] of u.cpu) src.cpu.add(ms, ns);
+    }
   }
 
   /** Data for `workload` arrived: its source entry, made (and the list trimmed) when new. */
@@ -464,11 +479,5 @@ export class ProfileStore implements ProfilesConsumer {
 function countWireProfiles(parts: WireResourceProfiles[]): number {
   let n = 0;
   for (const rp of parts) for (const sp of rp.scopes) n += sp.profiles.length;
-  return n;
-}
-
-function countProfiles(parts: ResourceProfiles[]): number {
-  let n = 0;
-  for (const rp of parts) for (const sp of rp.scopeProfiles) n += sp.profiles.length;
   return n;
 }

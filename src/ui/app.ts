@@ -17,13 +17,14 @@ import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
 import { emptyCpuSeries } from '../store/cpu.js';
 import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
-import type { WorkloadProfile } from '../profile/aggregate.js';
+import type { WorkloadProfile } from '../profile/workload-profile.js';
 import type { ProfileType } from '../profile/profile-type.js';
 import type { Slot, TypeSummary } from '../store/slot.js';
 import { UiError } from './errors.js';
 import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
 import { PROFILE_MEDIA_TYPE, encodeProfile } from './profile-codec.js';
+import { registerPipelineRoutes } from './pipeline-routes.js';
 
 export interface UiAppOptions {
   store: ProfileStore;
@@ -88,6 +89,8 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
   });
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  registerPipelineRoutes(app, store);
 
   app.get('/api/sources', async (): Promise<SourcesResponse> => ({ sources: store.listSources(), limits: store.limits }));
 

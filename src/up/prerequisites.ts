@@ -1,3 +1,4 @@
+import { ebpfProfilerPreflight } from '../node/ebpf-profiler/preflight.js';
 import { findExecutable, preflight, PreflightError } from '../node/preflight.js';
 
 /** What `up` cannot run without, as one message: what is missing and the command that fixes it. */
@@ -16,7 +17,16 @@ export class MissingPrerequisiteError extends Error {
  * Checks the node sampler's needs before anything starts, so a first run ends with every
  * missing piece and its fix at once rather than one at a time.
  */
-export function checkPrerequisites(bpftrace: string, procRoot = '/proc'): void {
+export function checkPrerequisites(bpftrace: string, procRoot = '/proc', sampler: 'bpftrace' | 'ebpf-profiler' = 'bpftrace'): void {
+  if (sampler === 'ebpf-profiler') {
+    try {
+      ebpfProfilerPreflight(undefined, procRoot);
+      return;
+    } catch (err) {
+      if (!(err instanceof PreflightError)) throw err;
+      throw new MissingPrerequisiteError([{ what: err.message, fix: 'see the message, or set profiling.node.sampler: bpftrace' }]);
+    }
+  }
   try {
     preflight(bpftrace, procRoot);
     return;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Gateway } from '../gateway/gateway.js';
 import { gatewayPlan } from '../gateway/plan.js';
+import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
 import { Exporter } from '../pipeline/exporter.js';
 import type { ReceiverAddresses } from '../pipeline/receiver.js';
@@ -30,7 +31,7 @@ export class LocalStack {
   private ui: UiServer | undefined;
   private gateway: Gateway | undefined;
   private nodeExporter: Exporter | undefined;
-  private sampler: NodeSampler | undefined;
+  private sampler: NodeSampler | EbpfProfilerSampler | undefined;
   private readonly demos = new DemoWorkloads();
   private demosStarted = false;
   private stopped: Promise<void> | undefined;
@@ -45,7 +46,7 @@ export class LocalStack {
   async start(): Promise<Started> {
     const { plan, progress, log } = this;
     if (!plan.enabled) throw new Error('LocalStack.start: profiling is disabled');
-    checkPrerequisites(plan.node.bpftrace);
+    checkPrerequisites(plan.node.bpftrace, '/proc', plan.config.profiling.node.sampler);
     try {
       progress.step('ui', 'starting');
       const ui = await startUiServer({
@@ -72,7 +73,7 @@ export class LocalStack {
       const gateway = new Gateway({
         ...gatewayPlan(
           plan.config,
-          { grpc: plan.gateway.grpc, http: plan.gateway.http, uiEndpoint: toUi.endpoint, uiProtocol: toUi.protocol },
+          { grpc: plan.gateway.grpc, http: plan.gateway.http, uiEndpoint: toUi.endpoint, uiProtocol: toUi.protocol, uiApi: plan.config.profiling.gateway.ui.subscription.enabled ? ui.url : false },
           plan.configSource,
           false, // upPlan already applied profiling.enabled (file or flag)
         ),
@@ -105,16 +106,19 @@ export class LocalStack {
         headers: plan.gateway.bearerToken ? { authorization: `Bearer ${plan.gateway.bearerToken}` } : {},
         logger: log.child({ component: 'node' }),
       });
-      this.sampler = new NodeSampler(
-        { hz: plan.node.hz, intervalMs: plan.node.intervalMs, bpftrace: plan.node.bpftrace },
-        this.nodeExporter,
-        log.child({ component: 'node' }),
-      );
-      progress.step('node', 'waiting', 'for bpftrace to compile and attach its probe (a few seconds)');
-      await this.sampler.start();
+      const rates = { hz: plan.node.hz, intervalMs: plan.node.intervalMs };
+      const sampler =
+        plan.config.profiling.node.sampler === 'ebpf-profiler'
+          ? new EbpfProfilerSampler(rates, this.nodeExporter, log.child({ component: 'node' }))
+          : new NodeSampler({ ...rates, bpftrace: plan.node.bpftrace }, this.nodeExporter, log.child({ component: 'node' }));
+      this.sampler = sampler;
+      const what = sampler instanceof NodeSampler ? 'bpftrace to compile and attach its probe (a few seconds)' : 'the eBPF profiler to load its programs';
+      progress.step('node', 'waiting', `for ${what}`);
+      await sampler.start();
       this.checkNotStopped();
-      const bpftracePid = this.sampler.bpftracePid;
-      progress.step('node', 'up', `sampling every process at ${plan.node.hz} Hz, one export every ${plan.node.intervalMs} ms (bpftrace pid ${bpftracePid})`);
+      const bpftracePid = sampler instanceof NodeSampler ? sampler.bpftracePid : undefined;
+      const by = sampler instanceof NodeSampler ? `bpftrace pid ${bpftracePid}` : 'the OpenTelemetry eBPF profiler';
+      progress.step('node', 'up', `sampling every process at ${plan.node.hz} Hz, one export every ${plan.node.intervalMs} ms (${by})`);
       return { uiUrl: browsable(ui.url), gateway: gw, uiOtlp: ui.otlp, demos, bpftracePid };
     } catch (err) {
       this.killNow();
@@ -129,7 +133,7 @@ export class LocalStack {
       const { progress } = this;
       // Upstream first, so each part drains into one that is still running.
       if (this.sampler) {
-        progress.step('node', 'stopping', 'bpftrace detaching');
+        progress.step('node', 'stopping', this.sampler instanceof NodeSampler ? 'bpftrace detaching' : 'the eBPF profiler detaching');
         await this.sampler.stop();
         await this.nodeExporter?.shutdown(DRAIN_MS);
         progress.step('node', 'stopped');
@@ -152,7 +156,8 @@ export class LocalStack {
 
   /** Kills the child processes at once (a second Ctrl-C, or an exit that cannot wait). */
   killNow(): void {
-    const pid = this.sampler?.bpftracePid;
+    // The eBPF profiler is started with a parent-death signal: it goes when this process does.
+    const pid = this.sampler instanceof NodeSampler ? this.sampler.bpftracePid : undefined;
     if (pid !== undefined) {
       try {
         process.kill(pid, 'SIGKILL');

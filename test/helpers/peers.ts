@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { ebpfProfilerMissing } from '../../src/node/ebpf-profiler/preflight.js';
 
 /**
  * The real OpenTelemetry and Grafana programs the interop tests run beside Pilotlight's parts:
@@ -47,11 +48,6 @@ export function collectorBinary(): Found {
   return built(`OpenTelemetry Collector ${PEER_VERSIONS.COLLECTOR_BUILDER_VERSION}`, join(PEERS_DIR, `collector-${buildKey(['versions.env', 'collector/manifest.yaml'])}`, 'otelcol-pilotlight'));
 }
 
-/**
- * The eBPF profiler, when it can run here: it needs root, tracefs (mounted here when missing)
- * and the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading its eBPF
- * programs and fails without (CAP_SYS_RESOURCE, or a hard limit already unlimited).
- */
 const EBPF_DIR = (): string => join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum', 'ebpf-profiler/reporter/main.go'])}`);
 
 /**
@@ -62,25 +58,28 @@ export function ebpfReporterBinary(): Found {
   return built(`driver of the OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}'s reporter`, join(EBPF_DIR(), 'ebpf-reporter'));
 }
 
+/** The eBPF profiler's executable, built or not runnable here. */
+export function ebpfProfilerBuilt(): Found {
+  return built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(EBPF_DIR(), 'ebpf-profiler'));
+}
+
+/**
+ * The eBPF profiler, when it can run here: it needs root, tracefs (mounted here when missing),
+ * the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading its eBPF programs
+ * and fails without (CAP_SYS_RESOURCE, or a hard limit already unlimited), and Linux >= 5.10.
+ */
 export function ebpfProfilerBinary(): Found {
-  const found = built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(EBPF_DIR(), 'ebpf-profiler'));
+  const found = ebpfProfilerBuilt();
   if (!found.path) return found;
-  if (process.getuid?.() !== 0) return { why: 'the OpenTelemetry eBPF profiler needs root' };
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
-  const CAP_SYS_RESOURCE = 24n;
-  const memlock = /^Max locked memory\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
-  if (((capEff >> CAP_SYS_RESOURCE) & 1n) === 0n && memlock !== 'unlimited') {
-    return {
-      why:
-        `the OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION} sets RLIMIT_MEMLOCK to unlimited before loading its eBPF programs ` +
-        `(rlimit.MaximizeMemlock) and exits when it may not; this machine's root lacks CAP_SYS_RESOURCE and its hard memlock limit is ${memlock} bytes`,
-    };
-  }
-  if (!existsSync('/sys/kernel/tracing/events')) {
+  // The node agent's own check (what `pilotlight node --sampler ebpf-profiler` says), so a test
+  // skips for exactly the reason the agent would refuse to start.
+  let missing = ebpfProfilerMissing();
+  if (missing?.includes('tracefs')) {
     const mount = spawnSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { encoding: 'utf8' });
-    if (mount.status !== 0) return { why: `the eBPF profiler needs tracefs at /sys/kernel/tracing, and mounting it failed: ${mount.stderr.trim() || mount.error?.message}` };
+    if (mount.status !== 0) return { why: `${missing}; mounting it failed: ${mount.stderr.trim() || mount.error?.message}` };
+    missing = ebpfProfilerMissing();
   }
+  if (missing) return { why: `${missing} (OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION})` };
   return found;
 }
 

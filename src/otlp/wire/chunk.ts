@@ -1,5 +1,27 @@
 import type { AnyValue, KeyValue } from '../messages.js';
 import type { WireDictionary } from './dictionary.js';
+import {
+  ANY_VALUE,
+  ARRAY_VALUE,
+  DICTIONARY,
+  ENTITY_REF,
+  FUNCTION,
+  KEY_VALUE,
+  KEY_VALUE_AND_UNIT,
+  LEN,
+  LINE,
+  LOCATION,
+  MAPPING,
+  PROFILE,
+  REQUEST,
+  RESOURCE,
+  RESOURCE_PROFILES,
+  SAMPLE,
+  SCOPE,
+  SCOPE_PROFILES,
+  STACK as STACK_FIELD,
+  VALUE_TYPE,
+} from './fields.js';
 import { RECURSION_LIMIT, WireReader } from './reader.js';
 import type { WireRequest, WireResourceProfiles } from './request.js';
 import { WireWriter } from './writer.js';
@@ -29,18 +51,20 @@ const LOC = 4;
 const STACK = 5;
 const LINK = 6;
 
-// Messages the writer rewrites (`message`).
-const RESOURCE = 0;
-const SCOPE_PROFILES = 1;
-const SCOPE = 2;
-const PROFILE = 3;
-const VALUE_TYPE = 4;
-const SAMPLE = 5;
-const KEY_VALUE = 6;
-const ANY_VALUE = 7;
-const ARRAY_VALUE = 8;
-const KEY_VALUE_LIST = 9;
-const LINE = 10;
+/** Messages the writer rewrites field by field (`message`). */
+const enum Kind {
+  Resource,
+  ScopeProfiles,
+  Scope,
+  Profile,
+  ValueType,
+  Sample,
+  KeyValue,
+  AnyValue,
+  ArrayValue,
+  KeyValueList,
+  Line,
+}
 
 /** Marks entry `i` of a table as used and lists it (out of range is "unset"). */
 function mark(used: Uint8Array, list: number[], i: number): void {
@@ -50,8 +74,25 @@ function mark(used: Uint8Array, list: number[], i: number): void {
   }
 }
 
-function ascending(a: number, b: number): number {
-  return a - b;
+/**
+ * Sorts `list`, the entries marked in `used`: a table mostly in use is read back from its
+ * marks in order, a sparse one sorted as numbers (a typed array's sort, not a comparator).
+ */
+function sortInUse(list: number[], used: Uint8Array): void {
+  const n = list.length;
+  if (n < 2) return;
+  if (n * 16 >= used.length) {
+    let k = 0;
+    for (let i = 0; i < used.length; i++) if (used[i] !== 0) list[k++] = i;
+    return;
+  }
+  const sorted = Int32Array.from(list).sort();
+  for (let k = 0; k < n; k++) list[k] = sorted[k];
+}
+
+/** EntityRef's fields are all strings (copied as read). */
+function isEntityRefString(no: number): boolean {
+  return no === ENTITY_REF.schemaUrl || no === ENTITY_REF.type || no === ENTITY_REF.idKeys || no === ENTITY_REF.descriptionKeys;
 }
 
 export class WireChunker {
@@ -89,7 +130,7 @@ export class WireChunker {
     const w = this.w;
     w.pos = 0;
     for (const rp of parts) {
-      const s = w.open(1);
+      const s = w.open(REQUEST.resourceProfiles);
       this.resourceProfiles(rp.start, rp.end);
       w.close(s);
     }
@@ -187,7 +228,7 @@ export class WireChunker {
     let whole = d !== undefined;
     for (let t = 0; t < 7; t++) {
       const list = lists[t];
-      list.sort(ascending);
+      sortInUse(list, used[t]);
       const map = this.maps[t];
       for (let k = 1; k < list.length; k++) map[list[k]] = k;
       if (used[t].length === 0 || list.length !== used[t].length) whole = false;
@@ -210,7 +251,7 @@ export class WireChunker {
   private indices(fieldNo: number, wireType: number, t: number): void {
     const r = this.r;
     const s = this.w.open(fieldNo);
-    if (wireType === 2) {
+    if (wireType === LEN) {
       const end = r.uint32() + r.pos;
       while (r.pos < end) this.w.varint(this.remap(t, r.int32()));
     } else {
@@ -225,42 +266,42 @@ export class WireChunker {
   }
 
   /** A message field, rewritten field by field as `kind` says. */
-  private message(fieldNo: number, kind: number): void {
+  private message(fieldNo: number, kind: Kind): void {
     const len = this.r.uint32();
     const s = this.w.open(fieldNo);
     const end = this.r.pos + len;
     switch (kind) {
-      case RESOURCE:
+      case Kind.Resource:
         this.resource(end);
         break;
-      case SCOPE_PROFILES:
+      case Kind.ScopeProfiles:
         this.scopeProfiles(end);
         break;
-      case SCOPE:
+      case Kind.Scope:
         this.scope(end);
         break;
-      case PROFILE:
+      case Kind.Profile:
         this.profile(end);
         break;
-      case VALUE_TYPE:
+      case Kind.ValueType:
         this.valueType(end);
         break;
-      case SAMPLE:
+      case Kind.Sample:
         this.sample(end);
         break;
-      case KEY_VALUE:
+      case Kind.KeyValue:
         this.keyValue(end);
         break;
-      case ANY_VALUE:
+      case Kind.AnyValue:
         this.anyValue(end);
         break;
-      case ARRAY_VALUE:
-        this.repeated(end, ANY_VALUE);
+      case Kind.ArrayValue:
+        this.repeated(end, Kind.AnyValue);
         break;
-      case KEY_VALUE_LIST:
-        this.repeated(end, KEY_VALUE);
+      case Kind.KeyValueList:
+        this.repeated(end, Kind.KeyValue);
         break;
-      case LINE:
+      case Kind.Line:
         this.line(end);
         break;
     }
@@ -274,13 +315,13 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.message(1, RESOURCE);
+        case RESOURCE_PROFILES.resource:
+          this.message(RESOURCE_PROFILES.resource, Kind.Resource);
           break;
-        case 2:
-          this.message(2, SCOPE_PROFILES);
+        case RESOURCE_PROFILES.scopeProfiles:
+          this.message(RESOURCE_PROFILES.scopeProfiles, Kind.ScopeProfiles);
           break;
-        case 3:
+        case RESOURCE_PROFILES.schemaUrl:
           r.bytesLength();
           this.copied(at);
           break;
@@ -297,19 +338,19 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.message(1, KEY_VALUE);
+        case RESOURCE.attributes:
+          this.message(RESOURCE.attributes, Kind.KeyValue);
           break;
-        case 2:
+        case RESOURCE.droppedAttributesCount:
           r.uint32();
           this.copied(at);
           break;
-        case 3: {
+        case RESOURCE.entityRefs: {
           // EntityRef: strings only; copied as read.
           const e = r.uint32() + r.pos;
           while (r.pos < e) {
             const t = r.tag();
-            if (t >>> 3 >= 1 && t >>> 3 <= 4) r.bytesLength();
+            if (isEntityRefString(t >>> 3)) r.bytesLength();
             else r.skip(t & 7, t >>> 3, RECURSION_LIMIT - 4);
           }
           this.copied(at);
@@ -327,13 +368,13 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.message(1, SCOPE);
+        case SCOPE_PROFILES.scope:
+          this.message(SCOPE_PROFILES.scope, Kind.Scope);
           break;
-        case 2:
-          this.message(2, PROFILE);
+        case SCOPE_PROFILES.profiles:
+          this.message(SCOPE_PROFILES.profiles, Kind.Profile);
           break;
-        case 3:
+        case SCOPE_PROFILES.schemaUrl:
           r.bytesLength();
           this.copied(at);
           break;
@@ -349,15 +390,15 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-        case 2:
+        case SCOPE.name:
+        case SCOPE.version:
           r.bytesLength();
           this.copied(at);
           break;
-        case 3:
-          this.message(3, KEY_VALUE);
+        case SCOPE.attributes:
+          this.message(SCOPE.attributes, Kind.KeyValue);
           break;
-        case 4:
+        case SCOPE.droppedAttributesCount:
           r.uint32();
           this.copied(at);
           break;
@@ -373,33 +414,33 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.message(1, VALUE_TYPE);
+        case PROFILE.sampleType:
+          this.message(PROFILE.sampleType, Kind.ValueType);
           break;
-        case 2:
-          this.message(2, SAMPLE);
+        case PROFILE.samples:
+          this.message(PROFILE.samples, Kind.Sample);
           break;
-        case 3:
+        case PROFILE.timeUnixNano:
           r.fixed64();
           this.copied(at);
           break;
-        case 4:
-        case 6:
-        case 8:
+        case PROFILE.durationNano:
+        case PROFILE.period:
+        case PROFILE.droppedAttributesCount:
           r.varint64();
           this.copied(at);
           break;
-        case 5:
-          this.message(5, VALUE_TYPE);
+        case PROFILE.periodType:
+          this.message(PROFILE.periodType, Kind.ValueType);
           break;
-        case 7:
-        case 9:
-        case 10:
+        case PROFILE.profileId:
+        case PROFILE.originalPayloadFormat:
+        case PROFILE.originalPayload:
           r.bytesLength();
           this.copied(at);
           break;
-        case 11:
-          this.indices(11, tag & 7, ATTR);
+        case PROFILE.attributeIndices:
+          this.indices(PROFILE.attributeIndices, tag & 7, ATTR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
@@ -412,7 +453,7 @@ export class WireChunker {
     while (r.pos < end) {
       const tag = r.tag();
       const no = tag >>> 3;
-      if (no === 1 || no === 2) this.index(no, STR);
+      if (no === VALUE_TYPE.typeStrindex || no === VALUE_TYPE.unitStrindex) this.index(no, STR);
       else r.skip(tag & 7, no, RECURSION_LIMIT - 5);
     }
   }
@@ -423,17 +464,17 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.index(1, STACK);
+        case SAMPLE.stackIndex:
+          this.index(SAMPLE.stackIndex, STACK);
           break;
-        case 2:
-          this.indices(2, tag & 7, ATTR);
+        case SAMPLE.attributeIndices:
+          this.indices(SAMPLE.attributeIndices, tag & 7, ATTR);
           break;
-        case 3:
-          this.index(3, LINK);
+        case SAMPLE.linkIndex:
+          this.index(SAMPLE.linkIndex, LINK);
           break;
-        case 4:
-          if ((tag & 7) === 2) {
+        case SAMPLE.values:
+          if ((tag & 7) === LEN) {
             const e = r.uint32() + r.pos;
             while (r.pos < e) r.varint64();
           } else {
@@ -441,8 +482,8 @@ export class WireChunker {
           }
           this.copied(at);
           break;
-        case 5:
-          if ((tag & 7) === 2) {
+        case SAMPLE.timestampsUnixNano:
+          if ((tag & 7) === LEN) {
             const e = r.uint32() + r.pos;
             while (r.pos < e) r.fixed64();
           } else {
@@ -462,15 +503,15 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
+        case KEY_VALUE.key:
           r.bytesLength();
           this.copied(at);
           break;
-        case 2:
-          this.message(2, ANY_VALUE);
+        case KEY_VALUE.value:
+          this.message(KEY_VALUE.value, Kind.AnyValue);
           break;
-        case 3:
-          this.index(3, STR);
+        case KEY_VALUE.keyStrindex:
+          this.index(KEY_VALUE.keyStrindex, STR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 5);
@@ -484,30 +525,28 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-        case 7:
+        case ANY_VALUE.stringValue:
+        case ANY_VALUE.bytesValue:
           r.bytesLength();
           this.copied(at);
           break;
-        case 2:
-        case 3:
+        case ANY_VALUE.boolValue:
+        case ANY_VALUE.intValue:
           r.varint64();
           this.copied(at);
           break;
-        case 4:
+        case ANY_VALUE.doubleValue:
           r.double();
           this.copied(at);
           break;
-        case 5:
-          // ArrayValue: values = 1 (AnyValue).
-          this.message(5, ARRAY_VALUE);
+        case ANY_VALUE.arrayValue:
+          this.message(ANY_VALUE.arrayValue, Kind.ArrayValue);
           break;
-        case 6:
-          // KeyValueList: values = 1 (KeyValue).
-          this.message(6, KEY_VALUE_LIST);
+        case ANY_VALUE.kvlistValue:
+          this.message(ANY_VALUE.kvlistValue, Kind.KeyValueList);
           break;
-        case 8:
-          this.index(8, STR);
+        case ANY_VALUE.stringValueStrindex:
+          this.index(ANY_VALUE.stringValueStrindex, STR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 6);
@@ -515,83 +554,89 @@ export class WireChunker {
     }
   }
 
-  /** ArrayValue / KeyValueList: one field (1), a repeated message of `kind`. */
-  private repeated(end: number, kind: number): void {
+  /** ArrayValue / KeyValueList: one repeated message field (`values`, the same number in both) of `kind`. */
+  private repeated(end: number, kind: Kind): void {
     const r = this.r;
     while (r.pos < end) {
       const tag = r.tag();
-      if (tag >>> 3 === 1) this.message(1, kind);
+      if (tag >>> 3 === ARRAY_VALUE.values) this.message(ARRAY_VALUE.values, kind);
       else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 6);
     }
   }
 
+  /** Entry 0, then the entries in use, in the sender's order; an empty table gets the zero entry. */
   private dictionary(): void {
     const d = this.d;
     const w = this.w;
-    const r = this.r;
-    const s = w.open(2);
-    const m = this.maps;
-    // Entry 0, then the entries in use, in the sender's order; an empty table gets the zero entry.
-    const each = (t: number, emit: (i: number) => void, zero: () => void): void => {
-      const list = this.lists[t];
-      if (list.length === 0) return zero();
-      for (const i of list) emit(i);
-    };
-    const entry = (fieldNo: number, at: Int32Array, end: Int32Array, body: (end: number) => void) => (i: number) => {
-      const e = w.open(fieldNo);
-      r.pos = at[i];
-      body(end[i]);
-      w.close(e);
-    };
-    const empty = (fieldNo: number) => () => w.close(w.open(fieldNo));
+    const s = w.open(REQUEST.dictionary);
     if (d) {
-      each(MAP, entry(1, d.mapAt.a, d.mapEnd.a, (e) => this.mapping(e)), empty(1));
-      each(LOC, entry(2, d.locAt.a, d.locEnd.a, (e) => this.location(e)), empty(2));
-      each(FN, entry(3, d.fnAt.a, d.fnEnd.a, (e) => this.function(e)), empty(3));
-      each(
-        LINK,
-        (i) => {
-          const e = w.open(4);
-          w.copy(this.bytes, d.linkAt.a[i], d.linkEnd.a[i]);
-          w.close(e);
-        },
-        () => this.w.zeroLink(),
-      );
-      each(
-        STR,
-        (i) => {
-          w.tag(5, 2);
-          w.varint(d.strLen.a[i]);
-          w.copy(this.bytes, d.strStart.a[i], d.strStart.a[i] + d.strLen.a[i]);
-        },
-        empty(5),
-      );
-      each(ATTR, entry(6, d.attrAt.a, d.attrEnd.a, (e) => this.keyValueAndUnit(e)), empty(6));
-      const locs = d.stackLocs.a;
-      const locMap = m[LOC];
-      each(
-        STACK,
-        (i) => {
-          const e = w.open(7);
-          const n = d.stackLen.a[i];
-          if (n > 0) {
-            const l = w.open(1);
-            const s0 = d.stackStart.a[i];
-            for (let j = s0; j < s0 + n; j++) {
-              const loc = locs[j];
-              w.varint(loc > 0 && loc < locMap.length ? locMap[loc] : 0);
-            }
-            w.close(l);
-          }
-          w.close(e);
-        },
-        empty(7),
-      );
+      this.entries(MAP, DICTIONARY.mappingTable, d.mapAt.a, d.mapEnd.a);
+      this.entries(LOC, DICTIONARY.locationTable, d.locAt.a, d.locEnd.a);
+      this.entries(FN, DICTIONARY.functionTable, d.fnAt.a, d.fnEnd.a);
+      const links = this.lists[LINK];
+      if (links.length === 0) w.zeroLink();
+      for (const i of links) {
+        const e = w.open(DICTIONARY.linkTable);
+        w.copy(this.bytes, d.linkAt.a[i], d.linkEnd.a[i]);
+        w.close(e);
+      }
+      const strings = this.lists[STR];
+      if (strings.length === 0) w.close(w.open(DICTIONARY.stringTable));
+      for (const i of strings) {
+        const start = d.strStart.a[i];
+        const len = d.strLen.a[i];
+        w.tag(DICTIONARY.stringTable, LEN);
+        w.varint(len);
+        w.copy(this.bytes, start, start + len);
+      }
+      this.entries(ATTR, DICTIONARY.attributeTable, d.attrAt.a, d.attrEnd.a);
+      this.stacks(d);
     } else {
-      for (const fieldNo of [1, 2, 3, 5, 6, 7]) empty(fieldNo)();
-      this.w.zeroLink();
+      const tables = [DICTIONARY.mappingTable, DICTIONARY.locationTable, DICTIONARY.functionTable, DICTIONARY.stringTable, DICTIONARY.attributeTable, DICTIONARY.stackTable];
+      for (const fieldNo of tables) w.close(w.open(fieldNo));
+      w.zeroLink();
     }
     w.close(s);
+  }
+
+  /** The entries in use of table `t` (mappings, locations, functions, attributes), rewritten from where they lie in the request. */
+  private entries(t: number, fieldNo: number, at: Int32Array, end: Int32Array): void {
+    const w = this.w;
+    const r = this.r;
+    const list = this.lists[t];
+    if (list.length === 0) w.close(w.open(fieldNo));
+    for (const i of list) {
+      const e = w.open(fieldNo);
+      r.pos = at[i];
+      if (t === MAP) this.mapping(end[i]);
+      else if (t === LOC) this.location(end[i]);
+      else if (t === FN) this.function(end[i]);
+      else this.keyValueAndUnit(end[i]);
+      w.close(e);
+    }
+  }
+
+  /** The stacks in use, their location indices renumbered and packed. */
+  private stacks(d: WireDictionary): void {
+    const w = this.w;
+    const list = this.lists[STACK];
+    if (list.length === 0) w.close(w.open(DICTIONARY.stackTable));
+    const locs = d.stackLocs.a;
+    const locMap = this.maps[LOC];
+    for (const i of list) {
+      const e = w.open(DICTIONARY.stackTable);
+      const n = d.stackLen.a[i];
+      if (n > 0) {
+        const l = w.open(STACK_FIELD.locationIndices);
+        const s0 = d.stackStart.a[i];
+        for (let j = s0; j < s0 + n; j++) {
+          const loc = locs[j];
+          w.varint(loc > 0 && loc < locMap.length ? locMap[loc] : 0);
+        }
+        w.close(l);
+      }
+      w.close(e);
+    }
   }
 
   private mapping(end: number): void {
@@ -600,17 +645,17 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-        case 2:
-        case 3:
+        case MAPPING.memoryStart:
+        case MAPPING.memoryLimit:
+        case MAPPING.fileOffset:
           r.varint64();
           this.copied(at);
           break;
-        case 4:
-          this.index(4, STR);
+        case MAPPING.filenameStrindex:
+          this.index(MAPPING.filenameStrindex, STR);
           break;
-        case 5:
-          this.indices(5, tag & 7, ATTR);
+        case MAPPING.attributeIndices:
+          this.indices(MAPPING.attributeIndices, tag & 7, ATTR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
@@ -624,18 +669,18 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.index(1, MAP);
+        case LOCATION.mappingIndex:
+          this.index(LOCATION.mappingIndex, MAP);
           break;
-        case 2:
+        case LOCATION.address:
           r.varint64();
           this.copied(at);
           break;
-        case 3:
-          this.message(3, LINE);
+        case LOCATION.lines:
+          this.message(LOCATION.lines, Kind.Line);
           break;
-        case 4:
-          this.indices(4, tag & 7, ATTR);
+        case LOCATION.attributeIndices:
+          this.indices(LOCATION.attributeIndices, tag & 7, ATTR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
@@ -649,11 +694,11 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.index(1, FN);
+        case LINE.functionIndex:
+          this.index(LINE.functionIndex, FN);
           break;
-        case 2:
-        case 3:
+        case LINE.line:
+        case LINE.column:
           r.varint64();
           this.copied(at);
           break;
@@ -669,9 +714,9 @@ export class WireChunker {
       const at = r.pos;
       const tag = r.tag();
       const no = tag >>> 3;
-      if (no >= 1 && no <= 3) {
+      if (no === FUNCTION.nameStrindex || no === FUNCTION.systemNameStrindex || no === FUNCTION.filenameStrindex) {
         this.index(no, STR);
-      } else if (no === 4) {
+      } else if (no === FUNCTION.startLine) {
         r.varint64();
         this.copied(at);
       } else {
@@ -685,14 +730,14 @@ export class WireChunker {
     while (r.pos < end) {
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-          this.index(1, STR);
+        case KEY_VALUE_AND_UNIT.keyStrindex:
+          this.index(KEY_VALUE_AND_UNIT.keyStrindex, STR);
           break;
-        case 2:
-          this.message(2, ANY_VALUE);
+        case KEY_VALUE_AND_UNIT.value:
+          this.message(KEY_VALUE_AND_UNIT.value, Kind.AnyValue);
           break;
-        case 3:
-          this.index(3, STR);
+        case KEY_VALUE_AND_UNIT.unitStrindex:
+          this.index(KEY_VALUE_AND_UNIT.unitStrindex, STR);
           break;
         default:
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);

@@ -1,4 +1,5 @@
 import type { AnyValue, KeyValue } from '../messages.js';
+import { ANY_VALUE, ARRAY_VALUE, ENTITY_REF, KEY_VALUE, KEY_VALUE_LIST, RESOURCE, SCOPE } from './fields.js';
 import { RECURSION_LIMIT, checkDepth, toBigInt, type WireReader } from './reader.js';
 
 /**
@@ -7,49 +8,49 @@ import { RECURSION_LIMIT, checkDepth, toBigInt, type WireReader } from './reader
  * `depth` is the message's nesting level (the request is 1), as protobuf-es counts it.
  */
 
-const ANY_VALUE = 'opentelemetry.proto.common.v1.AnyValue';
-const KEY_VALUE = 'opentelemetry.proto.common.v1.KeyValue';
-const ARRAY_VALUE = 'opentelemetry.proto.common.v1.ArrayValue';
-const KEY_VALUE_LIST = 'opentelemetry.proto.common.v1.KeyValueList';
+const ANY_VALUE_TYPE = 'opentelemetry.proto.common.v1.AnyValue';
+const KEY_VALUE_TYPE = 'opentelemetry.proto.common.v1.KeyValue';
+const ARRAY_VALUE_TYPE = 'opentelemetry.proto.common.v1.ArrayValue';
+const KEY_VALUE_LIST_TYPE = 'opentelemetry.proto.common.v1.KeyValueList';
 
 type ArrayValue = Extract<AnyValue['value'], { case: 'arrayValue' }>['value'];
 type KeyValueList = Extract<AnyValue['value'], { case: 'kvlistValue' }>['value'];
 
 /** Reads an AnyValue of `len` bytes, merging into `into` when the field repeats (protobuf rules). */
 export function readAnyValue(r: WireReader, len: number, depth: number, into?: AnyValue): AnyValue {
-  checkDepth(depth, ANY_VALUE);
+  checkDepth(depth, ANY_VALUE_TYPE);
   const end = r.pos + len;
-  const msg = into ?? ({ $typeName: ANY_VALUE, value: { case: undefined } } as AnyValue);
+  const msg = into ?? ({ $typeName: ANY_VALUE_TYPE, value: { case: undefined } } as AnyValue);
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case ANY_VALUE.stringValue:
         msg.value = { case: 'stringValue', value: r.string() };
         break;
-      case 2:
+      case ANY_VALUE.boolValue:
         msg.value = { case: 'boolValue', value: r.bool() };
         break;
-      case 3:
+      case ANY_VALUE.intValue:
         r.varint64();
         msg.value = { case: 'intValue', value: toBigInt(r.lo, r.hi, true) };
         break;
-      case 4:
+      case ANY_VALUE.doubleValue:
         msg.value = { case: 'doubleValue', value: r.double() };
         break;
-      case 5: {
+      case ANY_VALUE.arrayValue: {
         const prev = msg.value.case === 'arrayValue' ? msg.value.value : undefined;
         msg.value = { case: 'arrayValue', value: readArrayValue(r, r.uint32(), depth + 1, prev) };
         break;
       }
-      case 6: {
+      case ANY_VALUE.kvlistValue: {
         const prev = msg.value.case === 'kvlistValue' ? msg.value.value : undefined;
         msg.value = { case: 'kvlistValue', value: readKeyValueList(r, r.uint32(), depth + 1, prev) };
         break;
       }
-      case 7:
+      case ANY_VALUE.bytesValue:
         msg.value = { case: 'bytesValue', value: r.bytes() };
         break;
-      case 8:
+      case ANY_VALUE.stringValueStrindex:
         msg.value = { case: 'stringValueStrindex', value: r.int32() };
         break;
       default:
@@ -60,43 +61,43 @@ export function readAnyValue(r: WireReader, len: number, depth: number, into?: A
 }
 
 function readArrayValue(r: WireReader, len: number, depth: number, into?: ArrayValue): ArrayValue {
-  checkDepth(depth, ARRAY_VALUE);
+  checkDepth(depth, ARRAY_VALUE_TYPE);
   const end = r.pos + len;
-  const msg = into ?? ({ $typeName: ARRAY_VALUE, values: [] } as unknown as ArrayValue);
+  const msg = into ?? ({ $typeName: ARRAY_VALUE_TYPE, values: [] } as unknown as ArrayValue);
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag >>> 3 === 1) msg.values.push(readAnyValue(r, r.uint32(), depth + 1));
+    if (tag >>> 3 === ARRAY_VALUE.values) msg.values.push(readAnyValue(r, r.uint32(), depth + 1));
     else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
   }
   return msg;
 }
 
 function readKeyValueList(r: WireReader, len: number, depth: number, into?: KeyValueList): KeyValueList {
-  checkDepth(depth, KEY_VALUE_LIST);
+  checkDepth(depth, KEY_VALUE_LIST_TYPE);
   const end = r.pos + len;
-  const msg = into ?? ({ $typeName: KEY_VALUE_LIST, values: [] } as unknown as KeyValueList);
+  const msg = into ?? ({ $typeName: KEY_VALUE_LIST_TYPE, values: [] } as unknown as KeyValueList);
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag >>> 3 === 1) msg.values.push(readKeyValue(r, r.uint32(), depth + 1));
+    if (tag >>> 3 === KEY_VALUE_LIST.values) msg.values.push(readKeyValue(r, r.uint32(), depth + 1));
     else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
   }
   return msg;
 }
 
 export function readKeyValue(r: WireReader, len: number, depth: number): KeyValue {
-  checkDepth(depth, KEY_VALUE);
+  checkDepth(depth, KEY_VALUE_TYPE);
   const end = r.pos + len;
-  const msg = { $typeName: KEY_VALUE, key: '', value: undefined, keyStrindex: 0 } as KeyValue;
+  const msg = { $typeName: KEY_VALUE_TYPE, key: '', value: undefined, keyStrindex: 0 } as KeyValue;
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case KEY_VALUE.key:
         msg.key = r.string();
         break;
-      case 2:
+      case KEY_VALUE.value:
         msg.value = readAnyValue(r, r.uint32(), depth + 1, msg.value);
         break;
-      case 3:
+      case KEY_VALUE.keyStrindex:
         msg.keyStrindex = r.int32();
         break;
       default:
@@ -113,13 +114,13 @@ export function readResource(r: WireReader, len: number, depth: number, attribut
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case RESOURCE.attributes:
         attributes.push(readKeyValue(r, r.uint32(), depth + 1));
         break;
-      case 2:
+      case RESOURCE.droppedAttributesCount:
         r.uint32();
         break;
-      case 3:
+      case RESOURCE.entityRefs:
         readEntityRef(r, r.uint32(), depth + 1);
         break;
       default:
@@ -134,7 +135,7 @@ function readEntityRef(r: WireReader, len: number, depth: number): void {
   while (r.pos < end) {
     const tag = r.tag();
     const no = tag >>> 3;
-    if (no >= 1 && no <= 4) r.checkedString();
+    if (no === ENTITY_REF.schemaUrl || no === ENTITY_REF.type || no === ENTITY_REF.idKeys || no === ENTITY_REF.descriptionKeys) r.checkedString();
     else r.skip(tag & 7, no, RECURSION_LIMIT - depth);
   }
 }
@@ -146,14 +147,14 @@ export function readScope(r: WireReader, len: number, depth: number, attributes:
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
-      case 2:
+      case SCOPE.name:
+      case SCOPE.version:
         r.checkedString();
         break;
-      case 3:
+      case SCOPE.attributes:
         attributes.push(readKeyValue(r, r.uint32(), depth + 1));
         break;
-      case 4:
+      case SCOPE.droppedAttributesCount:
         r.uint32();
         break;
       default:

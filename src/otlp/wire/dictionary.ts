@@ -1,6 +1,7 @@
 import type { KeyValueAndUnit } from '../messages.js';
 import { readAnyValue } from './common.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
+import { DICTIONARY, FUNCTION, LEN, KEY_VALUE_AND_UNIT, LINE, LINK, LOCATION, MAPPING, STACK } from './fields.js';
 import { internString } from './intern.js';
 import { RECURSION_LIMIT, toBigInt, type WireReader } from './reader.js';
 
@@ -97,58 +98,132 @@ export class WireDictionary {
 /** Reads one ProfilesDictionary occurrence (depth 2) into `d`; a repeat appends, as protobuf merges. */
 export function readDictionary(r: WireReader, len: number, d: WireDictionary): void {
   const end = r.pos + len;
+  reserveTables(r.buf, r.pos, Math.min(end, r.len), d);
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1: {
+      case DICTIONARY.mappingTable: {
         const n = r.uint32();
         d.mapAt.push(r.pos);
         readMapping(r, n, d);
         d.mapEnd.push(r.pos);
         break;
       }
-      case 2: {
+      case DICTIONARY.locationTable: {
         const n = r.uint32();
         d.locAt.push(r.pos);
         readLocation(r, n, d);
         d.locEnd.push(r.pos);
         break;
       }
-      case 3: {
+      case DICTIONARY.functionTable: {
         const n = r.uint32();
         d.fnAt.push(r.pos);
         readFunction(r, n, d);
         d.fnEnd.push(r.pos);
         break;
       }
-      case 4: {
+      case DICTIONARY.linkTable: {
         const n = r.uint32();
         d.linkAt.push(r.pos);
         readLink(r, n, d);
         d.linkEnd.push(r.pos);
         break;
       }
-      case 5: {
+      case DICTIONARY.stringTable: {
         const start = r.checkedString();
         d.stringCount++;
         d.strStart.push(start);
         d.strLen.push(r.pos - start);
         break;
       }
-      case 6: {
+      case DICTIONARY.attributeTable: {
         const n = r.uint32();
         d.attrAt.push(r.pos);
         d.attributes.push(readKeyValueAndUnit(r, n));
         d.attrEnd.push(r.pos);
         break;
       }
-      case 7:
+      case DICTIONARY.stackTable:
         readStack(r, r.uint32(), d);
         break;
       default:
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 2);
     }
   }
+}
+
+/**
+ * Counts the entries of each table in `buf[pos, end)` (one dictionary's fields, tags and
+ * lengths only) and makes room for them in its columns, so reading them grows no column
+ * entry by entry. Only a size hint: it stops at anything odd, and the reader proper finds
+ * what is wrong.
+ */
+function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDictionary): void {
+  let mappings = 0;
+  let locations = 0;
+  let functions = 0;
+  let links = 0;
+  let strings = 0;
+  let attributes = 0;
+  let stacks = 0;
+  let stackBytes = 0;
+  while (pos < end) {
+    let tag = 0;
+    let b = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      b = buf[pos++];
+      tag |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (b >= 0x80 || (tag & 7) !== LEN) break;
+    let len = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      b = buf[pos++];
+      len |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (b >= 0x80 || len < 0) break;
+    pos += len;
+    switch (tag >>> 3) {
+      case DICTIONARY.mappingTable:
+        mappings++;
+        break;
+      case DICTIONARY.locationTable:
+        locations++;
+        break;
+      case DICTIONARY.functionTable:
+        functions++;
+        break;
+      case DICTIONARY.linkTable:
+        links++;
+        break;
+      case DICTIONARY.stringTable:
+        strings++;
+        break;
+      case DICTIONARY.attributeTable:
+        attributes++;
+        break;
+      case DICTIONARY.stackTable:
+        stacks++;
+        stackBytes += len;
+        break;
+    }
+  }
+  for (const col of [d.mapFilename, d.mapAttrStart, d.mapAttrCount, d.mapAt, d.mapEnd]) col.reserve(mappings);
+  for (const col of [d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd, d.lineFunction]) col.reserve(locations);
+  d.lineNumber.reserve(locations);
+  for (const col of [d.fnName, d.fnSystemName, d.fnFilename, d.fnAt, d.fnEnd]) col.reserve(functions);
+  d.fnStartLine.reserve(functions);
+  for (const col of [d.linkTraceLen, d.linkSpanLen, d.linkAt, d.linkEnd]) col.reserve(links);
+  d.strStart.reserve(strings);
+  d.strLen.reserve(strings);
+  d.attrAt.reserve(attributes);
+  d.attrEnd.reserve(attributes);
+  d.stackStart.reserve(stacks);
+  d.stackLen.reserve(stacks);
+  // A stack's packed indices take at least a byte each.
+  d.stackLocs.reserve(stackBytes);
 }
 
 // Table entries sit at depth 3, lines at depth 4: far from the recursion limit, so only the
@@ -160,7 +235,7 @@ function readStack(r: WireReader, len: number, d: WireDictionary): void {
   const start = locs.n;
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag >>> 3 === 1) readInt32s(r, tag & 7, locs);
+    if (tag >>> 3 === STACK.locationIndices) readInt32s(r, tag & 7, locs);
     else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
   }
   d.stackCount++;
@@ -178,18 +253,18 @@ function readLocation(r: WireReader, len: number, d: WireDictionary): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case LOCATION.mappingIndex:
         mapping = r.int32();
         break;
-      case 2:
+      case LOCATION.address:
         r.varint64();
         lo = r.lo;
         hi = r.hi;
         break;
-      case 3:
+      case LOCATION.lines:
         readLine(r, r.uint32(), d);
         break;
-      case 4:
+      case LOCATION.attributeIndices:
         readInt32s(r, tag & 7, d.locAttrs);
         break;
       default:
@@ -213,13 +288,13 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case LINE.functionIndex:
         fn = r.int32();
         break;
-      case 2:
+      case LINE.line:
         line = r.int64();
         break;
-      case 3:
+      case LINE.column:
         r.varint64();
         break;
       default:
@@ -239,16 +314,16 @@ function readFunction(r: WireReader, len: number, d: WireDictionary): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case FUNCTION.nameStrindex:
         name = r.int32();
         break;
-      case 2:
+      case FUNCTION.systemNameStrindex:
         system = r.int32();
         break;
-      case 3:
+      case FUNCTION.filenameStrindex:
         file = r.int32();
         break;
-      case 4:
+      case FUNCTION.startLine:
         startLine = r.int64();
         break;
       default:
@@ -271,21 +346,21 @@ function readMapping(r: WireReader, len: number, d: WireDictionary): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case MAPPING.memoryStart:
         r.varint64();
         start = toBigInt(r.lo, r.hi, false);
         break;
-      case 2:
+      case MAPPING.memoryLimit:
         r.varint64();
         break;
-      case 3:
+      case MAPPING.fileOffset:
         r.varint64();
         offset = toBigInt(r.lo, r.hi, false);
         break;
-      case 4:
+      case MAPPING.filenameStrindex:
         file = r.int32();
         break;
-      case 5:
+      case MAPPING.attributeIndices:
         readInt32s(r, tag & 7, d.mapAttrs);
         break;
       default:
@@ -307,10 +382,10 @@ function readLink(r: WireReader, len: number, d: WireDictionary): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case LINK.traceId:
         trace = r.bytesLength();
         break;
-      case 2:
+      case LINK.spanId:
         span = r.bytesLength();
         break;
       default:
@@ -333,13 +408,13 @@ function readKeyValueAndUnit(r: WireReader, len: number): KeyValueAndUnit {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case KEY_VALUE_AND_UNIT.keyStrindex:
         kvu.keyStrindex = r.int32();
         break;
-      case 2:
+      case KEY_VALUE_AND_UNIT.value:
         kvu.value = readAnyValue(r, r.uint32(), 4, kvu.value);
         break;
-      case 3:
+      case KEY_VALUE_AND_UNIT.unitStrindex:
         kvu.unitStrindex = r.int32();
         break;
       default:

@@ -1,7 +1,7 @@
 /**
  * Growable typed arrays: the wire reader's tables are columns of these, never arrays of
- * objects. They start small: a request has some forty columns, and a store chunk is tens of
- * kilobytes, so big initial capacities cost more to allocate than doubling does.
+ * objects. They start empty (a request has some forty columns, many of them unused) and the
+ * dictionary reader reserves each table's room once it has counted the entries.
  *
  * The array a column outgrows is kept for the next column that grows to that size (a few per
  * size): nothing can refer to it any more (columns only grow while a request is being read,
@@ -25,22 +25,31 @@ function keep<T extends Int32Array | Float64Array>(spare: Map<number, T[]>, a: T
   if (list.length < KEEP_PER_SIZE) list.push(a);
 }
 
+/** What a list holds before its first push: nothing is allocated for a column never used. */
+const NO_INT32 = new Int32Array(0);
+const NO_FLOAT64 = new Float64Array(0);
+
 export class Int32List {
   a: Int32Array;
   n = 0;
-  constructor(capacity = 16) {
-    this.a = new Int32Array(capacity);
+  constructor(capacity = 0) {
+    this.a = capacity > 0 ? new Int32Array(capacity) : NO_INT32;
   }
 
   push(v: number): void {
-    if (this.n === this.a.length) this.grow();
+    if (this.n === this.a.length) this.grow(this.n + 1);
     this.a[this.n++] = v;
   }
 
-  private grow(): void {
-    const next = take(spareInt32, this.a.length * 2, (n) => new Int32Array(n));
+  /** Room for `more` entries past `n` without growing. */
+  reserve(more: number): void {
+    if (this.n + more > this.a.length) this.grow(this.n + more);
+  }
+
+  private grow(need: number): void {
+    const next = take(spareInt32, Math.max(need, this.a.length * 2, 16), (n) => new Int32Array(n));
     next.set(this.a);
-    keep(spareInt32, this.a);
+    if (this.a.length > 0) keep(spareInt32, this.a);
     this.a = next;
   }
 }
@@ -48,19 +57,24 @@ export class Int32List {
 export class Float64List {
   a: Float64Array;
   n = 0;
-  constructor(capacity = 16) {
-    this.a = new Float64Array(capacity);
+  constructor(capacity = 0) {
+    this.a = capacity > 0 ? new Float64Array(capacity) : NO_FLOAT64;
   }
 
   push(v: number): void {
-    if (this.n === this.a.length) this.grow();
+    if (this.n === this.a.length) this.grow(this.n + 1);
     this.a[this.n++] = v;
   }
 
-  private grow(): void {
-    const next = take(spareFloat64, this.a.length * 2, (n) => new Float64Array(n));
+  /** Room for `more` entries past `n` without growing. */
+  reserve(more: number): void {
+    if (this.n + more > this.a.length) this.grow(this.n + more);
+  }
+
+  private grow(need: number): void {
+    const next = take(spareFloat64, Math.max(need, this.a.length * 2, 16), (n) => new Float64Array(n));
     next.set(this.a);
-    keep(spareFloat64, this.a);
+    if (this.a.length > 0) keep(spareFloat64, this.a);
     this.a = next;
   }
 }
@@ -88,26 +102,31 @@ export function readInt32s(r: Int32Source, wireType: number, list: Int32List): v
     while (r.pos < end) list.push(r.int32());
     return;
   }
+  // A run of k bytes holds at most k values: room for them all, then plain stores.
+  list.reserve(end - r.pos);
   const buf = r.buf;
+  const a = list.a;
+  let n = list.n;
   let pos = r.pos;
   while (pos < end) {
     const b0 = buf[pos];
     if (b0 < 0x80) {
-      list.push(b0);
+      a[n++] = b0;
       pos++;
       continue;
     }
     if (pos + 1 < end) {
       const b1 = buf[pos + 1];
       if (b1 < 0x80) {
-        list.push((b0 & 0x7f) | (b1 << 7));
+        a[n++] = (b0 & 0x7f) | (b1 << 7);
         pos += 2;
         continue;
       }
     }
     r.pos = pos;
-    list.push(r.int32());
+    a[n++] = r.int32();
     pos = r.pos;
   }
+  list.n = n;
   r.pos = pos;
 }

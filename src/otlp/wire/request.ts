@@ -3,6 +3,7 @@ import type { KeyValue } from '../messages.js';
 import { readResource, readScope } from './common.js';
 import { WireDictionary, readDictionary } from './dictionary.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
+import { PROFILE, REQUEST, RESOURCE_PROFILES, SAMPLE, SCOPE_PROFILES, VALUE_TYPE } from './fields.js';
 import { RECURSION_LIMIT, WireReader, nanosToMs64, toBigInt } from './reader.js';
 
 /**
@@ -83,7 +84,7 @@ export function readWireRequest(bytes: Uint8Array): WireRequest {
     while (r.pos < r.len) {
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1: {
+        case REQUEST.resourceProfiles: {
           const n = r.uint32();
           const start = r.pos;
           const rp = readResourceProfiles(r, n, req.samples);
@@ -92,7 +93,7 @@ export function readWireRequest(bytes: Uint8Array): WireRequest {
           req.resourceProfiles.push(rp);
           break;
         }
-        case 2:
+        case REQUEST.dictionary:
           req.dictionary ??= new WireDictionary(bytes);
           readDictionary(r, r.uint32(), req.dictionary);
           break;
@@ -113,14 +114,14 @@ function readResourceProfiles(r: WireReader, len: number, samples: WireSamples):
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case RESOURCE_PROFILES.resource:
         rp.resourceAttributes ??= [];
         readResource(r, r.uint32(), 3, rp.resourceAttributes);
         break;
-      case 2:
+      case RESOURCE_PROFILES.scopeProfiles:
         rp.scopes.push(readScopeProfiles(r, r.uint32(), samples));
         break;
-      case 3:
+      case RESOURCE_PROFILES.schemaUrl:
         r.checkedString();
         break;
       default:
@@ -136,14 +137,14 @@ function readScopeProfiles(r: WireReader, len: number, samples: WireSamples): Wi
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case SCOPE_PROFILES.scope:
         sp.scopeAttributes ??= [];
         readScope(r, r.uint32(), 4, sp.scopeAttributes);
         break;
-      case 2:
+      case SCOPE_PROFILES.profiles:
         sp.profiles.push(readProfile(r, r.uint32(), samples));
         break;
-      case 3:
+      case SCOPE_PROFILES.schemaUrl:
         r.checkedString();
         break;
       default:
@@ -177,45 +178,45 @@ function readProfile(r: WireReader, len: number, samples: WireSamples): WireProf
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case PROFILE.sampleType:
         p.hasSampleType = true;
         readValueType(r, r.uint32(), p, 'sample');
         break;
-      case 2:
+      case PROFILE.samples:
         readSample(r, r.uint32(), samples);
         break;
-      case 3:
+      case PROFILE.timeUnixNano:
         r.fixed64();
         p.timeLo = r.lo;
         p.timeHi = r.hi;
         break;
-      case 4:
+      case PROFILE.durationNano:
         r.varint64();
         p.durationLo = r.lo;
         p.durationHi = r.hi;
         break;
-      case 5:
+      case PROFILE.periodType:
         p.hasPeriodType = true;
         readValueType(r, r.uint32(), p, 'period');
         break;
-      case 6:
+      case PROFILE.period:
         p.period = r.int64();
         p.periodLo = r.lo;
         p.periodHi = r.hi;
         break;
-      case 7:
+      case PROFILE.profileId:
         p.profileIdLength = r.bytesLength();
         break;
-      case 8:
+      case PROFILE.droppedAttributesCount:
         r.uint32();
         break;
-      case 9:
+      case PROFILE.originalPayloadFormat:
         r.checkedString();
         break;
-      case 10:
+      case PROFILE.originalPayload:
         r.bytesLength();
         break;
-      case 11:
+      case PROFILE.attributeIndices:
         if ((tag & 7) === 2) {
           const e = r.uint32() + r.pos;
           while (r.pos < e) p.attributeIndices.push(r.int32());
@@ -237,12 +238,13 @@ function readValueType(r: WireReader, len: number, p: WireProfile, which: 'sampl
   while (r.pos < end) {
     const tag = r.tag();
     const no = tag >>> 3;
-    if (no === 1 || no === 2) {
+    if (no === VALUE_TYPE.typeStrindex || no === VALUE_TYPE.unitStrindex) {
       const v = r.int32();
+      const type = no === VALUE_TYPE.typeStrindex;
       if (which === 'sample') {
-        if (no === 1) p.sampleTypeType = v;
+        if (type) p.sampleTypeType = v;
         else p.sampleTypeUnit = v;
-      } else if (no === 1) p.periodTypeType = v;
+      } else if (type) p.periodTypeType = v;
       else p.periodTypeUnit = v;
     } else {
       r.skip(tag & 7, no, RECURSION_LIMIT - 5);
@@ -260,16 +262,16 @@ function readSample(r: WireReader, len: number, s: WireSamples): void {
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
-      case 1:
+      case SAMPLE.stackIndex:
         stack = r.int32();
         break;
-      case 2:
+      case SAMPLE.attributeIndices:
         readInt32s(r, tag & 7, s.attrs);
         break;
-      case 3:
+      case SAMPLE.linkIndex:
         link = r.int32();
         break;
-      case 4:
+      case SAMPLE.values:
         if ((tag & 7) === 2) {
           const e = r.uint32() + r.pos;
           while (r.pos < e) readValue(r, s);
@@ -277,7 +279,7 @@ function readSample(r: WireReader, len: number, s: WireSamples): void {
           readValue(r, s);
         }
         break;
-      case 5:
+      case SAMPLE.timestampsUnixNano:
         if ((tag & 7) === 2) {
           const e = r.uint32() + r.pos;
           while (r.pos < e) {

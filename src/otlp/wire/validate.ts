@@ -41,6 +41,9 @@ export function validateWire(req: WireRequest): void {
   validateDictionary(d, check, checkRun);
 
   const s = req.samples;
+  const nStacks = d.stackCount;
+  const nLinks = d.linkCount;
+  const nAttrs = d.attributes.length;
   req.resourceProfiles.forEach((rp, i) => {
     const rpPath = `resource_profiles[${i}]`;
     rp.resourceAttributes?.forEach((kv, a) => checkKeyValue(`${rpPath}.resource.attributes[${a}]`, kv, check));
@@ -67,21 +70,20 @@ export function validateWire(req: WireRequest): void {
           if (bad(p.attributeIndices[a], 'attribute_table')) fail(`${pPath()}.attribute_indices[${a}]`, p.attributeIndices[a], 'attribute_table');
         }
         for (let row = p.sampleStart; row < p.sampleEnd; row++) {
-          const sPath = (): string => `${pPath()}.samples[${row - p.sampleStart}]`;
-          if (bad(s.stack.a[row], 'stack_table')) fail(`${sPath()}.stack_index`, s.stack.a[row], 'stack_table');
-          if (bad(s.link.a[row], 'link_table')) fail(`${sPath()}.link_index`, s.link.a[row], 'link_table');
-          if (s.attrCount.a[row] > 0) checkRun(() => `${sPath()}.attribute_indices`, s.attrs.a, s.attrStart.a[row], s.attrCount.a[row], 'attribute_table');
+          if (outside(s.stack.a[row], nStacks) || outside(s.link.a[row], nLinks) || badRun(s.attrs.a, s.attrStart.a[row], s.attrCount.a[row], nAttrs)) {
+            sampleIndices(`${pPath()}.samples[${row - p.sampleStart}]`, s, row, check, checkRun);
+          }
           const v0 = s.valueStart.a[row];
           const nv = s.valueCount.a[row];
           for (let v = 0; v < nv; v++) {
             if (s.values.a[v0 + v] < 0) {
-              throw new OtlpValidationError(`${sPath()}.values[${v}]`, `must not be negative, got ${s.negatives.get(v0 + v)}`);
+              throw new OtlpValidationError(`${pPath()}.samples[${row - p.sampleStart}].values[${v}]`, `must not be negative, got ${s.negatives.get(v0 + v)}`);
             }
           }
           const ts = s.tsCount.a[row];
           if (nv > 0 && ts > 0 && nv !== ts) {
             throw new OtlpValidationError(
-              `${sPath()}.timestamps_unix_nano`,
+              `${pPath()}.samples[${row - p.sampleStart}].timestamps_unix_nano`,
               `has ${ts} entries but values has ${nv}; when both are present they pair by index`,
             );
           }
@@ -101,16 +103,16 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
   const nStrings = d.stringCount;
   const nAttrs = d.attributes.length;
   for (let i = 0; i < d.mappingCount; i++) {
-    if (bad(d.mapFilename.a[i], nStrings) || badRun(d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], nAttrs)) mappingEntry(d, i, check, checkRun);
+    if (outside(d.mapFilename.a[i], nStrings) || badRun(d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], nAttrs)) mappingEntry(d, i, check, checkRun);
   }
   for (let i = 0; i < d.locationCount; i++) {
-    let wrong = bad(d.locMapping.a[i], d.mappingCount) || badRun(d.locAttrs.a, d.locAttrStart.a[i], d.locAttrCount.a[i], nAttrs);
+    let wrong = outside(d.locMapping.a[i], d.mappingCount) || badRun(d.locAttrs.a, d.locAttrStart.a[i], d.locAttrCount.a[i], nAttrs);
     const l0 = d.locLineStart.a[i];
-    for (let l = l0; l < l0 + d.locLineCount.a[i]; l++) if (bad(d.lineFunction.a[l], d.functionCount)) wrong = true;
+    for (let l = l0; l < l0 + d.locLineCount.a[i]; l++) if (outside(d.lineFunction.a[l], d.functionCount)) wrong = true;
     if (wrong) locationEntry(d, i, check, checkRun);
   }
   for (let i = 0; i < d.functionCount; i++) {
-    if (bad(d.fnName.a[i], nStrings) || bad(d.fnSystemName.a[i], nStrings) || bad(d.fnFilename.a[i], nStrings)) functionEntry(d, i, check);
+    if (outside(d.fnName.a[i], nStrings) || outside(d.fnSystemName.a[i], nStrings) || outside(d.fnFilename.a[i], nStrings)) functionEntry(d, i, check);
   }
   d.attributes.forEach((kvu, i) => {
     const path = `dictionary.attribute_table[${i}]`;
@@ -139,13 +141,21 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
   }
 }
 
-function bad(index: number, size: number): boolean {
+/** Whether `index` is neither unset (0) nor inside a table of `size` entries. */
+function outside(index: number, size: number): boolean {
   return index !== 0 && (index < 0 || index >= size);
 }
 
 function badRun(list: Int32Array, start: number, count: number, size: number): boolean {
-  for (let j = start; j < start + count; j++) if (bad(list[j], size)) return true;
+  for (let j = start; j < start + count; j++) if (outside(list[j], size)) return true;
   return false;
+}
+
+/** A sample's index checks, in order, once one of them failed: builds the path and throws. */
+function sampleIndices(path: string, s: WireRequest['samples'], row: number, check: Check, checkRun: CheckRun): void {
+  check(() => `${path}.stack_index`, s.stack.a[row], 'stack_table');
+  check(() => `${path}.link_index`, s.link.a[row], 'link_table');
+  checkRun(() => `${path}.attribute_indices`, s.attrs.a, s.attrStart.a[row], s.attrCount.a[row], 'attribute_table');
 }
 
 function mappingEntry(d: WireDictionary, i: number, check: Check, checkRun: CheckRun): void {

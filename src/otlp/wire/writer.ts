@@ -1,3 +1,5 @@
+import { DICTIONARY, LEN, LINK } from './fields.js';
+
 /**
  * A growable protobuf output buffer for the chunk writer. Length-delimited fields are written
  * in place: `open` reserves one length byte, `close` moves the content up when its length needs
@@ -59,7 +61,7 @@ export class WireWriter {
 
   /** Starts a length-delimited field; returns where its content starts (for `close`). */
   open(fieldNo: number): number {
-    this.tag(fieldNo, 2);
+    this.tag(fieldNo, LEN);
     this.ensure(1);
     this.pos++;
     return this.pos;
@@ -86,11 +88,11 @@ export class WireWriter {
 
   /** ProfilesDictionary.link_table's zero entry, as senders write it: 16 zero bytes of trace id, 8 of span id. */
   zeroLink(): void {
-    const e = this.open(4);
-    this.tag(1, 2);
+    const e = this.open(DICTIONARY.linkTable);
+    this.tag(LINK.traceId, LEN);
     this.varint(16);
     this.zeros(16);
-    this.tag(2, 2);
+    this.tag(LINK.spanId, LEN);
     this.varint(8);
     this.zeros(8);
     this.close(e);

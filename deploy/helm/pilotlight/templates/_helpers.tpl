@@ -109,6 +109,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
+The gateway forwards to this release's UI only the workloads it has slots for, asking the UI
+Service's API which; a UI endpoint set by hand may be another receiver, so it gets everything.
+*/}}
+{{- define "pilotlight.gatewayUiSubscription" -}}
+{{- if .Values.profiling.gateway.ui.endpoint -}}
+enabled: false
+{{- else -}}
+enabled: true
+api: {{ printf "http://%s:%d" (include "pilotlight.serviceHost" (dict "ctx" . "service" (include "pilotlight.uiServiceName" .))) (.Values.profiling.ui.service.port | int) | quote }}
+{{- end -}}
+{{- end -}}
+
+{{/*
 pilotlight.yaml for every pod (the format of src/config/schema.ts): the values' config keys,
 with listeners on 0.0.0.0 at the container ports and the Service endpoints filled in.
 Kubernetes-only keys (resources, service, ...) are left out: the config file rejects unknown keys.
@@ -128,11 +141,12 @@ Kubernetes-only keys (resources, service, ...) are left out: the config file rej
 {{- $node := dict
   "hz" ($p.node.hz | int64)
   "interval" $p.node.interval
+  "sampler" $p.node.sampler
   "gateway" (dict "endpoint" (include "pilotlight.nodeGatewayEndpoint" .) "protocol" $p.node.gateway.protocol) -}}
 {{- $gateway := dict
   "grpc" (dict "host" "0.0.0.0" "port" 4317)
   "http" (dict "host" "0.0.0.0" "port" 4318)
-  "ui" (dict "endpoint" (include "pilotlight.gatewayUiEndpoint" .) "protocol" $p.gateway.ui.protocol) -}}
+  "ui" (dict "endpoint" (include "pilotlight.gatewayUiEndpoint" .) "protocol" $p.gateway.ui.protocol "subscription" (include "pilotlight.gatewayUiSubscription" . | fromYaml)) -}}
 {{- if $p.gateway.bearerToken -}}
 {{- $_ := set $gateway "bearerToken" $p.gateway.bearerToken -}}
 {{- end -}}

@@ -1,0 +1,228 @@
+import { basename } from 'node:path';
+import { attributeString, keyValues, tableAttributes } from '../../otlp/attributes.js';
+import type { ExportProfilesServiceRequest, Location, ProfilesDictionary } from '../../otlp/messages.js';
+import type { ResolvedSample } from '../assemble.js';
+import { BUILD_ID_ATTRIBUTE, FRAME_TYPE_ATTRIBUTE } from '../assemble.js';
+import type { Attribution } from '../attribution.js';
+import { parseMaps, type MapEntry } from '../symbolize/proc-maps.js';
+import { readProc } from '../symbolize/proc.js';
+import type { SymFrame, Symbolizer } from '../symbolize/symbolizer.js';
+
+/** What one of the profiler's requests came to. */
+export interface Intake {
+  samples: ResolvedSample[];
+  /** The span its CPU profiles cover (ms since the epoch); 0 when it has none. */
+  windowStartMs: number;
+  windowEndMs: number;
+  /** Samples of processes the filters leave out. */
+  filteredSamples: number;
+  /** Profiles of a type the request assembler does not carry (off-CPU), by `type/unit`. */
+  skippedProfiles: Map<string, number>;
+}
+
+export interface IntakeOptions {
+  attribution: Attribution;
+  symbolizer: Symbolizer;
+  procRoot: string;
+  /** Processes whose samples are left out (the agent and the profiler themselves). */
+  excluded: (pid: number) => boolean;
+}
+
+/** Interned frames (kernel, interpreted, native as sent) kept at most; then the table starts over. */
+const MAX_INTERNED = 100_000;
+/** A process's maps are read again for an unknown mapping at most this often (in requests). */
+const MAPS_REFRESH_EVERY = 10;
+
+interface ProcMaps {
+  maps: MapEntry[];
+  readAt: number;
+  usedAt: number;
+}
+
+/**
+ * Reads the OpenTelemetry eBPF profiler's requests (one resource per process, `process.pid` on
+ * it; see /work/shared/otlp-profiles-wire.md) into the samples the bpftrace sampler makes, so
+ * both finish through one request assembler and look the same downstream:
+ *
+ * - the process is attributed to its workload by the same resolver (the profiler's own
+ *   `service.name` and `container.id` are not used: the key is the one bpftrace's samples of
+ *   that pid get), and its samples carry `process.pid` and `thread.name` as bpftrace's do;
+ * - a native frame the profiler sent as an address only (ELF virtual address in a mapping named
+ *   by the file's base name, with its build id) is named by our symbolizer, as bpftrace's frames
+ *   are, when the process's mapping of that file can be found and its build id matches;
+ *   otherwise it is kept as sent (`python3.11+0x…`);
+ * - kernel frames become the symbolizer's kernel frames, and frames the profiler named itself
+ *   (Python, Java, V8, Go, …) are kept as sent, with their file, line and inlined frames;
+ * - CPU samples become counts (a sample with timestamps only counts one per timestamp).
+ */
+export class ProfilerIntake {
+  private readonly interned = new Map<string, SymFrame>();
+  private readonly procMaps = new Map<number, ProcMaps>();
+  private requests = 0;
+
+  constructor(private readonly o: IntakeOptions) {}
+
+  read(request: ExportProfilesServiceRequest): Intake {
+    this.requests++;
+    const out: Intake = { samples: [], windowStartMs: 0, windowEndMs: 0, filteredSamples: 0, skippedProfiles: new Map() };
+    const dict = request.dictionary;
+    if (!dict) return out;
+    const strings = dict.stringTable;
+    // Per request: a location's frame in one process, and a stack's frames in one process.
+    const stacks = new Map<string, SymFrame[]>();
+    let start = Infinity;
+    let end = 0;
+    for (const rp of request.resourceProfiles) {
+      const resource = keyValues(rp.resource?.attributes, strings);
+      const pid = Number(resource['process.pid']);
+      if (!Number.isSafeInteger(pid) || pid <= 0 || this.o.excluded(pid)) continue;
+      const exe = attributeString(resource['process.executable.name']);
+      let workload: ReturnType<Attribution['resolver']['resolve']> | undefined;
+      for (const sp of rp.scopeProfiles) {
+        for (const p of sp.profiles) {
+          const type = `${strings[p.sampleType?.typeStrindex ?? 0] ?? ''}/${strings[p.sampleType?.unitStrindex ?? 0] ?? ''}`;
+          if (type !== 'samples/count') {
+            out.skippedProfiles.set(type, (out.skippedProfiles.get(type) ?? 0) + 1);
+            continue;
+          }
+          const t = Number(p.timeUnixNano / 1_000_000n);
+          if (t > 0) {
+            start = Math.min(start, t);
+            end = Math.max(end, t + Number(p.durationNano / 1_000_000n));
+          }
+          for (const s of p.samples) {
+            const count = s.values.length > 0 ? s.values.reduce((a, v) => a + Number(v), 0) : s.timestampsUnixNano.length;
+            if (count <= 0) continue;
+            const thread = attributeString(tableAttributes(s.attributeIndices, dict.attributeTable, strings)['thread.name']) ?? exe ?? '';
+            workload ??= this.o.attribution.resolver.resolve(pid, exe ?? thread);
+            if (!this.o.attribution.wanted(workload)) {
+              out.filteredSamples += count;
+              continue;
+            }
+            const stackKey = `${pid}:${s.stackIndex}`;
+            let frames = stacks.get(stackKey);
+            if (!frames) {
+              frames = this.stack(pid, dict, s.stackIndex);
+              stacks.set(stackKey, frames);
+            }
+            out.samples.push({ resource: workload.resource, frames, attributes: this.o.attribution.sampleAttributes(pid, thread, workload), count });
+          }
+        }
+      }
+    }
+    if (end > 0) {
+      out.windowStartMs = start;
+      out.windowEndMs = end;
+    }
+    return out;
+  }
+
+  /** Forgets the maps of processes not seen for `requests` requests. */
+  sweep(requests: number): void {
+    for (const [pid, m] of this.procMaps) if (this.requests - m.usedAt >= requests) this.procMaps.delete(pid);
+  }
+
+  /** A stack's frames, leaf first. */
+  private stack(pid: number, dict: ProfilesDictionary, index: number): SymFrame[] {
+    const locations = dict.stackTable[index]?.locationIndices ?? [];
+    const frames: SymFrame[] = [];
+    for (let i = 0; i < locations.length; i++) {
+      const loc = dict.locationTable[locations[i]];
+      if (loc) frames.push(this.frame(pid, dict, loc));
+    }
+    return frames;
+  }
+
+  private frame(pid: number, dict: ProfilesDictionary, loc: Location): SymFrame {
+    const strings = dict.stringTable;
+    const kind = attributeString(tableAttributes(loc.attributeIndices, dict.attributeTable, strings)[FRAME_TYPE_ATTRIBUTE]) ?? 'native';
+    const mapping = loc.mappingIndex > 0 ? dict.mappingTable[loc.mappingIndex] : undefined;
+    const file = mapping ? (strings[mapping.filenameStrindex] ?? '') : '';
+    const lines = loc.lines.map((l) => {
+      const fn = dict.functionTable[l.functionIndex];
+      return { name: strings[fn?.nameStrindex ?? 0] || strings[fn?.systemNameStrindex ?? 0] || '', file: strings[fn?.filenameStrindex ?? 0] || undefined, line: Number(l.line) || undefined };
+    });
+    if (kind === 'kernel') {
+      const name = lines.at(-1)?.name;
+      if (name) return this.o.symbolizer.kernel([name])[0];
+    }
+    if (lines.length > 0 && lines.at(-1)!.name !== '') {
+      // Named by the profiler (interpreted code, or its own native symbolization): kept as sent.
+      const self = lines.at(-1)!;
+      const key = `l\0${kind}\0${file}\0${JSON.stringify(lines)}`;
+      return this.intern(key, () => {
+        const f: SymFrame = { name: self.name, kind };
+        if (self.file) f.file = self.file;
+        if (self.line) f.line = self.line;
+        if (file) f.binary = file;
+        if (lines.length > 1) f.inlined = lines.slice(0, -1).map((l) => ({ name: l.name, ...(l.file ? { file: l.file } : {}), ...(l.line ? { line: l.line } : {}) }));
+        return f;
+      });
+    }
+    if (!mapping || file === '') return this.intern(`a\0${kind}\0${loc.address}`, () => ({ address: loc.address, kind }));
+    const buildId = attributeString(tableAttributes(mapping.attributeIndices, dict.attributeTable, strings)[BUILD_ID_ATTRIBUTE]);
+    const start = Number(mapping.memoryStart);
+    const offset = Number(mapping.fileOffset);
+    const named = this.symbolize(pid, file, start, offset, Number(loc.address), buildId);
+    if (named) return named;
+    return this.intern(`n\0${kind}\0${file}\0${buildId ?? ''}\0${start}\0${mapping.memoryLimit}\0${offset}\0${loc.address}`, () => ({
+      binary: file,
+      address: loc.address,
+      kind,
+      ...(buildId ? { buildId } : {}),
+      segment: { vaddr: start, filesz: Number(mapping.memoryLimit) - start, offset },
+    }));
+  }
+
+  /**
+   * Our symbolizer's frame for the profiler's address-only native frame: the process's mapping
+   * of that file at that file offset gives the address in the process (`start` is the ELF
+   * virtual address the mapping begins at), which the symbolizer names as it names bpftrace's.
+   * Undefined when the mapping is not found or holds another build of the file.
+   */
+  private symbolize(pid: number, file: string, start: number, offset: number, address: number, buildId: string | undefined): SymFrame | undefined {
+    const m = this.mapping(pid, file, offset);
+    if (!m) return undefined;
+    const runtime = m.start + (address - start);
+    if (runtime < m.start || runtime >= m.end) return undefined;
+    const f = this.o.symbolizer.user(pid, [`0x${runtime.toString(16)}`])[0];
+    if (!f || f.binary !== m.path) return undefined;
+    if (buildId && f.buildId && f.buildId !== buildId) return undefined;
+    return f;
+  }
+
+  private mapping(pid: number, file: string, offset: number): MapEntry | undefined {
+    let p = this.procMaps.get(pid);
+    const find = (): MapEntry | undefined => p?.maps.find((m) => m.offset === offset && basename(m.path) === file);
+    if (!p) {
+      p = { maps: this.readMaps(pid), readAt: this.requests, usedAt: this.requests };
+      this.procMaps.set(pid, p);
+    }
+    p.usedAt = this.requests;
+    let m = find();
+    if (!m && this.requests - p.readAt >= MAPS_REFRESH_EVERY) {
+      const maps = this.readMaps(pid);
+      p.readAt = this.requests;
+      // An exited process keeps what was read while it ran.
+      if (maps.length > 0) p.maps = maps;
+      m = find();
+    }
+    return m;
+  }
+
+  private readMaps(pid: number): MapEntry[] {
+    const text = readProc(this.o.procRoot, pid, 'maps');
+    return text === undefined ? [] : parseMaps(text);
+  }
+
+  /** One frame object per distinct frame, so the request assembler finds it by identity. */
+  private intern(key: string, make: () => SymFrame): SymFrame {
+    let f = this.interned.get(key);
+    if (!f) {
+      if (this.interned.size >= MAX_INTERNED) this.interned.clear();
+      f = make();
+      this.interned.set(key, f);
+    }
+    return f;
+  }
+}

@@ -21,6 +21,7 @@ import { buildUiApp } from '../src/ui/app.js';
 import { diffPath } from '../src/ui/api-types.js';
 import { makeChunks } from './gen.js';
 import { fmt, measure, table, type Timing } from './measure.js';
+import { ingest } from '../test/helpers/ingest.js';
 
 /**
  * Issue 10's engine: diff of two full 8 MiB slots (goal ≤ 100 ms p50), timeline of a full
@@ -48,7 +49,7 @@ export async function main(): Promise<void> {
   for (const [i, key] of keys.entries()) {
     store.open(parseWorkloadKey(key)!);
     for (const bytes of relabel(makeChunks({ seed: 3 + i, totalBytes: Math.round(SLOT_BYTES * 1.1) }), key.split('/')[2])) {
-      store.ingest(decodeRequest(bytes, 'protobuf'));
+      ingest(store, decodeRequest(bytes, 'protobuf'));
     }
   }
   const [a, b] = keys.map((k) => store.slot(k)!);

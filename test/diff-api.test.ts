@@ -5,6 +5,7 @@ import { ProfileStore } from '../src/store/store.js';
 import { diffPath, type DiffResponse } from '../src/ui/api-types.js';
 import { K8S_CHECKOUT, requestFromFolded } from './helpers/fixtures.js';
 import { bothWindows, PERIOD, T_A, T_B } from './helpers/time-windows.js';
+import { ingest } from './helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';
 const OTHER = 'shop/StatefulSet/checkout';
@@ -13,8 +14,8 @@ async function setup() {
   const store = new ProfileStore();
   const app = await buildUiApp({ store });
   for (const k of [KEY, OTHER]) await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent(k)}/profiling` });
-  store.ingest(bothWindows());
-  store.ingest(requestFromFolded([{ resource: K8S_CHECKOUT, folded: 'main;walk;leaf 1\nmain;other 3' }]));
+  ingest(store, bothWindows());
+  ingest(store, requestFromFolded([{ resource: K8S_CHECKOUT, folded: 'main;walk;leaf 1\nmain;other 3' }]));
   return { store, app };
 }
 

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { CPU_SERIES_LENGTH, type SlotResponse, type SourcesResponse } from '../src/ui/api-types.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
+import { ingest } from './helpers/ingest.js';
 
 // On a 10 s bucket boundary.
 const T = 1_700_000_100_000;
@@ -21,7 +22,7 @@ test('GET /api/sources gives each source its cores over the last minute and a fi
     Array.from({ length: 6 }, (_, k) => ({ resource: K8S_INVENTORY, folded: `main;work${k} 120`, periodNanos: 10_000_000, timeUnixNano: ns(T - 70_000 + k * 10_000) })),
   );
   store.ingestEncoded(encodeRequest(req));
-  store.ingest(requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 5', periodNanos: 10_000_000, timeUnixNano: ns(T - 25_000) }]));
+  ingest(store, requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 5', periodNanos: 10_000_000, timeUnixNano: ns(T - 25_000) }]));
   now = T + 2000;
 
   const res = await app.inject({ method: 'GET', url: '/api/sources' });

@@ -5,6 +5,7 @@ import { ProfileStore } from '../src/store/store.js';
 import type { ProfileResponse, TimelineResponse } from '../src/ui/api-types.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
 import { bothWindows, PERIOD, T_A, T_B, unnamedRequest, WINDOW_A, WINDOW_B, windowRequest } from './helpers/time-windows.js';
+import { ingest } from './helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';
 const ENC = encodeURIComponent(KEY);
@@ -23,8 +24,8 @@ const sym = (p: ProfileResponse, name: string) => {
 
 test('timeline: exact buckets over two windows from separate chunks', async () => {
   const { store, app } = await setup();
-  store.ingest(windowRequest(WINDOW_A, T_A));
-  store.ingest(windowRequest(WINDOW_B, T_B));
+  ingest(store, windowRequest(WINDOW_A, T_A));
+  ingest(store, windowRequest(WINDOW_B, T_B));
   const res = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/timeline?step=20` });
   assert.equal(res.statusCode, 200, res.body);
   const t = res.json() as TimelineResponse;
@@ -43,14 +44,14 @@ test('timeline: exact buckets over two windows from separate chunks', async () =
   assert.deepEqual(def.points.map((p) => p.samples), [12, 0, 0, 0, 0, 0, 10]);
   // Sub-second steps: ms buckets inside window A.
   store.open({ key: 'shop/StatefulSet/checkout', namespace: 'shop', kind: 'StatefulSet', name: 'checkout' });
-  store.ingest(windowRequest(WINDOW_A, T_A, { 'k8s.namespace.name': 'shop', 'k8s.statefulset.name': 'checkout' }));
+  ingest(store, windowRequest(WINDOW_A, T_A, { 'k8s.namespace.name': 'shop', 'k8s.statefulset.name': 'checkout' }));
   const fine = (await app.inject({ method: 'GET', url: `/api/sources/${encodeURIComponent('shop/StatefulSet/checkout')}/timeline?step=0.002` })).json() as TimelineResponse;
   assert.deepEqual(fine.points.map((p) => [p.t - T_A, p.samples]), [[0, 8], [2, 4]]);
 });
 
 test('range-filtered profile: exact self/total per window, and a cut inside a window', async () => {
   const { store, app } = await setup();
-  store.ingest(bothWindows());
+  ingest(store, bothWindows());
   const get = async (q: string) => {
     const res = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile${q}` });
     assert.equal(res.statusCode, 200, res.body);
@@ -74,7 +75,7 @@ test('range-filtered profile: exact self/total per window, and a cut inside a wi
 
 test('search on the profile route measures a share; an invalid regex is a 400 with the reason', async () => {
   const { store, app } = await setup();
-  store.ingest(bothWindows());
+  ingest(store, bothWindows());
   const ok = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile?search=${encodeURIComponent('/^(walk|parse)$/')}` });
   assert.equal(ok.statusCode, 200, ok.body);
   // walk;walk;leaf 4 + walk;leaf 2 + walk;leaf 3 + parse;leaf 5, recursion once.
@@ -90,8 +91,8 @@ test('search on the profile route measures a share; an invalid regex is a 400 wi
 
 test('the profile lists, per binary, samples spent in code that could not be named', async () => {
   const { store, app } = await setup();
-  store.ingest(unnamedRequest());
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;ok 4' }]));
+  ingest(store, unnamedRequest());
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;ok 4' }]));
   const p = (await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile` })).json() as ProfileResponse;
   assert.equal(p.samples, 15);
   assert.deepEqual(p.unsymbolized, [
@@ -102,7 +103,7 @@ test('the profile lists, per binary, samples spent in code that could not be nam
 
 test('timeline errors: bad step, a step too fine for the span, no slot', async () => {
   const { store, app } = await setup();
-  store.ingest(bothWindows());
+  ingest(store, bothWindows());
   const cases: [string, number, string, RegExp][] = [
     [`/api/sources/${ENC}/timeline?step=0`, 400, 'PL_UI_BAD_STEP', /step="0": expected a positive number of seconds/],
     [`/api/sources/${ENC}/timeline?step=abc`, 400, 'PL_UI_BAD_STEP', /step="abc"/],

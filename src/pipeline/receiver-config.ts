@@ -21,6 +21,12 @@ export const receiverConfigSchema = z
     maxRequestBytes: z.number().int().positive().default(16 * MiB),
     /** Largest body after gunzip; inflating stops as soon as it is passed (gzip bombs). */
     maxDecompressedBytes: z.number().int().positive().default(64 * MiB),
+    /**
+     * A sender's connection is closed (gently: after a response over HTTP, with GOAWAY and a
+     * grace period over gRPC) once it is this old, so senders reconnect and spread over the
+     * replicas behind a Service, new ones included; 0 keeps connections for good.
+     */
+    maxConnectionAgeSeconds: z.number().min(0).default(300),
     /** When set, both transports require `Authorization: Bearer <token>`. */
     bearerToken: z.string().min(1).optional(),
   })

@@ -13,8 +13,10 @@ import { unauthenticated } from './receiver-errors.js';
  * maxDecompressedBytes; maxRequestBytes (a wire-size limit) applies to OTLP/HTTP only.
  */
 export function buildGrpcReceiver(core: ReceiveCore, config: ReceiverConfig): grpc.Server {
+  const age = config.maxConnectionAgeSeconds * 1000;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxDecompressedBytes,
+    ...(age > 0 ? { 'grpc.max_connection_age_ms': age, 'grpc.max_connection_age_grace_ms': 30_000 } : {}),
   });
   const token = config.bearerToken;
   server.addService(profilesServiceDefinition, {

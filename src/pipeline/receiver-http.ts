@@ -22,6 +22,18 @@ export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig, adm
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([PROTOBUF_CONTENT_TYPE, JSON_CONTENT_TYPE], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  const ageMs = config.maxConnectionAgeSeconds * 1000;
+  if (ageMs > 0) {
+    // A connection past its age gets `Connection: close` on its next response (Node then
+    // closes it after sending): the sender reconnects, possibly to another replica.
+    const openedAt = new WeakMap<object, number>();
+    app.server.on('connection', (socket: object) => openedAt.set(socket, Date.now()));
+    app.addHook('onSend', async (req, reply) => {
+      const opened = openedAt.get(req.raw.socket);
+      if (opened !== undefined && Date.now() - opened >= ageMs) reply.header('connection', 'close');
+    });
+  }
+
   if (config.bearerToken !== undefined) {
     const token = config.bearerToken;
     app.addHook('onRequest', async (req, reply) => {

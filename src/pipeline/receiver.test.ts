@@ -305,3 +305,55 @@ describe('Receiver admin routes', () => {
     }
   });
 });
+
+describe('Receiver connection age', () => {
+  /** Sends `n` requests over one keep-alive agent, `gapMs` apart; returns the client ports used and the statuses. */
+  async function overOneAgent(url: string, n: number, gapMs: number): Promise<{ ports: Set<number>; statuses: number[] }> {
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports = new Set<number>();
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf' } }, (res) => {
+            ports.add(res.socket.localPort!);
+            statuses.push(res.statusCode!);
+            res.resume();
+            res.on('end', resolve);
+          });
+          req.on('error', reject);
+          req.end(Buffer.from(GOOD_BYTES));
+        });
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+    } finally {
+      agent.destroy();
+    }
+    return { ports, statuses };
+  }
+
+  test('a sender past the age is told to reconnect (HTTP), so it can land on another replica; nothing is refused', async () => {
+    const aged = await startReceiver({ maxConnectionAgeSeconds: 0.2 });
+    try {
+      const { ports, statuses } = await overOneAgent(aged.httpUrl, 12, 50);
+      assert.ok(ports.size >= 2, `one connection for 600 ms although its age is 200 ms (${ports.size} used)`);
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      assert.equal(aged.received.length, 12);
+      // gRPC: GOAWAY at the age; calls keep succeeding across it.
+      for (let i = 0; i < 6; i++) {
+        assert.equal((await grpcExport(aged.grpcClient, GOOD_BYTES)).error, undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await stopHarness(aged);
+    }
+    const forever = await startReceiver({ maxConnectionAgeSeconds: 0 });
+    try {
+      const { ports } = await overOneAgent(forever.httpUrl, 12, 50);
+      assert.equal(ports.size, 1, 'with no age limit the connection is kept');
+    } finally {
+      await stopHarness(forever);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, type SourceInfo } from '../ui/api-types.js';
 import { K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
+import { ingest as ingestRequest } from '../../test/helpers/ingest.js';
 
 // A store clock on a bucket boundary (10 s), so where each bucket starts is plain to see.
 const T = 1_700_000_100_000;
@@ -80,8 +81,8 @@ function knownRequest(): ExportProfilesServiceRequest {
 function bothPaths(req: ExportProfilesServiceRequest, c = clock()): { path: string; store: ProfileStore }[] {
   const bytes = encodeRequest(req);
   return [
-    { path: 'messages (ingest)', ingest: (s: ProfileStore) => s.ingest(req) },
-    { path: 'wire (ingestEncoded)', ingest: (s: ProfileStore) => s.ingestEncoded(bytes) },
+    { path: 'OTLP/JSON', ingest: (s: ProfileStore) => ingestRequest(s, req, 'json') },
+    { path: 'protobuf', ingest: (s: ProfileStore) => s.ingestEncoded(bytes) },
   ].map(({ path, ingest }) => {
     const store = new ProfileStore(DEFAULT_LIMITS, c.now);
     store.open(parseWorkloadKey(API)!);
@@ -141,7 +142,7 @@ test('the bucket ring follows the store clock: a steady source, then silence, th
   const bytes = encodeRequest(req);
   // Four requests per 10 s bucket for six minutes, alternating the paths: 1 s of CPU per bucket, 0.1 cores.
   for (let i = 0; i < 6 * 60 / 2.5; i++) {
-    if (i % 2 === 0) store.ingest(req);
+    if (i % 2 === 0) ingestRequest(store, req);
     else store.ingestEncoded(bytes);
     c.advance(2500);
   }
@@ -160,7 +161,7 @@ test('the bucket ring follows the store clock: a steady source, then silence, th
   const old = requestFromFolded([{ resource: { 'service.name': 'steady' }, folded: 'main 100', periodNanos: PERIOD, timeUnixNano: ns(c.now() - 600_000) }]);
   const ahead = requestFromFolded([{ resource: { 'service.name': 'steady' }, folded: 'main 200', periodNanos: PERIOD, timeUnixNano: ns(c.now() + 3_600_000) }]);
   store.ingestEncoded(encodeRequest(old));
-  store.ingest(ahead);
+  ingestRequest(store, ahead);
   c.advance(12_000 - (c.now() % 10_000));
   assert.equal(cpuOf(store, 'host/Service/steady').series.at(-1), 0.2, 'the future data, in the bucket it arrived in; none of the old');
   // Five minutes later nothing of it is left.
@@ -212,7 +213,7 @@ test('aging: a bare process goes 2 minutes after its last data, a Deployment aft
   c.advance(1);
   store.sweep();
   assert.deepEqual(listed(), ['host/Process/kept'], 'the process with a slot stays');
-  store.ingest(requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 1' }]));
+  ingestRequest(store, requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 1' }]));
   assert.ok(listed().includes(LS), 'a command run again is listed again');
 });
 
@@ -225,7 +226,7 @@ test('memory is bounded: at most MAX_SOURCES sources, each with a fixed ring; a 
     const workloads = [];
     for (let i = from; i < Math.min(total, from + 1000); i++) workloads.push({ resource: { 'process.executable.name': `p${i}` }, folded: 'main 1', periodNanos: PERIOD });
     const req = requestFromFolded(workloads);
-    if ((from / 1000) % 2 === 0) store.ingest(req);
+    if ((from / 1000) % 2 === 0) ingestRequest(store, req);
     else store.ingestEncoded(encodeRequest(req));
     c.advance(1000);
   }
@@ -245,7 +246,7 @@ test('cores over the last minute are the mean of the newest CPU_RATE_BUCKETS buc
   // One bucket each, 1..8 s of CPU, in the eight buckets before T.
   const workloads = [];
   for (let k = 1; k <= 8; k++) workloads.push({ resource: { 'service.name': 'ramp' }, folded: `main;f${k} ${k * 100}`, periodNanos: PERIOD, timeUnixNano: ns(T - 10_000 * (9 - k)) });
-  store.ingest(requestFromFolded(workloads));
+  ingestRequest(store, requestFromFolded(workloads));
   c.set(T + 2000);
   const s: SourceInfo = store.sourceInfo('host/Service/ramp')!;
   assert.deepEqual(s.cpuSeries.slice(-8), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);

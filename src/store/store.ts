@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodeRequest } from '../otlp/codec.js';
-import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { readRequest } from '../otlp/read-request.js';
 import type { WorkloadProfile, WorkloadProfiles } from '../profile/workload-profile.js';
 import { aggregateWireTypes, wireKeyValues } from '../profile/aggregate-encoded.js';
@@ -254,11 +253,6 @@ export class ProfileStore implements ProfilesConsumer {
   async consume(batch: ProfilesBatch): Promise<ConsumeResult> {
     if (batch.encoded) return this.ingestEncoded(batch.encoded, batch.wire);
     return this.ingestEncoded(encodeRequest(batch.request));
-  }
-
-  /** `ingestEncoded` of a request built as messages (tests, benches): encoded, then taken in as bytes. */
-  ingest(req: ExportProfilesServiceRequest): ConsumeResult {
-    return this.ingestEncoded(encodeRequest(req));
   }
 
   /**

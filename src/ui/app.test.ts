@@ -7,6 +7,7 @@ import { ProfileStore } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js';
 import type { ProfileResponse, SourcesResponse, SlotResponse, SlotsResponse } from './api-types.js';
+import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';
 const ENC = encodeURIComponent(KEY);
@@ -19,7 +20,7 @@ async function setup(limits = DEFAULT_LIMITS) {
 
 test('sources list every workload seen, with or without a slot', async () => {
   const { store, app } = await setup();
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 1' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 1' }]));
   const res = await app.inject({ method: 'GET', url: '/api/sources' });
   assert.equal(res.statusCode, 200);
   const body = res.json() as SourcesResponse;
@@ -35,7 +36,7 @@ test('enable, ingest, read the profile with exact self/total, download pprof, di
   assert.equal(slot.source.profiling.active, true);
   assert.equal(slot.limits.slotMaxBytes, 8388608);
 
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;walk;walk;leaf 4\nmain;walk;leaf 2\nmain;idle 4' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;walk;walk;leaf 4\nmain;walk;leaf 2\nmain;idle 4' }]));
   const res = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile` });
   assert.equal(res.statusCode, 200, res.body);
   const p = res.json() as ProfileResponse;
@@ -93,7 +94,7 @@ test('bad input is a 4xx JSON error with a message, and the server keeps serving
 test('GET/PUT /api/slots report usage and resize live', async () => {
   const { app, store } = await setup();
   for (const n of ['a', 'b', 'c']) await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent(`host/Service/${n}`)}/profiling` });
-  store.ingest(requestFromFolded([{ resource: { 'service.name': 'c' }, folded: 'main 3' }]));
+  ingest(store, requestFromFolded([{ resource: { 'service.name': 'c' }, folded: 'main 3' }]));
   const before = (await app.inject({ method: 'GET', url: '/api/slots' })).json() as SlotsResponse;
   assert.equal(before.usage.slots, 3);
   assert.ok(before.usage.bytes > 0);
@@ -127,7 +128,7 @@ test('the event stream announces new data for the slot', async () => {
       }
     };
     await readUntil(/event: data\ndata: (\{[^\n]*"samples":0[^\n]*\})\n\n/);
-    store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 7' }]));
+    ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 7' }]));
     const m = await readUntil(/event: data\ndata: (\{[^\n]*"samples":7[^\n]*\})\n\n/);
     assert.equal(JSON.parse(m[1]).key, KEY);
     ctrl.abort();
@@ -146,7 +147,7 @@ test('without a built web app the root explains how to build it', async () => {
 test('a repeated profile query answers the same body until new data arrives; search and windows are their own answers', async () => {
   const { store, app } = await setup();
   await app.inject({ method: 'POST', url: `/api/sources/${ENC}/profiling` });
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
   const get = async (query = '') => {
     const res = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile${query}` });
     assert.equal(res.statusCode, 200, res.body);
@@ -158,7 +159,7 @@ test('a repeated profile query answers the same body until new data arrives; sea
   const searched = JSON.parse(await get('?search=a')) as ProfileResponse;
   assert.equal(searched.search?.matchedSamples, 3);
   assert.equal((JSON.parse(await get()) as ProfileResponse).search, undefined);
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;b 2' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;b 2' }]));
   const next = JSON.parse(await get()) as ProfileResponse;
   assert.equal(next.samples, 5);
   assert.ok(next.symbols.some((s) => s.name === 'b'));

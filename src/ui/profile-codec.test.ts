@@ -12,6 +12,7 @@ import { cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
 import { PROFILE_MEDIA_TYPE, decodeProfile, decodeProfileAsync, encodeProfile } from './profile-codec.js';
 import type { ProfileResponse } from './api-types.js';
 import type { FlameGraph } from '../profile/flame.js';
+import { ingest } from '../../test/helpers/ingest.js';
 
 const BINARY = { accept: PROFILE_MEDIA_TYPE, 'accept-encoding': 'gzip' };
 
@@ -32,9 +33,9 @@ test('the binary form decodes to exactly the JSON form, on profiles aggregated f
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: 64 << 20 });
   const keys = [...new Set(Array.from({ length: 60 }, (_, p) => workloadOf(processResource(p)).key))].slice(0, 6);
   for (const key of keys) store.open(parseWorkloadKey(key)!);
-  store.ingest(req);
+  ingest(store, req);
   // A second type in one slot: the type list and the type shown come through too.
-  store.ingest(cpuAndOffCpuRequest(undefined, processResource(0)));
+  ingest(store, cpuAndOffCpuRequest(undefined, processResource(0)));
   const app = await buildUiApp({ store });
   let nodes = 0;
   for (const key of keys) {
@@ -63,14 +64,14 @@ test('after new data, an answer with only the new frames continues the frames th
   const key = workloadOf(processResource(0)).key;
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: 64 << 20 });
   store.open(parseWorkloadKey(key)!);
-  store.ingest(makeFleetRequest({ seed: 1, processes: 40 }));
+  ingest(store, makeFleetRequest({ seed: 1, processes: 40 }));
   const app = await buildUiApp({ store });
   const url = `/api/sources/${encodeURIComponent(key)}/profile`;
   const first = decodeProfile(body(await app.inject({ method: 'GET', url, headers: BINARY })));
   const heldFrames = first.profile.flame.frames.name.length;
   // More of the same programs, and stacks of another seed: new frames and new nodes.
-  store.ingest(makeFleetRequest({ seed: 1, processes: 40 }));
-  store.ingest(makeFleetRequest({ seed: 2, processes: 40 }));
+  ingest(store, makeFleetRequest({ seed: 1, processes: 40 }));
+  ingest(store, makeFleetRequest({ seed: 2, processes: 40 }));
   const res = await app.inject({ method: 'GET', url: `${url}?frames=${encodeURIComponent(`${first.framesTable}:${heldFrames}`)}`, headers: BINARY });
   const full = await app.inject({ method: 'GET', url, headers: BINARY });
   assert.ok(body(res).byteLength < body(full).byteLength, 'the frames held are not sent again');

@@ -7,6 +7,7 @@ import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js
 import { cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
 import { PROFILE_MEDIA_TYPE } from './profile-codec.js';
 import type { ProfileResponse } from './api-types.js';
+import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';
 const URL = `/api/sources/${encodeURIComponent(KEY)}/profile`;
@@ -15,7 +16,7 @@ async function setup() {
   const store = new ProfileStore({ ...DEFAULT_LIMITS, slotMaxBytes: 1 << 20 });
   const app = await buildUiApp({ store });
   await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent(KEY)}/profiling` });
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
   return { store, app };
 }
 
@@ -38,7 +39,7 @@ test('an unchanged profile is 304 Not Modified for the ETag the client holds, 20
   assert.equal((await app.inject({ method: 'GET', url: URL, headers: { 'if-none-match': `W/"other", ${tag}` } })).statusCode, 304);
   assert.equal((await app.inject({ method: 'GET', url: URL, headers: { 'if-none-match': tag.slice(2) } })).statusCode, 304);
 
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 2' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 2' }]));
   const after = await app.inject({ method: 'GET', url: URL, headers: { 'if-none-match': tag } });
   assert.equal(after.statusCode, 200, 'new data: a full answer');
   assert.notEqual(after.headers.etag, tag);
@@ -49,7 +50,7 @@ test('an unchanged profile is 304 Not Modified for the ETag the client holds, 20
 
 test('the ETag names the question too: format, type, window and search', async () => {
   const { store, app } = await setup();
-  store.ingest(cpuAndOffCpuRequest());
+  ingest(store, cpuAndOffCpuRequest());
   const tagOf = async (url: string, headers: Record<string, string> = {}): Promise<string> => {
     const res = await app.inject({ method: 'GET', url, headers });
     assert.equal(res.statusCode, 200, res.body);
@@ -84,7 +85,7 @@ test('a slot closed and opened again is new data, even with the same samples', a
   const gone = await app.inject({ method: 'GET', url: URL, headers: { 'if-none-match': tag } });
   assert.equal(gone.statusCode, 404, 'no slot: the error, not a 304');
   await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent(KEY)}/profiling` });
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
   assert.equal((await app.inject({ method: 'GET', url: URL, headers: { 'if-none-match': tag } })).statusCode, 200);
   await app.close();
 });
@@ -95,7 +96,7 @@ test('chunks dropped at the byte cap change the tag', async () => {
   await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent(KEY)}/profiling` });
   const tags = new Set<string>();
   for (let i = 0; i < 40; i++) {
-    store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
+    ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;work 3\nmain;idle 1' }]));
     const res = await app.inject({ method: 'GET', url: URL });
     tags.add(String(res.headers.etag));
   }

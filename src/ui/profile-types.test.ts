@@ -10,6 +10,7 @@ import { RequestBuilder } from '../otlp/builder.js';
 import { K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
 import { CPU_PERIOD, T0, cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
 import type { ApiError, DiffResponse, ProfileResponse, SlotsResponse, TimelineResponse } from './api-types.js';
+import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';
 const ENC = encodeURIComponent(KEY);
@@ -103,7 +104,7 @@ test('timeline, pprof download and diff follow the type', async () => {
 
 test('a cached CPU answer still lists a type that arrived since', async () => {
   const { store, get } = await setup();
-  store.ingest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
+  ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
   const first = await get<ProfileResponse>(`/api/sources/${ENC}/profile`);
   assert.deepEqual(first.profileTypes.map((t) => t.key), ['cpu']);
   store.ingestEncoded(encodeRequest(cpuAndOffCpuRequest([{ frames: [{ name: 'main' }, { name: 'wait' }], offCpu: [[1, 10]] }])));

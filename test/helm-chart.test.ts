@@ -536,6 +536,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
         hz: 20,
         interval: 1000,
         sampler: 'bpftrace',
+        offCpu: { enabled: false, probability: 0.01 },
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.cluster.local:4318`, protocol: 'http' },
       });
       assert.deepEqual(p.gateway, {
@@ -600,6 +601,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
         hz: 99,
         interval: 2000,
         sampler: 'bpftrace',
+        offCpu: { enabled: false, probability: 0.01 },
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.corp.local:5318`, protocol: 'http' },
       });
       assert.deepEqual(config.profiling.gateway.ui, {
@@ -771,9 +773,11 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     assert.equal(off.find<Workload>('Deployment', 'release-name-pilotlight-gateway').spec.replicas, 2);
   });
 
-  test('profiling.node.sampler picks the sampler of every node', () => {
-    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler']);
-    assert.equal(out.config('release-name-pilotlight-config').config.profiling.node.sampler, 'ebpf-profiler');
+  test('profiling.node.sampler and offCpu reach every node', () => {
+    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler', '--set', 'profiling.node.offCpu.enabled=true', '--set', 'profiling.node.offCpu.probability=0.05']);
+    const node = out.config('release-name-pilotlight-config').config.profiling.node;
+    assert.equal(node.sampler, 'ebpf-profiler');
+    assert.deepEqual(node.offCpu, { enabled: true, probability: 0.05 });
   });
 
   test('explicit endpoints override the Service addresses', () => {

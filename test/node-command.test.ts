@@ -104,6 +104,32 @@ test('bad flags and settings are one clear line and a non-zero exit', async (t) 
   else assertOneLineError(btExit, bt.stderr(), /needs root/);
 });
 
+test('off-CPU: a bad probability is one line naming it; asked of bpftrace, one warning saying it needs the eBPF profiler', async (t) => {
+  const flag = runCli(t, ['node', '--off-cpu-probability', '1.5']);
+  const zero = runCli(t, ['node', '--off-cpu-probability', '0']);
+  const file = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
+  writeFileSync(file, 'profiling:\n  enabled: true\n  node:\n    offCpu:\n      enabled: true\n      probability: 0\n');
+  const fromFile = runCli(t, ['node', '--config', file]);
+  // bpftrace (the default sampler) with off-CPU on: the warning, then bpftrace's own refusal.
+  const bpftrace = runCli(t, ['node', '--off-cpu', '--bpftrace', '/nonexistent/bpftrace']);
+  const plain = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
+  const [f, z, ff, b, p] = await Promise.all([flag.exited, zero.exited, fromFile.exited, bpftrace.exited, plain.exited]);
+  assertOneLineError(f, flag.stderr(), /--off-cpu-probability.*probability above 0 and at most 1, got "1\.5"/);
+  assertOneLineError(z, zero.stderr(), /--off-cpu-probability.*probability above 0 and at most 1, got "0"/);
+  assertOneLineError(ff, fromFile.stderr(), /profiling\.node\.offCpu\.probability/);
+  const warnings = (out: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
+  assert.equal(b.code, 1, bpftrace.stderr());
+  assert.deepEqual(warnings(bpftrace.stdout()), ['off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only']);
+  assert.equal(p.code, 1, plain.stderr());
+  assert.deepEqual(warnings(plain.stdout()), [], 'no warning when off-CPU is not asked for');
+});
+
 test('--sampler ebpf-profiler: a missing profiler or a missing right is one line saying where it looked or what is missing', async (t) => {
   const empty = mkdtempSync(join(tmpdir(), 'pl-peers-'));
   const notInstalled = runCli(t, ['node', '--sampler', 'ebpf-profiler'], { env: { PILOTLIGHT_PEERS_DIR: empty, PATH: '/usr/bin:/bin' } });

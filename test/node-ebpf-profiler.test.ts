@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Gateway } from '../src/gateway/gateway.js';
 import { EbpfProfilerSampler } from '../src/node/ebpf-profiler/sampler.js';
@@ -12,7 +12,7 @@ import { WorkloadResolver } from '../src/node/workload/resolver.js';
 import { keyValues, tableAttributes } from '../src/otlp/attributes.js';
 import { Exporter } from '../src/pipeline/exporter.js';
 import { Receiver } from '../src/pipeline/receiver.js';
-import type { SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { collectingConsumer, quietLog, sleep, startChild } from './helpers/ebpf.js';
 import { ebpfReporterBinary } from './helpers/peers.js';
@@ -36,7 +36,15 @@ function has(cmd: string): boolean {
  * as bpftrace's samples of that process would be. Then our exporter (gzip) → a real gateway →
  * a real UI, and a second gateway target that shows what went on the wire.
  */
-test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python service's samples under the key bpftrace gives its pid, service.name set, nothing under another key", async (t) => {
+test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python service's samples under the key bpftrace gives its pid, service.name set, nothing under another key", (t) => profilerToUi(t, false));
+
+test("off-CPU on: the profiler's off-CPU waits reach the UI as the workload's off-CPU profile, every nanosecond once, and the CPU profile is the same as with it off", (t) => profilerToUi(t, true));
+
+/**
+ * The driver reports CPU samples and off-CPU waits alike; `offCpu` is the node's setting
+ * (profiling.node.offCpu), which decides whether the waits are sent on.
+ */
+async function profilerToUi(t: TestContext, offCpu: boolean): Promise<void> {
   const driver = ebpfReporterBinary();
   if (!driver.path) return t.skip(driver.why);
   const python = ['python3.11', 'python3'].find(has);
@@ -77,7 +85,7 @@ test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python ser
   await client.enable(key);
 
   const exporter = new Exporter({ name: 'gateway', protocol: 'grpc', endpoint: `127.0.0.1:${gw.grpc!.port}`, enableDataCompression: true, logger: quietLog });
-  const sampler = new EbpfProfilerSampler({ hz: 20, intervalMs: 1000, procRoot, kubernetes: 'off' }, exporter, quietLog);
+  const sampler = new EbpfProfilerSampler({ hz: 20, intervalMs: 1000, procRoot, kubernetes: 'off', offCpuThreshold: offCpu ? 0.01 : 0 }, exporter, quietLog);
   const port = await sampler.startReceiver();
   t.after(async () => {
     await sampler.stop();
@@ -93,11 +101,36 @@ test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python ser
   assert.equal(cpu.periodNanos, 50_000_000);
   // The driver's python3.11 mapping carries a made-up build id: its frames stay as sent.
   assert.equal(foldedOf(cpu), `python3.11+0x2468;python3.11+0x1234;<module>;${tag}_py_loop;${tag}_py_hot ${sent.cpu_samples}`);
+  const waitStack = `python3.11+0x1234;<module>;${tag}_py_wait;do_nanosleep;schedule`;
+  if (offCpu) {
+    const off = await offCpuWhen(client, key, (p) => p.samples >= sent.off_cpu_nanos, `${sent.off_cpu_nanos} ns off-CPU under ${key}`);
+    assert.equal(off.type.key, 'off_cpu');
+    assert.equal(off.type.unit, 'nanoseconds');
+    assert.equal(off.samples, sent.off_cpu_nanos, 'every wait once, in nanoseconds');
+    assert.equal(foldedOf(off), `${waitStack} ${sent.off_cpu_nanos}`, 'only the waits: no CPU sample in the off-CPU profile');
+    assert.equal(off.cpuNanos, 0);
+    assert.deepEqual(
+      off.profileTypes.map((p) => [p.key, p.samples]),
+      [
+        ['cpu', sent.cpu_samples],
+        ['off_cpu', sent.off_cpu_nanos],
+      ],
+    );
+  }
+  // The CPU profile is the same with off-CPU on or off: no wait mixed into it.
+  const again = await client.profile(key);
+  assert.equal(again.type.key, 'cpu');
+  assert.equal(again.samples, sent.cpu_samples);
+  assert.equal(foldedOf(again), `python3.11+0x2468;python3.11+0x1234;<module>;${tag}_py_loop;${tag}_py_hot ${sent.cpu_samples}`);
   assert.deepEqual(
-    cpu.profileTypes.map((p) => p.key),
-    ['cpu'],
-    'off-CPU is not mixed into the CPU profile (nor sent yet)',
+    again.profileTypes.map((p) => p.key),
+    offCpu ? ['cpu', 'off_cpu'] : ['cpu'],
+    offCpu ? 'CPU and off-CPU apart' : 'off-CPU is not sent when the setting is off',
   );
+  if (!offCpu) {
+    const res = await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profile?type=off_cpu`);
+    assert.equal(res.status, 400, 'no off-CPU type in the slot');
+  }
 
   // Nothing under another key: not the profiler's own view of the process (host/Process/python3.11).
   await sleep(1500);
@@ -108,14 +141,15 @@ test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python ser
   );
 
   // On the wire, as the bpftrace sampler sends: service.name on the resource, the pid and
-  // thread on samples, one resource for the workload, only CPU.
+  // thread on samples, one resource for the workload; CPU, and off-CPU as a profile of its own.
   const resources = seen.requests.flatMap((r) =>
     r.resourceProfiles.map((rp) => {
       const strings = r.dictionary!.stringTable;
       const samples = rp.scopeProfiles.flatMap((sp) => sp.profiles.flatMap((p) => p.samples));
       return {
         resource: keyValues(rp.resource?.attributes, strings),
-        types: rp.scopeProfiles.flatMap((sp) => sp.profiles.map((p) => strings[p.sampleType!.typeStrindex])),
+        types: rp.scopeProfiles.flatMap((sp) => sp.profiles.map((p) => `${strings[p.sampleType!.typeStrindex]}/${strings[p.sampleType!.unitStrindex]}`)),
+        offCpuNanos: rp.scopeProfiles.flatMap((sp) => sp.profiles.filter((p) => strings[p.sampleType!.typeStrindex] === 'off_cpu').flatMap((p) => p.samples.flatMap((s) => s.values.map(Number)))),
         samples: samples.map((s) => tableAttributes(s.attributeIndices, r.dictionary!.attributeTable, strings)),
       };
     }),
@@ -123,14 +157,37 @@ test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python ser
   assert.ok(resources.length > 0);
   for (const r of resources) {
     assert.deepEqual(r.resource, { 'host.name': hostname(), 'service.name': service });
-    assert.deepEqual(r.types, ['samples']);
+    // A request may hold CPU samples, waits or both of a workload: each type once, CPU first.
+    if (offCpu) assert.ok(['samples/count', 'off_cpu/nanoseconds'].filter((x) => r.types.includes(x)).join() === r.types.join() && r.types.length > 0, JSON.stringify(r.types));
+    else assert.deepEqual(r.types, ['samples/count']);
     for (const s of r.samples) {
       assert.ok(s['process.pid'] === 4242 || s['process.pid'] === 4243, JSON.stringify(s));
       assert.equal(s['thread.name'], 'python3.11');
       assert.equal(s['thread.id'], undefined);
     }
   }
+  assert.equal(
+    resources.flatMap((r) => r.offCpuNanos).reduce((a, n) => a + n, 0),
+    offCpu ? sent.off_cpu_nanos : 0,
+  );
   const stats = sampler.stats();
   assert.equal(stats.samples, sent.cpu_samples);
-  assert.ok((stats.skippedProfiles['off_cpu/nanoseconds'] ?? 0) >= 1, JSON.stringify(stats.skippedProfiles));
-});
+  assert.equal(stats.offCpuNanos, offCpu ? sent.off_cpu_nanos : 0);
+  if (offCpu) assert.deepEqual(stats.skippedProfiles, {});
+  else assert.ok((stats.skippedProfiles['off_cpu/nanoseconds'] ?? 0) >= 1, JSON.stringify(stats.skippedProfiles));
+}
+
+/** Polls the off-CPU profile until `done` holds (a hang guard, not a speed check). */
+async function offCpuWhen(client: UiClient, key: string, done: (p: ProfileResponse) => boolean, what: string, limitMs = 30_000): Promise<ProfileResponse> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const res = await fetch(`${client.url}/api/sources/${encodeURIComponent(key)}/profile?type=off_cpu`);
+    // 400 until the slot holds off-CPU data.
+    if (res.status === 200) {
+      const p = (await res.json()) as ProfileResponse;
+      if (done(p)) return p;
+      if (Date.now() > end) assert.fail(`gave up waiting for ${what}; last off-CPU profile: ${p.samples}\n${foldedOf(p)}`);
+    } else if (Date.now() > end) assert.fail(`gave up waiting for ${what}: ${res.status} ${await res.text()}`);
+    await sleep(250);
+  }
+}

@@ -278,17 +278,23 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
     });
 
     await t.test('with Live off the graph holds still until Refresh', async () => {
+      // The drawer was just reopened: wait for its graph before reading it.
+      await page.waitForFunction(() => (window.__pilotlight?.flame?.rootTotal ?? 0) > 0);
       const before = (await probe(page))!;
       await page.getByLabel('Live').uncheck();
-      await server.send(inventoryRequest());
-      // The buffer status (from the Sources poll) sees the new samples; the graph must not.
-      await page.getByTestId('slot-status').filter({ hasText: /400 samples buffered/ }).waitFor({ timeout: 10_000 });
-      // Longer than a live refetch takes to follow new data (at most a second apart, plus the fetch).
-      await page.waitForTimeout(2500);
-      assert.equal((await probe(page))!.rootTotal, before.rootTotal, 'no refetch while Live is off');
-      await page.getByRole('button', { name: 'Refresh' }).click();
-      await page.waitForFunction((t0) => (window.__pilotlight?.flame?.rootTotal ?? 0) > t0, before.rootTotal);
-      await page.getByLabel('Live').check();
+      try {
+        await server.send(inventoryRequest());
+        // The buffer status (from the Sources poll) sees the new samples; the graph must not.
+        await page.getByTestId('slot-status').filter({ hasText: /400 samples buffered/ }).waitFor({ timeout: 10_000 });
+        // Longer than a live refetch takes to follow new data (at most a second apart, plus the fetch).
+        await page.waitForTimeout(2500);
+        assert.equal((await probe(page))!.rootTotal, before.rootTotal, 'no refetch while Live is off');
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        await page.waitForFunction((t0) => (window.__pilotlight?.flame?.rootTotal ?? 0) > t0, before.rootTotal);
+      } finally {
+        // Live stays on for the tests after this one, whatever happened here.
+        await page.getByLabel('Live').check();
+      }
     });
 
     await t.test('a hovered frame keeps its tooltip through live updates while the mouse is still', async () => {

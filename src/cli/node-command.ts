@@ -34,6 +34,8 @@ interface NodeFlags {
   bpftrace?: string;
   sampler?: 'bpftrace' | 'ebpf-profiler';
   ebpfProfiler?: string;
+  offCpu?: boolean;
+  offCpuProbability?: number;
   kubernetes?: 'auto' | 'on' | 'off';
   nodeName?: string;
   eagerResolves?: number;
@@ -69,6 +71,9 @@ export function nodeCommand(): Command {
     .addOption(new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default bpftrace)').choices(['bpftrace', 'ebpf-profiler']))
     .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
     .option('--ebpf-profiler <path>', 'the OpenTelemetry eBPF profiler executable (default: ebpf-profiler on PATH, else the one npm run setup built)')
+    .option('--off-cpu', 'also send off-CPU profiles (where workloads wait; profiling.node.offCpu.enabled; eBPF profiler only; default off)')
+    .option('--no-off-cpu', 'send CPU profiles only')
+    .option('--off-cpu-probability <p>', 'share of context switches recorded for off-CPU profiles, (0-1] (profiling.node.offCpu.probability; default 0.01)', probability)
     .addOption(new Option('--kubernetes <mode>', 'resolve pods through the API server: auto = when in a cluster').choices(['auto', 'on', 'off']))
     .option('--node-name <name>', "this node's name for the pod list (default $NODE_NAME, else the host name)")
     .option('--eager-resolves <n>', 'new processes resolved (workload, maps) as soon as first sampled, at most this many a second; 0 = at flush time only (default 100)', intInRange(0, 100_000))
@@ -110,10 +115,12 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     kubernetes: flags.kubernetes,
     nodeName: flags.nodeName,
   };
+  const offCpu = flags.offCpu ?? node.offCpu.enabled;
+  const offCpuProbability = flags.offCpuProbability ?? node.offCpu.probability;
   // The file's values are checked by its own schema; the sampler's limits may be narrower.
   let make: (exporter: Exporter) => Sampler;
   if (kind === 'ebpf-profiler') {
-    const input: EbpfProfilerSamplerInput = { ...common, profiler: flags.ebpfProfiler };
+    const input: EbpfProfilerSamplerInput = { ...common, profiler: flags.ebpfProfiler, offCpuThreshold: offCpu ? offCpuProbability : 0 };
     const checked = EbpfProfilerSamplerConfigSchema.safeParse(input);
     if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
     make = (exporter) => new EbpfProfilerSampler(checked.data, exporter, logger);
@@ -122,6 +129,7 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     const checked = NodeSamplerConfigSchema.safeParse(input);
     if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
     make = (exporter) => new NodeSampler(checked.data, exporter, logger);
+    if (offCpu) logger.warn('off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only');
   }
   const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
   let sampler: Sampler;
@@ -133,7 +141,7 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     throw err;
   }
   logger.info(
-    { sampler: kind, hz: common.hz, intervalMs: common.intervalMs, gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: common.pids, cgroups: common.cgroups, workloads: common.workloads },
+    { sampler: kind, hz: common.hz, intervalMs: common.intervalMs, ...(kind === 'ebpf-profiler' && offCpu ? { offCpuProbability } : {}), gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: common.pids, cgroups: common.cgroups, workloads: common.workloads },
     'node sampler running',
   );
   const statsTimer = flags.statsInterval > 0 ? setInterval(() => logger.info(sampler.stats(), 'sampler stats'), flags.statsInterval) : undefined;
@@ -198,6 +206,12 @@ function durationMs(min: number, max: number): (value: string) => number {
     if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${min}ms to ${max / 1000}s, got ${JSON.stringify(value)}`);
     return Math.round(ms);
   };
+}
+
+function probability(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`expected a probability above 0 and at most 1, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function collect<T>(parse: (value: string) => T): (value: string, previous: T[]) => T[] {

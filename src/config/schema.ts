@@ -144,6 +144,19 @@ export const configSchema = z
              */
             sampler: z.enum(['bpftrace', 'ebpf-profiler']).default('bpftrace'),
             /**
+             * Off-CPU profiles ("where does this workload wait?"), with the eBPF profiler only:
+             * each context switch (a thread leaving the CPU) is recorded with `probability`
+             * (the profiler's `-off-cpu-threshold`) with its stack and the nanoseconds until the
+             * thread ran again, sent as the workload's off-CPU profile beside its CPU one.
+             */
+            offCpu: z
+              .object({
+                enabled: z.boolean().default(false),
+                probability: z.number().gt(0).max(1).default(0.01),
+              })
+              .strict()
+              .prefault({}),
+            /**
              * Where the node sends: the gateway. OTLP/HTTP by default: measured on the sampler, a
              * gRPC export once a second (grpc-js) costs about twice the CPU of an HTTP one, and the
              * node's CPU is what every machine pays (bench/sampler.bench.ts prints both).

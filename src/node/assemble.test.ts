@@ -6,6 +6,7 @@ import type { ExportProfilesServiceRequest, Profile, Sample } from '../otlp/mess
 import { validateRequest } from '../otlp/validate.js';
 import { readWireRequest } from '../otlp/wire/request.js';
 import { aggregateRequest } from '../profile/aggregate.js';
+import { foldedStacks } from '../profile/folded.js';
 import { AssemblerCache, BUILD_ID_ATTRIBUTE, RequestAssembler, type ResolvedSample } from './assemble.js';
 import type { SymFrame } from './symbolize/symbolizer.js';
 
@@ -147,4 +148,63 @@ test('flushes sharing one cache write each request as a fresh assembler would, w
   const req = decodeRequest(cached(all.slice(0, 1)), 'protobuf');
   assert.deepEqual(req.dictionary!.functionTable.length, 1 + 4);
   assert.deepEqual(req.dictionary!.locationTable.length, 1 + 4);
+});
+
+test("off-CPU samples: a second profile (off_cpu/nanoseconds, no period) beside the workload's CPU one, never mixed into it", () => {
+  const cpuOnly = new RequestAssembler(window);
+  for (const s of burnerSamples()) cpuOnly.add(s);
+  const cpuBytes = cpuOnly.encode().bytes;
+
+  const samples = burnerSamples();
+  const wait: SymFrame = { name: 'schedule', binary: '[kernel.kallsyms]', kind: 'kernel' };
+  const burner = samples[0];
+  const asm = new RequestAssembler(window);
+  for (const s of samples) asm.add(s);
+  // Off-CPU of the burner (same resource and attributes), merged by stack as CPU samples are,
+  // and of a workload with no CPU samples at all.
+  asm.addOffCpu({ ...burner, frames: [wait, ...burner.frames.slice(1)], count: 2_000_000 });
+  asm.addOffCpu({ ...burner, frames: [wait, ...burner.frames.slice(1)], count: 3_000_000 });
+  asm.addOffCpu({ ...burner, frames: burner.frames, count: 7 });
+  asm.addOffCpu({ resource: { 'service.name': 'sleeper', 'host.name': 'node-1' }, frames: [wait], attributes: burner.attributes, count: 1_000_000_000_000 });
+  const { bytes, stats } = asm.encode();
+  assert.deepEqual(stats, { profiles: 4, samples: 9 });
+  assert.equal(asm.samples, 19, 'CPU samples only');
+  assert.equal(asm.offCpuNanos, 1_000_005_000_007);
+  const req = decodeRequest(bytes, 'protobuf');
+  validateRequest(req);
+  readWireRequest(bytes);
+
+  const strings = req.dictionary!.stringTable;
+  const shape = req.resourceProfiles.map((rp) =>
+    rp.scopeProfiles[0].profiles.map((p) => ({
+      type: `${strings[p.sampleType!.typeStrindex]}/${strings[p.sampleType!.unitStrindex]}`,
+      period: p.period,
+      periodType: p.periodType ? `${strings[p.periodType.typeStrindex]}/${strings[p.periodType.unitStrindex]}` : undefined,
+      values: p.samples.map((s) => s.values.map(Number)),
+      time: [p.timeUnixNano, p.durationNano],
+    })),
+  );
+  const time = [1_764_000_000_123_000_000n, 1_000_000_000n];
+  assert.deepEqual(shape, [
+    [
+      { type: 'samples/count', period: 50_000_000n, periodType: 'cpu/nanoseconds', values: [[7], [1], [2]], time },
+      { type: 'off_cpu/nanoseconds', period: 0n, periodType: undefined, values: [[5_000_000], [7]], time },
+    ],
+    [{ type: 'samples/count', period: 50_000_000n, periodType: 'cpu/nanoseconds', values: [[6], [1], [2]], time }],
+    [{ type: 'off_cpu/nanoseconds', period: 0n, periodType: undefined, values: [[1_000_000_000_000]], time }],
+  ]);
+
+  // What the UI makes of it: the CPU profile exactly as without off-CPU, off-CPU its own type.
+  const key = (p: Map<string, { workload: { key: string } }>, name: string) => [...p.keys()].find((k) => k.endsWith(`/${name}`))!;
+  const cpuAlone = aggregateRequest(decodeRequest(cpuBytes, 'protobuf'));
+  const cpu = aggregateRequest(req);
+  const b = key(cpu, 'burner');
+  assert.equal(cpu.get(b)!.samples, cpuAlone.get(b)!.samples);
+  assert.equal(foldedStacks(cpu.get(b)!.tree), foldedStacks(cpuAlone.get(b)!.tree));
+  assert.equal(cpu.get(key(cpu, 'sleeper'))?.samples ?? 0, 0, 'a workload with off-CPU only has no CPU samples');
+  const off = aggregateRequest(req, { type: 'off_cpu' });
+  assert.equal(off.get(b)!.type.key, 'off_cpu');
+  assert.equal(off.get(b)!.samples, 5_000_007);
+  assert.equal(foldedStacks(off.get(b)!.tree), '__libc_start_call_main;main;burn_hot;asm_sysvec_apic_timer_interrupt 7\n__libc_start_call_main;main;burn_hot;schedule 5000000\n');
+  assert.equal(off.get(key(off, 'sleeper'))!.samples, 1_000_000_000_000);
 });

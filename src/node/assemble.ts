@@ -9,6 +9,7 @@ export interface ResolvedSample {
   /** Leaf first: kernel frames, then user frames. */
   frames: SymFrame[];
   attributes: Record<string, SimpleValue>;
+  /** CPU samples (RequestAssembler.add); nanoseconds off the CPU (RequestAssembler.addOffCpu). */
   count: number;
 }
 
@@ -85,9 +86,13 @@ interface SampleEntry {
 
 interface ResourceEntry {
   resource: Record<string, SimpleValue>;
+  /** CPU samples (counts); empty when the resource has off-CPU samples only. */
   samples: SampleEntry[];
   /** Samples by stack and attribute set (ids), for merging. */
   byKey: Map<string, SampleEntry>;
+  /** Off-CPU samples (nanoseconds), merged as the CPU ones; undefined until the first. */
+  offCpu: SampleEntry[] | undefined;
+  offCpuByKey: Map<string, SampleEntry> | undefined;
 }
 
 /** `key`, computed once per object (weakly held: callers keep one object per resource). */
@@ -228,6 +233,12 @@ export class AssemblerCache {
  * table, one ResourceProfiles per workload, CPU conventions (samples/count, cpu/nanoseconds,
  * period 1e9/hz), samples with equal stack and attributes merged.
  *
+ * A workload may also carry an off-CPU profile ({@link addOffCpu}): a second Profile in the
+ * same ScopeProfiles, sample type `off_cpu`/`nanoseconds` with no period, each value the
+ * nanoseconds a stack waited, as the OpenTelemetry eBPF profiler sends it with
+ * `-off-cpu-threshold` (each sample type is its own Profile; the UI keeps the two apart).
+ * Without off-CPU samples the request is exactly the CPU-only one.
+ *
  * Native code is addressed as the ELF file has it, as symbolizers (Grafana Pyroscope's among
  * them) and the OpenTelemetry eBPF profiler do: a location's address is the ELF virtual
  * address, its mapping one PT_LOAD segment of the binary (memory_start/limit its virtual
@@ -248,10 +259,15 @@ export class RequestAssembler {
   private readonly stackTable: StackRec[] = [];
   private readonly resources = new Map<string, ResourceEntry>();
   private readonly resourceOrder: ResourceEntry[] = [];
-  /** samples/count and cpu/nanoseconds, numbered with the first profile. */
-  private profileStrings: [number, number, number, number] = [0, 0, 0, 0];
+  /** samples/count and cpu/nanoseconds, numbered with the first CPU sample. */
+  private profileStrings: [number, number, number, number] | undefined;
+  /** off_cpu/nanoseconds, numbered with the first off-CPU sample. */
+  private offCpuStrings: [number, number] | undefined;
   private readonly empty: StringRec;
+  /** CPU samples added. */
   samples = 0;
+  /** Nanoseconds off the CPU added. */
+  offCpuNanos = 0;
 
   constructor(
     private readonly o: { hz: number; windowStartMs: number; windowEndMs: number },
@@ -263,48 +279,73 @@ export class RequestAssembler {
     this.useString(this.empty);
   }
 
+  /** A CPU sample: `s.count` samples of that stack. */
   add(s: ResolvedSample): void {
     const stack = this.cache.stack(s.frames);
     this.useStack(stack);
-    const resourceKey = resourceKeyOf(s.resource);
+    if (!this.profileStrings) {
+      const c = this.cache;
+      this.profileStrings = [this.useString(c.string('samples')), this.useString(c.string('count')), this.useString(c.string('cpu')), this.useString(c.string('nanoseconds'))];
+    }
+    const r = this.resource(s.resource);
+    this.samples += s.count;
+    this.merge(r.samples, r.byKey, stack, s);
+  }
+
+  /** An off-CPU sample: that stack waited `s.count` nanoseconds off the CPU. */
+  addOffCpu(s: ResolvedSample): void {
+    const stack = this.cache.stack(s.frames);
+    this.useStack(stack);
+    if (!this.offCpuStrings) {
+      const c = this.cache;
+      this.offCpuStrings = [this.useString(c.string('off_cpu')), this.useString(c.string('nanoseconds'))];
+    }
+    const r = this.resource(s.resource);
+    this.offCpuNanos += s.count;
+    this.merge((r.offCpu ??= []), (r.offCpuByKey ??= new Map()), stack, s);
+  }
+
+  private resource(resource: Record<string, SimpleValue>): ResourceEntry {
+    const resourceKey = resourceKeyOf(resource);
     let r = this.resources.get(resourceKey);
     if (!r) {
-      if (this.resourceOrder.length === 0) {
-        const c = this.cache;
-        this.profileStrings = [this.useString(c.string('samples')), this.useString(c.string('count')), this.useString(c.string('cpu')), this.useString(c.string('nanoseconds'))];
-      }
-      r = { resource: s.resource, samples: [], byKey: new Map() };
+      r = { resource, samples: [], byKey: new Map(), offCpu: undefined, offCpuByKey: undefined };
       this.resources.set(resourceKey, r);
       this.resourceOrder.push(r);
     }
-    this.samples += s.count;
+    return r;
+  }
+
+  private merge(samples: SampleEntry[], byKey: Map<string, SampleEntry>, stack: StackRec, s: ResolvedSample): void {
     // Callers pass one attributes object per process and thread name, so its set is made once.
     const set = this.cache.attributeSet(s.attributes);
     const key = `${stack.id}|${set.id}`;
-    const existing = r.byKey.get(key);
+    const existing = byKey.get(key);
     if (existing) {
       existing.count += s.count;
       return;
     }
     for (let i = 0; i < set.attributes.length; i++) this.useAttribute(set.attributes[i]);
     const sample: SampleEntry = { stack, attributes: set.attributes, count: s.count };
-    r.samples.push(sample);
-    r.byKey.set(key, sample);
+    samples.push(sample);
+    byKey.set(key, sample);
   }
 
   /** The request's protobuf encoding (ExportProfilesServiceRequest) and its counts. */
   encode(): EncodedFlush {
     const w = new RequestWriter(4096 + this.stringTable.length * 32 + this.locationTable.length * 24);
     let samples = 0;
+    let profiles = 0;
     for (let i = 0; i < this.resourceOrder.length; i++) {
       const r = this.resourceOrder[i];
-      samples += r.samples.length;
+      samples += r.samples.length + (r.offCpu?.length ?? 0);
+      profiles += (r.samples.length > 0 ? 1 : 0) + (r.offCpu ? 1 : 0);
       this.writeResourceProfiles(w, r);
     }
     const dict = w.open(2);
     this.writeDictionary(w);
     w.close(dict);
-    return { bytes: w.finish(), stats: { profiles: this.resourceOrder.length, samples } };
+    return { bytes: w.finish(), stats: { profiles, samples } };
   }
 
   // Loops here index arrays rather than use for-of: the sampler runs this code without the
@@ -378,14 +419,27 @@ export class RequestAssembler {
     const scope = w.open(1);
     w.string(1, SCOPE_NAME);
     w.close(scope);
+    if (r.samples.length > 0) {
+      const [st, su, pt, pu] = this.profileStrings!;
+      this.writeProfile(w, st, su, r.samples, [pt, pu]);
+    }
+    if (r.offCpu) {
+      const [st, su] = this.offCpuStrings!;
+      this.writeProfile(w, st, su, r.offCpu, undefined);
+    }
+    w.close(sp);
+    w.close(rp);
+  }
+
+  /** One ScopeProfiles.profiles: its sample type, samples (one value each), window and, for CPU, period. */
+  private writeProfile(w: RequestWriter, st: number, su: number, samples: SampleEntry[], period: [number, number] | undefined): void {
     const p = w.open(2); // ScopeProfiles.profiles
-    const [st, su, pt, pu] = this.profileStrings;
     const sampleType = w.open(1);
     w.uint(1, st);
     w.uint(2, su);
     w.close(sampleType);
-    for (let i = 0; i < r.samples.length; i++) {
-      const s = r.samples[i];
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
       const m = w.open(2); // Profile.samples
       w.uint(1, s.stack.index);
       w.packedIndices(2, s.attributes);
@@ -401,14 +455,14 @@ export class RequestAssembler {
     }
     const durationMs = Math.max(0, Math.round(this.o.windowEndMs - this.o.windowStartMs));
     w.uint64Field(4, durationMs * 1_000_000);
-    const periodType = w.open(5);
-    w.uint(1, pt);
-    w.uint(2, pu);
-    w.close(periodType);
-    w.uint64Field(6, Math.round(1e9 / this.o.hz));
+    if (period) {
+      const periodType = w.open(5);
+      w.uint(1, period[0]);
+      w.uint(2, period[1]);
+      w.close(periodType);
+      w.uint64Field(6, Math.round(1e9 / this.o.hz));
+    }
     w.close(p);
-    w.close(sp);
-    w.close(rp);
   }
 
   private writeDictionary(w: RequestWriter): void {

@@ -107,9 +107,13 @@ export class LocalStack {
         logger: log.child({ component: 'node' }),
       });
       const rates = { hz: plan.node.hz, intervalMs: plan.node.intervalMs };
+      const { offCpu } = plan.config.profiling.node;
+      if (offCpu.enabled && plan.config.profiling.node.sampler !== 'ebpf-profiler') {
+        progress.step('node', 'skipped', 'off-CPU profiles (profiling.node.offCpu.enabled) need the eBPF profiler (profiling.node.sampler: ebpf-profiler); bpftrace sends CPU profiles only');
+      }
       const sampler =
         plan.config.profiling.node.sampler === 'ebpf-profiler'
-          ? new EbpfProfilerSampler(rates, this.nodeExporter, log.child({ component: 'node' }))
+          ? new EbpfProfilerSampler({ ...rates, offCpuThreshold: offCpu.enabled ? offCpu.probability : 0 }, this.nodeExporter, log.child({ component: 'node' }))
           : new NodeSampler({ ...rates, bpftrace: plan.node.bpftrace }, this.nodeExporter, log.child({ component: 'node' }));
       this.sampler = sampler;
       const what = sampler instanceof NodeSampler ? 'bpftrace to compile and attach its probe (a few seconds)' : 'the eBPF profiler to load its programs';

@@ -9,9 +9,11 @@ export const EbpfProfilerSamplerConfigSchema = NodeSamplerConfigSchema.omit({ bp
   /** The profiler's executable; default: `ebpf-profiler` on PATH, else what `npm run setup` built (see findEbpfProfiler). */
   profiler: z.string().min(1).optional(),
   /**
-   * Probability that an off-CPU wait is recorded (the profiler's `-off-cpu-threshold`); 0 = no
-   * off-CPU profiling. Until the request assembler carries profile types other than CPU, its
-   * off-CPU profiles are counted (`skippedProfiles`) and not sent.
+   * Off-CPU profiling: the probability that a thread's switch off the CPU is recorded (the
+   * profiler's `-off-cpu-threshold`: each context switch is kept with this probability, and a
+   * kept one reports the nanoseconds until the thread ran again, with its stack); 0 = off. The
+   * recorded waits are sent as each workload's off-CPU profile (`off_cpu`/`nanoseconds`),
+   * as recorded (not scaled up by 1/probability).
    */
   offCpuThreshold: z.number().min(0).max(1).default(0),
   /** How long the profiler may take to load and attach its eBPF programs. */

@@ -97,10 +97,10 @@ function profilerRequest(pid: number, exe: string, stack: Frame[], timestamps: n
   });
 }
 
-function intake(o: { workloads?: string[] } = {}): { intake: ProfilerIntake; symbolizer: Symbolizer } {
+function intake(o: { workloads?: string[]; offCpu?: boolean } = {}): { intake: ProfilerIntake; symbolizer: Symbolizer } {
   const attribution = new Attribution({ procRoot: '/proc', kubernetes: 'off', podListIntervalMs: 30_000, cgroups: [], workloads: o.workloads ?? [] }, pino({ level: 'silent' }));
   const symbolizer = new Symbolizer('/proc');
-  return { intake: new ProfilerIntake({ attribution, symbolizer, procRoot: '/proc', excluded: () => false }), symbolizer };
+  return { intake: new ProfilerIntake({ attribution, symbolizer, procRoot: '/proc', excluded: () => false, offCpu: o.offCpu }), symbolizer };
 }
 
 /** The C burner running under a service name, with where `pl_burn_inner` is: its ELF address, the profiler's mapping of it and the address in the process. */
@@ -183,4 +183,33 @@ test("interpreted frames are kept as sent, kernel frames become the symbolizer's
   assert.deepEqual([other.samples.length, other.filteredSamples], [0, 5]);
   t.diagnostic(`window ${wanted.windowStartMs}..${wanted.windowEndMs}`);
   assert.equal(wanted.windowEndMs - wanted.windowStartMs, 1000);
+});
+
+test('with offCpu on, the off-CPU profile becomes off-CPU samples in nanoseconds, apart from the CPU ones; filtered alike', () => {
+  const stack: Frame[] = [
+    { kind: 'kernel', name: 'schedule' },
+    { kind: 'cpython', name: 'pl_wait', file: '/srv/hot.py', line: 14 },
+  ];
+  const off = intake({ workloads: ['host/Process/pl-waiter'] }).intake.read(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3));
+  assert.deepEqual([...off.skippedProfiles], [['off_cpu/nanoseconds', 1]], 'off by default: skipped');
+  assert.equal(off.offCpuSamples.length, 0);
+  const { intake: i } = intake({ workloads: ['host/Process/pl-waiter'], offCpu: true });
+  const got = i.read(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3));
+  assert.deepEqual([...got.skippedProfiles], []);
+  assert.deepEqual(
+    got.samples.map((s) => s.count),
+    [3],
+    'CPU: one per timestamp, as without off-CPU',
+  );
+  assert.deepEqual(
+    got.offCpuSamples.map((s) => s.count),
+    [5_000_000],
+    'off-CPU: the nanoseconds waited',
+  );
+  const [w] = got.offCpuSamples;
+  assert.equal(w.frames, got.samples[0].frames, 'the same frames as the CPU sample of that stack');
+  assert.equal(w.resource, got.samples[0].resource);
+  assert.deepEqual(w.attributes, got.samples[0].attributes);
+  const other = i.read(profilerRequest(2 ** 22 + 15, 'pl-other', stack, 2));
+  assert.deepEqual([other.samples.length, other.offCpuSamples.length, other.filteredSamples], [0, 0, 2]);
 });

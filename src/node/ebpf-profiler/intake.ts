@@ -10,13 +10,16 @@ import type { SymFrame, Symbolizer } from '../symbolize/symbolizer.js';
 
 /** What one of the profiler's requests came to. */
 export interface Intake {
+  /** CPU samples (`count`: samples). */
   samples: ResolvedSample[];
-  /** The span its CPU profiles cover (ms since the epoch); 0 when it has none. */
+  /** Off-CPU samples (`count`: nanoseconds off the CPU); empty unless `offCpu` is on. */
+  offCpuSamples: ResolvedSample[];
+  /** The span its CPU (and off-CPU) profiles cover (ms since the epoch); 0 when it has none. */
   windowStartMs: number;
   windowEndMs: number;
-  /** Samples of processes the filters leave out. */
+  /** CPU samples of processes the filters leave out. */
   filteredSamples: number;
-  /** Profiles of a type the request assembler does not carry (off-CPU), by `type/unit`. */
+  /** Profiles of a type not taken (off-CPU when `offCpu` is off, any other type), by `type/unit`. */
   skippedProfiles: Map<string, number>;
 }
 
@@ -26,6 +29,8 @@ export interface IntakeOptions {
   procRoot: string;
   /** Processes whose samples are left out (the agent and the profiler themselves). */
   excluded: (pid: number) => boolean;
+  /** Take the profiler's off-CPU profiles (`off_cpu`/`nanoseconds`); otherwise they are skipped. */
+  offCpu?: boolean;
 }
 
 /** Interned frames (kernel, interpreted, native as sent) kept at most; then the table starts over. */
@@ -53,7 +58,9 @@ interface ProcMaps {
  *   otherwise it is kept as sent (`python3.11+0x…`);
  * - kernel frames become the symbolizer's kernel frames, and frames the profiler named itself
  *   (Python, Java, V8, Go, …) are kept as sent, with their file, line and inlined frames;
- * - CPU samples become counts (a sample with timestamps only counts one per timestamp).
+ * - CPU samples become counts (a sample with timestamps only counts one per timestamp);
+ * - with `offCpu`, off-CPU samples (`off_cpu`/`nanoseconds`, one value per wait) become
+ *   samples whose count is the sum of their values, in nanoseconds, kept apart from CPU.
  */
 export class ProfilerIntake {
   private readonly interned = new Map<string, SymFrame>();
@@ -64,7 +71,7 @@ export class ProfilerIntake {
 
   read(request: ExportProfilesServiceRequest): Intake {
     this.requests++;
-    const out: Intake = { samples: [], windowStartMs: 0, windowEndMs: 0, filteredSamples: 0, skippedProfiles: new Map() };
+    const out: Intake = { samples: [], offCpuSamples: [], windowStartMs: 0, windowEndMs: 0, filteredSamples: 0, skippedProfiles: new Map() };
     const dict = request.dictionary;
     if (!dict) return out;
     const strings = dict.stringTable;
@@ -81,7 +88,8 @@ export class ProfilerIntake {
       for (const sp of rp.scopeProfiles) {
         for (const p of sp.profiles) {
           const type = `${strings[p.sampleType?.typeStrindex ?? 0] ?? ''}/${strings[p.sampleType?.unitStrindex ?? 0] ?? ''}`;
-          if (type !== 'samples/count') {
+          const offCpu = type === 'off_cpu/nanoseconds';
+          if (type !== 'samples/count' && !(offCpu && this.o.offCpu)) {
             out.skippedProfiles.set(type, (out.skippedProfiles.get(type) ?? 0) + 1);
             continue;
           }
@@ -91,12 +99,13 @@ export class ProfilerIntake {
             end = Math.max(end, t + Number(p.durationNano / 1_000_000n));
           }
           for (const s of p.samples) {
-            const count = s.values.length > 0 ? s.values.reduce((a, v) => a + Number(v), 0) : s.timestampsUnixNano.length;
+            // Off-CPU: the nanoseconds waited (a wait without its value says nothing).
+            const count = s.values.length > 0 ? s.values.reduce((a, v) => a + Number(v), 0) : offCpu ? 0 : s.timestampsUnixNano.length;
             if (count <= 0) continue;
             const thread = attributeString(tableAttributes(s.attributeIndices, dict.attributeTable, strings)['thread.name']) ?? exe ?? '';
             workload ??= this.o.attribution.resolver.resolve(pid, exe ?? thread);
             if (!this.o.attribution.wanted(workload)) {
-              out.filteredSamples += count;
+              if (!offCpu) out.filteredSamples += count;
               continue;
             }
             const stackKey = `${pid}:${s.stackIndex}`;
@@ -105,7 +114,7 @@ export class ProfilerIntake {
               frames = this.stack(pid, dict, s.stackIndex);
               stacks.set(stackKey, frames);
             }
-            out.samples.push({ resource: workload.resource, frames, attributes: this.o.attribution.sampleAttributes(pid, thread, workload), count });
+            (offCpu ? out.offCpuSamples : out.samples).push({ resource: workload.resource, frames, attributes: this.o.attribution.sampleAttributes(pid, thread, workload), count });
           }
         }
       }

@@ -17,10 +17,13 @@ export interface EbpfProfilerSamplerStats extends ExportCounts {
   received: number;
   /** Received while this many were still being worked on: refused (the profiler's reporter drops them). */
   refused: number;
+  /** CPU samples sent on. */
   samples: number;
+  /** Nanoseconds off the CPU sent on (off-CPU profiling on: `offCpuThreshold` > 0). */
+  offCpuNanos: number;
   filteredSamples: number;
   emptyFlushes: number;
-  /** Profiles of a type not sent on (off-CPU until the assembler carries it), by `type/unit`. */
+  /** Profiles of a type not sent on (any but CPU and, when on, off-CPU), by `type/unit`. */
   skippedProfiles: Record<string, number>;
   workloads: number;
 }
@@ -73,6 +76,8 @@ export function profilerSupervisor(
  * sends them as OTLP over gRPC to a receiver on loopback; each request is attributed to
  * workloads and symbolized like the bpftrace sampler's windows (ProfilerIntake), assembled
  * by the same RequestAssembler and handed to the consumer (the exporter to the gateway).
+ * With `offCpuThreshold` > 0 the profiler also records off-CPU waits; they go on as each
+ * workload's off-CPU profile (`off_cpu`/`nanoseconds`), beside and never mixed into its CPU one.
  */
 export class EbpfProfilerSampler {
   readonly config: EbpfProfilerSamplerConfig;
@@ -87,7 +92,7 @@ export class EbpfProfilerSampler {
   private supervisor: ChildSupervisor | undefined;
   private pending = 0;
   private readonly working = new Set<Promise<void>>();
-  private readonly counts = { received: 0, refused: 0, samples: 0, filteredSamples: 0, emptyFlushes: 0 };
+  private readonly counts = { received: 0, refused: 0, samples: 0, offCpuNanos: 0, filteredSamples: 0, emptyFlushes: 0 };
   private readonly skipped = new Map<string, number>();
   private skipLogged = false;
 
@@ -108,6 +113,7 @@ export class EbpfProfilerSampler {
       symbolizer: this.symbolizer,
       procRoot: c.procRoot,
       excluded: (pid) => own.has(pid) || pid === this.supervisor?.pid || (this.pids.size > 0 && !this.pids.has(pid)),
+      offCpu: c.offCpuThreshold > 0,
     });
   }
 
@@ -212,23 +218,26 @@ export class EbpfProfilerSampler {
       this.skipped.set(type, (this.skipped.get(type) ?? 0) + n);
       if (!this.skipLogged) {
         this.skipLogged = true;
-        this.log.warn({ type }, 'profiles of this type are not sent on yet (the node sends CPU profiles only)');
+        this.log.warn({ type }, 'profiles of this type are not sent on (the node sends CPU and, when on, off-CPU profiles)');
       }
     }
     const samples = got.samples;
-    if (samples.length === 0) {
+    const offCpu = got.offCpuSamples;
+    if (samples.length === 0 && offCpu.length === 0) {
       this.counts.emptyFlushes++;
       return;
     }
     // C++ and Rust names read as code, as in the bpftrace sampler (one c++filt round trip for new names).
-    const stacks = [...new Set(samples.map((s) => s.frames))];
+    const stacks = [...new Set([...samples, ...offCpu].map((s) => s.frames))];
     await this.demangler.prepare(stacks);
     const demangled = new Map(stacks.map((f) => [f, this.demangler.frames(f)]));
     const now = Date.now();
     const window = got.windowEndMs > 0 ? { start: got.windowStartMs, end: got.windowEndMs } : { start: now - this.config.intervalMs, end: now };
     const asm = new RequestAssembler({ hz: this.config.hz, windowStartMs: window.start, windowEndMs: window.end }, this.dictionary);
     for (const s of samples) asm.add({ ...s, frames: demangled.get(s.frames)! });
+    for (const s of offCpu) asm.addOffCpu({ ...s, frames: demangled.get(s.frames)! });
     this.counts.samples += asm.samples;
+    this.counts.offCpuNanos += asm.offCpuNanos;
     this.exporter.export(asm.encode());
   }
 }

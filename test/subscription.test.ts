@@ -5,6 +5,7 @@ import { after, test } from 'node:test';
 import { Gateway } from '../src/gateway/gateway.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
+import { CPU_BUCKET_MS } from '../src/store/cpu.js';
 import type { StoreLimits } from '../src/ui/api-types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
@@ -22,9 +23,9 @@ const FAST = { enableDataCompression: false, timeout: 2000, retryOnFailure: { in
 /** The UI's clock runs this far ahead, so CPU counted from data taken "now" is in a bucket the Sources list already shows. */
 const AHEAD_MS = 30_000;
 
-/** One node's request: inventory (13 samples) and checkout (4), taken now. */
-function nodeRequest(): Uint8Array {
-  const now = BigInt(Date.now()) * 1_000_000n;
+/** One node's request: inventory (13 samples) and checkout (4), a one-second window from `atMs` (now by default). */
+function nodeRequest(atMs = Date.now()): Uint8Array {
+  const now = BigInt(atMs) * 1_000_000n;
   return encodeRequest(
     requestFromFolded([
       { resource: K8S_INVENTORY, folded: 'main;work;hot 10\nmain;idle 3', timeUnixNano: now },
@@ -140,11 +141,13 @@ test('CPU in the Sources list is the same whether a workload came as stacks or a
   const a = await startGateway(viaUsage.otlp.http!.port, viaUsage.url);
   const b = await startGateway(viaStacks.otlp.http!.port, false);
   await until('the gateway knows the subscription', () => a.gw.subscription?.workloads !== undefined);
-  const body = nodeRequest();
+  // A window that straddles the next bucket boundary: split between two buckets either way.
+  const body = nodeRequest(Math.ceil(Date.now() / CPU_BUCKET_MS) * CPU_BUCKET_MS - 500);
   await post(a.url, body);
   await post(b.url, body);
   await until('both UIs count checkout', () => cpuNanos(viaUsage, CHECKOUT) > 0 && cpuNanos(viaStacks, CHECKOUT) > 0);
   await until('both UIs count inventory', () => cpuNanos(viaUsage, INVENTORY) > 0 && cpuNanos(viaStacks, INVENTORY) > 0);
+  assert.equal(cpuSeries(viaStacks, CHECKOUT).filter((c) => c > 0).length, 2, 'the window is split over two buckets');
   assert.deepEqual(cpuSeries(viaUsage, CHECKOUT), cpuSeries(viaStacks, CHECKOUT));
   assert.deepEqual(cpuSeries(viaUsage, INVENTORY), cpuSeries(viaStacks, INVENTORY));
   assert.equal(viaUsage.store.counters.dropped.noSlot, 0);

@@ -7,7 +7,7 @@ import { ACCEPTED, encodedBatch, type ConsumeResult, type ProfilesBatch, type Pr
 import { counter } from '../pipeline/metrics.js';
 import { wireKeyValues } from '../profile/aggregate-encoded.js';
 import { workloadOf, type WorkloadId } from '../profile/workload.js';
-import { CpuRing, countWireCpu } from '../store/cpu.js';
+import { CPU_BUCKET_MS, CpuRing, countWireCpu } from '../store/cpu.js';
 import { SUBSCRIPTION_PATH, USAGE_MAX_SOURCES, USAGE_PATH, type SubscriptionResponse, type UsageSource } from '../ui/pipeline-api.js';
 
 export interface UiSubscriptionOptions {
@@ -126,7 +126,10 @@ export class UiSubscription {
       entry = { workload, ring: new CpuRing() };
       this.usage.set(workload.key, entry);
     }
-    countWireCpu(entry.ring, parts, wire, nowMs);
+    // A ring counts time after its current bucket in that bucket. That rule is the UI's to
+    // apply, by its own clock, as it does to stacks: here the ring runs a bucket ahead, so a
+    // profile window that ends in the next bucket keeps its true buckets.
+    countWireCpu(entry.ring, parts, wire, nowMs + CPU_BUCKET_MS);
   }
 
   private async poll(): Promise<void> {

@@ -31,7 +31,8 @@ export function preflight(bpftrace: string, procRoot = '/proc'): string {
   return path;
 }
 
-function effectiveCaps(procRoot: string): bigint {
+/** The process's effective capability set (all bits set when /proc cannot tell and we are root). */
+export function effectiveCaps(procRoot: string): bigint {
   try {
     const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`${procRoot}/self/status`, 'utf8'));
     return m ? BigInt(`0x${m[1]}`) : 0n;

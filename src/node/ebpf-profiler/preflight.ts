@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable, PreflightError } from '../preflight.js';
+import { effectiveCaps, findExecutable, PreflightError } from '../preflight.js';
 
 /** Where `npm run setup` (scripts/peers.sh) builds the profiler: PEERS_DIR/ebpf-profiler-HASH/ebpf-profiler. */
 export const PEERS_DIR = process.env.PILOTLIGHT_PEERS_DIR ?? '/var/cache/pilotlight/peers';
@@ -115,15 +115,6 @@ function lastMatch(tail: readonly string[], re: RegExp): string {
   const line = [...tail].reverse().find((l) => re.test(l)) ?? '';
   const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
   return (msg ? msg[1].replace(/\\"/g, '"') : line).slice(0, 300);
-}
-
-function effectiveCaps(procRoot: string): bigint {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`${procRoot}/self/status`, 'utf8'));
-    return m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return process.getuid?.() === 0 ? -1n : 0n;
-  }
 }
 
 function memlockHardLimit(procRoot: string): string {

@@ -12,7 +12,7 @@ import { parseWorkloadKey } from '../src/profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { tableAttributes } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, hasCxxFilt, hasGcc } from './burners/build.js';
+import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, buildCLeafBurner, buildGoLeafBurner, goBinary, hasCxxFilt, hasGcc } from './burners/build.js';
 import { collectingConsumer, ebpfUnavailable, quietLog, sleep, startChild } from './helpers/ebpf.js';
 
 const HZ = 20;
@@ -113,6 +113,57 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   const stats = sampler.stats();
   assert.equal(stats.bpftrace.restarts, 0);
   assert.equal(stats.bpftrace.malformedKeys, 0);
+});
+
+/**
+ * Of the samples in `hot` (a leaf: any frames above it are the kernel's), the share whose
+ * stack holds `chain` (root first, ending in `hot`) as consecutive frames.
+ */
+function chainShare(p: WorkloadProfile, chain: string[]): { share: number; hot: number; stacks: string } {
+  const hot = chain[chain.length - 1];
+  let leafSamples = 0;
+  let complete = 0;
+  const lines = foldedStacks(p.tree).split('\n').filter((l) => l !== '');
+  for (const line of lines) {
+    const sp = line.lastIndexOf(' ');
+    const frames = line.slice(0, sp).split(';');
+    const n = Number(line.slice(sp + 1));
+    const at = frames.lastIndexOf(hot);
+    if (at < 0) continue; // `hot` calls nothing: frames above it are the kernel's
+    leafSamples += n;
+    if (at + 1 >= chain.length && frames.slice(at + 1 - chain.length, at + 1).join(';') === chain.join(';')) complete += n;
+  }
+  return { share: leafSamples === 0 ? 0 : complete / leafSamples, hot: leafSamples, stacks: lines.slice(0, 8).join('\n') };
+}
+
+test("a frameless leaf keeps its caller (read at the stack pointer): C at -O2 and Go show the whole chain in at least 90 % of the leaf's samples", async (t) => {
+  const why = ebpfUnavailable();
+  if (why) return t.skip(why);
+  if (process.arch !== 'x64') return t.skip('the leaf-caller probe reads x86-64 call instructions');
+  const programs: { key: string; bin: string; chain: string[] }[] = [];
+  if (hasGcc()) programs.push({ key: 'host/Service/pl-leaf-c', bin: buildCLeafBurner(), chain: ['main', 'pl_leaf_outer', 'pl_leaf_middle', 'pl_leaf_hot'] });
+  const go = goBinary();
+  if (go) programs.push({ key: 'host/Service/pl-leaf-go', bin: buildGoLeafBurner(go), chain: ['main.main', 'main.gxOuter', 'main.gxMiddle', 'main.gxHot'] });
+  if (programs.length === 0) return t.skip('neither gcc nor Go is installed');
+  for (const p of programs) startChild(t, p.bin, ['30'], { OTEL_SERVICE_NAME: p.key.split('/')[2] });
+
+  const { requests, consumer } = collectingConsumer();
+  const sampler = new NodeSampler({ hz: 49, intervalMs: 1000, kubernetes: 'off' }, consumer, quietLog);
+  t.after(() => sampler.stop());
+  await sampler.start();
+  await sleep(SECONDS * 1000);
+  await sampler.stop();
+
+  const profiles = byWorkload(requests);
+  for (const p of programs) {
+    const profile = profiles.get(p.key);
+    assert.ok(profile, `${p.key} present among ${[...profiles.keys()].join(', ')}`);
+    const c = chainShare(profile, p.chain);
+    t.diagnostic(`${p.key}: ${(c.share * 100).toFixed(1)} % of ${c.hot} leaf samples with the whole chain`);
+    assert.ok(c.hot >= 20, `${p.key}: ${c.hot} samples in ${p.chain.at(-1)}`);
+    assert.ok(c.share >= 0.9, `${p.key}: ${(c.share * 100).toFixed(1)} % of ${c.hot} leaf samples under ${p.chain.join(';')}; stacks:\n${c.stacks}`);
+  }
+  assert.ok(sampler.stats().leafCallers > 0, 'callers put back are counted');
 });
 
 test('a pid filter samples only that process, and the sampler never samples itself or bpftrace', async (t) => {

@@ -17,6 +17,8 @@ export interface SamplerStats {
   bpftrace: DriverStats;
   symbolizer: SymbolizerStats;
   samples: number;
+  /** Samples whose leaf's caller, missed by the frame-pointer walk, was put back (Symbolizer.leafCaller). */
+  leafCallers: number;
   filteredSamples: number;
   requests: number;
   emptyFlushes: number;
@@ -49,6 +51,8 @@ interface Row {
   resource: Record<string, SimpleValue>;
   frames: SymFrame[];
   attributes: Record<string, SimpleValue>;
+  /** The leaf's caller, missed by the frame-pointer walk, is in `frames` (Symbolizer.leafCaller). */
+  leafCaller: boolean;
 }
 
 /**
@@ -78,7 +82,7 @@ export class NodeSampler {
   /** Flushes waiting for c++filt before they are assembled and exported. */
   private readonly flushing = new Set<Promise<void>>();
   private flushes = 0;
-  private readonly counts = { samples: 0, filteredSamples: 0, emptyFlushes: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
+  private readonly counts = { samples: 0, leafCallers: 0, filteredSamples: 0, emptyFlushes: 0, eagerResolves: 0, eagerSkipped: 0, eagerGone: 0 };
   /** Announced processes already handled: pid → kernel start time. */
   private readonly announced = new Map<number, string>();
   /** Token bucket for eager resolutions (refilled at `eagerResolvesPerSecond`, burst of one second's worth). */
@@ -116,6 +120,7 @@ export class NodeSampler {
       announceProcesses: c.eagerResolvesPerSecond > 0,
       btf: existsSync('/sys/kernel/btf/vmlinux'),
       userModeOnly: process.arch === 'x64',
+      leafCaller: process.arch === 'x64',
     });
     this.eagerTokens = c.eagerResolvesPerSecond;
     this.eagerRefilledAt = Date.now();
@@ -232,6 +237,7 @@ export class NodeSampler {
         continue;
       }
       rows.push({ row, count });
+      if (row.leafCaller) this.counts.leafCallers += count;
     }
     if (this.flushes % SWEEP_AFTER_FLUSHES === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_FLUSHES);
@@ -266,10 +272,13 @@ export class NodeSampler {
   /** Symbolizes and attributes one map key. */
   private row(s: SampleKey, w: ProcessWorkload): Row {
     if (!this.attribution.wanted(w)) {
-      return { workload: w, version: this.symbolizer.version(s.pid), wanted: false, resource: w.resource, frames: [], attributes: {} };
+      return { workload: w, version: this.symbolizer.version(s.pid), wanted: false, resource: w.resource, frames: [], attributes: {}, leafCaller: false };
     }
-    const frames = [...this.symbolizer.kernel(s.kernel), ...this.symbolizer.user(s.pid, s.user)];
+    const user = this.symbolizer.user(s.pid, s.user);
+    const caller = s.leafReturn === undefined ? undefined : this.symbolizer.leafCaller(s.pid, s.user[0], s.leafReturn);
+    if (caller) user.splice(1, 0, caller);
+    const frames = [...this.symbolizer.kernel(s.kernel), ...user];
     const attributes = this.attribution.sampleAttributes(s.pid, s.comm, w);
-    return { workload: w, version: this.symbolizer.version(s.pid), wanted: true, resource: w.resource, frames, attributes };
+    return { workload: w, version: this.symbolizer.version(s.pid), wanted: true, resource: w.resource, frames, attributes, leafCaller: caller !== undefined };
   }
 }

@@ -37,3 +37,37 @@ export function hasGcc(): boolean {
     return false;
   }
 }
+
+export const LEAF_C = join(here, 'leaf.c');
+export const LEAF_GO = join(here, 'leaf.go');
+
+/**
+ * The C leaf burner at -O2 with frame pointers: gcc gives every function a frame except the
+ * hot leaf (measured-facts.md), the case a frame-pointer walk loses the leaf's caller in.
+ */
+export function buildCLeafBurner(): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'pl-leaf-')), 'plleafc');
+  execFileSync('gcc', ['-O2', '-fno-omit-frame-pointer', '-o', out, LEAF_C]);
+  return out;
+}
+
+/** The Go toolchain: /usr/local/go's when there, else `go` on the PATH; undefined without one. */
+export function goBinary(): string | undefined {
+  for (const go of ['/usr/local/go/bin/go', 'go']) {
+    try {
+      execFileSync(go, ['version'], { stdio: 'ignore', env: { ...process.env, GOTOOLCHAIN: 'local' } });
+      return go;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}
+
+/** The Go leaf burner (Go keeps frame pointers; its small leaf has no frame). */
+export function buildGoLeafBurner(go: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-leafgo-'));
+  const out = join(dir, 'plleafgo');
+  execFileSync(go, ['build', '-o', out, LEAF_GO], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } });
+  return out;
+}

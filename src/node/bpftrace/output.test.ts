@@ -4,9 +4,9 @@ import { SampleKeys, parseOutputLine, parseSampleKey } from './output.js';
 import { buildProgram } from './program.js';
 
 // Lines as bpftrace 0.17 prints them with -f json and BPFTRACE_NO_USER_SYMBOLS=1 (recorded).
-const USER_ONLY = '7615,7615,burn,,\n    0x55c94bc40154\n    0x55c94bc4016a\n    0x7f45451ed24a\n';
+const USER_ONLY = '7615,7615,burn,,\n    0x55c94bc40154\n    0x55c94bc4016a\n    0x7f45451ed24a\n,0';
 const WITH_KERNEL =
-  '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n';
+  '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n,0';
 
 test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
   assert.deepEqual(parseSampleKey(USER_ONLY), {
@@ -15,6 +15,7 @@ test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
     comm: 'burn',
     kernel: [],
     user: ['0x55c94bc40154', '0x55c94bc4016a', '0x7f45451ed24a'],
+    leafReturn: undefined,
   });
   const s = parseSampleKey(WITH_KERNEL)!;
   assert.deepEqual(s.kernel, ['native_set_pte+0', 'set_ptes.isra.0+54', 'asm_exc_page_fault+34']);
@@ -22,18 +23,27 @@ test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
 });
 
 test('parseSampleKey keeps commas and spaces inside the comm', () => {
-  const s = parseSampleKey('12,13,npm exec a,b,c,\n    do_syscall_64+113\n,\n    0x10\n')!;
+  const s = parseSampleKey('12,13,npm exec a,b,c,\n    do_syscall_64+113\n,\n    0x10\n,0')!;
   assert.equal(s.comm, 'npm exec a,b,c');
   assert.deepEqual(s.kernel, ['do_syscall_64+113']);
   assert.deepEqual(s.user, ['0x10']);
-  assert.equal(parseSampleKey('1,2,kworker/0:1,\n    worker_thread+1\n,')!.user.length, 0);
-  assert.equal(parseSampleKey('1,2,x,,')!.comm, 'x');
+  assert.equal(parseSampleKey('1,2,kworker/0:1,\n    worker_thread+1\n,,0')!.user.length, 0);
+  assert.equal(parseSampleKey('1,2,x,,,0')!.comm, 'x');
 });
 
-test('parseSampleKey rejects keys of another shape', () => {
-  assert.equal(parseSampleKey('abc,1,x,,'), undefined);
-  assert.equal(parseSampleKey('1,2'), undefined);
-  assert.equal(parseSampleKey('1,2,x,notastack,'), undefined);
+// A frameless leaf (hot_inner at -O2) as recorded: the walk goes from the leaf to main's
+// caller; the word at the stack pointer (decimal in the key) is the return address into
+// hot_outer.
+const FRAMELESS = '32559,32559,leaf,,\n    0x55620496a1a7\n    0x55620496a070\n    0x7f0c909cd24a\n,93879472136633';
+
+test('parseSampleKey reads the return address at the stack pointer, unless the walk already has it under the leaf', () => {
+  const s = parseSampleKey(FRAMELESS)!;
+  assert.deepEqual(s.user, ['0x55620496a1a7', '0x55620496a070', '0x7f0c909cd24a']);
+  assert.equal(s.leafReturn, '0x55620496a1b9');
+  const walked = parseSampleKey('1,1,x,,\n    0x55620496a1a7\n    0x55620496a1b9\n    0x55620496a070\n,93879472136633')!;
+  assert.equal(walked.leafReturn, undefined, 'a leaf with its own frame: nothing to add');
+  assert.equal(parseSampleKey('1,1,x,,\n    0x55620496a1a7\n,93879472136633')!.leafReturn, '0x55620496a1b9', 'a walk that stopped at the leaf');
+  assert.equal(parseSampleKey('1,1,kworker,\n    worker_thread+1\n,,93879472136633')!.leafReturn, undefined, 'no user stack: nothing to add to');
 });
 
 test('parseOutputLine reads map, attach, empty-map and junk lines', () => {
@@ -73,7 +83,8 @@ test('a key printed again is the same object (parsed once); keys long not printe
 test('buildProgram filters idle, own processes and optional pids', () => {
   const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [5, 6], excludePids: [42], excludeSelfParam: true });
   assert.match(p, /^profile:hz:20 \/pid != 0 && pid != 42 && pid != \$1 && \(pid == 5 \|\| pid == 6\)\/ \{/);
-  assert.match(p, /@s\[pid, tid, comm, kstack, ustack\] = count\(\);/);
+  assert.match(p, /@s\[pid, tid, comm, kstack, ustack, \(uint64\)0\] = count\(\);/);
+  assert.doesNotMatch(p, /\$ra|uptr/);
   assert.match(p, /interval:ms:1000 \{\n {2}print\(@s\);\n {2}clear\(@s\);/);
 });
 
@@ -113,4 +124,16 @@ test('buildProgram announces each process once per start time, and can leave tha
   assert.match(noBtf, /interval:s:10 \{/);
   const off = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, announceProcesses: false });
   assert.doesNotMatch(off, /@p|pl-proc/);
+});
+
+test("buildProgram keys samples by the leaf's return address; in kernel mode only with BTF (the saved user registers)", () => {
+  const p = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: true, leafCaller: true });
+  assert.match(p, /@s\[pid, tid, comm, kstack, ustack, \$ra\] = count\(\);/);
+  assert.match(p, /\$usp = reg\("sp"\);/);
+  assert.match(p, /\$r = \*\(uint64 \*\)uptr\(\$usp\);/);
+  assert.match(p, /\*\(uint8 \*\)uptr\(\$r - 5\) == 0xe8/);
+  assert.match(p, /curtask->stack \+ 16216\)\)->sp;/);
+  const noBtf = buildProgram({ hz: 20, intervalMs: 1000, pids: [], excludePids: [], excludeSelfParam: false, btf: false, leafCaller: true });
+  assert.match(noBtf, /\$ra\] = count/);
+  assert.doesNotMatch(noBtf, /curtask/);
 });

@@ -1,12 +1,14 @@
 /**
- * Parses bpftrace's `-f json` output for the sampler's map `@s[pid, tid, comm, kstack, ustack]`.
+ * Parses bpftrace's `-f json` output for the sampler's map
+ * `@s[pid, tid, comm, kstack, ustack, ra]` (ra: the leaf's return address or 0, program.ts).
  *
  * A printed map arrives as one line: `{"type":"map","data":{"@s":{"<key>":count,...}}}` where the
- * key is the five fields joined by commas, and each stack is "" or "\n" followed by one frame a
+ * key is the six fields joined by commas, and each stack is "" or "\n" followed by one frame a
  * line (leaf first, indented), ending in "\n". A comm and a kernel symbol may both contain
- * commas, so the key is split from both ends: pid and tid (digits) from the front, the user
- * stack after the last comma (raw hex addresses contain none), the kernel stack after the last
- * comma of what remains (kernel symbol names are C identifiers), and the comm is the middle.
+ * commas, so the key is split from both ends: pid and tid (digits) from the front, ra (decimal)
+ * after the last comma, the user stack after the comma before it (raw hex addresses contain
+ * none), the kernel stack after the last comma of what remains (kernel symbol names are C
+ * identifiers), and the comm is the middle.
  */
 
 /** What a map key says: one thread's stack. */
@@ -19,6 +21,12 @@ export interface SampleKey {
   kernel: string[];
   /** User frames, leaf first: `0x…` raw addresses, or names when bpftrace symbolized them. */
   user: string[];
+  /**
+   * The return address read at the leaf's stack pointer (`0x…`), when the walk does not already
+   * have it under the leaf: perhaps the caller of a frameless leaf (Symbolizer.leafCaller
+   * decides).
+   */
+  leafReturn: string | undefined;
 }
 
 /**
@@ -135,11 +143,13 @@ export function parseOutputLine(line: string, keys = new SampleKeys()): OutputEv
 export function parseSampleKey(key: string): SampleKey | undefined {
   const c1 = key.indexOf(',');
   const c2 = c1 < 0 ? -1 : key.indexOf(',', c1 + 1);
-  if (c2 < 0) return undefined;
+  const r = key.lastIndexOf(',');
+  if (c2 < 0 || r <= c2) return undefined;
   const pid = toInt(key.slice(0, c1));
   const tid = toInt(key.slice(c1 + 1, c2));
-  if (pid === undefined || tid === undefined) return undefined;
-  const rest = key.slice(c2 + 1);
+  const ra = toInt(key.slice(r + 1));
+  if (pid === undefined || tid === undefined || ra === undefined) return undefined;
+  const rest = key.slice(c2 + 1, r);
   const u = rest.lastIndexOf(',');
   if (u < 0) return undefined;
   const head = rest.slice(0, u);
@@ -148,7 +158,10 @@ export function parseSampleKey(key: string): SampleKey | undefined {
   const kstack = head.slice(k + 1);
   const ustack = rest.slice(u + 1);
   if (!isStackText(kstack) || !isStackText(ustack)) return undefined;
-  return { pid, tid, comm: head.slice(0, k), kernel: stackFrames(kstack), user: stackFrames(ustack) };
+  const user = stackFrames(ustack);
+  // bpftrace prints user addresses as lower-case hex.
+  const ret = ra === 0 || user.length === 0 ? undefined : `0x${ra.toString(16)}`;
+  return { pid, tid, comm: head.slice(0, k), kernel: stackFrames(kstack), user, leafReturn: ret === user[1] ? undefined : ret };
 }
 
 function toInt(s: string): number | undefined {

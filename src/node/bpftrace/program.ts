@@ -32,6 +32,12 @@ export interface ProgramOptions {
    * not yet show the new program; in user mode the exec is complete. Default false.
    */
   userModeOnly?: boolean;
+  /**
+   * x86-64: key each sample also by the word at the user stack pointer when it looks like the
+   * return address of a direct call, else by 0 (see leafCallerProbe). Default false: the key's
+   * last field is always 0.
+   */
+  leafCaller?: boolean;
 }
 
 /**
@@ -46,7 +52,42 @@ export const SEEN_CLEAR_SECONDS_BTF = 300;
 export const SEEN_CLEAR_SECONDS_NO_BTF = 10;
 
 /**
- * The eBPF program: count samples per (pid, tid, comm, kernel stack, user stack) in a kernel
+ * Offset of the user registers (`struct pt_regs`, 168 bytes on x86-64) from the bottom of a
+ * task's kernel stack: they sit at its top, and the stack is 16 KiB (THREAD_SIZE without KASAN).
+ */
+const USER_REGS_OFFSET = 16384 - 168;
+
+/**
+ * A frame-pointer walk loses the caller of a leaf function that sets up no frame of its own
+ * (gcc from -O1, Go's small leaves): `rbp` still points at the caller's frame, so the walk
+ * goes from the leaf straight to the caller's caller. While a frameless leaf runs (and at the
+ * first and last instruction of any function), the word at the stack pointer is the return
+ * address into its caller. This reads that word and keeps it (`$ra`) only when the byte five
+ * before it is `e8`, a direct call, so that most locals and saved registers are not keys;
+ * the sampler checks the call's target (Symbolizer.leafCaller). The user stack pointer comes
+ * from the sample's registers in user mode and, with BTF, from the user registers saved on
+ * the task's kernel stack in kernel mode (a syscall through a frameless libc wrapper).
+ */
+function leafCallerProbe(btf: boolean): string[] {
+  return [
+    `  $ra = (uint64)0;`,
+    `  $usp = (uint64)0;`,
+    `  if ((reg("cs") & 3) == 3) {`,
+    `    $usp = reg("sp");`,
+    ...(btf ? [`  } else {`, `    $usp = ((struct pt_regs *)((uint64)curtask->stack + ${USER_REGS_OFFSET}))->sp;`] : []),
+    `  }`,
+    `  if ($usp != 0) {`,
+    `    $r = *(uint64 *)uptr($usp);`,
+    `    if ($r > 0x1000 && $r < 0x800000000000 && *(uint8 *)uptr($r - 5) == 0xe8) {`,
+    `      $ra = $r;`,
+    `    }`,
+    `  }`,
+  ];
+}
+
+/**
+ * The eBPF program: count samples per (pid, tid, comm, kernel stack, user stack, the leaf's
+ * return address or 0) in a kernel
  * map, print it and clear it every interval. Aggregating in the kernel keeps the output to one
  * line per distinct stack per interval, whatever the sampling rate.
  */
@@ -77,7 +118,8 @@ export function buildProgram(o: ProgramOptions): string {
   const clearSeconds = o.btf ? SEEN_CLEAR_SECONDS_BTF : SEEN_CLEAR_SECONDS_NO_BTF;
   return [
     `profile:hz:${Math.trunc(o.hz)} /${conds.join(' && ')}/ {`,
-    `  ${SAMPLE_MAP}[pid, tid, comm, kstack, ustack] = count();`,
+    ...(o.leafCaller ? leafCallerProbe(o.btf ?? false) : []),
+    `  ${SAMPLE_MAP}[pid, tid, comm, kstack, ustack, ${o.leafCaller ? '$ra' : '(uint64)0'}] = count();`,
     ...(announce ? seen : []),
     `}`,
     `interval:ms:${Math.trunc(o.intervalMs)} {`,

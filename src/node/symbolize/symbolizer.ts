@@ -31,6 +31,8 @@ interface ProcState {
   perfMap: PerfMap | undefined;
   perfMapPath: string;
   perfMapGeneration: number;
+  /** Return address → the target of the direct call before it, or -1 (see leafCaller). Cleared when maps are re-read. */
+  callTargets: Map<number, number>;
   /** `profile.frame.type` for unnamed code in anonymous memory (the runtime's JIT). */
   runtimeKind: string;
   lastSeen: number;
@@ -50,6 +52,10 @@ export interface SymbolizerStats {
   debugFiles: number;
   /** Return addresses in no executable mapping of their process, left out of their stacks. */
   invalidFrames: number;
+  /** Distinct stacks whose frameless leaf got its caller back (see leafCaller). */
+  leafCallers: number;
+  /** Words read at a leaf's stack pointer that were no call into the leaf's function (stale slots). */
+  leafCallersRejected: number;
 }
 
 /** Caps per-process memory for programs with huge amounts of distinct hot code. */
@@ -91,6 +97,8 @@ export class Symbolizer {
   private perfMapReads = 0;
   private unnamed = 0;
   private invalid = 0;
+  private leafCallers = 0;
+  private leafCallersRejected = 0;
 
   constructor(
     private readonly procRoot = '/proc',
@@ -109,6 +117,8 @@ export class Symbolizer {
       unnamedFrames: this.unnamed,
       invalidFrames: this.invalid,
       debugFiles: this.elfs.debugFiles,
+      leafCallers: this.leafCallers,
+      leafCallersRejected: this.leafCallersRejected,
     };
   }
 
@@ -155,6 +165,53 @@ export class Symbolizer {
     return out;
   }
 
+  /**
+   * The caller of a frameless leaf, from `ret`, the word its stack pointer pointed at (read by
+   * the eBPF program, see program.ts leafCallerProbe): its frame when the instruction before
+   * `ret` in the process's memory is a direct call (`e8` rel32) to the start of the function
+   * `leaf` lies in, else undefined. That check tells the return address of the call that
+   * entered the leaf from what else the word may be: a local, a saved register, or (most
+   * often) a stale return address of an earlier call left in a frame's unwritten slots. A
+   * leaf entered by an indirect call or through a PLT stub, or in code with no known function
+   * start, keeps the stack as walked.
+   */
+  leafCaller(pid: number, leaf: string, ret: string): SymFrame | undefined {
+    const p = this.procs.get(pid);
+    if (!p || !leaf.startsWith('0x') || !ret.startsWith('0x') || leaf.length > 15 || ret.length > 15) return undefined;
+    const leafAddr = parseInt(leaf, 16);
+    const retAddr = parseInt(ret, 16);
+    let target = p.callTargets.get(retAddr);
+    if (target === undefined) {
+      target = directCallTarget(this.procRoot, pid, retAddr);
+      if (p.callTargets.size >= MAX_FRAMES_PER_PROCESS) p.callTargets.clear();
+      p.callTargets.set(retAddr, target);
+    }
+    const start = target < 0 ? undefined : this.functionStart(pid, p, leafAddr);
+    if (start === undefined || start !== target) {
+      this.leafCallersRejected++;
+      return undefined;
+    }
+    const frame = this.userFrame(pid, p, ret);
+    if (frame === INVALID_FRAME) return undefined;
+    this.leafCallers++;
+    return frame;
+  }
+
+  /** Where the function holding `addr` starts, in the process's address space; undefined when unknown. */
+  private functionStart(pid: number, p: ProcState, addr: number): number | undefined {
+    const m = findMapping(p.maps, addr);
+    if (m && isFileBacked(m)) {
+      const offset = addr - m.start + m.offset;
+      const elf = this.elfs.get(pid, m, this.procRoot);
+      const segment = elf?.segmentOfOffset(offset);
+      if (!elf || !segment) return undefined;
+      const vaddr = offset - segment.offset + segment.vaddr;
+      const start = elf.lookup(vaddr)?.start ?? elf.functionStart(vaddr);
+      return start === undefined ? undefined : addr - (vaddr - start);
+    }
+    return p.perfMap?.lookup(addr)?.start;
+  }
+
   /** Drops processes not sampled for `generations` flushes that have exited or been replaced. */
   sweep(generations: number): void {
     for (const [pid, p] of this.procs) {
@@ -195,6 +252,7 @@ export class Symbolizer {
         mapsGeneration: -1,
         startTime: processStartTime(this.procRoot, pid),
         frames: new Map(),
+        callTargets: new Map(),
         perfMap: undefined,
         perfMapPath: perfMapPathOf(this.procRoot, pid),
         perfMapGeneration: -1,
@@ -224,6 +282,7 @@ export class Symbolizer {
     }
     p.maps = parseMaps(text);
     p.frames.clear();
+    p.callTargets.clear();
     p.version = ++this.versions;
     return true;
   }
@@ -397,6 +456,28 @@ export class Symbolizer {
 function groupAddress(elf: ElfSymbols, segment: LoadSegment, vaddr: number): number {
   const start = elf.functionStart(vaddr);
   return start !== undefined && start >= segment.vaddr && start <= vaddr ? start : segment.vaddr;
+}
+
+/**
+ * The target of the direct call (`e8` rel32) that ends just before `ret` in the process's
+ * memory, or -1 when the bytes there are no such call or cannot be read (the process is gone).
+ */
+function directCallTarget(procRoot: string, pid: number, ret: number): number {
+  let fd: number;
+  try {
+    fd = openSync(`${procRoot}/${pid}/mem`, 'r');
+  } catch {
+    return -1;
+  }
+  try {
+    const b = Buffer.alloc(5);
+    if (readSync(fd, b, 0, 5, ret - 5) !== 5 || b[0] !== 0xe8) return -1;
+    return ret + b.readInt32LE(1);
+  } catch {
+    return -1;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 let ownMountNs: string | null | undefined;

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { DiffQuery, ProfileResponse, ProfileTypeInfo, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { api } from '../api/client.js';
 import { useProfile } from '../hooks/useProfile.js';
@@ -9,7 +9,7 @@ import { SandwichView } from '../sandwich/SandwichView.js';
 import { formatAgo, formatCount, formatNanos } from '../flame/text.js';
 import { SlotStatusBar } from './SlotStatusBar.js';
 import { EmptyProfile } from './EmptyProfile.js';
-import { viewStateOf, type ViewMode } from './viewState.js';
+import { rememberViewState, viewStateOf, type ViewMode } from './viewState.js';
 import { flameTransformFields, flameTransformOf, navigate, useRoute, type Route } from '../route/route.js';
 import type { FlameTransform } from '../../profile/transform.js';
 import { useTimeline } from '../timeline/useTimeline.js';
@@ -99,8 +99,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const state = viewStateOf(source.key);
   const route = useRoute();
   // The view lives in the URL; a bare `#/sources/<key>` restores how this tab was left.
-  state.route ??= { key: source.key, hasView: true, mode: state.mode };
-  const view: Route = route.key === source.key && route.hasView ? route : state.route;
+  const restored = useMemo<Route>(() => state.route ?? { key: source.key, hasView: true, mode: state.mode }, [state.route, state.mode, source.key]);
+  const view: Route = route.key === source.key && route.hasView ? route : restored;
   const needsRestore = route.key === source.key && !route.hasView;
   useEffect(() => {
     if (needsRestore) navigate({ ...view, hasView: true }, false);
@@ -108,11 +108,10 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const update = useCallback(
     (patch: Partial<Route>, push: boolean) => {
       const next: Route = { ...view, ...patch, key: source.key, hasView: true };
-      state.route = next;
-      state.mode = next.mode ?? 'both';
+      rememberViewState(source.key, { route: next, mode: next.mode ?? 'both' });
       navigate(next, push);
     },
-    [view, source.key, state],
+    [view, source.key],
   );
   const mode: ViewMode = view.mode ?? 'both';
   const type = view.type;
@@ -135,11 +134,11 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   );
   const prof = useProfile(source.key, active, live, onSlotClosed, onSlot, range, type);
   const now = useNow(1000);
-  // New data (while Live) refreshes the timeline and a diff.
+  // New data (while Live) refreshes the timeline and a diff; paused, they keep the data of the pause.
   const liveVersion = `${source.profiling.samples}:${source.profiling.lastDataAt}`;
-  const version = useRef(liveVersion);
-  if (live) version.current = liveVersion;
-  const tl = useTimeline(source.key, active, version.current, type);
+  const [pausedAt, setPausedAt] = useState<string | null>(() => (state.live ? null : liveVersion));
+  const version = live ? liveVersion : (pausedAt ?? liveVersion);
+  const tl = useTimeline(source.key, active, version, type);
   // A link to a type the slot no longer holds (its data aged out): show the default instead.
   const unknownType = type !== undefined && prof.errorCode === 'PL_UI_UNKNOWN_TYPE';
   useEffect(() => {
@@ -160,7 +159,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [cmp !== null, active, baseKey, baseRange?.from, baseRange?.to, source.key, range?.from, range?.to, type],
   );
-  const dv = useDiff(diffQuery, version.current);
+  const dv = useDiff(diffQuery, version);
   const otherSources = sources.filter((s) => s.key !== source.key && s.profiling.active);
   const baseName = baseKey === source.key ? `this workload, ${rangeLabel(baseRange)}` : (sources.find((s) => s.key === baseKey)?.name ?? baseKey);
 
@@ -238,7 +237,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
             checked={live}
             onChange={(e) => {
               setLive(e.target.checked);
-              state.live = e.target.checked;
+              setPausedAt(e.target.checked ? null : liveVersion);
+              rememberViewState(source.key, { live: e.target.checked });
             }}
           />
           <span className={live ? 'live-dot on' : 'live-dot'} /> Live
@@ -401,7 +401,7 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               onSelect={select}
               onOpen={(key) => update({ fn: key, mode: 'sandwich' }, true)}
               initialSort={state.sort}
-              onSortChange={(s) => void (state.sort = s)}
+              onSortChange={(s) => rememberViewState(source.key, { sort: s })}
               compact={mode === 'sandwich'}
               search={mode === 'both' ? (view.q ?? '') : ''}
             />

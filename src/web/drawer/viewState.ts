@@ -7,20 +7,21 @@ export type ViewMode = 'flame' | 'table' | 'both' | 'sandwich';
 export interface SourceViewState {
   mode: ViewMode;
   live: boolean;
-  zoom: readonly string[];
-  search: string;
   sort: { key: SortKey; dir: SortDir };
   /** The view (mode, range, zoom, search, diff) as last in the URL: a bare `#/sources/<key>` restores it. */
   route: Route | null;
 }
 
-const states = new Map<string, SourceViewState>();
+const DEFAULT_STATE: Readonly<SourceViewState> = Object.freeze<SourceViewState>({ mode: 'both', live: true, sort: { key: 'self', dir: 'desc' }, route: null });
 
-export function viewStateOf(key: string): SourceViewState {
-  let s = states.get(key);
-  if (!s) {
-    s = { mode: 'both', live: true, zoom: [], search: '', sort: { key: 'self', dir: 'desc' }, route: null };
-    states.set(key, s);
-  }
-  return s;
+const states = new Map<string, Readonly<SourceViewState>>();
+
+/** How the tab of `key` was left (the defaults if it never was). Reading changes nothing, so render may call it. */
+export function viewStateOf(key: string): Readonly<SourceViewState> {
+  return states.get(key) ?? DEFAULT_STATE;
+}
+
+/** Remembers part of how the tab of `key` is being left; called from event handlers, not during render. */
+export function rememberViewState(key: string, patch: Partial<SourceViewState>): void {
+  states.set(key, { ...viewStateOf(key), ...patch });
 }

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { Gateway } from '../src/gateway/gateway.js';
 import { startUiServer } from '../src/ui/server.js';
 import { BURN_C, hasGcc } from './burners/build.js';
+import { buildFivePrograms, chainShare } from './burners/five.js';
 import { startChild } from './helpers/ebpf.js';
 import { ebpfProfilerBinary, ebpfReporterBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
 import { foldedOf, UiClient } from './helpers/ui-client.js';
@@ -137,33 +138,10 @@ test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for t
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
 
-/** A program with a three-deep chain only this test knows, run with no profiling flags, under a service name. */
-interface Program {
-  lang: string;
-  key: string;
-  chain: [string, string, string];
-}
-
-/** Folded lines through `hot`; of those, the samples whose two callers sit right above it, in order. */
-function chainShare(folded: string, [outer, middle, hot]: [string, string, string]): { hot: number; chained: number } {
-  let all = 0;
-  let chained = 0;
-  for (const line of folded.split('\n')) {
-    const sp = line.lastIndexOf(' ');
-    const frames = line.slice(0, sp).split(';');
-    const at = frames.findLastIndex((f) => f.includes(hot));
-    if (at < 0) continue;
-    const n = Number(line.slice(sp + 1));
-    all += n;
-    if (at >= 2 && frames[at - 1].includes(middle) && frames[at - 2].includes(outer)) chained += n;
-  }
-  return { hot: all, chained };
-}
-
 /**
  * `pilotlight node --sampler ebpf-profiler`, live: the node agent starts the real profiler,
  * attributes what it sends and exports it through a real gateway to a real UI. Five programs
- * started WITHOUT any profiling flags, each as a service: the hot function by name under the
+ * (test/burners/five.ts, which bench/stacks.bench.ts measures too) started WITHOUT any profiling flags, each as a service: the hot function by name under the
  * service's key, with its two callers above it in at least 90 % of its samples.
  */
 test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2 C without frame pointers, each under its workload key with its callers', async (t) => {
@@ -181,70 +159,8 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
   const gw = await gateway.start();
   t.after(() => gateway.stop(2000));
 
-  const programs: Program[] = [];
-  const run = (lang: string, cmd: string, args: string[], chain: [string, string, string]): void => {
-    const service = `${tag}-${lang}`;
-    startChild(t, cmd, args, { OTEL_SERVICE_NAME: service });
-    programs.push({ lang, key: `host/Service/${service}`, chain });
-  };
-  if (hasGcc()) {
-    const src = join(dir, 'hot.c');
-    writeFileSync(
-      src,
-      `#include <time.h>\nvolatile unsigned long sink;\n` +
-        `__attribute__((noinline)) void ${tag}_c_hot(void) { for (int i = 0; i < 100000; i++) sink += (unsigned long)i * i; }\n` +
-        `__attribute__((noinline)) void ${tag}_c_middle(void) { for (int i = 0; i < 10; i++) ${tag}_c_hot(); sink++; }\n` +
-        `__attribute__((noinline)) void ${tag}_c_outer(void) { time_t end = time(0) + 90; while (time(0) < end) ${tag}_c_middle(); sink++; }\n` +
-        `int main(void) { ${tag}_c_outer(); return 0; }\n`,
-    );
-    execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-o', join(dir, 'hot-c'), src]);
-    run('c', join(dir, 'hot-c'), [], [`${tag}_c_outer`, `${tag}_c_middle`, `${tag}_c_hot`]);
-  }
-  const python = ['python3.11'].find((p) => has(p));
-  if (python) {
-    const script = join(dir, 'hot.py');
-    writeFileSync(
-      script,
-      `import time\ndef ${tag}_py_hot(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n` +
-        `def ${tag}_py_middle():\n    return ${tag}_py_hot(100000)\n` +
-        `def ${tag}_py_outer():\n    end = time.time() + 90\n    while time.time() < end:\n        ${tag}_py_middle()\n${tag}_py_outer()\n`,
-    );
-    run('python', python, [script], [`${tag}_py_outer`, `${tag}_py_middle`, `${tag}_py_hot`]);
-  }
-  if (has('javac', ['-version']) && has('java', ['-version'])) {
-    const cls = `PlHot${tag}`;
-    writeFileSync(
-      join(dir, `${cls}.java`),
-      `public class ${cls} {\n  static long sink;\n` +
-        `  static long javaHot(int n) { long s = 0; for (int i = 0; i < n; i++) s += (long) i * i ^ (s >>> 3); return s; }\n` +
-        `  static long javaMiddle() { long s = 0; for (int i = 0; i < 10; i++) s += javaHot(100000); return s; }\n` +
-        `  static void javaOuter() { long end = System.currentTimeMillis() + 90000; while (System.currentTimeMillis() < end) sink += javaMiddle(); }\n` +
-        `  public static void main(String[] a) { javaOuter(); }\n}\n`,
-    );
-    execFileSync('javac', ['-d', dir, join(dir, `${cls}.java`)]);
-    run('java', 'java', ['-cp', dir, cls], ['javaOuter', 'javaMiddle', 'javaHot']);
-  }
-  const js = join(dir, 'hot.js');
-  writeFileSync(
-    js,
-    `function ${tag}JsHot(n) { let s = 0; for (let i = 0; i < n; i++) s += (i * i) % 7; return s; }\n` +
-      `function ${tag}JsMiddle() { let s = 0; for (let i = 0; i < 10; i++) s += ${tag}JsHot(100000); return s; }\n` +
-      `function ${tag}JsOuter() { const end = Date.now() + 90000; let s = 0; while (Date.now() < end) s += ${tag}JsMiddle(); return s; }\n${tag}JsOuter();\n`,
-  );
-  run('node', process.execPath, [js], [`${tag}JsOuter`, `${tag}JsMiddle`, `${tag}JsHot`]);
-  if (has('go', ['version'])) {
-    const src = join(dir, 'hot.go');
-    writeFileSync(
-      src,
-      `package main\n\nimport "time"\n\nvar sink uint64\n\n` +
-        `//go:noinline\nfunc ${tag}GoHot() { for i := uint64(0); i < 100000; i++ { sink += i * i } }\n\n` +
-        `//go:noinline\nfunc ${tag}GoMiddle() { for i := 0; i < 10; i++ { ${tag}GoHot() } }\n\n` +
-        `//go:noinline\nfunc ${tag}GoOuter() { end := time.Now().Add(90 * time.Second); for time.Now().Before(end) { ${tag}GoMiddle() } }\n\n` +
-        `func main() { ${tag}GoOuter() }\n`,
-    );
-    execFileSync('go', ['build', '-o', join(dir, 'hot-go'), src], { env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } });
-    run('go', join(dir, 'hot-go'), [], [`${tag}GoOuter`, `${tag}GoMiddle`, `${tag}GoHot`]);
-  }
+  const programs = buildFivePrograms(dir, tag, 90).map((p) => ({ ...p, key: `host/Service/${p.service}` }));
+  for (const p of programs) startChild(t, p.cmd, p.args, { OTEL_SERVICE_NAME: p.service });
   for (const p of programs) await client.enable(p.key);
 
   const node = spawn(process.execPath, [CLI, 'node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', profiler.path, '--gateway', `127.0.0.1:${gw.grpc!.port}`, '--hz', '20', '--interval', '1s', '--log-level', 'info'], {

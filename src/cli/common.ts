@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
+import { parseDuration } from '../config/duration.js';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { PilotlightConfig } from '../config/schema.js';
 
@@ -16,6 +17,23 @@ export function portNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * A duration flag (`500ms`, `5s`, `1m`, `2h`; a bare number is seconds, as in pilotlight.yaml)
+ * in whole milliseconds, optionally within `min`..`max` ms.
+ */
+export function durationMs(min = 0, max = Infinity): (value: string) => number {
+  return (value) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${min}ms to ${max / 1000}s, got ${JSON.stringify(value)}`);
+    return Math.round(ms);
+  };
 }
 
 export function makeLogger(level = process.env.PILOTLIGHT_LOG_LEVEL ?? 'info', name?: string): Logger {

@@ -2,8 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { describeIssue } from '../config/load.js';
-import { parseDuration } from '../config/duration.js';
-import type { PilotlightConfig } from '../config/schema.js';
+import { exporterTuning, type PilotlightConfig } from '../config/schema.js';
 import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.js';
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
 import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
@@ -11,7 +10,7 @@ import { NodeSampler } from '../node/sampler.js';
 import { Exporter } from '../pipeline/exporter.js';
 import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
-import { makeLogger, readConfig, stopOnSignals } from './common.js';
+import { durationMs, makeLogger, readConfig, stopOnSignals } from './common.js';
 
 interface NodeFlags {
   config?: string;
@@ -158,9 +157,10 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
 
 /** Exporter settings: profiling.exporter and profiling.node.gateway from the file, flags over them. */
 export function exporterSettings(flags: NodeFlags, config: PilotlightConfig): ExporterConfigInput {
-  const file = config.profiling.exporter;
+  const file = exporterTuning(config);
   const gateway = config.profiling.node.gateway;
   const retry = file.retryOnFailure;
+  const queue = file.sendingQueue;
   const input: ExporterConfigInput = {
     endpoint: flags.gateway ?? gateway.endpoint,
     // --gateway alone says its transport by its form: a URL is OTLP/HTTP, host:port is gRPC.
@@ -173,7 +173,7 @@ export function exporterSettings(flags: NodeFlags, config: PilotlightConfig): Ex
       maxInterval: flags.retryMaxInterval ?? retry.maxInterval,
       maxElapsedTime: flags.retryMaxElapsedTime ?? retry.maxElapsedTime,
     },
-    sendingQueue: { maxItems: flags.queueMaxItems ?? file.queue.maxItems, maxBytes: flags.queueMaxBytes ?? file.queue.maxBytes },
+    sendingQueue: { maxItems: flags.queueMaxItems ?? queue.maxItems, maxBytes: flags.queueMaxBytes ?? queue.maxBytes },
     headers: flags.bearerToken ? { authorization: `Bearer ${flags.bearerToken}` } : {},
   };
   // Checked here so that a bad endpoint is one line naming the setting, not a zod dump.
@@ -192,19 +192,6 @@ function intInRange(min: number, max: number): (value: string) => number {
       throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
     }
     return n;
-  };
-}
-
-function durationMs(min: number, max: number): (value: string) => number {
-  return (value) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${min}ms to ${max / 1000}s, got ${JSON.stringify(value)}`);
-    return Math.round(ms);
   };
 }
 

@@ -6,7 +6,7 @@ import { limitsFromEnv } from '../store/config.js';
 import { upPlan, type UpFlags } from '../up/plan.js';
 import { lineProgress } from '../up/progress.js';
 import { LocalStack, StartInterrupted } from '../up/up.js';
-import { listenAddress, portNumber } from './common.js';
+import { durationMs, listenAddress, portNumber } from './common.js';
 
 interface UpCommandFlags extends UpFlags {
   config?: string;
@@ -17,13 +17,6 @@ function wholeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a whole number above 0');
   return n;
-}
-
-function durationMs(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 500ms, 1s, 2s');
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-  return Number(m[1]) * unit[m[2] ?? 's'];
 }
 
 /** `--config`, else $PILOTLIGHT_CONFIG, else ./pilotlight.yaml when there is one. */
@@ -45,7 +38,7 @@ export function upCommand(): Command {
     .option('--ui-otlp-grpc <host:port|off>', "UI's OTLP/gRPC receiver (profiling.ui.otlp.grpc, default 127.0.0.1:14317)", listenAddress)
     .option('--ui-otlp-http <host:port|off>', "UI's OTLP/HTTP receiver (profiling.ui.otlp.http, default 127.0.0.1:14318)", listenAddress)
     .option('--hz <n>', 'samples per second per CPU (profiling.node.hz, default 20)', wholeNumber)
-    .option('--interval <duration>', 'export interval (profiling.node.interval, default 1s)', durationMs)
+    .option('--interval <duration>', 'export interval (profiling.node.interval, default 1s)', durationMs())
     .option('--bpftrace <path>', 'bpftrace executable (default: bpftrace on PATH)')
     .option('--log-level <level>', 'component log level (JSON on stderr)', process.env.PILOTLIGHT_LOG_LEVEL ?? 'warn')
     .action(async (flags: UpCommandFlags) => {

@@ -2,7 +2,11 @@ import { z } from 'zod';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parses `500ms`, `5s`, `1.5m`, `2h` (Helm-style) or a bare number of seconds into milliseconds. */
+/**
+ * The one duration parser, for what a user writes (pilotlight.yaml, Helm values, flags):
+ * `500ms`, `5s`, `1.5m`, `2h`, or a bare number (or numeric text) of seconds, into
+ * milliseconds. Components take the milliseconds as numbers and parse nothing.
+ */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) throw new Error(`bad duration ${value}: expected a non-negative number of seconds`);

@@ -4,8 +4,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from './load.js';
-import { PYROSCOPE_DROPPED_ATTRIBUTES } from './schema.js';
+import { exporterTuning, PYROSCOPE_DROPPED_ATTRIBUTES } from './schema.js';
 import { parseDuration } from './duration.js';
+import { exporterConfigSchema } from '../pipeline/exporter-config.js';
 
 test('defaults: profiling off, exporter tuning as the Helm values name it', () => {
   const c = parseConfig({});
@@ -16,6 +17,12 @@ test('defaults: profiling off, exporter tuning as the Helm values name it', () =
     retryOnFailure: { enabled: true, initialInterval: 5000, maxInterval: 30_000, maxElapsedTime: 300_000 },
     queue: { maxItems: 1000, maxBytes: 64 * 1024 * 1024 },
   });
+  // An exporter given no tuning (tests, code) has the file's defaults: compression off too.
+  const bare = exporterConfigSchema.parse({ endpoint: '127.0.0.1:4317' });
+  const { multiplier, randomizationFactor, ...retry } = bare.retryOnFailure;
+  const { numConsumers, ...queue } = bare.sendingQueue;
+  assert.deepEqual([multiplier, randomizationFactor, numConsumers], [1.5, 0.5, 4], 'tuning the file does not name');
+  assert.deepEqual({ enableDataCompression: bare.enableDataCompression, timeout: bare.timeout, retryOnFailure: retry, sendingQueue: queue }, exporterTuning(c));
   assert.equal(c.profiling.ui.maxSlots, 24);
   assert.equal(c.profiling.ui.slotMaxBytes, 8388608);
   assert.equal(c.profiling.node.hz, 20);
@@ -27,6 +34,7 @@ test('durations read as Helm writes them', () => {
   assert.equal(parseDuration('5s'), 5000);
   assert.equal(parseDuration('1.5m'), 90_000);
   assert.equal(parseDuration(2), 2000);
+  assert.equal(parseDuration('2'), 2000, 'a bare number is seconds, as a number or as text');
   assert.throws(() => parseDuration('soon'), /bad duration "soon"/);
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { grpcErrorStatusSchema, httpErrorStatusSchema } from '../pipeline/exporter-config.js';
+import { EXPORTER_DEFAULTS, grpcErrorStatusSchema, httpErrorStatusSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
 import { duration } from './duration.js';
 
 /**
@@ -10,34 +10,45 @@ import { duration } from './duration.js';
 
 const MiB = 1024 * 1024;
 
+const { retryOnFailure: retryDefaults, sendingQueue: queueDefaults } = EXPORTER_DEFAULTS;
+
+/** The tuning every exporter hop shares; defaults are the exporter's own (EXPORTER_DEFAULTS). */
 export const exporterSchema = z
   .object({
-    /**
-     * gzip request bodies (HTTP Content-Encoding, gRPC message compression). Off by default:
-     * inside a cluster the CPU it costs at both ends of a hop is worth more than the bytes.
-     */
-    enableDataCompression: z.boolean().default(false),
+    /** gzip request bodies (HTTP Content-Encoding, gRPC message compression); off by default. */
+    enableDataCompression: z.boolean().default(EXPORTER_DEFAULTS.enableDataCompression),
     /** Deadline for one send attempt. */
-    timeout: duration.default(5000),
+    timeout: duration.default(EXPORTER_DEFAULTS.timeout),
     retryOnFailure: z
       .object({
-        enabled: z.boolean().default(true),
-        initialInterval: duration.default(5000),
-        maxInterval: duration.default(30_000),
-        maxElapsedTime: duration.default(300_000),
+        enabled: z.boolean().default(retryDefaults.enabled),
+        initialInterval: duration.default(retryDefaults.initialInterval),
+        maxInterval: duration.default(retryDefaults.maxInterval),
+        maxElapsedTime: duration.default(retryDefaults.maxElapsedTime),
       })
       .strict()
       .prefault({}),
     /** The bounded queue between the producer and the sender. */
     queue: z
       .object({
-        maxItems: z.number().int().positive().default(1000),
-        maxBytes: z.number().int().positive().default(64 * MiB),
+        maxItems: z.number().int().positive().default(queueDefaults.maxItems),
+        maxBytes: z.number().int().positive().default(queueDefaults.maxBytes),
       })
       .strict()
       .prefault({}),
   })
   .strict();
+
+/** `profiling.exporter` as exporter options: the tuning every hop (node, gateway, up) shares. */
+export function exporterTuning(config: PilotlightConfig) {
+  const e = config.profiling.exporter;
+  return {
+    enableDataCompression: e.enableDataCompression,
+    timeout: e.timeout,
+    retryOnFailure: { ...e.retryOnFailure },
+    sendingQueue: { maxItems: e.queue.maxItems, maxBytes: e.queue.maxBytes },
+  } satisfies Partial<ExporterConfigInput>;
+}
 
 const listen = (port: number) =>
   z
@@ -219,5 +230,4 @@ export const configSchema = z
   .strict();
 
 export type PilotlightConfig = z.output<typeof configSchema>;
-export type ExporterSettings = z.output<typeof exporterSchema>;
 export type Destination = z.output<typeof destinationSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ConfigFileError, describeIssue } from '../config/load.js';
-import type { Destination, ExporterSettings, PilotlightConfig } from '../config/schema.js';
+import { exporterTuning, type Destination, type PilotlightConfig } from '../config/schema.js';
 import { exporterConfigSchema } from '../pipeline/exporter-config.js';
 import type { GatewayOptions } from './gateway.js';
 import { attributeKeyMatcher, SERVICE_NAME, type ShapePolicy } from './shape.js';
@@ -32,7 +32,7 @@ export interface GatewayOverrides {
  */
 export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverrides = {}, source = 'config', fromFile = true): GatewayOptions {
   const gw = config.profiling.gateway;
-  const tuning = exporterTuning(config.profiling.exporter);
+  const tuning = exporterTuning(config);
   if (fromFile && !config.profiling.enabled) {
     throw new ConfigFileError(`${source}: profiling.enabled: false, so the profiles pipeline is off and the gateway has nothing to do; set profiling.enabled: true`);
   }
@@ -73,15 +73,6 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
       ...(overrides.maxDecompressedBytes !== undefined ? { maxDecompressedBytes: overrides.maxDecompressedBytes } : {}),
     },
     exporters,
-  };
-}
-
-function exporterTuning(e: ExporterSettings) {
-  return {
-    enableDataCompression: e.enableDataCompression,
-    timeout: e.timeout,
-    retryOnFailure: { ...e.retryOnFailure },
-    sendingQueue: { maxItems: e.queue.maxItems, maxBytes: e.queue.maxBytes },
   };
 }
 

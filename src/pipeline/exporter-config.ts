@@ -1,7 +1,27 @@
 import { z } from 'zod';
-import { durationSchema } from './duration.js';
 
 const MiB = 1024 * 1024;
+
+/**
+ * The exporter's defaults, declared once: its own options and pilotlight.yaml's
+ * `profiling.exporter` (src/config/schema.ts) both default to these. Durations in milliseconds.
+ */
+export const EXPORTER_DEFAULTS = {
+  /**
+   * gzip request bodies (HTTP Content-Encoding, gRPC message compression). Off: inside a
+   * cluster the CPU it costs at both ends of a hop is worth more than the bytes.
+   */
+  enableDataCompression: false,
+  timeout: 5_000,
+  retryOnFailure: { enabled: true, initialInterval: 5_000, maxInterval: 30_000, maxElapsedTime: 300_000, multiplier: 1.5, randomizationFactor: 0.5 },
+  sendingQueue: { maxItems: 1000, maxBytes: 64 * MiB, numConsumers: 4 },
+} as const;
+
+/**
+ * A duration in the exporter's options: whole milliseconds, a number. Text with units (`5s`)
+ * is pilotlight.yaml's and the flags' form, parsed once at that edge (src/config/duration.ts).
+ */
+const millis = z.number().nonnegative();
 
 /** An HTTP error status a destination may ask to have retried. */
 export const httpErrorStatusSchema = z.number().int().min(400, 'an HTTP error status is 400-599').max(599, 'an HTTP error status is 400-599');
@@ -28,27 +48,29 @@ export const GRPC_ERROR_STATUS_NAMES = [
 
 export const grpcErrorStatusSchema = z.enum(GRPC_ERROR_STATUS_NAMES);
 
+const D = EXPORTER_DEFAULTS;
+
 /** Backoff tuning, named as in the Helm values (`retryOnFailure.*`). */
 export const retryConfigSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    initialInterval: durationSchema.default(5_000),
-    maxInterval: durationSchema.default(30_000),
+    enabled: z.boolean().default(D.retryOnFailure.enabled),
+    initialInterval: millis.default(D.retryOnFailure.initialInterval),
+    maxInterval: millis.default(D.retryOnFailure.maxInterval),
     /** Give up on a request after this long since its first attempt; 0 = never give up. */
-    maxElapsedTime: durationSchema.default(300_000),
-    multiplier: z.number().min(1).default(1.5),
-    randomizationFactor: z.number().min(0).max(1).default(0.5),
+    maxElapsedTime: millis.default(D.retryOnFailure.maxElapsedTime),
+    multiplier: z.number().min(1).default(D.retryOnFailure.multiplier),
+    randomizationFactor: z.number().min(0).max(1).default(D.retryOnFailure.randomizationFactor),
   })
   .strict();
 
-export const queueConfigSchema = z
+const queueConfigSchema = z
   .object({
     /** Requests held while the destination is slow or down; beyond this, new ones are dropped. */
-    maxItems: z.number().int().positive().default(1000),
+    maxItems: z.number().int().positive().default(D.sendingQueue.maxItems),
     /** Encoded (uncompressed) bytes held; whichever limit is reached first applies. */
-    maxBytes: z.number().int().positive().default(64 * MiB),
+    maxBytes: z.number().int().positive().default(D.sendingQueue.maxBytes),
     /** Requests sent concurrently. */
-    numConsumers: z.number().int().positive().default(4),
+    numConsumers: z.number().int().positive().default(D.sendingQueue.numConsumers),
   })
   .strict();
 
@@ -69,9 +91,9 @@ export const exporterConfigSchema = z
       .optional(),
     /** OTLP/HTTP body encoding. */
     encoding: z.enum(['protobuf', 'json']).default('protobuf'),
-    enableDataCompression: z.boolean().default(true),
+    enableDataCompression: z.boolean().default(D.enableDataCompression),
     /** Per attempt. */
-    timeout: durationSchema.default(5_000),
+    timeout: millis.default(D.timeout),
     retryOnFailure: retryConfigSchema.prefault({}),
     /**
      * HTTP statuses retried besides those the OTLP/HTTP spec calls retryable (429, 502, 503,
@@ -105,4 +127,3 @@ export const exporterConfigSchema = z
 export type ExporterConfig = z.output<typeof exporterConfigSchema>;
 export type ExporterConfigInput = z.input<typeof exporterConfigSchema>;
 export type RetryConfig = z.output<typeof retryConfigSchema>;
-export type QueueConfig = z.output<typeof queueConfigSchema>;

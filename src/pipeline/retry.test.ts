@@ -85,8 +85,7 @@ describe('RetryLink', () => {
 });
 
 describe('config helpers', () => {
-  test('durations as in the Helm values', () => {
-    assert.equal(retryConfigSchema.parse({ initialInterval: '300ms' }).initialInterval, 300);
+  test('durations are milliseconds (text with units is parsed where the config is read)', () => {
     assert.equal(retryConfigSchema.parse({ initialInterval: 7 }).initialInterval, 7);
     assert.deepEqual(retryConfigSchema.parse({}), {
       enabled: true,
@@ -96,7 +95,7 @@ describe('config helpers', () => {
       multiplier: 1.5,
       randomizationFactor: 0.5,
     });
-    assert.throws(() => retryConfigSchema.parse({ maxInterval: '30 seconds' }), /bad duration/);
+    assert.throws(() => retryConfigSchema.parse({ maxInterval: '30s' }), /expected number/);
   });
 
   test('Retry-After as seconds or an HTTP date', () => {

@@ -1,41 +1,43 @@
 import { FrameTable } from './frames.js';
 
 /**
- * Stacks interned as paths in a prefix tree: node 0 is the root, every other node is one frame
- * under its parent. A stack is then a node id, and aggregation is adding to that node's self
- * count. Parents always have smaller ids than their children, so one forward pass sees
- * parents before children and one backward pass sums totals.
+ * Paths of frames as a prefix tree in flat typed columns: node 0 is the root, every other node
+ * is one frame under its parent, made on first use (`child`). Parents always have smaller ids
+ * than their children, so one forward pass sees parents before children and one backward
+ * pass sums totals. Each node carries a value in every one of the tree's value columns (a
+ * profile's self samples; a diff's self samples of either side), zero for a new node.
+ *
+ * Columns are typed arrays with room to grow (only the first `size` entries are nodes; a
+ * column is replaced when it grows, so read it again after adding nodes): a full 8 MiB slot's
+ * tree has ~35k nodes, and number[] columns cost a third more and sat in the JS heap as large
+ * objects.
  */
-export class CallTree {
-  readonly frames: FrameTable;
-  /**
-   * Node columns, typed arrays with room to grow (only the first `size` entries are nodes): a
-   * full 8 MiB slot's tree has ~35k nodes, and number[] columns cost a third more and sat in
-   * the JS heap as large objects.
-   */
-  private parents = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
-  private frameIds = Int32Array.of(-1, 0, 0, 0, 0, 0, 0, 0);
-  private selfSampleCol = new Float64Array(8);
-  /**
-   * Self nanoseconds: undefined while every add so far had nanos = samples × one whole
-   * `nanosPerSample` (a CPU profile at one period: the usual case), so the column is derived
-   * from the samples when asked for; made the first time an add breaks that rule. A full
-   * slot's tree has ~35k nodes, and this column was a fifth of its memory.
-   */
-  private selfNanoCol: Float64Array | undefined;
-  private nanosPerSample = NaN;
+export class ColumnTree {
+  private parents: Int32Array;
+  private frameIds: Int32Array;
+  private cols: Float64Array[];
   private nodes = 1;
   /**
    * (parent, frame) → child, as an open-addressing table of node id + 1 (0 = empty) whose keys
    * are the nodes' own parent and frame. A Map keyed by parent·2^26 + frame cost a heap number
    * per lookup key and spent most of aggregation in the garbage collector.
    */
-  private slots = new Int32Array(1024);
-  private mask = 1023;
-  private changes = 0;
+  private slots: Int32Array;
+  private mask: number;
+  protected changes = 0;
 
-  constructor(frames = new FrameTable()) {
-    this.frames = frames;
+  /** `columns` value columns; room for `capacity` nodes before the columns grow. */
+  constructor(columns: number, rootFrame = -1, capacity = 8) {
+    const cap = Math.max(8, capacity);
+    this.parents = new Int32Array(cap);
+    this.frameIds = new Int32Array(cap);
+    this.parents[0] = -1;
+    this.frameIds[0] = rootFrame;
+    this.cols = Array.from({ length: columns }, () => new Float64Array(cap));
+    let slots = 1024;
+    while (slots < cap * 2) slots *= 2;
+    this.slots = new Int32Array(slots);
+    this.mask = slots - 1;
   }
 
   get size(): number {
@@ -47,33 +49,32 @@ export class CallTree {
     return this.parents;
   }
 
-  /** Frame id of each node (-1 for the root); entries at and past `size` are unused. */
+  /** Frame id of each node (the root's as constructed, -1 by default); entries at and past `size` are unused. */
   get frame(): Int32Array {
     return this.frameIds;
   }
 
-  get selfSamples(): Float64Array {
-    return this.selfSampleCol;
+  /** Value column `i` per node; entries at and past `size` are unused. */
+  column(i: number): Float64Array {
+    return this.cols[i];
   }
 
-  /** Self nanoseconds of each node; derived from the samples (a new array) unless the tree keeps its own. Read it once per pass. */
-  get selfNanos(): Float64Array {
-    if (this.selfNanoCol) return this.selfNanoCol;
-    const out = new Float64Array(this.selfSampleCol.length);
-    const k = Number.isNaN(this.nanosPerSample) ? 0 : this.nanosPerSample;
-    for (let n = 0; n < this.nodes; n++) out[n] = this.selfSampleCol[n] * k;
-    return out;
+  /** Adds a value column holding `values` (copied; zeros past them), and returns its index. */
+  protected addColumn(values?: Float64Array): number {
+    const col = new Float64Array(this.parents.length);
+    if (values) col.set(values.subarray(0, col.length));
+    return this.cols.push(col) - 1;
   }
 
   /**
-   * Grows with every change (a node added, samples added, a merge), so results derived from the
-   * tree (flame graph, symbols table) can be cached until it changes.
+   * Grows with every change (a node added, and whatever a subclass counts), so results derived
+   * from the tree (flame graph, symbols table) can be cached until it changes.
    */
   get version(): number {
     return this.changes;
   }
 
-  /** The child of `parent` for `frame`, created if missing. */
+  /** The child of `parent` for `frame`, created (with zero values) if missing. */
   child(parent: number, frame: number): number {
     const parents = this.parents;
     const frames = this.frameIds;
@@ -106,8 +107,7 @@ export class CallTree {
     };
     this.parents = grown(this.parents, (n) => new Int32Array(n));
     this.frameIds = grown(this.frameIds, (n) => new Int32Array(n));
-    this.selfSampleCol = grown(this.selfSampleCol, (n) => new Float64Array(n));
-    if (this.selfNanoCol) this.selfNanoCol = grown(this.selfNanoCol, (n) => new Float64Array(n));
+    this.cols = this.cols.map((c) => grown(c, (n) => new Float64Array(n)));
   }
 
   private grow(): void {
@@ -130,11 +130,67 @@ export class CallTree {
     return node;
   }
 
+  /** Per node, the sum of `self` (a value column, or one like it) over the node and all its descendants. */
+  subtreeTotals(self: Float64Array): Float64Array {
+    const total = self.slice(0, this.nodes);
+    for (let n = this.nodes - 1; n > 0; n--) total[this.parents[n]] += total[n];
+    return total;
+  }
+
+  /** Frame ids from the root down to `node` (excluding the root). */
+  stackOf(node: number): number[] {
+    const out: number[] = [];
+    for (let n = node; n > 0; n = this.parent[n]) out.push(this.frame[n]);
+    return out.reverse();
+  }
+
+  /** Children lists, built on demand (the tree itself keeps only parent links). */
+  childLists(): number[][] {
+    const lists: number[][] = Array.from({ length: this.size }, () => []);
+    for (let n = 1; n < this.size; n++) lists[this.parent[n]].push(n);
+    return lists;
+  }
+}
+
+/**
+ * Stacks interned as paths in a prefix tree (a ColumnTree with one value column, the self
+ * samples): a stack is a node id, and aggregation is adding to that node's self count.
+ */
+export class CallTree extends ColumnTree {
+  readonly frames: FrameTable;
+  /**
+   * Self nanoseconds: no column while every add so far had nanos = samples × one whole
+   * `nanosPerSample` (a CPU profile at one period: the usual case), so the column is derived
+   * from the samples when asked for; made the first time an add breaks that rule. A full
+   * slot's tree has ~35k nodes, and this column was a fifth of its memory.
+   */
+  private nanoCol = -1;
+  private nanosPerSample = NaN;
+
+  constructor(frames = new FrameTable()) {
+    super(1);
+    this.frames = frames;
+  }
+
+  get selfSamples(): Float64Array {
+    return this.column(0);
+  }
+
+  /** Self nanoseconds of each node; derived from the samples (a new array) unless the tree keeps its own. Read it once per pass. */
+  get selfNanos(): Float64Array {
+    if (this.nanoCol >= 0) return this.column(this.nanoCol);
+    const samples = this.selfSamples;
+    const out = new Float64Array(samples.length);
+    const k = Number.isNaN(this.nanosPerSample) ? 0 : this.nanosPerSample;
+    for (let n = 0; n < this.size; n++) out[n] = samples[n] * k;
+    return out;
+  }
+
   add(node: number, samples: number, nanos: number): void {
     this.changes++;
-    if (!this.selfNanoCol && !this.derives(samples, nanos)) this.selfNanoCol = this.selfNanos;
-    this.selfSampleCol[node] += samples;
-    if (this.selfNanoCol) this.selfNanoCol[node] += nanos;
+    if (this.nanoCol < 0 && !this.derives(samples, nanos)) this.nanoCol = this.addColumn(this.selfNanos);
+    this.selfSamples[node] += samples;
+    if (this.nanoCol >= 0) this.column(this.nanoCol)[node] += nanos;
   }
 
   /**
@@ -176,24 +232,7 @@ export class CallTree {
 
   /** Total samples (or nanos) per node: self plus all descendants. */
   totals(which: 'samples' | 'nanos' = 'samples'): Float64Array {
-    const self = which === 'samples' ? this.selfSamples : this.selfNanos;
-    const total = self.slice(0, this.nodes);
-    for (let n = this.size - 1; n > 0; n--) total[this.parent[n]] += total[n];
-    return total;
-  }
-
-  /** Frame ids from the root down to `node` (excluding the root). */
-  stackOf(node: number): number[] {
-    const out: number[] = [];
-    for (let n = node; n > 0; n = this.parent[n]) out.push(this.frame[n]);
-    return out.reverse();
-  }
-
-  /** Children lists, built on demand (the tree itself keeps only parent links). */
-  childLists(): number[][] {
-    const lists: number[][] = Array.from({ length: this.size }, () => []);
-    for (let n = 1; n < this.size; n++) lists[this.parent[n]].push(n);
-    return lists;
+    return this.subtreeTotals(which === 'samples' ? this.selfSamples : this.selfNanos);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { WorkloadProfile } from './workload-profile.js';
-import type { CallTree } from './calltree.js';
-import type { FlameGraph } from './flame.js';
+import { ColumnTree, type CallTree } from './calltree.js';
+import { childrenByName, nameRanks, preOrder } from './children.js';
+import { frameColumns, type FlameGraph } from './flame.js';
 import { FrameTable } from './frames.js';
 
 /**
@@ -46,15 +47,6 @@ export interface DiffFlame {
   baseSelf: Float64Array;
 }
 
-/** The combined call tree: node 0 is the root, parents have smaller ids than their children. */
-export interface DiffTree {
-  size: number;
-  parent: Int32Array;
-  frame: Int32Array;
-  baseSelf: Float64Array;
-  self: Float64Array;
-}
-
 export interface ProfileDiff {
   flame: DiffFlame;
   /** Sorted by the change in self share (largest first, either sign), then total share, then name. */
@@ -65,158 +57,73 @@ export interface ProfileDiff {
 }
 
 export function diffProfiles(base: WorkloadProfile, target: WorkloadProfile): ProfileDiff {
-  const frames = new FrameTable();
-  const builder = new DiffTreeBuilder(base.tree.size + target.tree.size);
-  builder.add(frames, base.tree, builder.baseSelf);
-  builder.add(frames, target.tree, builder.self);
-  const tree = builder.done();
-  const flame = diffFlame(tree, frames);
+  const tree = new DiffTree(base.tree.size + target.tree.size);
+  tree.add(base.tree, 'base');
+  tree.add(target.tree, 'target');
+  const flame = diffFlame(tree);
   return { flame, symbols: diffSymbols(flame, base.samples, target.samples), baseSamples: base.samples, samples: target.samples, tree };
 }
 
 /**
- * Both trees' paths in one prefix tree of typed columns, sized up front (at most the two
- * trees' nodes). Growing plain arrays node by node cost more than everything else the diff
- * does: fresh large arrays are slow to come by (each regrowth is a new allocation to fault in).
+ * Both profiles' paths in one call tree (a ColumnTree, calltree.ts) with a self-samples column
+ * per side, its frames their own table. Sized up front for the two trees' nodes: fresh large
+ * arrays are slow to come by, and regrowing them cost more than everything else the diff does.
  */
-class DiffTreeBuilder {
-  readonly parent: Int32Array;
-  readonly frame: Int32Array;
-  readonly baseSelf: Float64Array;
-  readonly self: Float64Array;
-  private readonly slots: Int32Array;
-  private readonly mask: number;
-  size = 1;
+export class DiffTree extends ColumnTree {
+  readonly frames = new FrameTable();
 
   constructor(capacity: number) {
-    this.parent = new Int32Array(capacity + 1);
-    this.frame = new Int32Array(capacity + 1);
-    this.baseSelf = new Float64Array(capacity + 1);
-    this.self = new Float64Array(capacity + 1);
-    this.parent[0] = -1;
-    this.frame[0] = -1;
-    let size = 1024;
-    while (size < capacity * 2) size *= 2;
-    this.slots = new Int32Array(size);
-    this.mask = size - 1;
+    super(2, -1, capacity + 1);
   }
 
-  private child(parent: number, frame: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    let i = hashPair(parent, frame) & mask;
-    for (let s = slots[i]; s !== 0; s = slots[i]) {
-      const n = s - 1;
-      if (this.parent[n] === parent && this.frame[n] === frame) return n;
-      i = (i + 1) & mask;
-    }
-    const id = this.size++;
-    this.parent[id] = parent;
-    this.frame[id] = frame;
-    slots[i] = id + 1;
-    return id;
+  /** Base self samples per node. */
+  get baseSelf(): Float64Array {
+    return this.column(0);
   }
 
-  /** Adds `src`'s paths; its self samples go to `into` (baseSelf or self). */
-  add(frames: FrameTable, src: CallTree, into: Float64Array): void {
+  /** Target self samples per node. */
+  get self(): Float64Array {
+    return this.column(1);
+  }
+
+  /** Adds `src`'s paths, its self samples to `side`'s column. */
+  add(src: CallTree, side: 'base' | 'target'): void {
+    const col = side === 'base' ? 0 : 1;
     const frameMap = new Int32Array(src.frames.size);
-    for (let f = 0; f < src.frames.size; f++) {
-      frameMap[f] = frames.internShared(src.frames.get(f));
-    }
+    for (let f = 0; f < src.frames.size; f++) frameMap[f] = this.frames.internShared(src.frames.get(f));
     const nodeMap = new Int32Array(src.size);
-    const parent = src.parent;
-    const frame = src.frame;
-    const self = src.selfSamples;
-    into[0] += self[0];
+    const { parent, frame, selfSamples } = src;
+    this.column(col)[0] += selfSamples[0];
     for (let n = 1; n < src.size; n++) {
       const mine = this.child(nodeMap[parent[n]], frameMap[frame[n]]);
       nodeMap[n] = mine;
-      into[mine] += self[n];
+      this.column(col)[mine] += selfSamples[n];
     }
   }
-
-  done(): DiffTree {
-    return { size: this.size, parent: this.parent, frame: this.frame, baseSelf: this.baseSelf, self: this.self };
-  }
 }
 
-/** Mixes a (parent, frame) pair into 32 bits; both are small non-negative integers. */
-function hashPair(parent: number, frame: number): number {
-  let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(frame + 0x7f4a7c15, 0x85ebca77);
-  h ^= h >>> 15;
-  return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 13);
-}
-
-function totalsOf(tree: DiffTree, self: Float64Array): Float64Array {
-  const total = self.slice(0, tree.size);
-  for (let n = tree.size - 1; n > 0; n--) total[tree.parent[n]] += total[n];
-  return total;
-}
-
-function diffFlame(tree: DiffTree, table: FrameTable): DiffFlame {
-  const frames = table.frames;
-  const names = frames.map((f) => f.name);
-  const size = tree.size;
-  const baseTotal = totalsOf(tree, tree.baseSelf);
-  const total = totalsOf(tree, tree.self);
-  const nodeFrame = tree.frame;
-  // Children in compressed rows, ordered by (name, frame id) through one ranking of the frames.
-  const rank = nameRanks(names);
-  const byRank = new Int32Array(rank.length + 1);
-  for (let n = 1; n < size; n++) byRank[rank[nodeFrame[n]] + 1]++;
-  for (let r = 0; r < rank.length; r++) byRank[r + 1] += byRank[r];
-  const order = new Int32Array(Math.max(0, size - 1));
-  for (let n = 1; n < size; n++) order[byRank[rank[nodeFrame[n]]]++] = n;
-  const start = new Int32Array(size + 1);
-  for (let n = 1; n < size; n++) start[tree.parent[n] + 1]++;
-  for (let n = 0; n < size; n++) start[n + 1] += start[n];
-  const fill = start.slice(0, size);
-  const kids = new Int32Array(Math.max(0, size - 1));
-  for (let i = 0; i < order.length; i++) kids[fill[tree.parent[order[i]]]++] = order[i];
-
-  const out: DiffFlame = {
-    frames: {
-      name: names,
-      file: frames.map((f) => f.file),
-      line: frames.map((f) => f.line),
-      binary: frames.map((f) => f.binary),
-      kind: frames.map((f) => f.kind),
-    },
-    frame: new Int32Array(size),
-    depth: new Int32Array(size),
-    total: new Float64Array(size),
-    self: new Float64Array(size),
-    baseTotal: new Float64Array(size),
-    baseSelf: new Float64Array(size),
+/** The diff tree in pre-order, children by name; nodes a running aggregate took back to zero on both sides are left out. */
+function diffFlame(tree: DiffTree): DiffFlame {
+  const { frame: nodeFrame, baseSelf, self } = tree;
+  const baseTotal = tree.subtreeTotals(baseSelf);
+  const total = tree.subtreeTotals(self);
+  const either = new Float64Array(tree.size);
+  for (let n = 0; n < tree.size; n++) either[n] = Math.max(total[n], baseTotal[n]);
+  const frames = frameColumns(tree.frames);
+  const { node, depth } = preOrder(childrenByName(tree, nameRanks(frames.name)), 0, either);
+  const gather = <T extends Int32Array | Float64Array>(col: T, out: T): T => {
+    for (let i = 0; i < node.length; i++) out[i] = col[node[i]];
+    return out;
   };
-  const stack = new Int32Array(size + 1);
-  const depths = new Int32Array(size + 1);
-  let sp = 1;
-  let n = 0;
-  while (sp > 0) {
-    const node = stack[--sp];
-    const depth = depths[sp];
-    // Nodes a running aggregate took back to zero on both sides are left out.
-    if (node !== 0 && total[node] <= 0 && baseTotal[node] <= 0) continue;
-    out.frame[n] = nodeFrame[node];
-    out.depth[n] = depth;
-    out.total[n] = total[node];
-    out.self[n] = tree.self[node];
-    out.baseTotal[n] = baseTotal[node];
-    out.baseSelf[n] = tree.baseSelf[node];
-    n++;
-    for (let i = start[node + 1] - 1; i >= start[node]; i--) {
-      stack[sp] = kids[i];
-      depths[sp++] = depth + 1;
-    }
-  }
-  out.frame = out.frame.subarray(0, n);
-  out.depth = out.depth.subarray(0, n);
-  out.total = out.total.subarray(0, n);
-  out.self = out.self.subarray(0, n);
-  out.baseTotal = out.baseTotal.subarray(0, n);
-  out.baseSelf = out.baseSelf.subarray(0, n);
-  return out;
+  return {
+    frames,
+    frame: gather(nodeFrame, new Int32Array(node.length)),
+    depth,
+    total: gather(total, new Float64Array(node.length)),
+    self: gather(self, new Float64Array(node.length)),
+    baseTotal: gather(baseTotal, new Float64Array(node.length)),
+    baseSelf: gather(baseSelf, new Float64Array(node.length)),
+  };
 }
 
 /** The wire form (plain arrays), e.g. for tests; the API writes diffFlameJson instead. */
@@ -321,13 +228,4 @@ export function formatDiffTable(diff: Pick<ProfileDiff, 'symbols' | 'baseSamples
   lines.push(`base: ${diff.baseSamples} samples in ${labels.base}; target: ${diff.samples} samples in ${labels.target}`);
   lines.push('Δ = change in share of all samples, in percentage points (target share − base share)');
   return lines.join('\n') + '\n';
-}
-
-/** Each frame's position when frames are sorted by name, ties by id. */
-function nameRanks(names: string[]): Int32Array {
-  const order = Array.from(names.keys());
-  order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
-  const rank = new Int32Array(names.length);
-  for (let i = 0; i < order.length; i++) rank[order[i]] = i;
-  return rank;
 }

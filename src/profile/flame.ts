@@ -1,6 +1,8 @@
 import type { CallTree } from './calltree.js';
-import { childIndex } from './children.js';
+import { childrenByName, preOrder } from './children.js';
+import type { FrameTable } from './frames.js';
 import { frameNameOrder } from './name-order.js';
+import { flameOf } from './tree-builder.js';
 
 /**
  * The flame graph in a compact form for the browser: parallel flat arrays, nodes in depth-first
@@ -39,8 +41,9 @@ export function flameGraph(tree: CallTree): FlameGraph {
   return graph;
 }
 
-function buildFlameGraph(tree: CallTree): FlameGraph {
-  const frames = tree.frames.frames;
+/** A frame table's frames as the flame graph's columns. */
+export function frameColumns(table: FrameTable): FlameGraph['frames'] {
+  const frames = table.frames;
   const nFrames = frames.length;
   const names = new Array<string>(nFrames);
   const files = new Array<string>(nFrames);
@@ -55,60 +58,13 @@ function buildFlameGraph(tree: CallTree): FlameGraph {
     binaries[f] = fr.binary;
     kinds[f] = fr.kind;
   }
-  const size = tree.size;
-  const totals = tree.totals('samples');
-  const nodeFrame = tree.frame;
-  const nodeSelf = tree.selfSamples;
-  // Children are ordered by (name, frame id). Ranking the frames once (kept per frame table as
-  // it grows: name-order.ts) and bucketing the nodes by rank orders every node's children with
-  // two linear passes instead of a sort per node.
-  const { start, kids } = childIndex(tree, nodesByRank(nodeFrame.subarray(0, size), frameNameOrder(tree.frames).rank));
-  // Output arrays are sized for every node and cut to length at the end: growing them push by
-  // push cost more than the walk itself.
-  const outFrame = new Array<number>(size);
-  const outDepth = new Array<number>(size);
-  const outTotal = new Array<number>(size);
-  const outSelf = new Array<number>(size);
-  const stack = new Int32Array(size);
-  const depths = new Int32Array(size);
-  let sp = 0;
-  let count = 0;
-  stack[sp] = 0;
-  depths[sp++] = 0;
-  while (sp > 0) {
-    const node = stack[--sp];
-    const depth = depths[sp];
-    if (totals[node] <= 0 && node !== 0) continue;
-    outFrame[count] = nodeFrame[node];
-    outDepth[count] = depth;
-    outTotal[count] = totals[node];
-    outSelf[count] = nodeSelf[node];
-    count++;
-    // Push in reverse so the first child (by name) is visited first.
-    for (let i = start[node + 1] - 1; i >= start[node]; i--) {
-      stack[sp] = kids[i];
-      depths[sp++] = depth + 1;
-    }
-  }
-  outFrame.length = count;
-  outDepth.length = count;
-  outTotal.length = count;
-  outSelf.length = count;
-  return {
-    frames: { name: names, file: files, line: lines, binary: binaries, kind: kinds },
-    frame: outFrame,
-    depth: outDepth,
-    total: outTotal,
-    self: outSelf,
-  };
+  return { name: names, file: files, line: lines, binary: binaries, kind: kinds };
 }
 
-/** Every node but the root, ordered by its frame's rank (a counting sort). */
-function nodesByRank(nodeFrame: ArrayLike<number>, rank: Int32Array): Int32Array {
-  const next = new Int32Array(rank.length + 1);
-  for (let n = 1; n < nodeFrame.length; n++) next[rank[nodeFrame[n]] + 1]++;
-  for (let r = 0; r < rank.length; r++) next[r + 1] += next[r];
-  const order = new Int32Array(Math.max(0, nodeFrame.length - 1));
-  for (let n = 1; n < nodeFrame.length; n++) order[next[rank[nodeFrame[n]]]++] = n;
-  return order;
+function buildFlameGraph(tree: CallTree): FlameGraph {
+  const totals = tree.totals('samples');
+  // Children are ordered by (name, frame id), through a ranking of the frames kept per frame
+  // table as it grows (name-order.ts) rather than a sort per node; paths at zero are left out.
+  const order = preOrder(childrenByName(tree, frameNameOrder(tree.frames).rank), 0, totals);
+  return flameOf(frameColumns(tree.frames), order, { frame: tree.frame, total: totals, self: tree.selfSamples });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js';
 import { aggregateRequest } from './aggregate.js';
 import { flameGraph, type FlameGraph } from './flame.js';
-import { matchFrames, measureSearch, parseSearch, searchFlame } from './focus.js';
+import { matchFrames, measureSearch, parseSearch, searchFilter, searchFlame } from './focus.js';
 
 function graphOf(folded: string): FlameGraph {
   return flameGraph([...aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded }])).values()][0].tree);
@@ -41,4 +41,16 @@ test('the measure works on the bare arrays (what the browser holds)', () => {
   const matched = matchFrames(G.frames.name, (n) => n === 'leaf');
   assert.deepEqual(measureSearch({ frame: G.frame, depth: G.depth, total: G.total }, matched), { matchedSamples: 14, totalSamples: 23, matchedFrames: 1 });
   assert.deepEqual(measureSearch({ frame: [], depth: [], total: [] }, new Uint8Array(0)), { matchedSamples: 0, totalSamples: 0, matchedFrames: 0 });
+});
+
+test('a filter box: empty is no filter, the same rule otherwise, a half-typed regex matches nothing', () => {
+  assert.equal(searchFilter('  '), null);
+  const text = searchFilter('PARSE')!;
+  assert.deepEqual(['parse', 'parseAll', 'render'].map(text), [true, true, false]);
+  const rx = searchFilter('/^parse$/')!;
+  assert.deepEqual(['parse', 'parseAll', 'Parse'].map(rx), [true, false, false]);
+  const rxi = searchFilter('/^parse$/i')!;
+  assert.deepEqual(['parse', 'Parse'].map(rxi), [true, true]);
+  const bad = searchFilter('/(unclosed/')!;
+  assert.equal(bad('(unclosed'), false);
 });

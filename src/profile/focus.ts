@@ -5,8 +5,10 @@ import type { FlameGraph } from './flame.js';
  * matching frame anywhere on its stack, each sample counted once (as `go tool pprof -focus`
  * counts). Pure code over the flame graph's wire form, so the server and the browser share it.
  *
- * A query is plain text (a case-insensitive substring of the frame name) or `/regex/flags`
- * with flags from `imsu` (JavaScript syntax, matched against the frame name as written).
+ * The one query syntax of every search and filter box (flame graph, symbols and diff tables,
+ * hide patterns, the API's `search`): plain text is a case-insensitive substring; `/regex/flags`
+ * is a JavaScript regular expression with flags from `imsu`, matched as written (so
+ * case-sensitive unless it says `/…/i`). Text that only looks like a path (`/usr/lib`) is text.
  */
 export type SearchQuery = { ok: true; text: string; test: (name: string) => boolean } | { ok: false; text: string; error: string };
 
@@ -29,6 +31,16 @@ export function parseSearch(query: string): SearchQuery {
     return { ok: false, text, error: `invalid regular expression ${text}: ${why}` };
   }
   return { ok: true, text, test: (name) => re.test(name) };
+}
+
+/**
+ * A filter box's predicate (parseSearch's rule): null while the box is empty (no filter); a
+ * query that cannot be read, such as a half-typed `/regex/`, matches nothing.
+ */
+export function searchFilter(query: string): ((name: string) => boolean) | null {
+  if (query.trim() === '') return null;
+  const q = parseSearch(query);
+  return q.ok ? q.test : () => false;
 }
 
 /** One flag per frame id: 1 where the frame's name matches. */

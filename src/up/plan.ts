@@ -1,6 +1,5 @@
 import type { PilotlightConfig } from '../config/schema.js';
 import { ConfigFileError } from '../config/load.js';
-import type { ExporterOptions } from '../pipeline/exporter.js';
 import type { StoreLimits } from '../ui/api-types.js';
 
 export type Listen = { host: string; port: number } | false;
@@ -91,13 +90,5 @@ export function targetOf(
   return target;
 }
 
-/** The exporter tuning every hop shares (`profiling.exporter`), as exporter options. */
-export function exporterTuning(config: PilotlightConfig): Pick<ExporterOptions, 'enableDataCompression' | 'timeout' | 'retryOnFailure' | 'sendingQueue'> {
-  const e = config.profiling.exporter;
-  return {
-    enableDataCompression: e.enableDataCompression,
-    timeout: e.timeout,
-    retryOnFailure: { ...e.retryOnFailure },
-    sendingQueue: { maxItems: e.queue.maxItems, maxBytes: e.queue.maxBytes },
-  };
-}
+/** The exporter tuning every hop shares (declared with `profiling.exporter` in src/config/schema.ts). */
+export { exporterTuning } from '../config/schema.js';

@@ -4,7 +4,7 @@ import { useVirtualRows } from '../table/useVirtualRows.js';
 import { formatCount, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';
 import { diffRows, formatDelta, isSignificant, sortDiffRows, type DiffSortKey } from './diffGraph.js';
-import { compileQuery } from '../flame/search.js';
+import { searchFilter } from '../../profile/focus.js';
 import { valueFormat } from '../units.js';
 import { SymbolName } from '../table/SymbolName.js';
 
@@ -17,7 +17,7 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
   const rows = useMemo(() => diffRows(diff.symbols, diff.base.samples, diff.target.samples), [diff]);
   const values = valueFormat(diff.type, 0);
   const shown = useMemo(() => {
-    const pred = compileQuery(filter);
+    const pred = searchFilter(filter);
     return sortDiffRows(pred ? rows.filter((r) => pred(r.name) || pred(r.file) || pred(r.binary)) : rows, sort.key, sort.dir);
   }, [rows, filter, sort]);
   const bodyRef = useRef<HTMLDivElement>(null);

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { layoutFlame } from './layout.js';
-import { compileQuery, matchFrames, summarizeMatches, singleFrame } from './search.js';
+import { summarizeMatches, singleFrame } from './search.js';
 import { flameFromFolded } from './testing.js';
+import { matchFrames as matchNames, parseSearch } from '../../profile/focus.js';
+import type { FlameGraph } from '../../profile/flame.js';
 
 const STACKS = `
 main;serve;handle;parse 30
@@ -12,20 +14,17 @@ main;batch;parseAll;parse 10
 main;idle 40
 `;
 
-test('queries: case-insensitive substring, /regex/, and a half-typed regex matches nothing', () => {
-  assert.equal(compileQuery('  '), null);
-  const sub = compileQuery('PARSE')!;
-  assert.deepEqual(['parse', 'parseAll', 'render'].map(sub), [true, true, false]);
-  const rx = compileQuery('/^parse$/')!;
-  assert.deepEqual(['parse', 'parseAll'].map(rx), [true, false]);
-  const bad = compileQuery('/(unclosed/')!;
-  assert.equal(bad('(unclosed'), false);
-});
+/** The frames a search box's query matches, as the flame view computes them. */
+function matchFrames(g: FlameGraph, query: string): Uint8Array {
+  const q = parseSearch(query);
+  assert.ok(q.ok);
+  return matchNames(g.frames.name, q.test);
+}
 
 test('match share counts each sample once, even with nested matches', () => {
   const g = flameFromFolded(STACKS);
   const l = layoutFlame(g);
-  const m = matchFrames(g, 'parse')!;
+  const m = matchFrames(g, 'parse');
   const names = g.frames.name.filter((_, f) => m[f]).sort();
   assert.deepEqual(names, ['parse', 'parseAll']);
   const s = summarizeMatches(l, m);
@@ -39,10 +38,10 @@ test('match share within a zoomed node, including a match above it', () => {
   const g = flameFromFolded(STACKS);
   const l = layoutFlame(g);
   const handle = g.frame.findIndex((f) => f >= 0 && g.frames.name[f] === 'handle');
-  const s = summarizeMatches(l, matchFrames(g, 'render')!, handle);
+  const s = summarizeMatches(l, matchFrames(g, 'render'), handle);
   assert.equal(s.samples, 20);
   assert.equal(s.share, 0.4);
-  const above = summarizeMatches(l, matchFrames(g, 'serve')!, handle);
+  const above = summarizeMatches(l, matchFrames(g, 'serve'), handle);
   assert.equal(above.share, 1, 'everything under handle runs inside serve');
 });
 

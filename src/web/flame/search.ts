@@ -1,37 +1,6 @@
 import type { FlameGraph } from '../../profile/flame.js';
 import type { FlameLayout } from './layout.js';
 
-/**
- * A search query as a frame predicate: case-insensitive substring, or a regular expression
- * when written `/like this/`. An invalid expression matches nothing rather than throwing
- * while the user is still typing it.
- */
-export function compileQuery(query: string): ((name: string) => boolean) | null {
-  const q = query.trim();
-  if (q === '') return null;
-  const re = /^\/(.+)\/([a-z]*)$/.exec(q);
-  if (re) {
-    try {
-      const rx = new RegExp(re[1], re[2].includes('i') ? re[2] : re[2] + 'i');
-      return (name) => rx.test(name);
-    } catch {
-      return () => false;
-    }
-  }
-  const lower = q.toLowerCase();
-  return (name) => name.toLowerCase().includes(lower);
-}
-
-/** One flag per frame id: does the frame's name match? Computed per frame, not per node. */
-export function matchFrames(graph: FlameGraph, query: string): Uint8Array | null {
-  const pred = compileQuery(query);
-  if (!pred) return null;
-  const names = graph.frames.name;
-  const out = new Uint8Array(names.length);
-  for (let f = 0; f < names.length; f++) if (pred(names[f])) out[f] = 1;
-  return out;
-}
-
 /** Flags for exactly one frame (a row picked in the symbols table). */
 export function singleFrame(graph: FlameGraph, frame: number): Uint8Array {
   const out = new Uint8Array(graph.frames.name.length);

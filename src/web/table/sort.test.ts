@@ -30,6 +30,10 @@ test('filter by name or binary, with the search syntax', () => {
   assert.deepEqual(filterRows(ROWS, 'PAR').map((r) => r.name), ['parse']);
   assert.deepEqual(filterRows(ROWS, 'libc').map((r) => r.name), ['idle']);
   assert.deepEqual(filterRows(ROWS, '/^(main|idle)$/').map((r) => r.name), ['main', 'idle']);
+  // As in the flame search: a /regex/ is case-sensitive unless it says /…/i.
+  assert.deepEqual(filterRows(ROWS, '/^PARSE$/').map((r) => r.name), []);
+  assert.deepEqual(filterRows(ROWS, '/^PARSE$/i').map((r) => r.name), ['parse']);
+  assert.deepEqual(filterRows(ROWS, '/(unclosed/').map((r) => r.name), [], 'a half-typed regex matches nothing');
   assert.equal(filterRows(ROWS, ''), ROWS);
 });
 

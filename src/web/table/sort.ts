@@ -1,5 +1,5 @@
 import type { SymbolRow } from '../../profile/symbols.js';
-import { compileQuery } from '../flame/search.js';
+import { searchFilter } from '../../profile/focus.js';
 
 export type SortKey = 'name' | 'self' | 'total';
 export type SortDir = 'asc' | 'desc';
@@ -280,9 +280,9 @@ function lowerBound(sorted: readonly string[], name: string, from: number): numb
 /** The name order every table sorts by (names are shared across tables and updates). */
 const names = new NameOrder();
 
-/** Rows whose name, file or binary matches the filter (same syntax as the flame search). */
+/** Rows whose name, file or binary matches the filter (the flame search's syntax: focus.ts). */
 export function filterRows(rows: readonly SymbolRow[], query: string): readonly SymbolRow[] {
-  const pred = compileQuery(query);
+  const pred = searchFilter(query);
   if (!pred) return rows;
   return rows.filter((r) => pred(r.name) || pred(r.file) || pred(r.binary));
 }

@@ -7,6 +7,7 @@ import { RECURSION_LIMIT, WireReader, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireResourceProfiles, type WireScopeProfiles } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
 import { writeKeyValue, writeKeyValueAndUnit, writeUint53, writeVarint64 } from '../otlp/wire/write-attributes.js';
+import { DICTIONARY, LEN, PROFILE, REQUEST, RESOURCE, RESOURCE_PROFILES, SAMPLE, SCOPE, SCOPE_PROFILES, VARINT } from '../otlp/wire/fields.js';
 import { WireWriter } from '../otlp/wire/writer.js';
 import type { RequestStats } from '../pipeline/request-stats.js';
 import { workloadOf } from '../profile/workload.js';
@@ -153,10 +154,10 @@ class ShapeRun {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
+        case REQUEST.resourceProfiles:
           this.resourceProfiles(at, this.wire.resourceProfiles[rpIndex++]);
           break;
-        case 2:
+        case REQUEST.dictionary:
           this.dictionary();
           break;
         default:
@@ -174,31 +175,31 @@ class ShapeRun {
     const local = emptyCounts();
     try {
       r.uint32();
-      const s = w.open(1);
+      const s = w.open(REQUEST.resourceProfiles);
       let resource = true;
       let scopeIndex = 0;
       while (r.pos < rp.end) {
         const fieldAt = r.pos;
         const tag = r.tag();
         switch (tag >>> 3) {
-          case 1: {
+          case RESOURCE_PROFILES.resource: {
             const end = r.uint32() + r.pos;
-            const e = w.open(1);
+            const e = w.open(RESOURCE_PROFILES.resource);
             // Every occurrence's attributes were read into one list: written with the first.
-            if (resource) for (const kv of this.resourceAttributes(rp, local)) writeKeyValue(w, 1, kv);
+            if (resource) for (const kv of this.resourceAttributes(rp, local)) writeKeyValue(w, RESOURCE.attributes, kv);
             resource = false;
             this.copyFieldsBut(false, end, RECURSION_LIMIT - 3);
             w.close(e);
             break;
           }
-          case 2: {
+          case RESOURCE_PROFILES.scopeProfiles: {
             const end = r.uint32() + r.pos;
-            const e = w.open(2);
+            const e = w.open(RESOURCE_PROFILES.scopeProfiles);
             this.scopeProfiles(rp.scopes[scopeIndex++], end, local);
             w.close(e);
             break;
           }
-          case 3:
+          case RESOURCE_PROFILES.schemaUrl:
             r.bytesLength();
             w.copy(this.bytes, fieldAt, r.pos);
             break;
@@ -242,23 +243,23 @@ class ShapeRun {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1: {
+        case SCOPE_PROFILES.scope: {
           const e = r.uint32() + r.pos;
-          const s = w.open(1);
-          if (scope) for (const kv of sp.scopeAttributes ?? []) writeKeyValue(w, 3, this.plainKeyValue(kv));
+          const s = w.open(SCOPE_PROFILES.scope);
+          if (scope) for (const kv of sp.scopeAttributes ?? []) writeKeyValue(w, SCOPE.attributes, this.plainKeyValue(kv));
           scope = false;
           this.copyFieldsBut(true, e, RECURSION_LIMIT - 4);
           w.close(s);
           break;
         }
-        case 2: {
+        case SCOPE_PROFILES.profiles: {
           const e = r.uint32() + r.pos;
-          const s = w.open(2);
+          const s = w.open(SCOPE_PROFILES.profiles);
           this.profile(sp.profiles[profileIndex++], e, counts);
           w.close(s);
           break;
         }
-        case 3:
+        case SCOPE_PROFILES.schemaUrl:
           r.bytesLength();
           w.copy(this.bytes, at, r.pos);
           break;
@@ -279,11 +280,9 @@ class ShapeRun {
       const at = r.pos;
       const tag = r.tag();
       const no = tag >>> 3;
-      // Resource: 1 attributes, 2 dropped_attributes_count, 3 entity_refs.
-      // InstrumentationScope: 1 name, 2 version, 3 attributes, 4 dropped_attributes_count.
-      const attributes = scope ? no === 3 : no === 1;
-      const varint = scope ? no === 4 : no === 2;
-      const bytes = scope ? no === 1 || no === 2 : no === 3;
+      const attributes = scope ? no === SCOPE.attributes : no === RESOURCE.attributes;
+      const varint = scope ? no === SCOPE.droppedAttributesCount : no === RESOURCE.droppedAttributesCount;
+      const bytes = scope ? no === SCOPE.name || no === SCOPE.version : no === RESOURCE.entityRefs;
       if (attributes) {
         skipLength(r);
         continue;
@@ -306,32 +305,32 @@ class ShapeRun {
       const at = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 2: {
+        case PROFILE.samples: {
           const len = r.uint32();
           sampleAt.push(at);
           r.pos += len;
           break;
         }
-        case 3:
+        case PROFILE.timeUnixNano:
           r.fixed64();
           w.copy(this.bytes, at, r.pos);
           break;
-        case 4:
-        case 6:
-        case 8:
+        case PROFILE.durationNano:
+        case PROFILE.period:
+        case PROFILE.droppedAttributesCount:
           r.varint64();
           w.copy(this.bytes, at, r.pos);
           break;
-        case 1:
-        case 5:
-        case 7:
-        case 9:
-        case 10:
+        case PROFILE.sampleType:
+        case PROFILE.periodType:
+        case PROFILE.profileId:
+        case PROFILE.originalPayloadFormat:
+        case PROFILE.originalPayload:
           r.bytesLength();
           w.copy(this.bytes, at, r.pos);
           break;
-        case 11:
-          if ((tag & 7) === 2) {
+        case PROFILE.attributeIndices:
+          if ((tag & 7) === LEN) {
             const e = r.uint32() + r.pos;
             while (r.pos < e) this.keepProfileAttribute(r.int32(), attributes, counts);
           } else {
@@ -343,7 +342,7 @@ class ShapeRun {
       }
     }
     if (attributes.length > 0) {
-      const s = w.open(11);
+      const s = w.open(PROFILE.attributeIndices);
       for (const a of attributes) w.varint(a);
       w.close(s);
     }
@@ -422,22 +421,22 @@ class ShapeRun {
     r.pos = at;
     r.tag();
     const end = r.uint32() + r.pos;
-    const s = w.open(2);
+    const s = w.open(PROFILE.samples);
     while (r.pos < end) {
       const fieldAt = r.pos;
       const tag = r.tag();
       switch (tag >>> 3) {
-        case 1:
-        case 3:
+        case SAMPLE.stackIndex:
+        case SAMPLE.linkIndex:
           r.int32();
           w.copy(this.bytes, fieldAt, r.pos);
           break;
-        case 2:
-          if ((tag & 7) === 2) skipLength(r);
+        case SAMPLE.attributeIndices:
+          if ((tag & 7) === LEN) skipLength(r);
           else r.int32();
           break;
-        case 4:
-        case 5:
+        case SAMPLE.values:
+        case SAMPLE.timestampsUnixNano:
           this.skipScalars(tag);
           w.copy(this.bytes, fieldAt, r.pos);
           break;
@@ -445,15 +444,15 @@ class ShapeRun {
           r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 5);
       }
     }
-    writeIndices(w, 2, attributes);
+    writeIndices(w, SAMPLE.attributeIndices, attributes);
     w.close(s);
   }
 
-  /** Skips one occurrence of values (4: varints) or timestamps (5: fixed64), packed or not. */
+  /** Skips one occurrence of values (varints) or timestamps (fixed64), packed or not. */
   private skipScalars(tag: number): void {
     const r = this.r;
-    if ((tag & 7) === 2) skipLength(r);
-    else if (tag >>> 3 === 4) r.varint64();
+    if ((tag & 7) === LEN) skipLength(r);
+    else if (tag >>> 3 === SAMPLE.values) r.varint64();
     else r.fixed64();
   }
 
@@ -466,31 +465,31 @@ class ShapeRun {
     const s = this.wire.samples;
     const first = p.sampleStart + group[0];
     const shape = sampleShape(s.valueCount.a[first], s.tsCount.a[first])!;
-    const e = w.open(2);
+    const e = w.open(PROFILE.samples);
     if (s.stack.a[first] !== 0) {
-      w.tag(1, 0);
+      w.tag(SAMPLE.stackIndex, VARINT);
       w.varint(s.stack.a[first]);
     }
-    writeIndices(w, 2, attributes ?? Array.from(s.attrs.a.subarray(s.attrStart.a[first], s.attrStart.a[first] + s.attrCount.a[first])));
+    writeIndices(w, SAMPLE.attributeIndices, attributes ?? Array.from(s.attrs.a.subarray(s.attrStart.a[first], s.attrStart.a[first] + s.attrCount.a[first])));
     if (s.link.a[first] !== 0) {
-      w.tag(3, 0);
+      w.tag(SAMPLE.linkIndex, VARINT);
       w.varint(s.link.a[first]);
     }
     if (shape === 'value') {
       let sum = 0;
       for (const k of group) sum += s.values.a[s.valueStart.a[p.sampleStart + k]];
-      const v = w.open(4);
+      const v = w.open(SAMPLE.values);
       if (Number.isSafeInteger(sum)) writeUint53(w, sum);
       else writeVarint64(w, this.exactSum(sampleAt, group));
       w.close(v);
     } else {
       if (shape === 'timed-values') {
-        const v = w.open(4);
-        for (const k of group) this.copyScalars(sampleAt[k], 4);
+        const v = w.open(SAMPLE.values);
+        for (const k of group) this.copyScalars(sampleAt[k], SAMPLE.values);
         w.close(v);
       }
-      const t = w.open(5);
-      for (const k of group) this.copyScalars(sampleAt[k], 5);
+      const t = w.open(SAMPLE.timestampsUnixNano);
+      for (const k of group) this.copyScalars(sampleAt[k], SAMPLE.timestampsUnixNano);
       w.close(t);
     }
     w.close(e);
@@ -501,7 +500,7 @@ class ShapeRun {
     const r = this.r;
     let sum = 0n;
     for (const k of group) {
-      this.eachScalar(sampleAt[k], 4, () => {
+      this.eachScalar(sampleAt[k], SAMPLE.values, () => {
         r.varint64();
         sum += toBigInt(r.lo, r.hi, true);
       });
@@ -509,19 +508,19 @@ class ShapeRun {
     return sum;
   }
 
-  /** Copies the sample's values (4) or timestamps (5) as packed content, in order. */
-  private copyScalars(at: number, fieldNo: 4 | 5): void {
+  /** Copies the sample's values or timestamps (`fieldNo`) as packed content, in order. */
+  private copyScalars(at: number, fieldNo: number): void {
     const r = this.r;
     this.eachScalar(at, fieldNo, () => {
       const start = r.pos;
-      if (fieldNo === 4) r.varint64();
+      if (fieldNo === SAMPLE.values) r.varint64();
       else r.fixed64();
       this.w.copy(this.bytes, start, r.pos);
     });
   }
 
-  /** Calls `read` at each value of field 4 or 5 of the sample at `at` (packed or not), which must read it. */
-  private eachScalar(at: number, fieldNo: 4 | 5, read: () => void): void {
+  /** Calls `read` at each value of field `fieldNo` (values or timestamps) of the sample at `at` (packed or not), which must read it. */
+  private eachScalar(at: number, fieldNo: number, read: () => void): void {
     const r = this.r;
     r.pos = at;
     r.tag();
@@ -530,18 +529,18 @@ class ShapeRun {
       const tag = r.tag();
       const no = tag >>> 3;
       if (no === fieldNo) {
-        if ((tag & 7) === 2) {
+        if ((tag & 7) === LEN) {
           const e = r.uint32() + r.pos;
           while (r.pos < e) read();
         } else {
           read();
         }
-      } else if (no === 4 || no === 5) {
+      } else if (no === SAMPLE.values || no === SAMPLE.timestampsUnixNano) {
         this.skipScalars(tag);
-      } else if (no === 1 || no === 3) {
+      } else if (no === SAMPLE.stackIndex || no === SAMPLE.linkIndex) {
         r.int32();
-      } else if (no === 2) {
-        if ((tag & 7) === 2) skipLength(r);
+      } else if (no === SAMPLE.attributeIndices) {
+        if ((tag & 7) === LEN) skipLength(r);
         else r.int32();
       } else {
         r.skip(tag & 7, no, RECURSION_LIMIT - 5);
@@ -557,23 +556,23 @@ class ShapeRun {
   private dictionary(): void {
     const { r, w } = this;
     const end = r.uint32() + r.pos;
-    const s = w.open(2);
+    const s = w.open(REQUEST.dictionary);
     let run = r.pos;
     while (r.pos < end) {
       const fieldAt = r.pos;
       const tag = r.tag();
       const no = tag >>> 3;
-      if (no < 1 || no > 7) {
+      if (!DICTIONARY_TABLES.has(no)) {
         r.skip(tag & 7, no, RECURSION_LIMIT - 2);
         continue;
       }
       const e = r.uint32() + r.pos;
       r.pos = e;
-      if (no !== 6) continue;
+      if (no !== DICTIONARY.attributeTable) continue;
       const kvu = this.d!.attributes[this.attrIndex++];
       if (!refersToStrings(kvu.value)) continue;
       w.copy(this.bytes, run, fieldAt);
-      writeKeyValueAndUnit(w, 6, { ...kvu, value: kvu.value && this.plainValue(kvu.value) });
+      writeKeyValueAndUnit(w, DICTIONARY.attributeTable, { ...kvu, value: kvu.value && this.plainValue(kvu.value) });
       run = e;
     }
     w.copy(this.bytes, run, end);
@@ -622,6 +621,9 @@ function refersToStrings(v: AnyValue | undefined): boolean {
       return false;
   }
 }
+
+/** The ProfilesDictionary's fields: every one a repeated table (all length-delimited). */
+const DICTIONARY_TABLES: ReadonlySet<number> = new Set(Object.values(DICTIONARY));
 
 /** Skips a length-delimited field's content (its length is read first, then added). */
 function skipLength(r: WireReader): void {

@@ -90,6 +90,16 @@ function sortInUse(list: number[], used: Uint8Array): void {
   for (let k = 0; k < n; k++) list[k] = sorted[k];
 }
 
+/** Bytes of `v` (≥ 0) as a varint. */
+function varintSize(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
 /** EntityRef's fields are all strings (copied as read). */
 function isEntityRefString(no: number): boolean {
   return no === ENTITY_REF.schemaUrl || no === ENTITY_REF.type || no === ENTITY_REF.idKeys || no === ENTITY_REF.descriptionKeys;
@@ -582,12 +592,22 @@ export class WireChunker {
       }
       const strings = this.lists[STR];
       if (strings.length === 0) w.close(w.open(DICTIONARY.stringTable));
-      for (const i of strings) {
-        const start = d.strStart.a[i];
-        const len = d.strLen.a[i];
+      const strStart = d.strStart.a;
+      const strLen = d.strLen.a;
+      for (let k = 0; k < strings.length; ) {
+        // A run of strings in use that lie one after the other in the request, each field just
+        // a one-byte tag and the shortest length (nothing else fits between them), is copied in
+        // one piece after the first one's tag and length: a string field holds no index.
+        const first = strings[k];
+        let end = strStart[first] + strLen[first];
+        for (k++; k < strings.length; k++) {
+          const next = strings[k];
+          if (strStart[next] !== end + 1 + varintSize(strLen[next])) break;
+          end = strStart[next] + strLen[next];
+        }
         w.tag(DICTIONARY.stringTable, LEN);
-        w.varint(len);
-        w.copy(this.bytes, start, start + len);
+        w.varint(strLen[first]);
+        w.copy(this.bytes, strStart[first], end);
       }
       this.entries(ATTR, DICTIONARY.attributeTable, d.attrAt.a, d.attrEnd.a);
       this.stacks(d);
@@ -629,10 +649,20 @@ export class WireChunker {
       if (n > 0) {
         const l = w.open(STACK_FIELD.locationIndices);
         const s0 = d.stackStart.a[i];
+        // Room for every index at its longest, then plain stores.
+        w.ensure(n * 5);
+        const buf = w.buf;
+        let p = w.pos;
         for (let j = s0; j < s0 + n; j++) {
           const loc = locs[j];
-          w.varint(loc > 0 && loc < locMap.length ? locMap[loc] : 0);
+          let v = loc > 0 && loc < locMap.length ? locMap[loc] : 0;
+          while (v > 0x7f) {
+            buf[p++] = (v & 0x7f) | 0x80;
+            v >>>= 7;
+          }
+          buf[p++] = v;
         }
+        w.pos = p;
         w.close(l);
       }
       w.close(e);

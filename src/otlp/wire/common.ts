@@ -1,5 +1,6 @@
 import type { AnyValue, KeyValue } from '../messages.js';
 import { ANY_VALUE, ARRAY_VALUE, ENTITY_REF, KEY_VALUE, KEY_VALUE_LIST, RESOURCE, SCOPE } from './fields.js';
+import { internString } from './intern.js';
 import { RECURSION_LIMIT, checkDepth, toBigInt, type WireReader } from './reader.js';
 
 /**
@@ -16,6 +17,15 @@ const KEY_VALUE_LIST_TYPE = 'opentelemetry.proto.common.v1.KeyValueList';
 type ArrayValue = Extract<AnyValue['value'], { case: 'arrayValue' }>['value'];
 type KeyValueList = Extract<AnyValue['value'], { case: 'kvlistValue' }>['value'];
 
+/**
+ * A string field, shared with earlier requests when seen before (`internString`): a sender
+ * repeats its resource attributes request after request.
+ */
+function readString(r: WireReader): string {
+  const start = r.checkedString();
+  return internString(r.buf, start, r.pos - start);
+}
+
 /** Reads an AnyValue of `len` bytes, merging into `into` when the field repeats (protobuf rules). */
 export function readAnyValue(r: WireReader, len: number, depth: number, into?: AnyValue): AnyValue {
   checkDepth(depth, ANY_VALUE_TYPE);
@@ -25,7 +35,7 @@ export function readAnyValue(r: WireReader, len: number, depth: number, into?: A
     const tag = r.tag();
     switch (tag >>> 3) {
       case ANY_VALUE.stringValue:
-        msg.value = { case: 'stringValue', value: r.string() };
+        msg.value = { case: 'stringValue', value: readString(r) };
         break;
       case ANY_VALUE.boolValue:
         msg.value = { case: 'boolValue', value: r.bool() };
@@ -92,7 +102,7 @@ export function readKeyValue(r: WireReader, len: number, depth: number): KeyValu
     const tag = r.tag();
     switch (tag >>> 3) {
       case KEY_VALUE.key:
-        msg.key = r.string();
+        msg.key = readString(r);
         break;
       case KEY_VALUE.value:
         msg.value = readAnyValue(r, r.uint32(), depth + 1, msg.value);

@@ -109,20 +109,12 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
         d.mapEnd.push(r.pos);
         break;
       }
-      case DICTIONARY.locationTable: {
-        const n = r.uint32();
-        d.locAt.push(r.pos);
-        readLocation(r, n, d);
-        d.locEnd.push(r.pos);
+      case DICTIONARY.locationTable:
+        readLocation(r, r.uint32(), d);
         break;
-      }
-      case DICTIONARY.functionTable: {
-        const n = r.uint32();
-        d.fnAt.push(r.pos);
-        readFunction(r, n, d);
-        d.fnEnd.push(r.pos);
+      case DICTIONARY.functionTable:
+        readFunction(r, r.uint32(), d);
         break;
-      }
       case DICTIONARY.linkTable: {
         const n = r.uint32();
         d.linkAt.push(r.pos);
@@ -132,9 +124,11 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
       }
       case DICTIONARY.stringTable: {
         const start = r.checkedString();
-        d.stringCount++;
-        d.strStart.push(start);
-        d.strLen.push(r.pos - start);
+        const i = d.stringCount;
+        if (i === d.strStart.a.length) growRows(i + 1, d.strStart, d.strLen);
+        d.strStart.a[i] = start;
+        d.strLen.a[i] = r.pos - start;
+        d.stringCount = d.strStart.n = d.strLen.n = i + 1;
         break;
       }
       case DICTIONARY.attributeTable: {
@@ -183,7 +177,8 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
       len |= (b & 0x7f) << shift;
       if (b < 0x80) break;
     }
-    if (b >= 0x80 || len < 0) break;
+    // An entry said to run past the end is odd: the counts stay bounded by the bytes there are.
+    if (b >= 0x80 || len < 0 || len > end - pos) break;
     pos += len;
     switch (tag >>> 3) {
       case DICTIONARY.mappingTable:
@@ -229,6 +224,15 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
 // Table entries sit at depth 3, lines at depth 4: far from the recursion limit, so only the
 // skip budget depends on it.
 
+/**
+ * Grows row columns together (a table's entries are rows of all its columns): the readers
+ * below write a row's cells straight into the arrays, checking the room of the first column
+ * only, as `push` per cell cost a call each.
+ */
+function growRows(need: number, ...cols: Int32List[]): void {
+  for (const col of cols) col.reserve(need - col.n);
+}
+
 function readStack(r: WireReader, len: number, d: WireDictionary): void {
   const end = r.pos + len;
   const locs = d.stackLocs;
@@ -238,13 +242,16 @@ function readStack(r: WireReader, len: number, d: WireDictionary): void {
     if (tag >>> 3 === STACK.locationIndices) readInt32s(r, tag & 7, locs);
     else r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
   }
-  d.stackCount++;
-  d.stackStart.push(start);
-  d.stackLen.push(locs.n - start);
+  const i = d.stackCount;
+  if (i === d.stackStart.a.length) growRows(i + 1, d.stackStart, d.stackLen);
+  d.stackStart.a[i] = start;
+  d.stackLen.a[i] = locs.n - start;
+  d.stackCount = d.stackStart.n = d.stackLen.n = i + 1;
 }
 
 function readLocation(r: WireReader, len: number, d: WireDictionary): void {
-  const end = r.pos + len;
+  const at = r.pos;
+  const end = at + len;
   const lineStart = d.lineFunction.n;
   const attrStart = d.locAttrs.n;
   let mapping = 0;
@@ -271,14 +278,19 @@ function readLocation(r: WireReader, len: number, d: WireDictionary): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
     }
   }
-  d.locationCount++;
-  d.locMapping.push(mapping);
-  d.locAddrLo.push(lo);
-  d.locAddrHi.push(hi);
-  d.locLineStart.push(lineStart);
-  d.locLineCount.push(d.lineFunction.n - lineStart);
-  d.locAttrStart.push(attrStart);
-  d.locAttrCount.push(d.locAttrs.n - attrStart);
+  const i = d.locationCount;
+  if (i === d.locMapping.a.length) growRows(i + 1, d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd);
+  d.locMapping.a[i] = mapping;
+  d.locAddrLo.a[i] = lo;
+  d.locAddrHi.a[i] = hi;
+  d.locLineStart.a[i] = lineStart;
+  d.locLineCount.a[i] = d.lineFunction.n - lineStart;
+  d.locAttrStart.a[i] = attrStart;
+  d.locAttrCount.a[i] = d.locAttrs.n - attrStart;
+  d.locAt.a[i] = at;
+  d.locEnd.a[i] = r.pos;
+  const n = i + 1;
+  d.locationCount = d.locMapping.n = d.locAddrLo.n = d.locAddrHi.n = d.locLineStart.n = d.locLineCount.n = d.locAttrStart.n = d.locAttrCount.n = d.locAt.n = d.locEnd.n = n;
 }
 
 function readLine(r: WireReader, len: number, d: WireDictionary): void {
@@ -301,12 +313,17 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
     }
   }
-  d.lineFunction.push(fn);
-  d.lineNumber.push(line);
+  const i = d.lineFunction.n;
+  if (i === d.lineFunction.a.length) d.lineFunction.reserve(1);
+  if (i === d.lineNumber.a.length) d.lineNumber.reserve(1);
+  d.lineFunction.a[i] = fn;
+  d.lineNumber.a[i] = line;
+  d.lineFunction.n = d.lineNumber.n = i + 1;
 }
 
 function readFunction(r: WireReader, len: number, d: WireDictionary): void {
-  const end = r.pos + len;
+  const at = r.pos;
+  const end = at + len;
   let name = 0;
   let system = 0;
   let file = 0;
@@ -330,11 +347,16 @@ function readFunction(r: WireReader, len: number, d: WireDictionary): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
     }
   }
-  d.functionCount++;
-  d.fnName.push(name);
-  d.fnSystemName.push(system);
-  d.fnFilename.push(file);
-  d.fnStartLine.push(startLine);
+  const i = d.functionCount;
+  if (i === d.fnName.a.length) growRows(i + 1, d.fnName, d.fnSystemName, d.fnFilename, d.fnAt, d.fnEnd);
+  if (i === d.fnStartLine.a.length) d.fnStartLine.reserve(1);
+  d.fnName.a[i] = name;
+  d.fnSystemName.a[i] = system;
+  d.fnFilename.a[i] = file;
+  d.fnStartLine.a[i] = startLine;
+  d.fnAt.a[i] = at;
+  d.fnEnd.a[i] = r.pos;
+  d.functionCount = d.fnName.n = d.fnSystemName.n = d.fnFilename.n = d.fnStartLine.n = d.fnAt.n = d.fnEnd.n = i + 1;
 }
 
 function readMapping(r: WireReader, len: number, d: WireDictionary): void {

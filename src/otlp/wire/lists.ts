@@ -3,26 +3,51 @@
  * objects. They start empty (a request has some forty columns, many of them unused) and the
  * dictionary reader reserves each table's room once it has counted the entries.
  *
- * The array a column outgrows is kept for the next column that grows to that size (a few per
- * size): nothing can refer to it any more (columns only grow while a request is being read,
- * before anyone sees them), and each request outgrew a hundred or so arrays, each a malloc
- * and a free outside the JS heap, which left the UI process's malloc heap fragmented.
+ * Columns take their room from a shared slab: one ArrayBuffer carved into views, one after the
+ * other, never handed out twice. A request's forty-odd columns were forty-odd ArrayBuffers, each
+ * a zeroed malloc and a free outside the JS heap (a tenth of reading a node's request, and a
+ * fragmented malloc heap in the UI process); now a slab serves many requests and goes when the
+ * last column cut from it does. Room a column outgrows stays unused in its slab. A column too
+ * big for a slab gets an ArrayBuffer of its own.
  */
-const KEEP_PER_SIZE = 4;
-const spareInt32 = new Map<number, Int32Array[]>();
-const spareFloat64 = new Map<number, Float64Array[]>();
+const SLAB_BYTES = 1 << 20;
+const OWN_BUFFER_BYTES = SLAB_BYTES >> 2;
+let slab = rawBuffer(SLAB_BYTES);
+let slabUsed = 0;
 
-function take<T extends Int32Array | Float64Array>(spare: Map<number, T[]>, length: number, make: (n: number) => T): T {
-  return spare.get(length)?.pop() ?? make(length);
+/**
+ * An ArrayBuffer of `bytes` left as malloc gives it (not zeroed: a column is read only below
+ * its length, where it was written).
+ */
+function rawBuffer(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
-function keep<T extends Int32Array | Float64Array>(spare: Map<number, T[]>, a: T): void {
-  let list = spare.get(a.length);
-  if (!list) {
-    list = [];
-    spare.set(a.length, list);
+/** Where `bytes` (a multiple of 8) of room start: [buffer, byte offset]. */
+function room(bytes: number): [ArrayBuffer, number] {
+  if (bytes >= OWN_BUFFER_BYTES) return [rawBuffer(bytes), 0];
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = rawBuffer(SLAB_BYTES);
+    slabUsed = 0;
   }
-  if (list.length < KEEP_PER_SIZE) list.push(a);
+  const at = slabUsed;
+  slabUsed += bytes;
+  return [slab, at];
+}
+
+function int32s(length: number): Int32Array {
+  const [buffer, at] = room(Math.ceil(length / 2) * 8);
+  return new Int32Array(buffer, at, length);
+}
+
+function float64s(length: number): Float64Array {
+  const [buffer, at] = room(length * 8);
+  return new Float64Array(buffer, at, length);
+}
+
+/** Capacity for at least `need` entries, growing from `length`. */
+function capacity(need: number, length: number): number {
+  return Math.max(need, length * 2, 16);
 }
 
 /** What a list holds before its first push: nothing is allocated for a column never used. */
@@ -33,7 +58,7 @@ export class Int32List {
   a: Int32Array;
   n = 0;
   constructor(capacity = 0) {
-    this.a = capacity > 0 ? new Int32Array(capacity) : NO_INT32;
+    this.a = capacity > 0 ? int32s(capacity) : NO_INT32;
   }
 
   push(v: number): void {
@@ -47,9 +72,8 @@ export class Int32List {
   }
 
   private grow(need: number): void {
-    const next = take(spareInt32, Math.max(need, this.a.length * 2, 16), (n) => new Int32Array(n));
-    next.set(this.a);
-    if (this.a.length > 0) keep(spareInt32, this.a);
+    const next = int32s(capacity(need, this.a.length));
+    next.set(this.a.subarray(0, this.n));
     this.a = next;
   }
 }
@@ -58,7 +82,7 @@ export class Float64List {
   a: Float64Array;
   n = 0;
   constructor(capacity = 0) {
-    this.a = capacity > 0 ? new Float64Array(capacity) : NO_FLOAT64;
+    this.a = capacity > 0 ? float64s(capacity) : NO_FLOAT64;
   }
 
   push(v: number): void {
@@ -72,9 +96,8 @@ export class Float64List {
   }
 
   private grow(need: number): void {
-    const next = take(spareFloat64, Math.max(need, this.a.length * 2, 16), (n) => new Float64Array(n));
-    next.set(this.a);
-    if (this.a.length > 0) keep(spareFloat64, this.a);
+    const next = float64s(capacity(need, this.a.length));
+    next.set(this.a.subarray(0, this.n));
     this.a = next;
   }
 }

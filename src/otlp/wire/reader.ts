@@ -42,8 +42,21 @@ export class WireReader {
     if (this.pos > this.len) throw new RangeError('premature EOF');
   }
 
-  /** A tag as fieldNo << 3 | wireType (use `>>> 3` and `& 7`). */
+  /**
+   * A tag as fieldNo << 3 | wireType (use `>>> 3` and `& 7`). Nearly every tag is one byte
+   * (fields 1–15): those are taken here, small enough to inline; the rest go through `tagSlow`.
+   */
   tag(): number {
+    const b = this.buf[this.pos];
+    // A byte past the end is undefined, which fails `b < 0x80`.
+    if (b < 0x80 && b >= 8 && (b & 7) <= 5) {
+      this.pos++;
+      return b;
+    }
+    return this.tagSlow();
+  }
+
+  private tagSlow(): number {
     const start = this.pos;
     const tag = this.uint32();
     const read = this.pos - start;
@@ -54,7 +67,27 @@ export class WireReader {
     return tag;
   }
 
+  /**
+   * A uint32 varint; one and two bytes inline (a byte past the end is undefined, which fails
+   * `< 0x80`, and goes the long way).
+   */
   uint32(): number {
+    const buf = this.buf;
+    const pos = this.pos;
+    const b = buf[pos];
+    if (b < 0x80) {
+      this.pos = pos + 1;
+      return b;
+    }
+    const b1 = buf[pos + 1];
+    if (b1 < 0x80) {
+      this.pos = pos + 2;
+      return (b & 0x7f) | (b1 << 7);
+    }
+    return this.uint32Slow();
+  }
+
+  private uint32Slow(): number {
     const buf = this.buf;
     let b = buf[this.pos++];
     if ((b & 0x80) === 0) {
@@ -92,8 +125,19 @@ export class WireReader {
     return this.uint32() | 0;
   }
 
-  /** Reads a varint into `lo`/`hi`. */
+  /** Reads a varint into `lo`/`hi`; one byte inline. */
   varint64(): void {
+    const b = this.buf[this.pos];
+    if (b < 0x80) {
+      this.pos++;
+      this.lo = b;
+      this.hi = 0;
+      return;
+    }
+    this.varint64Slow();
+  }
+
+  private varint64Slow(): void {
     const buf = this.buf;
     let pos = this.pos;
     let lo = 0;
@@ -176,15 +220,6 @@ export class WireReader {
     this.pos += len;
     this.assertBounds();
     return len;
-  }
-
-  /** A string field; invalid UTF-8 is an error (proto3 strings are validated). */
-  string(): string {
-    const len = this.uint32();
-    const start = this.pos;
-    this.pos += len;
-    this.assertBounds();
-    return decodeString(this.buf, start, len);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { KeyValue } from '../messages.js';
 import { readResource, readScope } from './common.js';
 import { WireDictionary, readDictionary } from './dictionary.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
-import { PROFILE, REQUEST, RESOURCE_PROFILES, SAMPLE, SCOPE_PROFILES, VALUE_TYPE } from './fields.js';
+import { FIXED64, LEN, PROFILE, REQUEST, RESOURCE_PROFILES, SAMPLE, SCOPE_PROFILES, VALUE_TYPE, VARINT } from './fields.js';
 import { RECURSION_LIMIT, WireReader, nanosToMs64, toBigInt } from './reader.js';
 
 /**
@@ -156,6 +156,7 @@ function readScopeProfiles(r: WireReader, len: number, samples: WireSamples): Wi
 
 function readProfile(r: WireReader, len: number, samples: WireSamples): WireProfile {
   const end = r.pos + len;
+  reserveSamples(r.buf, r.pos, Math.min(end, r.len), samples);
   const p: WireProfile = {
     hasSampleType: false,
     sampleTypeType: 0,
@@ -252,6 +253,47 @@ function readValueType(r: WireReader, len: number, p: WireProfile, which: 'sampl
   }
 }
 
+/**
+ * Counts the samples in `buf[pos, end)` (one profile's fields, tags and lengths only) and makes
+ * room for them in the per-sample columns, so reading them grows none entry by entry. Only a
+ * size hint: it stops at anything odd, and the reader proper finds what is wrong.
+ */
+function reserveSamples(buf: Uint8Array, pos: number, end: number, s: WireSamples): void {
+  let samples = 0;
+  while (pos < end) {
+    let tag = 0;
+    let b = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      b = buf[pos++];
+      tag |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (b >= 0x80) break;
+    const wireType = tag & 7;
+    if (wireType === VARINT) {
+      while (pos < end && buf[pos] >= 0x80) pos++;
+      pos++;
+      continue;
+    }
+    if (wireType === FIXED64) {
+      pos += 8;
+      continue;
+    }
+    if (wireType !== LEN) break;
+    let len = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      b = buf[pos++];
+      len |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    // An entry said to run past the end is odd: the counts stay bounded by the bytes there are.
+    if (b >= 0x80 || len < 0 || len > end - pos) break;
+    pos += len;
+    if (tag >>> 3 === PROFILE.samples) samples++;
+  }
+  for (const col of [s.stack, s.link, s.attrStart, s.attrCount, s.valueStart, s.valueCount, s.tsStart, s.tsCount]) col.reserve(samples);
+}
+
 function readSample(r: WireReader, len: number, s: WireSamples): void {
   const end = r.pos + len;
   const attrStart = s.attrs.n;
@@ -295,15 +337,19 @@ function readSample(r: WireReader, len: number, s: WireSamples): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 5);
     }
   }
-  s.count++;
-  s.stack.push(stack);
-  s.link.push(link);
-  s.attrStart.push(attrStart);
-  s.attrCount.push(s.attrs.n - attrStart);
-  s.valueStart.push(valueStart);
-  s.valueCount.push(s.values.n - valueStart);
-  s.tsStart.push(tsStart);
-  s.tsCount.push(s.tsMs.n - tsStart);
+  const i = s.count;
+  if (i === s.stack.a.length) {
+    for (const col of [s.stack, s.link, s.attrStart, s.attrCount, s.valueStart, s.valueCount, s.tsStart, s.tsCount]) col.reserve(1);
+  }
+  s.stack.a[i] = stack;
+  s.link.a[i] = link;
+  s.attrStart.a[i] = attrStart;
+  s.attrCount.a[i] = s.attrs.n - attrStart;
+  s.valueStart.a[i] = valueStart;
+  s.valueCount.a[i] = s.values.n - valueStart;
+  s.tsStart.a[i] = tsStart;
+  s.tsCount.a[i] = s.tsMs.n - tsStart;
+  s.count = s.stack.n = s.link.n = s.attrStart.n = s.attrCount.n = s.valueStart.n = s.valueCount.n = s.tsStart.n = s.tsCount.n = i + 1;
 }
 
 function readValue(r: WireReader, s: WireSamples): void {

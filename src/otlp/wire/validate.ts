@@ -102,6 +102,51 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
   // scope it needs) was most of what validating a request allocated.
   const nStrings = d.stringCount;
   const nAttrs = d.attributes.length;
+  // The flat lists every entry's runs lie in (lines, attribute indices, stack frames) are
+  // checked whole first, which is one tight loop each; the entries are walked only when a
+  // list or column holds an index out of range, to name the first entry that has it.
+  if (
+    anyOutside(d.mapFilename.a, d.mappingCount, nStrings) ||
+    anyOutside(d.mapAttrs.a, d.mapAttrs.n, nAttrs) ||
+    anyOutside(d.locMapping.a, d.locationCount, d.mappingCount) ||
+    anyOutside(d.locAttrs.a, d.locAttrs.n, nAttrs) ||
+    anyOutside(d.lineFunction.a, d.lineFunction.n, d.functionCount) ||
+    anyOutside(d.fnName.a, d.functionCount, nStrings) ||
+    anyOutside(d.fnSystemName.a, d.functionCount, nStrings) ||
+    anyOutside(d.fnFilename.a, d.functionCount, nStrings)
+  ) {
+    entryIndices(d, check, checkRun);
+  }
+  d.attributes.forEach((kvu, i) => {
+    const path = `dictionary.attribute_table[${i}]`;
+    check(() => `${path}.key_strindex`, kvu.keyStrindex, 'string_table');
+    check(() => `${path}.unit_strindex`, kvu.unitStrindex, 'string_table');
+    if (kvu.value) checkAnyValue(`${path}.value`, kvu.value, check);
+  });
+  if (anyOutside(d.stackLocs.a, d.stackLocs.n, d.locationCount)) stackIndices(d, checkRun);
+  for (let i = 0; i < d.linkCount; i++) {
+    const trace = d.linkTraceLen.a[i];
+    const span = d.linkSpanLen.a[i];
+    if (trace !== 0 && trace !== 16) {
+      throw new OtlpValidationError(`dictionary.link_table[${i}].trace_id`, `must be empty or 16 bytes, got ${trace}`);
+    }
+    if (span !== 0 && span !== 8) throw new OtlpValidationError(`dictionary.link_table[${i}].span_id`, `must be empty or 8 bytes, got ${span}`);
+  }
+}
+
+/** Whether one of `list[0, n)` is neither unset (0) nor inside a table of `size` entries. */
+function anyOutside(list: Int32Array, n: number, size: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = list[i];
+    if (v !== 0 && (v < 0 || v >= size)) return true;
+  }
+  return false;
+}
+
+/** Mapping, location and function entries in order, once one of their indices is out of range: throws for the first. */
+function entryIndices(d: WireDictionary, check: Check, checkRun: CheckRun): void {
+  const nStrings = d.stringCount;
+  const nAttrs = d.attributes.length;
   for (let i = 0; i < d.mappingCount; i++) {
     if (outside(d.mapFilename.a[i], nStrings) || badRun(d.mapAttrs.a, d.mapAttrStart.a[i], d.mapAttrCount.a[i], nAttrs)) mappingEntry(d, i, check, checkRun);
   }
@@ -114,13 +159,10 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
   for (let i = 0; i < d.functionCount; i++) {
     if (outside(d.fnName.a[i], nStrings) || outside(d.fnSystemName.a[i], nStrings) || outside(d.fnFilename.a[i], nStrings)) functionEntry(d, i, check);
   }
-  d.attributes.forEach((kvu, i) => {
-    const path = `dictionary.attribute_table[${i}]`;
-    check(() => `${path}.key_strindex`, kvu.keyStrindex, 'string_table');
-    check(() => `${path}.unit_strindex`, kvu.unitStrindex, 'string_table');
-    if (kvu.value) checkAnyValue(`${path}.value`, kvu.value, check);
-  });
-  // The hot loop (every stack frame) checks inline; the path is built only on failure.
+}
+
+/** The stacks in order, once a frame is out of range: throws for the first stack that has one. */
+function stackIndices(d: WireDictionary, checkRun: CheckRun): void {
   const locs = d.stackLocs.a;
   const nLocations = d.locationCount;
   for (let i = 0; i < d.stackCount; i++) {
@@ -130,14 +172,6 @@ function validateDictionary(d: WireDictionary, check: Check, checkRun: CheckRun)
       const loc = locs[s0 + j];
       if (loc !== 0 && (loc < 0 || loc >= nLocations)) checkRun(() => `dictionary.stack_table[${i}].location_indices`, locs, s0, n, 'location_table');
     }
-  }
-  for (let i = 0; i < d.linkCount; i++) {
-    const trace = d.linkTraceLen.a[i];
-    const span = d.linkSpanLen.a[i];
-    if (trace !== 0 && trace !== 16) {
-      throw new OtlpValidationError(`dictionary.link_table[${i}].trace_id`, `must be empty or 16 bytes, got ${trace}`);
-    }
-    if (span !== 0 && span !== 8) throw new OtlpValidationError(`dictionary.link_table[${i}].span_id`, `must be empty or 8 bytes, got ${span}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AnyValue, KeyValue, KeyValueAndUnit } from '../messages.js';
+import { ANY_VALUE, ARRAY_VALUE, FIXED64, KEY_VALUE, KEY_VALUE_AND_UNIT, KEY_VALUE_LIST, LEN, VARINT } from './fields.js';
 import type { WireWriter } from './writer.js';
 
 /**
@@ -14,7 +15,7 @@ const scratchView = new DataView(scratch.buffer);
 
 export function writeString(w: WireWriter, fieldNo: number, s: string): void {
   const b = utf8.encode(s);
-  w.tag(fieldNo, 2);
+  w.tag(fieldNo, LEN);
   w.varint(b.length);
   w.copy(b, 0, b.length);
 }
@@ -45,10 +46,10 @@ export function writeUint53(w: WireWriter, v: number): void {
 /** A KeyValue message as field `fieldNo`. */
 export function writeKeyValue(w: WireWriter, fieldNo: number, kv: KeyValue): void {
   const s = w.open(fieldNo);
-  if (kv.key !== '') writeString(w, 1, kv.key);
-  if (kv.value) writeAnyValue(w, 2, kv.value);
+  if (kv.key !== '') writeString(w, KEY_VALUE.key, kv.key);
+  if (kv.value) writeAnyValue(w, KEY_VALUE.value, kv.value);
   if (kv.keyStrindex !== 0) {
-    w.tag(3, 0);
+    w.tag(KEY_VALUE.keyStrindex, VARINT);
     writeVarint64(w, BigInt(kv.keyStrindex));
   }
   w.close(s);
@@ -58,12 +59,12 @@ export function writeKeyValue(w: WireWriter, fieldNo: number, kv: KeyValue): voi
 export function writeKeyValueAndUnit(w: WireWriter, fieldNo: number, kvu: KeyValueAndUnit): void {
   const s = w.open(fieldNo);
   if (kvu.keyStrindex !== 0) {
-    w.tag(1, 0);
+    w.tag(KEY_VALUE_AND_UNIT.keyStrindex, VARINT);
     writeVarint64(w, BigInt(kvu.keyStrindex));
   }
-  if (kvu.value) writeAnyValue(w, 2, kvu.value);
+  if (kvu.value) writeAnyValue(w, KEY_VALUE_AND_UNIT.value, kvu.value);
   if (kvu.unitStrindex !== 0) {
-    w.tag(3, 0);
+    w.tag(KEY_VALUE_AND_UNIT.unitStrindex, VARINT);
     writeVarint64(w, BigInt(kvu.unitStrindex));
   }
   w.close(s);
@@ -75,40 +76,40 @@ export function writeAnyValue(w: WireWriter, fieldNo: number, v: AnyValue): void
   const x = v.value;
   switch (x.case) {
     case 'stringValue':
-      writeString(w, 1, x.value);
+      writeString(w, ANY_VALUE.stringValue, x.value);
       break;
     case 'boolValue':
-      w.tag(2, 0);
+      w.tag(ANY_VALUE.boolValue, VARINT);
       w.varint(x.value ? 1 : 0);
       break;
     case 'intValue':
-      w.tag(3, 0);
+      w.tag(ANY_VALUE.intValue, VARINT);
       writeVarint64(w, x.value);
       break;
     case 'doubleValue':
-      w.tag(4, 1);
+      w.tag(ANY_VALUE.doubleValue, FIXED64);
       scratchView.setFloat64(0, x.value, true);
       w.copy(scratch, 0, 8);
       break;
     case 'arrayValue': {
-      const a = w.open(5);
-      for (const item of x.value.values) writeAnyValue(w, 1, item);
+      const a = w.open(ANY_VALUE.arrayValue);
+      for (const item of x.value.values) writeAnyValue(w, ARRAY_VALUE.values, item);
       w.close(a);
       break;
     }
     case 'kvlistValue': {
-      const l = w.open(6);
-      for (const kv of x.value.values) writeKeyValue(w, 1, kv);
+      const l = w.open(ANY_VALUE.kvlistValue);
+      for (const kv of x.value.values) writeKeyValue(w, KEY_VALUE_LIST.values, kv);
       w.close(l);
       break;
     }
     case 'bytesValue':
-      w.tag(7, 2);
+      w.tag(ANY_VALUE.bytesValue, LEN);
       w.varint(x.value.length);
       w.copy(x.value, 0, x.value.length);
       break;
     case 'stringValueStrindex':
-      w.tag(8, 0);
+      w.tag(ANY_VALUE.stringValueStrindex, VARINT);
       writeVarint64(w, BigInt(x.value));
       break;
     default:

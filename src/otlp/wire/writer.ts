@@ -13,7 +13,8 @@ export class WireWriter {
     this.buf = new Uint8Array(capacity);
   }
 
-  protected ensure(n: number): void {
+  /** Room for `n` more bytes at `pos` (`buf` may be replaced: read it after). */
+  ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = Math.max(64, this.buf.length * 2);
     while (size < this.pos + n) size *= 2;

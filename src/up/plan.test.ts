@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../config/load.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { configPath } from '../cli/up-command.js';
-import { dialHost, exporterTuning, targetOf, upPlan } from './plan.js';
+import { exporterTuning } from '../config/schema.js';
+import { dialHost, targetOf, upPlan } from './plan.js';
 import { browsable } from './up.js';
 
 const defaults = parseConfig({});

@@ -89,6 +89,3 @@ export function targetOf(
   if (!target) throw new Error('no OTLP listener to send to');
   return target;
 }
-
-/** The exporter tuning every hop shares (declared with `profiling.exporter` in src/config/schema.ts). */
-export { exporterTuning } from '../config/schema.js';

@@ -7,7 +7,8 @@ import { Exporter } from '../pipeline/exporter.js';
 import type { ReceiverAddresses } from '../pipeline/receiver.js';
 import { startUiServer, type UiServer } from '../ui/server.js';
 import { DemoWorkloads, type RunningDemo } from './demo.js';
-import { dialHost, exporterTuning, targetOf, type UpPlan } from './plan.js';
+import { exporterTuning } from '../config/schema.js';
+import { dialHost, targetOf, type UpPlan } from './plan.js';
 import { checkPrerequisites } from './prerequisites.js';
 import type { Progress } from './progress.js';
 

@@ -54,3 +54,58 @@ test('GET /api/sources gives each source its cores over the last minute and a fi
   assert.deepEqual(later.sources.map((s) => s.key), ['default/Deployment/inventory', 'host/Service/new']);
   await app.close();
 });
+
+test('GET /api/sources answers a query: filter, state, order and a limit, keeping profiled and kept sources; a bad parameter is a 400 naming it', async () => {
+  const now = T;
+  const store = new ProfileStore(DEFAULT_LIMITS, () => now);
+  const app = await buildUiApp({ store });
+  // 1,200 Deployments, svc-0000 busiest: a fleet's list, more than one answer sends.
+  store.addUsage(
+    Array.from({ length: 1200 }, (_, i) => ({
+      namespace: i % 2 === 0 ? 'even' : 'odd',
+      kind: 'Deployment',
+      name: `svc-${String(i).padStart(4, '0')}`,
+      cpu: [[T - 20_000, (1200 - i) * 10_000_000] as [number, number]],
+    })),
+  );
+  await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent('odd/Deployment/svc-1199')}/profiling` });
+  const get = async (query: string): Promise<SourcesResponse> => {
+    const res = await app.inject({ method: 'GET', url: `/api/sources?${query}` });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as SourcesResponse;
+  };
+  const keys = (r: SourcesResponse): string[] => r.sources.map((s) => s.key);
+
+  const all = await get('');
+  assert.equal(all.sources.length, 1200, 'no parameters: every source');
+  assert.deepEqual(keys(all).slice(0, 2), ['even/Deployment/svc-0000', 'even/Deployment/svc-0002'], 'in key order');
+  assert.deepEqual([all.total, all.matched], [1200, 1200]);
+
+  const top = await get('sort=cpu&dir=desc&limit=3&keep=even/Deployment/svc-0600');
+  assert.deepEqual(keys(top), ['even/Deployment/svc-0000', 'odd/Deployment/svc-0001', 'even/Deployment/svc-0002', 'even/Deployment/svc-0600', 'odd/Deployment/svc-1199']);
+  assert.deepEqual([top.total, top.matched], [1200, 1200]);
+
+  const found = await get('q=SVC-0999&sort=cpu&limit=3');
+  assert.deepEqual(keys(found).filter((k) => !k.endsWith('1199')), ['odd/Deployment/svc-0999'], 'the filter reaches past the first rows');
+  assert.equal(found.matched, 1);
+
+  const odd = await get('q=odd/&state=off&sort=name&limit=2');
+  assert.deepEqual(keys(odd).slice(0, 2), ['odd/Deployment/svc-0001', 'odd/Deployment/svc-0003'], 'names A to Z first');
+  assert.equal(odd.matched, 599, 'the profiled one is not off');
+
+  for (const [query, says] of [
+    ['limit=0', 'limit='],
+    ['limit=abc', 'limit='],
+    ['state=on', 'state='],
+    ['sort=size', 'sort='],
+    ['sort=cpu&dir=up', 'dir='],
+    ['dir=asc', 'dir needs sort'],
+    [`q=${'x'.repeat(1001)}`, 'q is longer'],
+  ]) {
+    const res = await app.inject({ method: 'GET', url: `/api/sources?${query}` });
+    assert.equal(res.statusCode, 400, query);
+    const body = res.json() as { code: string; message: string };
+    assert.equal(body.code, 'PL_UI_BAD_SOURCES_QUERY', res.body);
+    assert.ok(body.message.includes(says), res.body);
+  }
+});

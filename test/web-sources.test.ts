@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { RequestBuilder, type SimpleValue } from '../src/otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import type { SourcesResponse } from '../src/ui/api-types.js';
+import { USAGE_PATH } from '../src/ui/pipeline-api.js';
 import { ensureWebBuilt, launchChromium, outputPath, startUi, type RunningUi } from './helpers/web.js';
 import { XSS_NAME } from './helpers/web-fixtures.js';
 
@@ -186,6 +187,63 @@ test('the Sources list of a 100-source fleet: busiest first, sortable, filter fo
       await other.close();
     });
 
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
+    await context.close();
+  } finally {
+    await b.close();
+    await ui?.close();
+  }
+});
+
+test('a fleet beyond one answer: the list shows the busiest 500 and says so, and the filter finds the rest on the server', { timeout: 180_000 }, async (t) => {
+  const { browser, reason } = await launchChromium();
+  if (!browser) {
+    t.skip(reason);
+    return;
+  }
+  let ui: RunningUi | undefined;
+  const b: Browser = browser;
+  try {
+    ensureWebBuilt();
+    ui = await startUi();
+    // 3,000 Deployments as a gateway reports them (usage only, no stacks); svc-0000 busiest.
+    const bucket = Math.floor(Date.now() / BUCKET) * BUCKET - 2 * BUCKET;
+    const usage = {
+      sources: Array.from({ length: 3000 }, (_, i) => ({ namespace: 'fleet', kind: 'Deployment', name: `svc-${String(i).padStart(4, '0')}`, cpu: [[bucket, (3000 - i) * 1_000_000]] })),
+    };
+    const posted = await fetch(`${ui.url}${USAGE_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage) });
+    assert.equal(posted.status, 204, await posted.text());
+
+    const context = await b.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const answers: number[] = [];
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/api/sources') void r.body().then((body) => answers.push(body.length));
+    });
+    await page.goto(ui.url);
+    await page.waitForFunction(() => document.querySelectorAll('tr.source-row').length === 500);
+    assert.equal((await rowKeys(page))[0], 'fleet/Deployment/svc-0000');
+    assert.match(await page.getByTestId('sources-cut').innerText(), /Showing the first 500 of 3,000 matching sources/);
+    assert.match(await page.locator('.sources-toolbar').innerText(), /500 of 3,000 sources/);
+    assert.ok(answers.length > 0 && Math.max(...answers) < 600_000, `each answer holds 500 rows, not 3,000: ${answers.join(', ')} bytes`);
+    await page.getByTestId('sources-cut').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: outputPath('web-sources-cut-list.png') });
+
+    await page.getByLabel('Filter sources').fill('svc-2999');
+    await page.waitForFunction(() => document.querySelectorAll('tr.source-row').length === 1);
+    assert.deepEqual(await rowKeys(page), ['fleet/Deployment/svc-2999'], 'the idlest, far past the first 500, found by the server');
+    assert.equal(await page.getByTestId('sources-cut').count(), 0);
+
+    // A drawer opened on a source past the first 500 still has its source.
+    await page.getByLabel('Filter sources').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('tr.source-row').length === 500);
+    await page.goto(`${ui.url}/#/sources/${encodeURIComponent('fleet/Deployment/svc-2500')}`);
+    const drawer = page.getByRole('dialog', { name: 'Source fleet/Deployment/svc-2500' });
+    await drawer.waitFor();
+    await drawer.getByRole('button', { name: 'Enable Profiling' }).waitFor();
+    await page.screenshot({ path: outputPath('web-sources-cut.png') });
     assert.deepEqual(pageErrors, [], 'no errors in the page');
     await context.close();
   } finally {

@@ -57,10 +57,18 @@ export const CPU_SERIES_LENGTH = 30;
 /** The newest buckets of cpuSeries that SourceInfo.cpuCores averages: one minute. */
 export const CPU_RATE_BUCKETS = 6;
 
-/** GET /api/sources */
+/**
+ * GET /api/sources[?q=&state=&sort=&dir=&limit=&keep=] (src/api/source-query.ts): the sources
+ * matching the query in its order, the first `limit` of them (all without), plus every source
+ * with a slot and the `keep` one. Without `sort`, in key order; with no parameters, every source.
+ */
 export interface SourcesResponse {
   sources: SourceInfo[];
   limits: StoreLimits;
+  /** Sources the UI holds. */
+  total: number;
+  /** Sources matching the query's filter and state (more than `sources` holds when cut by `limit`). */
+  matched: number;
 }
 
 /** POST / DELETE /api/sources/{key}/profiling */

@@ -25,6 +25,7 @@ import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
 import { PROFILE_MEDIA_TYPE, encodeProfile } from './profile-codec.js';
 import { registerPipelineRoutes } from './pipeline-routes.js';
+import { FIRST_DIR, SOURCES_LIMIT_MAX, querySources, type SortDir, type SourceSortKey, type SourceStateFilter, type SourcesQuery } from '../api/source-query.js';
 
 export interface UiAppOptions {
   store: ProfileStore;
@@ -92,7 +93,11 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
 
   registerPipelineRoutes(app, store);
 
-  app.get('/api/sources', async (): Promise<SourcesResponse> => ({ sources: store.listSources(), limits: store.limits }));
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/sources', async (req): Promise<SourcesResponse> => {
+    const all = store.listSources();
+    const { sources, matched } = querySources(all, parseSourcesQuery(req.query));
+    return { sources, limits: store.limits, total: all.length, matched };
+  });
 
   app.post<{ Params: KeyParams }>('/api/sources/:key/profiling', { schema: { params: keyParams } }, async (req): Promise<SlotResponse> => {
     const workload = workloadKey(req.params.key);
@@ -417,6 +422,30 @@ function diffSide(key: string, window: { from?: number; to?: number }, p: Worklo
 }
 
 /** `from`/`to` in ms since the epoch; both optional, from < to. `prefix` names them (baseFrom). */
+/** The Sources list query (see SourcesQuery): every parameter optional; a bad one is a 400 naming it. */
+function parseSourcesQuery(q: Record<string, string | undefined>): SourcesQuery {
+  const bad = (what: string): never => {
+    throw new UiError('PL_UI_BAD_SOURCES_QUERY', what);
+  };
+  const text = q.q ?? '';
+  if (text.length > 1000) bad('q is longer than 1000 characters');
+  const state = q.state ?? 'all';
+  if (state !== 'all' && state !== 'profiling' && state !== 'off') bad(`state=${JSON.stringify(state)}: expected all, profiling or off`);
+  const key = q.sort;
+  if (key !== undefined && key !== 'name' && key !== 'cpu' && key !== 'lastSeen' && key !== 'profiling') bad(`sort=${JSON.stringify(key)}: expected name, cpu, lastSeen or profiling`);
+  const dir = q.dir ?? (key === undefined ? undefined : FIRST_DIR[key as SourceSortKey]);
+  if (dir !== undefined && dir !== 'asc' && dir !== 'desc') bad(`dir=${JSON.stringify(dir)}: expected asc or desc`);
+  if (key === undefined && dir !== undefined) bad('dir needs sort');
+  let limit: number | undefined;
+  if (q.limit !== undefined) {
+    limit = Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > SOURCES_LIMIT_MAX) bad(`limit=${JSON.stringify(q.limit)}: expected a whole number from 1 to ${SOURCES_LIMIT_MAX}`);
+  }
+  if (q.keep !== undefined && q.keep.length > 1024) bad('keep is longer than 1024 characters');
+  const sort = key === undefined ? undefined : { key: key as SourceSortKey, dir: dir as SortDir };
+  return { q: text, state: state as SourceStateFilter, sort, limit, keep: q.keep };
+}
+
 export function parseWindow(q: { from?: string; to?: string }, prefix = ''): { from?: number; to?: number } {
   const fromName = prefix ? `${prefix}From` : 'from';
   const toName = prefix ? `${prefix}To` : 'to';

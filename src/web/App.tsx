@@ -1,4 +1,5 @@
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
+import { DEFAULT_SOURCE_SORT, type SourcesQuery } from '../api/source-query.js';
 import { closeRoute, navigate, useRoute } from './route/route.js';
 import { useSources } from './hooks/useSources.js';
 import { SourcesTable } from './sources/SourcesTable.js';
@@ -6,11 +7,16 @@ import { SourceDrawer } from './drawer/SourceDrawer.js';
 import { formatAgo } from './flame/text.js';
 import { useNow } from './hooks/useNow.js';
 
+/** The most rows the Sources list asks for: a fleet's list is cut, and its filter asks the server. */
+const SOURCES_PAGE = 500;
+
 export function App() {
-  const src = useSources(2000);
   // `#/sources/<key>[?view]` opens that source's drawer, so a link or a reload lands on it.
   const route = useRoute();
   const openKey = route.key;
+  const [listQuery, setListQuery] = useState<SourcesQuery>({ q: '', state: 'all', sort: DEFAULT_SOURCE_SORT });
+  // The open source comes with every answer, wherever it ranks.
+  const src = useSources(2000, { ...listQuery, limit: SOURCES_PAGE, keep: openKey ?? undefined });
   const now = useNow(1000);
 
   const open = useCallback((key: string) => navigate({ key, hasView: false }, true), []);
@@ -33,7 +39,15 @@ export function App() {
       <main className="content">
         <h2 className="page-title">Sources</h2>
         {/* The filter takes the keyboard when the page opens on the list, not under a drawer a link opened. */}
-        <SourcesTable sources={src.sources} limits={src.limits} onOpen={open} focusFilter={!openKey} />
+        <SourcesTable
+          sources={src.sources}
+          total={src.total}
+          matched={src.matched}
+          limits={src.limits}
+          onOpen={open}
+          onQueryChange={setListQuery}
+          focusFilter={!openKey}
+        />
       </main>
       {openKey && (
         <SourceDrawer

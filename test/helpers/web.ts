@@ -26,7 +26,8 @@ function newestMtime(dir: string): number {
 /** Builds the web app when src/web/dist is missing or older than its sources. */
 export function ensureWebBuilt(): void {
   const index = join(WEB_DIST, 'index.html');
-  const sources = Math.max(newestMtime(join(ROOT, 'src', 'web')), newestMtime(join(ROOT, 'src', 'profile')));
+  // What the bundle is built from: the app, the model and the API contract it shares with the server.
+  const sources = Math.max(newestMtime(join(ROOT, 'src', 'web')), newestMtime(join(ROOT, 'src', 'profile')), newestMtime(join(ROOT, 'src', 'api')));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   execFileSync(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--config', join(ROOT, 'src', 'web', 'vite.config.ts'), '--logLevel', 'warn'], {
     cwd: ROOT,

@@ -1,10 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { SlotStatus, SourceInfo, SourcesResponse, StoreLimits } from '../../ui/api-types.js';
+import type { SourcesQuery } from '../../api/source-query.js';
 import { api } from '../api/client.js';
 
 export interface SourcesState {
   sources: SourceInfo[];
   limits: StoreLimits | null;
+  /** Sources the UI holds, and those matching the query (more than `sources` has when the list is cut). */
+  total: number;
+  matched: number;
   error: string | null;
   loadedAt: number | null;
   refresh: () => void;
@@ -14,13 +18,19 @@ export interface SourcesState {
   patchSlot: (key: string, slot: Partial<SlotStatus>) => void;
 }
 
-/** The Sources list, polled every `everyMs` (the list is small and cheap to fetch). */
-export function useSources(everyMs = 2000): SourcesState {
+/**
+ * The Sources list's rows for `query`, polled every `everyMs` and fetched again at once when
+ * the query changes (a fleet's list is cut to the rows the query asks for, see
+ * src/api/source-query.ts).
+ */
+export function useSources(everyMs: number, query: SourcesQuery): SourcesState {
   const [data, setData] = useState<SourcesResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loadedAt, setLoadedAt] = useState<number | null>(null);
   const [tick, setTick] = useState(0);
   const inFlight = useRef<AbortController | null>(null);
+  // The query as text: a new object with the same parameters is the same query.
+  const asked = JSON.stringify(query);
 
   useEffect(() => {
     let stopped = false;
@@ -30,7 +40,7 @@ export function useSources(everyMs = 2000): SourcesState {
       const ctl = new AbortController();
       inFlight.current = ctl;
       try {
-        const res = await api.sources(ctl.signal);
+        const res = await api.sources(JSON.parse(asked) as SourcesQuery, ctl.signal);
         if (stopped || ctl.signal.aborted) return;
         setData(res);
         setError(null);
@@ -47,7 +57,7 @@ export function useSources(everyMs = 2000): SourcesState {
       window.clearInterval(id);
       inFlight.current?.abort();
     };
-  }, [everyMs, tick]);
+  }, [everyMs, tick, asked]);
 
   const refresh = useCallback(() => setTick((t) => t + 1), []);
   const update = useCallback((source: SourceInfo) => {
@@ -65,5 +75,6 @@ export function useSources(everyMs = 2000): SourcesState {
       return { ...d, sources };
     });
   }, []);
-  return { sources: data?.sources ?? [], limits: data?.limits ?? null, error, loadedAt, refresh, update, patchSlot };
+  const sources = data?.sources ?? [];
+  return { sources, limits: data?.limits ?? null, total: data?.total ?? sources.length, matched: data?.matched ?? sources.length, error, loadedAt, refresh, update, patchSlot };
 }

@@ -3,17 +3,35 @@ import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
 import { formatAgo, formatBytes } from '../flame/text.js';
 import { useNow } from '../hooks/useNow.js';
 import { Sparkline } from './Sparkline.js';
-import { DEFAULT_SOURCE_SORT, filterSources, formatCores, lastDataOf, nextSort, sortSources, type SourceSort, type SourceSortKey } from './sort.js';
+import {
+  DEFAULT_SOURCE_SORT,
+  filterSources,
+  formatCores,
+  lastDataOf,
+  nextSort,
+  sortSources,
+  sourcesInState,
+  type SourceSort,
+  type SourceSortKey,
+  type SourceStateFilter,
+  type SourcesQuery,
+} from '../../api/source-query.js';
 
 interface Props {
   sources: SourceInfo[];
+  /** Sources the UI holds, and those matching the filter: more than `sources` when the server cut the list. */
+  total: number;
+  matched: number;
   limits: StoreLimits | null;
   onOpen: (key: string) => void;
+  /** The filter, state and order changed: the list's rows are asked for again with them. */
+  onQueryChange: (q: SourcesQuery) => void;
   /** Put the keyboard in the filter box when the list first shows (not under an open drawer). */
   focusFilter?: boolean;
 }
 
-type StateFilter = 'all' | 'profiling' | 'off';
+/** How long the filter text rests before the server is asked (the rows held filter at once). */
+const FILTER_QUERY_DELAY_MS = 200;
 
 const COLUMNS: { key: SourceSortKey; label: string; className: string }[] = [
   { key: 'name', label: 'Name', className: 'col-name' },
@@ -29,16 +47,21 @@ const COLUMNS: { key: SourceSortKey; label: string; className: string }[] = [
  * workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Services) before bare pods,
  * containers and processes (see sort.ts). Every name is sender text, rendered as text.
  */
-export function SourcesTable({ sources, limits, onOpen, focusFilter = true }: Props) {
+export function SourcesTable({ sources, total, matched, limits, onOpen, onQueryChange, focusFilter = true }: Props) {
   const [text, setText] = useState('');
-  const [state, setState] = useState<StateFilter>('all');
+  const [state, setState] = useState<SourceStateFilter>('all');
   const [sort, setSort] = useState<SourceSort>(DEFAULT_SOURCE_SORT);
   const filterRef = useRef<HTMLInputElement>(null);
   const now = useNow(1000);
-  const shown = useMemo(() => {
-    const inState = sources.filter((s) => (state === 'all' ? true : state === 'profiling' ? s.profiling.active : !s.profiling.active));
-    return sortSources(filterSources(inState, text), sort);
-  }, [sources, text, state, sort]);
+  const shown = useMemo(() => sortSources(filterSources(sourcesInState(sources, state), text), sort), [sources, text, state, sort]);
+  // The rows held are filtered at once; the server is asked once the text rests.
+  const [queryText, setQueryText] = useState('');
+  useEffect(() => {
+    const id = window.setTimeout(() => setQueryText(text), FILTER_QUERY_DELAY_MS);
+    return () => window.clearTimeout(id);
+  }, [text]);
+  useEffect(() => onQueryChange({ q: queryText, state, sort }), [onQueryChange, queryText, state, sort]);
+  const cut = matched > shown.length;
   const cap = limits?.slotMaxBytes ?? 0;
 
   // Only on first show: later renders never take the keyboard from where the user put it.
@@ -67,7 +90,7 @@ export function SourcesTable({ sources, limits, onOpen, focusFilter = true }: Pr
           ))}
         </div>
         <span className="muted">
-          {shown.length} of {sources.length} sources
+          {count(shown.length)} of {count(total)} sources
           {limits && ` · ${sources.filter((s) => s.profiling.active).length} / ${limits.maxSlots} slots`}
         </span>
       </div>
@@ -143,9 +166,19 @@ export function SourcesTable({ sources, limits, onOpen, focusFilter = true }: Pr
           </p>
         </div>
       )}
-      {sources.length > 0 && shown.length === 0 && <p className="muted pad">No source matches the filter.</p>}
+      {cut && (
+        <p className="muted pad" data-testid="sources-cut">
+          Showing the first {count(shown.length)} of {count(matched)} matching sources. Type to narrow the list.
+        </p>
+      )}
+      {sources.length > 0 && shown.length === 0 && !cut && <p className="muted pad">No source matches the filter.</p>}
     </section>
   );
+}
+
+/** A count as the list writes it: 26,671. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** The CSS class suffix of a kind: workloads, pods, containers, processes (any other kind: `other`). */

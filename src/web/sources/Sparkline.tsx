@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { CPU_SERIES_STEP_SECONDS } from '../../ui/api-types.js';
-import { formatCores } from './sort.js';
+import { formatCores } from '../../api/source-query.js';
 
 const WIDTH = 120;
 const HEIGHT = 22;

@@ -1,4 +1,9 @@
-import type { SourceInfo } from '../../ui/api-types.js';
+/**
+ * The Sources list's order and query, one rule for both sides: the UI server answers
+ * `GET /api/sources?q=&state=&sort=&dir=&limit=&keep=` with it (a fleet's list is cut to the
+ * rows asked for), and the browser orders and filters the rows it holds with it.
+ */
+import type { SourceInfo } from '../ui/api-types.js';
 
 export type SourceSortKey = 'name' | 'cpu' | 'lastSeen' | 'profiling';
 export type SortDir = 'asc' | 'desc';
@@ -80,6 +85,46 @@ export function sortSources(rows: readonly SourceInfo[], sort: SourceSort): Sour
       ? (a: SourceInfo, b: SourceInfo) => byText(a.name.toLowerCase(), b.name.toLowerCase()) || byText(a.namespace, b.namespace)
       : (a: SourceInfo, b: SourceInfo) => sortValue(a, key) - sortValue(b, key);
   return [...rows].sort((a, b) => sign * primary(a, b) || kindRank(a.kind) - kindRank(b.kind) || b.cpuCores - a.cpuCores || byText(a.name, b.name) || byText(a.key, b.key));
+}
+
+export type SourceStateFilter = 'all' | 'profiling' | 'off';
+
+/** Sources in the profiling state asked for. */
+export function sourcesInState(rows: readonly SourceInfo[], state: SourceStateFilter): readonly SourceInfo[] {
+  if (state === 'all') return rows;
+  const want = state === 'profiling';
+  return rows.filter((s) => s.profiling.active === want);
+}
+
+/** What the list asks the server for (GET /api/sources query parameters). */
+export interface SourcesQuery {
+  /** Filter text (see filterSources). */
+  q: string;
+  state: SourceStateFilter;
+  /** None: by key. */
+  sort?: SourceSort;
+  /** At most this many matching rows, the first in `sort` order; none: every row. */
+  limit?: number;
+  /** A source sent whether or not it matches (the one whose drawer is open). */
+  keep?: string;
+}
+
+/** The most rows one answer holds: more than a person reads, few enough to send every poll. */
+export const SOURCES_LIMIT_MAX = 10_000;
+
+/**
+ * The rows a query gets: the first `limit` matching sources in its order, plus every source with
+ * a profiling slot and the `keep` source wherever they rank (the drawer and the comparison
+ * picker need them), in query order; `matched` counts every matching source.
+ */
+export function querySources(all: readonly SourceInfo[], query: SourcesQuery): { sources: SourceInfo[]; matched: number } {
+  const order = (rows: readonly SourceInfo[]): SourceInfo[] => (query.sort ? sortSources(rows, query.sort) : [...rows].sort((a, b) => byText(a.key, b.key)));
+  const matching = order(filterSources(sourcesInState(all, query.state), query.q));
+  if (query.limit === undefined || matching.length <= query.limit) return { sources: matching, matched: matching.length };
+  const page = matching.slice(0, query.limit);
+  const inPage = new Set(page.map((s) => s.key));
+  const extra = all.filter((s) => !inPage.has(s.key) && (s.profiling.active || s.key === query.keep));
+  return { sources: extra.length === 0 ? page : order([...page, ...extra]), matched: matching.length };
 }
 
 /** Sources whose key (namespace/Kind/name) contains the filter text, any case. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SourceInfo } from '../../ui/api-types.js';
-import { DEFAULT_SOURCE_SORT, filterSources, formatCores, nextSort, sortSources } from './sort.js';
+import type { SourceInfo } from '../ui/api-types.js';
+import { DEFAULT_SOURCE_SORT, filterSources, formatCores, nextSort, querySources, sortSources } from './source-query.js';
 
 function src(key: string, cpuCores: number, extra: Partial<SourceInfo> = {}): SourceInfo {
   const [namespace, kind, name] = key.split('/');
@@ -71,4 +71,29 @@ test('the filter matches namespace, kind and name; cores read with their unit', 
     [0, 0.001, 0.52, 1, 12.345].map(formatCores),
     ['0 cores', '<0.01 cores', '0.52 cores', '1.00 cores', '12.3 cores'],
   );
+});
+
+test('a query cut to a limit keeps the first rows in its order, plus every profiled source and the kept one, and counts every match', () => {
+  const active = { active: true, bytes: 1, chunks: 1, samples: 1, lastDataAt: 1, expiresAt: null };
+  const rows = [
+    src('default/Deployment/a', 0.9),
+    src('default/Deployment/b', 0.8),
+    src('default/Deployment/c', 0.7),
+    src('default/Deployment/d', 0.6, { profiling: active }),
+    src('default/Deployment/e', 0.5),
+    src('other/Deployment/f', 0.4),
+  ];
+  const all = querySources(rows, { q: '', state: 'all', sort: DEFAULT_SOURCE_SORT });
+  assert.equal(all.matched, 6);
+  assert.equal(all.sources.length, 6, 'no limit: every row');
+  const cut = querySources(rows, { q: '', state: 'all', sort: DEFAULT_SOURCE_SORT, limit: 2, keep: 'default/Deployment/e' });
+  assert.deepEqual(keys(cut.sources), ['default/Deployment/a', 'default/Deployment/b', 'default/Deployment/d', 'default/Deployment/e']);
+  assert.equal(cut.matched, 6);
+  const filtered = querySources(rows, { q: 'OTHER', state: 'all', sort: DEFAULT_SOURCE_SORT, limit: 2 });
+  assert.deepEqual(keys(filtered.sources), ['other/Deployment/f'], 'the filter finds a row beyond the first two');
+  const profiling = querySources(rows, { q: '', state: 'profiling', sort: { key: 'name', dir: 'asc' }, limit: 10 });
+  assert.deepEqual(keys(profiling.sources), ['default/Deployment/d']);
+  const byName = querySources(rows, { q: 'default', state: 'off', sort: { key: 'name', dir: 'desc' }, limit: 1 });
+  assert.deepEqual(keys(byName.sources), ['default/Deployment/e', 'default/Deployment/d'], 'the first by name descending, and the profiled one though it is filtered out');
+  assert.equal(byName.matched, 4);
 });

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real OpenTelemetry programs the peer tests run (test/helpers/peers.ts), from their
-# published Go modules at the versions pinned in tools/peers/, each once: a build lands in
+# Builds the real programs the peer tests run (test/helpers/peers.ts): the OpenTelemetry
+# Collector and eBPF profiler, Helm for the chart tests and kubecheck (tools/peers/kubecheck, the
+# Kubernetes API types' strict decoder), from their published Go modules at the versions pinned
+# in tools/peers/, each once: a build lands in
 # $PILOTLIGHT_PEERS_DIR/NAME-HASH/, HASH being that of its pinned inputs, and a second run with
-# the same inputs builds nothing. Needs Go >= 1.25 and the Go module proxy; without them it
-# says so and the peer tests skip, naming what is missing.
+# the same inputs builds nothing. Needs Go >= 1.25 (Helm and kubecheck: >= 1.26) and the Go
+# module proxy; without them it says so and the peer tests skip, naming what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,3 +74,35 @@ build_ebpf_profiler() {
   (cd "$ebpf_dir/mod" && "$GO" build -o "$ebpf_dir/ebpf-reporter" ./reporter && "$GO" build -o "$ebpf_dir/ebpf-profiler" go.opentelemetry.io/ebpf-profiler)
 }
 build ebpf-profiler "$ebpf_dir/ebpf-profiler" build_ebpf_profiler
+
+# Helm, from the pinning module (its go.mod names helm.sh/helm/v3/cmd/helm as a tool), with the
+# version stamps Helm's own Makefile sets: `helm version`, and the Kubernetes version that
+# .Capabilities and `helm lint` assume (that of the client-go Helm is built with); and beside it
+# helm-notes (tools/peers/helm/notes), built first so that a present `helm` means both are.
+helm_dir="$PEERS_DIR/helm-$(key "$TOOLS/helm/go.mod" "$TOOLS/helm/go.sum" "$TOOLS/helm/notes/main.go")"
+build_helm() {
+  mkdir -p "$helm_dir"
+  rm -rf "$helm_dir/mod" && cp -r "$TOOLS/helm" "$helm_dir/mod"
+  (
+    cd "$helm_dir/mod"
+    local version k8s_minor ldflags
+    version=$("$GO" list -m -f '{{.Version}}' helm.sh/helm/v3)
+    k8s_minor=$("$GO" list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
+    ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$version"
+    for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+      ldflags="$ldflags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+    done
+    CGO_ENABLED=0 "$GO" build -trimpath -o "$helm_dir/helm-notes" ./notes
+    CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" -o "$helm_dir/helm" helm.sh/helm/v3/cmd/helm
+  )
+}
+build helm "$helm_dir/helm" build_helm
+
+# kubecheck: every rendered object strictly decoded into its Kubernetes API type.
+kubecheck_dir="$PEERS_DIR/kubecheck-$(key "$TOOLS/kubecheck/go.mod" "$TOOLS/kubecheck/go.sum" "$TOOLS/kubecheck/main.go")"
+build_kubecheck() {
+  mkdir -p "$kubecheck_dir"
+  rm -rf "$kubecheck_dir/mod" && cp -r "$TOOLS/kubecheck" "$kubecheck_dir/mod"
+  (cd "$kubecheck_dir/mod" && "$GO" build -trimpath -o "$kubecheck_dir/kubecheck" .)
+}
+build kubecheck "$kubecheck_dir/kubecheck" build_kubecheck

@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { Profile as PprofProfile } from 'pprof-format';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT, folded } from './helpers/fixtures.js';
 import { cpuAndOffCpuRequest } from './profile-types-fixture.js';
+import { CLI } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
 
 async function cli(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
   if (input) {
@@ -143,4 +144,27 @@ test('pilotlight profile --type picks a profile type: off-CPU time in nanosecond
   const none = await cli(['profile', file, '--type', 'alloc_space:bytes']);
   assert.equal(none.code, 1);
   assert.equal(none.stderr, `pilotlight: no alloc_space:bytes profile in ${file}; types there: cpu, off_cpu\n`);
+});
+
+test('pilotlight profile FILE | head: a reader that stops early ends the command quietly, with no stack trace', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pilotlight-cli-'));
+  const file = join(dir, 'big.pb');
+  // Far more output than a pipe holds (64 KiB), so the CLI is still writing when the reader goes.
+  const stacks = Array.from({ length: 5000 }, (_, i) => `main;serve;handler_${i};leaf_${i} ${i + 1}`).join('\n');
+  await writeFile(file, encodeRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: stacks }])));
+  for (const format of ['table', 'folded']) {
+    const child = spawn(process.execPath, [...CLI, 'profile', file, '--format', format], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // `head -c 100`: the first chunk, then the read end of the pipe is closed.
+    let first = '';
+    child.stdout.once('data', (d: Buffer) => {
+      first = d.toString();
+      child.stdout.destroy();
+    });
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    assert.ok(first.length > 0, `${format}: some output was read`);
+    assert.equal(stderr, '', `${format}: nothing on stderr, no EPIPE stack trace`);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `${format}: exits 0`);
+  }
 });

@@ -10,9 +10,9 @@ import { runDiffCommand } from '../src/cli/diff-command.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { requestFromFolded, K8S_CHECKOUT, K8S_INVENTORY } from './helpers/fixtures.js';
 import { T_A, T_B, WINDOW_A, WINDOW_B, windowRequest } from './helpers/time-windows.js';
+import { CLI } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -13,6 +13,7 @@ import { requestStats } from '../src/pipeline/request-stats.js';
 import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { requestFromFolded } from './helpers/fixtures.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * Faults, with real servers and processes on loopback: the UI killed and started again
@@ -24,6 +25,8 @@ import { requestFromFolded } from './helpers/fixtures.js';
  */
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
+/** A condition waited for bounds a hang (never a timing assertion): 30 s, probed every 20 ms. */
+const WAIT = { timeoutMs: 30_000, intervalMs: 20 };
 const STEADY = 'faults/Deployment/steady';
 const FAST_RETRY = { initialInterval: 50, maxInterval: 250, maxElapsedTime: 60_000 };
 
@@ -53,15 +56,6 @@ function seqsIn(batch: Parameters<Parameters<typeof consumerOf>[0]>[0]): number[
 async function post(base: string, seq: number): Promise<void> {
   const res = await fetch(`${base}/v1development/profiles`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(request(seq)) });
   assert.equal(res.status, 200, `the gateway took request ${seq}: ${await res.text()}`);
-}
-
-/** A condition waited for (bounds a hang; never a timing assertion). */
-async function until(what: string, cond: () => boolean | Promise<boolean>, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
@@ -145,7 +139,7 @@ describe('faults', () => {
     const base = `http://127.0.0.1:${(await gw.start()).http!.port}`;
     const s = stream(base, 25);
     try {
-      await until('10 requests are sent', () => s.sent() >= 10);
+      await waitFor('10 requests are sent', () => s.sent() >= 10, WAIT);
       // A quiet moment: everything sent so far is in the first UI; then it is killed.
       await s.hold();
       await gw.exporters[0].idle();
@@ -155,13 +149,13 @@ describe('faults', () => {
       await new Promise((r) => ui.c.child.once('exit', r));
       s.go();
 
-      await until('the gateway retries the dead UI', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'ui' }) > 0);
-      await until('10 requests are sent while the UI is down', () => s.sent() >= before + 10);
+      await waitFor('the gateway retries the dead UI', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'ui' }) > 0, WAIT);
+      await waitFor('10 requests are sent while the UI is down', () => s.sent() >= before + 10, WAIT);
       ui = await startUi();
       const enable = await fetch(`${ui.url}/api/sources/${encodeURIComponent(STEADY)}/profiling`, { method: 'POST' });
       assert.equal(enable.status, 200);
       const afterEnable = s.sent() + 1; // the request being sent now may have been queued before the slot
-      await until('10 more requests after the slot is open', () => s.sent() >= afterEnable + 10);
+      await waitFor('10 more requests after the slot is open', () => s.sent() >= afterEnable + 10, WAIT);
       await s.stop();
       const total = s.sent();
       await gw.exporters[0].idle();
@@ -197,11 +191,11 @@ describe('faults', () => {
     const base = `http://127.0.0.1:${(await gw.start()).http!.port}`;
     try {
       for (const i of range(0, 5)) await post(base, i);
-      await until('the destination has the first 5', () => dest.seqs.length === 5);
+      await waitFor('the destination has the first 5', () => dest.seqs.length === 5, WAIT);
       await dest.stop();
       for (const i of range(5, 25)) await post(base, i);
-      await until('the UI has all 25 while the destination is down', async () => (await uiSeqs(ui.url)).length === 25);
-      await until('the gateway retries the destination', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'dest' }) >= 20);
+      await waitFor('the UI has all 25 while the destination is down', async () => (await uiSeqs(ui.url)).length === 25, WAIT);
+      await waitFor('the gateway retries the destination', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'dest' }) >= 20, WAIT);
       assert.equal(dest.seqs.length, 5);
       await dest.restart();
       await gw.exporters[1].idle();
@@ -236,7 +230,7 @@ describe('faults', () => {
       await dest.stop();
       for (const i of range(0, 10)) await post(base, i);
       const metricsUrl = `${base}/metrics`;
-      await until('all 10 are given up on', async () => promValue(await (await fetch(metricsUrl)).text(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest' }) === 10);
+      await waitFor('all 10 are given up on', async () => promValue(await (await fetch(metricsUrl)).text(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest' }) === 10, WAIT);
       const m = await (await fetch(metricsUrl)).text();
       assert.equal(promValue(m, 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest', reason: 'retries_exhausted' }), 10);
       assert.equal(promValue(m, 'pilotlight_exporter_dropped_samples_total', { exporter: 'dest', reason: 'retries_exhausted' }), 10 * SAMPLES_PER_REQUEST);
@@ -283,19 +277,19 @@ describe('faults', () => {
     try {
       for (const i of range(0, 5)) await feed(i);
       await node.idle();
-      await until('the UI has the first 5', async () => (await uiSeqs(ui.url)).length === 5);
+      await waitFor('the UI has the first 5', async () => (await uiSeqs(ui.url)).length === 5, WAIT);
 
       gw.child.kill('SIGKILL');
       await new Promise((r) => gw.child.once('exit', r));
       for (const i of range(5, 30)) await feed(i);
-      await until('the exporter retries the dead gateway', async () => promValue(await node.registry.metrics(), 'pilotlight_exporter_retries_total') > 0);
+      await waitFor('the exporter retries the dead gateway', async () => promValue(await node.registry.metrics(), 'pilotlight_exporter_retries_total') > 0, WAIT);
       const held = node.queueSize;
       assert.ok(held >= 25 - 2, `the queue holds what the workers are not retrying (${held})`);
       assert.equal(promValue(await node.registry.metrics(), 'pilotlight_exporter_queue_size'), held);
 
       gw = await startGatewayChild(`127.0.0.1:${ui.otlp.grpc!.port}`, [], { grpc: gwPort });
       await node.idle();
-      await until('the UI has all 30', async () => (await uiSeqs(ui.url)).length === 30, 60_000);
+      await waitFor('the UI has all 30', async () => (await uiSeqs(ui.url)).length === 30, { ...WAIT, timeoutMs: 60_000 });
       assert.deepEqual(await uiSeqs(ui.url), range(0, 30));
       const m = await node.registry.metrics();
       assert.equal(promValue(m, 'pilotlight_exporter_dropped_requests_total'), 0);

@@ -10,9 +10,10 @@ import { encodeRequest } from '../src/otlp/codec.js';
 import { parseWorkloadKey } from '../src/profile/workload.js';
 import { startUiServer } from '../src/ui/server.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
+import { waitFor } from './helpers/wait.js';
+import { CLI } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
 const BYTES = Buffer.from(encodeRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;serve;parse 30\nmain;idle 5' }])));
 const INVENTORY = 'default/Deployment/inventory';
 
@@ -49,14 +50,6 @@ async function startGatewayCli(args: string[], env: Record<string, string> = {})
   }
 }
 
-async function until(what: string, cond: () => boolean, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function post(base: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${base}/v1development/profiles`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body: BYTES });
 }
@@ -75,7 +68,7 @@ describe('pilotlight gateway (child process)', () => {
       assert.equal((await post(gw.http)).status, 401, 'no token, no entry');
       const ok = await post(gw.http, { authorization: 'Bearer tok-1' });
       assert.equal(ok.status, 200, await ok.clone().text());
-      await until('the UI holds the request', () => (ui.store.slot(INVENTORY)?.chunks.length ?? 0) > 0);
+      await waitFor('the UI holds the request', () => (ui.store.slot(INVENTORY)?.chunks.length ?? 0) > 0);
       assert.equal(ui.store.profile(INVENTORY).samples, 35);
 
       gw.child.kill('SIGTERM');

@@ -1,41 +1,70 @@
 /**
- * The Helm chart (deploy/helm/pilotlight): its values schema, and what it renders.
- *
- * There is no `helm` binary here, so the chart is rendered by deploy/helm/render, a small Go
- * program that renders a chart the way `helm template` does (sprig + Helm's own functions,
- * values merged from values.yaml, -f files and --set). It is built in GOPATH mode against the
- * Debian packages golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v3-dev; without Go
- * or those packages the rendering tests skip (the schema tests still run).
+ * The Helm chart (deploy/helm/pilotlight), tested with the real Helm: `helm lint`, its
+ * values.schema.json as Helm itself enforces it, and what `helm template` renders, every object
+ * of which is strictly decoded into its Kubernetes API type by kubecheck (unknown fields, wrong
+ * types and kinds Kubernetes does not serve fail). NOTES.txt is rendered by helm-notes, Helm's
+ * install action in `helm template`'s client-only mode (`helm template` does not print notes).
+ * scripts/peers.sh builds Helm and helm-notes (tools/peers/helm) and kubecheck
+ * (tools/peers/kubecheck) from the Go module proxy; without them the tests that need them skip,
+ * saying why.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
-import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
 import type { PilotlightConfig } from '../src/config/schema.js';
+import { helmBinary, helmNotesBinary, kubecheckBinary } from './helpers/peers.js';
 
 const REPO = join(import.meta.dirname, '..');
 const CHART = join(REPO, 'deploy', 'helm', 'pilotlight');
-const RENDERER_SRC = join(REPO, 'deploy', 'helm', 'render');
-const GOPATH = '/usr/share/gocode';
-const GO_LIBS = [
-  ['golang-github-masterminds-sprig-dev', join(GOPATH, 'src/github.com/Masterminds/sprig/functions.go')],
-  ['golang-gopkg-yaml.v3-dev', join(GOPATH, 'src/gopkg.in/yaml.v3/yaml.go')],
-] as const;
 const CONFIG_PATH = '/etc/pilotlight/pilotlight.yaml';
 
-/** Why the rendering tests cannot run here, or false when they can. */
-function renderSkipReason(): string | false {
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-  if (go.error || go.status !== 0) return 'no `go` on this machine (Debian: golang-go); the chart renderer needs it';
-  const missing = GO_LIBS.filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
-  if (missing.length) return `the chart renderer needs the Debian Go libraries: apt-get install ${missing.join(' ')}`;
-  return false;
+const HELM = helmBinary();
+const HELM_NOTES = helmNotesBinary();
+const KUBECHECK = kubecheckBinary();
+/** Why the tests that run Helm cannot run here, or false when they can. */
+const skipHelm = HELM.why ?? HELM_NOTES.why ?? false;
+/** The same for the rendering tests, which also check every object with kubecheck. */
+const skipRender = skipHelm || (KUBECHECK.why ?? false);
+if (skipRender) process.stderr.write(`helm-chart.test: skipping the tests that run Helm or kubecheck: ${skipRender}\n`);
+
+type Run = { status: number | null; stdout: string; stderr: string };
+
+/** Helm's own folders in a temp dir, so no test reads or writes the user's ~/.config/helm and the like. */
+let helmHome = '';
+function helmEnv(): NodeJS.ProcessEnv {
+  if (!helmHome) {
+    helmHome = mkdtempSync(join(tmpdir(), 'pilotlight-helm-home-'));
+    process.on('exit', () => rmSync(helmHome, { recursive: true, force: true }));
+  }
+  return {
+    ...process.env,
+    HELM_CACHE_HOME: join(helmHome, 'cache'),
+    HELM_CONFIG_HOME: join(helmHome, 'config'),
+    HELM_DATA_HOME: join(helmHome, 'data'),
+    KUBECONFIG: join(helmHome, 'no-kubeconfig'),
+  };
+}
+
+function exec(path: string, args: string[], input?: string): Run {
+  const r = spawnSync(path, args, { encoding: 'utf8', env: helmEnv(), input, timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `helm SUBCOMMAND [NAME] CHART args...`: args are Helm's own ([NAME] first, then flags). */
+function helm(subcommand: 'template' | 'lint', args: string[] = []): Run {
+  return exec(HELM.path!, [subcommand, ...args, CHART]);
+}
+
+/** The chart's NOTES.txt as `helm install` prints it, for the same [NAME] and flags as `helm template`. */
+function notesOf(args: string[] = []): Run {
+  return exec(HELM_NOTES.path!, [...args, CHART]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,52 +259,99 @@ const CUSTOM_VALUES = {
 
 describe('values.schema.json', () => {
   const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
-  const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(schema);
-  const check = (values: unknown) => ({ ok: validate(values), errors: ajv.errorsText(validate.errors) });
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'pilotlight-helm-schema-'));
+  });
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+  let n = 0;
+  /** A values file holding `values` (JSON is YAML). */
+  const valuesFile = (values: unknown): string => {
+    const file = join(work, `values-${++n}.yaml`);
+    writeFileSync(file, JSON.stringify(values));
+    return file;
+  };
+  /** Helm's verdict on a values file: `helm lint` and `helm template` both check the schema. */
+  const lint = (values: unknown) => helm('lint', ['--strict', '-f', valuesFile(values)]);
+  const check = (values: unknown) => {
+    const r = helm('template', ['-f', valuesFile(values)]);
+    return { ok: r.status === 0, errors: r.stderr };
+  };
 
-  test('is a draft-07 schema that accepts the chart defaults', () => {
+  test('is a draft-07 schema', () => {
     assert.equal((schema as { $schema: string }).$schema, 'http://json-schema.org/draft-07/schema#');
-    const r = check(defaultValues);
-    assert.ok(r.ok, r.errors);
   });
 
-  test('accepts a values file that changes every exporter, UI and destination setting', () => {
-    const r = check(CUSTOM_VALUES);
-    assert.ok(r.ok, r.errors);
+  test('helm lint --strict passes the chart with its defaults and with profiling on', { skip: skipHelm }, () => {
+    for (const args of [[], ['--set', 'profiling.enabled=true']]) {
+      const r = helm('lint', ['--strict', ...args]);
+      assert.equal(r.status, 0, `helm lint --strict ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(r.stdout, /\[(ERROR|WARNING)\]/);
+    }
+  });
+
+  test('accepts a values file that changes every exporter, UI and destination setting', { skip: skipHelm }, () => {
+    const r = lint(CUSTOM_VALUES);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /\[(ERROR|WARNING)\]/);
+    const c = check(CUSTOM_VALUES);
+    assert.ok(c.ok, c.errors);
     assert.ok(check({ profiling: { enabled: true } }).ok, 'a minimal override is valid');
   });
 
+  test('a values file that breaks the schema is refused by helm lint, helm template and an install, naming the key', { skip: skipHelm }, () => {
+    const file = valuesFile({ profiling: { enabled: true, node: { hz: 5000 } } });
+    const lintRun = helm('lint', ['-f', file]);
+    assert.notEqual(lintRun.status, 0, 'helm lint fails');
+    assert.match(lintRun.stdout, /\[ERROR\] values\.yaml: .*at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/s);
+    assert.match(lintRun.stderr, /1 chart\(s\) linted, 1 chart\(s\) failed/);
+    const templateRun = helm('template', ['-f', file]);
+    assert.notEqual(templateRun.status, 0, 'helm template fails');
+    assert.match(templateRun.stderr, /values don't meet the specifications of the schema/);
+    assert.match(templateRun.stderr, /at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/);
+    assert.equal(templateRun.stdout, '', 'and renders nothing');
+    const install = notesOf(['-f', file]);
+    assert.notEqual(install.status, 0, 'Helm\'s install action fails');
+    assert.match(install.stderr, /at '\/profiling\/node\/hz'/);
+    // --set is checked too, after the merge.
+    const set = helm('template', ['--set', 'profiling.enabled=yes']);
+    assert.notEqual(set.status, 0);
+    assert.match(set.stderr, /at '\/profiling\/enabled': got string, want boolean/);
+  });
+
   const bad: [string, unknown, RegExp][] = [
-    ['an unknown top-level key', { profilling: { enabled: true } }, /must NOT have additional properties/],
-    ['an unknown key under profiling', { profiling: { enable: true } }, /\/profiling must NOT have additional properties/],
-    ['an unknown exporter key', { profiling: { exporter: { compression: 'gzip' } } }, /\/profiling\/exporter must NOT have additional properties/],
-    ['enabled as a string', { profiling: { enabled: 'yes' } }, /\/profiling\/enabled must be boolean/],
-    ['a duration without a unit', { profiling: { exporter: { timeout: '5' } } }, /\/profiling\/exporter\/timeout must match pattern/],
-    ['a duration as a number', { profiling: { exporter: { retryOnFailure: { maxInterval: 30 } } } }, /maxInterval must be string/],
-    ['a zero queue', { profiling: { exporter: { queue: { maxItems: 0 } } } }, /maxItems must be >= 1/],
-    ['hz out of range', { profiling: { node: { hz: 5000 } } }, /\/profiling\/node\/hz must be <= 1000/],
-    ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol must be equal to one of the allowed values/],
-    ['an unknown sampler', { profiling: { node: { sampler: 'perf' } } }, /\/profiling\/node\/sampler must be equal to one of the allowed values/],
-    ['an unknown autoscaling key', { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } }, /\/profiling\/gateway\/autoscaling must NOT have additional properties/],
-    ['autoscaling to zero pods', { profiling: { gateway: { autoscaling: { minReplicas: 0 } } } }, /\/profiling\/gateway\/autoscaling\/minReplicas must be >= 1/],
-    ['a CPU target as a string', { profiling: { gateway: { autoscaling: { targetCPUUtilizationPercentage: '70%' } } } }, /targetCPUUtilizationPercentage must be integer/],
-    ['maxSlots of zero', { profiling: { ui: { maxSlots: 0 } } }, /\/profiling\/ui\/maxSlots must be >= 1/],
-    ['slotMaxBytes as a string', { profiling: { ui: { slotMaxBytes: '8Mi' } } }, /slotMaxBytes must be integer/],
-    ['a bad service port', { profiling: { ui: { service: { port: 70000 } } } }, /\/profiling\/ui\/service\/port must be <= 65535/],
-    ['a bad pull policy', { image: { repository: 'x', pullPolicy: 'Sometimes' } }, /pullPolicy must be equal to one of the allowed values/],
-    ['a pyroscope destination without url', { destinations: [{ type: 'pyroscope', name: 'p' }] }, /\/destinations\/0 must have required property 'url'/],
-    ['an otlp destination with a pyroscope key', { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] }, /\/destinations\/0 must NOT have additional properties/],
-    ['an unknown destination type', { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] }, /\/destinations\/0\/type must be equal to one of the allowed values/],
-    ['a destination header that is not a string', { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] }, /headers\/X-N must be string/],
-    ['an unknown attributes key', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { keep: [] } }] }, /\/destinations\/0\/attributes must NOT have additional properties/],
-    ['an empty attribute key to drop', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { drop: [''] } }] }, /\/destinations\/0\/attributes\/drop\/0 must NOT have fewer than 1 characters/],
-    ['a retried HTTP status that is no error', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnHttpStatus: [200] }] }, /\/destinations\/0\/retryOnHttpStatus\/0 must be >= 400/],
-    ['an unknown gRPC status name', { destinations: [{ type: 'otlp', endpoint: 'c:4317', retryOnGrpcStatus: ['BROKEN'] }] }, /\/destinations\/0\/retryOnGrpcStatus\/0 must be equal to one of the allowed values/],
-    ['retryOnGrpcStatus on a pyroscope destination', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnGrpcStatus: ['INTERNAL'] }] }, /\/destinations\/0 must NOT have additional properties/],
+    ['an unknown top-level key', { profilling: { enabled: true } }, /at '': additional properties 'profilling' not allowed/],
+    ['an unknown key under profiling', { profiling: { enable: true } }, /at '\/profiling': additional properties 'enable' not allowed/],
+    ['an unknown exporter key', { profiling: { exporter: { compression: 'gzip' } } }, /at '\/profiling\/exporter': additional properties 'compression' not allowed/],
+    ['enabled as a string', { profiling: { enabled: 'yes' } }, /at '\/profiling\/enabled': got string, want boolean/],
+    ['a duration without a unit', { profiling: { exporter: { timeout: '5' } } }, /at '\/profiling\/exporter\/timeout': '5' does not match pattern/],
+    ['a duration as a number', { profiling: { exporter: { retryOnFailure: { maxInterval: 30 } } } }, /maxInterval': got number, want string/],
+    ['a zero queue', { profiling: { exporter: { queue: { maxItems: 0 } } } }, /maxItems': minimum: got 0, want 1/],
+    ['hz out of range', { profiling: { node: { hz: 5000 } } }, /at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/],
+    ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol': value must be one of 'grpc', 'http'/],
+    ['an unknown sampler', { profiling: { node: { sampler: 'perf' } } }, /at '\/profiling\/node\/sampler': value must be one of 'bpftrace', 'ebpf-profiler'/],
+    ['an unknown autoscaling key', { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } }, /at '\/profiling\/gateway\/autoscaling': additional properties 'targetMemory' not allowed/],
+    ['autoscaling to zero pods', { profiling: { gateway: { autoscaling: { minReplicas: 0 } } } }, /at '\/profiling\/gateway\/autoscaling\/minReplicas': minimum: got 0, want 1/],
+    ['a CPU target as a string', { profiling: { gateway: { autoscaling: { targetCPUUtilizationPercentage: '70%' } } } }, /targetCPUUtilizationPercentage': got string, want integer/],
+    ['maxSlots of zero', { profiling: { ui: { maxSlots: 0 } } }, /at '\/profiling\/ui\/maxSlots': minimum: got 0, want 1/],
+    ['slotMaxBytes as a string', { profiling: { ui: { slotMaxBytes: '8Mi' } } }, /slotMaxBytes': got string, want integer/],
+    ['a bad service port', { profiling: { ui: { service: { port: 70000 } } } }, /at '\/profiling\/ui\/service\/port': maximum: got 70,000, want 65,535/],
+    ['a bad pull policy', { image: { repository: 'x', pullPolicy: 'Sometimes' } }, /pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
+    ['a pyroscope destination without url', { destinations: [{ type: 'pyroscope', name: 'p' }] }, /at '\/destinations\/0': missing property 'url'/],
+    ['an otlp destination with a pyroscope key', { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] }, /at '\/destinations\/0': additional properties 'tenant' not allowed/],
+    ['an unknown destination type', { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] }, /at '\/destinations\/0\/type': value must be one of 'pyroscope', 'otlp'/],
+    ['a destination header that is not a string', { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] }, /headers\/X-N': got number, want string/],
+    ['an unknown attributes key', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { keep: [] } }] }, /at '\/destinations\/0\/attributes': additional properties 'keep' not allowed/],
+    ['an empty attribute key to drop', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { drop: [''] } }] }, /at '\/destinations\/0\/attributes\/drop\/0': minLength: got 0, want 1/],
+    ['a retried HTTP status that is no error', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnHttpStatus: [200] }] }, /at '\/destinations\/0\/retryOnHttpStatus\/0': minimum: got 200, want 400/],
+    ['an unknown gRPC status name', { destinations: [{ type: 'otlp', endpoint: 'c:4317', retryOnGrpcStatus: ['BROKEN'] }] }, /at '\/destinations\/0\/retryOnGrpcStatus\/0': value must be one of 'CANCELLED'/],
+    ['retryOnGrpcStatus on a pyroscope destination', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnGrpcStatus: ['INTERNAL'] }] }, /at '\/destinations\/0': additional properties 'retryOnGrpcStatus' not allowed/],
   ];
   for (const [what, values, expected] of bad) {
-    test(`rejects ${what}`, () => {
+    test(`rejects ${what}`, { skip: skipHelm }, () => {
       const r = check(values);
       assert.equal(r.ok, false, `${what} should be invalid`);
       assert.match(r.errors, expected);
@@ -306,34 +382,83 @@ describe('values.schema.json', () => {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const skipRender = renderSkipReason();
-if (skipRender) process.stderr.write(`helm-chart.test: skipping the rendering tests: ${skipRender}\n`);
+describe('kubecheck', { skip: KUBECHECK.why ?? false }, () => {
+  test('refuses what the API server would: unknown fields, wrong types, unserved versions, duplicates', () => {
+    // As `helm template` writes it: a separator first; empty documents are not counted.
+    const manifest = [
+      '---',
+      '# Source: t/templates/ok.yaml',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: {name: fine, namespace: ns}',
+      'data: {a: b}',
+      '---',
+      '# Source: t/templates/deployment.yaml',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: d, namespace: ns}',
+      'spec:',
+      '  replica: 2',
+      '  selector: {matchLabels: {a: b}}',
+      '  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}',
+      '---',
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata: {name: s, namespace: ns}',
+      'spec: {ports: [{name: http, port: "80"}]}',
+      '---',
+      'apiVersion: autoscaling/v2',
+      'kind: HorizontalPodAutoscaler',
+      'metadata: {name: h, namespace: ns}',
+      'spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: d}, maxReplicas: 3, targetCPUUtilizationPercentage: 70}',
+      '---',
+      '# Source: t/templates/empty.yaml',
+      '---',
+      'apiVersion: autoscaling/v3',
+      'kind: HorizontalPodAutoscaler',
+      'metadata: {name: h3, namespace: ns}',
+      '---',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: {name: fine, namespace: ns}',
+      '',
+    ].join('\n');
+    const r = exec(KUBECHECK.path!, [], manifest);
+    assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines[0], 'ok v1 ConfigMap ns/fine');
+    assert.match(lines[1], /^error document 2 \(t\/templates\/deployment\.yaml\): strict decoding error: unknown field "spec\.replica"/);
+    assert.match(lines[2], /^error document 3: .*cannot unmarshal string into Go struct field ServicePort\.spec\.ports\.port of type int32/);
+    assert.match(lines[3], /^error document 4: strict decoding error: unknown field "spec\.targetCPUUtilizationPercentage"/, 'an autoscaling/v1 field in an autoscaling/v2 HPA');
+    assert.match(lines[4], /^error document 5: no kind "HorizontalPodAutoscaler" is registered for version "autoscaling\/v3"/);
+    assert.equal(lines[5], 'error document 6: v1 ConfigMap ns/fine is also document 1');
+    assert.equal(lines.length, 6);
+    assert.match(r.stderr, /kubecheck: 5 problem\(s\)/);
+  });
+});
 
 describe('helm chart rendering', { skip: skipRender }, () => {
   let work = '';
-  let renderer = '';
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'pilotlight-helm-'));
-    renderer = join(work, 'render');
-    const env: NodeJS.ProcessEnv = { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' };
-    if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(work, 'gocache');
-    const build = spawnSync('go', ['build', '-o', renderer, '.'], { cwd: RENDERER_SRC, env, encoding: 'utf8', timeout: 240_000 });
-    assert.equal(build.status, 0, `building the chart renderer failed:\n${build.stderr}${build.error ? String(build.error) : ''}`);
   });
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(renderer, [...args, CHART], { encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  /** `helm template [NAME] CHART args...`. */
+  function run(args: string[]): Run {
+    return helm('template', args);
   }
 
+  /** `helm template`'s objects, each of which kubecheck decoded into its Kubernetes API type. */
   function render(args: string[] = []): Rendered {
     const r = run(args);
-    assert.equal(r.status, 0, `render ${args.join(' ')} failed: ${r.stderr}`);
+    assert.equal(r.status, 0, `helm template ${args.join(' ')} failed: ${r.stderr}`);
+    const checked = exec(KUBECHECK.path!, [], r.stdout);
+    assert.equal(checked.status, 0, `kubecheck refuses what helm template ${args.join(' ')} rendered:\n${checked.stdout}${checked.stderr}`);
     const docs = parseAllDocuments(r.stdout);
     const objects: K8sObject[] = [];
     for (const doc of docs) {
@@ -343,12 +468,17 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.ok(obj.apiVersion && obj.kind && obj.metadata?.name, `every document is a Kubernetes object: ${JSON.stringify(obj)}`);
       objects.push(obj);
     }
+    assert.equal(checked.stdout.split('\n').filter((l) => l.startsWith('ok ')).length, objects.length, 'kubecheck checked every object');
     return new Rendered(objects);
   }
 
+  /**
+   * A values file, written as JSON (which is YAML): Helm reads YAML 1.1, where a plain `y`, `no`
+   * or `on` is a boolean, so the `yaml` package's 1.2 output could change the values on the way.
+   */
   function valuesFile(name: string, values: unknown): string {
     const file = join(work, name);
-    writeFileSync(file, stringifyYaml(values));
+    writeFileSync(file, JSON.stringify(values, null, 2));
     return file;
   }
 
@@ -360,7 +490,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     // Other settings do not sneak objects in while profiling is off.
     const off = valuesFile('off.yaml', { ...CUSTOM_VALUES, profiling: { ...CUSTOM_VALUES.profiling, enabled: false } });
     assert.equal(render(['-f', off]).objects.length, 0);
-    const notes = run(['--notes']);
+    const notes = notesOf();
     assert.match(notes.stdout, /profiling disabled/);
     assert.match(notes.stdout, /--set profiling\.enabled=true/);
   });
@@ -371,7 +501,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     const FULL = 'pl-pilotlight';
     let out: Rendered;
     before(() => {
-      out = render(['--name', REL, '--namespace', NS, '--set', 'profiling.enabled=true']);
+      out = render([REL, '--namespace', NS, '--set', 'profiling.enabled=true']);
     });
 
     test('renders exactly the expected objects, all in the release namespace', () => {
@@ -570,7 +700,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     });
 
     test('NOTES.txt tells how to reach the UI with a port-forward', () => {
-      const notes = run(['--name', REL, '--namespace', NS, '--set', 'profiling.enabled=true', '--notes']);
+      const notes = notesOf([REL, '--namespace', NS, '--set', 'profiling.enabled=true']);
       assert.equal(notes.status, 0, notes.stderr);
       assert.match(notes.stdout, new RegExp(`kubectl --namespace ${NS} port-forward svc/${FULL}-ui 3000:3000`));
       assert.match(notes.stdout, /http:\/\/localhost:3000/);
@@ -583,7 +713,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     let out: Rendered;
     let config: PilotlightConfig;
     before(() => {
-      out = render(['--name', 'prod', '--namespace', NS, '-f', valuesFile('custom.yaml', CUSTOM_VALUES)]);
+      out = render(['prod', '--namespace', NS, '-f', valuesFile('custom.yaml', CUSTOM_VALUES)]);
       config = out.config(`${FULL}-config`).config;
     });
 
@@ -682,14 +812,14 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     });
 
     test('a different config gives a different checksum', () => {
-      const defaults = render(['--name', 'prod', '--namespace', NS, '--set', 'profiling.enabled=true']);
+      const defaults = render(['prod', '--namespace', NS, '--set', 'profiling.enabled=true']);
       const a = out.find<Workload>('Deployment', `${FULL}-ui`).spec.template.metadata.annotations?.['checksum/config'];
       const b = defaults.find<Workload>('Deployment', `${FULL}-ui`).spec.template.metadata.annotations?.['checksum/config'];
       assert.ok(a && b && a !== b);
     });
 
     test('NOTES.txt names the UI Service port and the destinations', () => {
-      const notes = run(['--name', 'prod', '--namespace', NS, '-f', join(work, 'custom.yaml'), '--notes']);
+      const notes = notesOf(['prod', '--namespace', NS, '-f', join(work, 'custom.yaml')]);
       assert.match(notes.stdout, new RegExp(`port-forward svc/${FULL}-ui 3000:8080`));
       assert.match(notes.stdout, /grafana, collector/);
     });
@@ -774,7 +904,8 @@ describe('helm chart rendering', { skip: skipRender }, () => {
   });
 
   test('profiling.node.sampler and offCpu reach every node', () => {
-    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler', '--set', 'profiling.node.offCpu.enabled=true', '--set', 'profiling.node.offCpu.probability=0.05']);
+    // --set-json: Helm's --set turns 0.05 into the string "0.05", which the schema refuses.
+    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler', '--set', 'profiling.node.offCpu.enabled=true', '--set-json', 'profiling.node.offCpu.probability=0.05']);
     const node = out.config('release-name-pilotlight-config').config.profiling.node;
     assert.equal(node.sampler, 'ebpf-profiler');
     assert.deepEqual(node.offCpu, { enabled: true, probability: 0.05 });
@@ -803,7 +934,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
     const a = render(['--set', 'profiling.enabled=true', '--set', 'fullnameOverride=prof']);
     assert.ok(a.find('DaemonSet', 'prof-node') && a.find('Service', 'prof-gateway') && a.find('Secret', 'prof-config'));
     assert.match(a.config('prof-config').config.profiling.node.gateway.endpoint, /^http:\/\/prof-gateway\.default\.svc\.cluster\.local:4318$/);
-    const b = render(['--name', 'pilotlight', '--set', 'profiling.enabled=true']);
+    const b = render(['pilotlight', '--set', 'profiling.enabled=true']);
     assert.ok(b.find('Deployment', 'pilotlight-ui'));
   });
 

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { Receiver } from '../src/pipeline/receiver.js';
@@ -13,10 +12,13 @@ import { symbolsTable } from '../src/profile/symbols.js';
 import { buildCBurner, hasGcc } from './burners/build.js';
 import { ebpfProfilerMissing } from '../src/node/ebpf-profiler/preflight.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
+import { waitFor } from './helpers/wait.js';
 import { ebpfProfilerBuilt } from './helpers/peers.js';
 import { nobodyUnavailable } from './helpers/nobody.js';
+import { CLI } from './helpers/cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
+/** Waits for the sampler (a hang guard, not a speed check): bpftrace may take long to start. */
+const SLOW = { timeoutMs: 90_000, intervalMs: 100 };
 
 interface Run {
   child: ChildProcess;
@@ -26,7 +28,7 @@ interface Run {
 }
 
 function runCli(t: TestContext, args: string[], options: { uid?: number; gid?: number; env?: Record<string, string> } = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [...CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     uid: options.uid,
     gid: options.gid,
@@ -41,15 +43,6 @@ function runCli(t: TestContext, args: string[], options: { uid?: number; gid?: n
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Polls until `cond` holds; fails with `what` if it never does (a hang guard, not a speed check). */
-async function waitFor(what: string, cond: () => boolean, limitMs = 90_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Processes whose parent is `ppid`, with their comm. */
@@ -196,7 +189,7 @@ test('pilotlight node sends the C burner under its workload key to a gateway, an
     return hotSamples >= 20;
   };
   await Promise.race([
-    waitFor('pl_burn_inner samples under host/Service/pl-cli-burner', hot),
+    waitFor('pl_burn_inner samples under host/Service/pl-cli-burner', hot, SLOW),
     cli.exited.then((r) => assert.fail(`pilotlight node exited early (${r.code}): ${cli.stderr()}`)),
   ]);
   assert.deepEqual([...otherKeys], [], 'the --workload filter lets only that workload through');
@@ -208,7 +201,7 @@ test('pilotlight node sends the C burner under its workload key to a gateway, an
   cli.child.kill('SIGTERM');
   const r = await cli.exited;
   assert.equal(r.code, 0, cli.stderr());
-  await waitFor('bpftrace to be gone', () => !alive(bt), 10_000);
+  await waitFor('bpftrace to be gone', () => !alive(bt), { ...SLOW, timeoutMs: 10_000 });
   assert.match(cli.stdout(), /"msg":"node sampler stopped"/);
   assert.doesNotMatch(cli.stdout(), /"level":50/, 'no errors logged');
 });

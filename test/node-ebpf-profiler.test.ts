@@ -17,6 +17,7 @@ import { startUiServer } from '../src/ui/server.js';
 import { collectingConsumer, quietLog, sleep, startChild } from './helpers/ebpf.js';
 import { ebpfReporterBinary } from './helpers/peers.js';
 import { foldedOf, UiClient } from './helpers/ui-client.js';
+import { waitFor } from './helpers/wait.js';
 
 function has(cmd: string): boolean {
   try {
@@ -71,7 +72,7 @@ async function profilerToUi(t: TestContext, offCpu: boolean): Promise<void> {
 
   // The Python process, run as a service; pyenv's shim execs the interpreter, so wait for it.
   const py = startChild(t, python, ['-c', 'import time; time.sleep(120)'], { OTEL_SERVICE_NAME: service });
-  for (let i = 0; i < 100 && !basename(readlinkSync(`/proc/${py.pid}/exe`)).startsWith('python'); i++) await sleep(50);
+  await waitFor('the shim to exec python', () => basename(readlinkSync(`/proc/${py.pid}/exe`)).startsWith('python'), { timeoutMs: 5000, intervalMs: 50 });
   const exe = basename(readlinkSync(`/proc/${py.pid}/exe`));
   assert.match(exe, /^python/);
   const procRoot = mkdtempSync(join(tmpdir(), 'pl-proc-'));
@@ -179,15 +180,20 @@ async function profilerToUi(t: TestContext, offCpu: boolean): Promise<void> {
 
 /** Polls the off-CPU profile until `done` holds (a hang guard, not a speed check). */
 async function offCpuWhen(client: UiClient, key: string, done: (p: ProfileResponse) => boolean, what: string, limitMs = 30_000): Promise<ProfileResponse> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const res = await fetch(`${client.url}/api/sources/${encodeURIComponent(key)}/profile?type=off_cpu`);
-    // 400 until the slot holds off-CPU data.
-    if (res.status === 200) {
+  let last = '';
+  return waitFor(
+    what,
+    async () => {
+      const res = await fetch(`${client.url}/api/sources/${encodeURIComponent(key)}/profile?type=off_cpu`);
+      // 400 until the slot holds off-CPU data.
+      if (res.status !== 200) {
+        last = `${res.status} ${await res.text()}`;
+        return undefined;
+      }
       const p = (await res.json()) as ProfileResponse;
-      if (done(p)) return p;
-      if (Date.now() > end) assert.fail(`gave up waiting for ${what}; last off-CPU profile: ${p.samples}\n${foldedOf(p)}`);
-    } else if (Date.now() > end) assert.fail(`gave up waiting for ${what}: ${res.status} ${await res.text()}`);
-    await sleep(250);
-  }
+      last = `last off-CPU profile: ${p.samples}\n${foldedOf(p)}`;
+      return done(p) ? p : undefined;
+    },
+    { timeoutMs: limitMs, intervalMs: 250, detail: () => last },
+  );
 }

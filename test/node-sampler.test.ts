@@ -14,9 +14,12 @@ import { tableAttributes } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, buildCLeafBurner, buildGoLeafBurner, goBinary, hasCxxFilt, hasGcc } from './burners/build.js';
 import { collectingConsumer, ebpfUnavailable, quietLog, sleep, startChild } from './helpers/ebpf.js';
+import { waitFor } from './helpers/wait.js';
 
 const HZ = 20;
 const SECONDS = 4;
+/** Waits for the sampler (a hang guard, not a speed check): bpftrace may take long to start. */
+const SLOW = { timeoutMs: 90_000, intervalMs: 100 };
 
 function byWorkload(requests: ExportProfilesServiceRequest[]): Map<string, WorkloadProfile> {
   const out = new Map<string, WorkloadProfile>();
@@ -201,7 +204,7 @@ test('a short-lived process that exits before the flush still gets its workload 
   // And a short Node.js process: its JIT frames are named from its perf map after it exited.
   const js = (kids.js = startChild(t, process.execPath, [...NODE_PERF_FLAGS, BURN_JS, '0.5'], { OTEL_SERVICE_NAME: 'pl-short-js' }));
   await Promise.all([burner, js].map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve()))));
-  await waitFor('a flush after the burners exited', () => requests.some((r) => r.cGone && r.jsGone));
+  await waitFor('a flush after the burners exited', () => requests.some((r) => r.cGone && r.jsGone), SLOW);
   await sampler.stop();
 
   // Only requests built after each exit: every sample of that burner in them was symbolized
@@ -240,7 +243,7 @@ test('a burst of new processes is resolved at once only up to eagerResolvesPerSe
   // every process already running, announced when first sampled after the start.
   const burst = startChild(t, bin, ['0.5', '8'], { OTEL_SERVICE_NAME: 'pl-burst' });
   await new Promise<void>((resolve) => burst.once('exit', () => resolve()));
-  await waitFor('a flush after the burst', () => requests.length >= 2);
+  await waitFor('a flush after the burst', () => requests.length >= 2, SLOW);
   const elapsed = (Date.now() - started) / 1000;
   await sampler.stop();
   const stats = sampler.stats();
@@ -262,15 +265,6 @@ function exited(pid: number | undefined): boolean {
   }
 }
 
-/** Polls until `cond` holds; fails with `what` if it never does (a hang guard, not a speed check). */
-async function waitFor(what: string, cond: () => boolean, limitMs = 90_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 test('a bpftrace that dies is restarted with backoff, the restart logged and counted, and sampling goes on', async (t) => {
   const why = ebpfUnavailable();
   if (why) return t.skip(why);
@@ -283,13 +277,13 @@ test('a bpftrace that dies is restarted with backoff, the restart logged and cou
   t.after(() => sampler.stop());
   await sampler.start();
   const first = sampler.bpftracePid!;
-  await waitFor('a first flush', () => requests.length >= 1);
+  await waitFor('a first flush', () => requests.length >= 1, SLOW);
 
   process.kill(first, 'SIGKILL');
-  await waitFor('bpftrace to be started again', () => sampler.stats().bpftrace.starts === 2 && sampler.bpftracePid !== first);
+  await waitFor('bpftrace to be started again', () => sampler.stats().bpftrace.starts === 2 && sampler.bpftracePid !== first, SLOW);
   const second = sampler.bpftracePid!;
   const before = requests.length;
-  await waitFor('flushes from the new bpftrace', () => requests.length >= before + 2);
+  await waitFor('flushes from the new bpftrace', () => requests.length >= before + 2, SLOW);
   await sampler.stop();
 
   const stats = sampler.stats();
@@ -314,7 +308,7 @@ test('code without symbols keeps its binary and offset (binary+0x…), marked na
   const sampler = new NodeSampler({ hz: 49, intervalMs: 500, pids: [burner.pid!], kubernetes: 'off' }, consumer, quietLog);
   t.after(() => sampler.stop());
   await sampler.start();
-  await waitFor('samples of the stripped burner', () => requests.length >= 3);
+  await waitFor('samples of the stripped burner', () => requests.length >= 3, SLOW);
   await sampler.stop();
   const p = byWorkload(requests).get('host/Service/pl-stripped');
   assert.ok(p, 'workload present');
@@ -339,14 +333,14 @@ test('JIT frames of a process in its own pid and mount namespace are named from 
   const child = startChild(t, 'unshare', ['--pid', '--fork', '--mount', '--propagation', 'private', 'sh', '-c', script], { OTEL_SERVICE_NAME: 'pl-ns-js' });
   // unshare forks: the burner is its child.
   let pid: number | undefined;
-  await waitFor('the namespaced node process', () => (pid = namespacedChild(child.pid!)) !== undefined, 30_000);
-  await waitFor('its perf map', () => existsSync(`/proc/${pid}/root/tmp/perf-1.map`), 30_000);
+  await waitFor('the namespaced node process', () => (pid = namespacedChild(child.pid!)) !== undefined, { ...SLOW, timeoutMs: 30_000 });
+  await waitFor('its perf map', () => existsSync(`/proc/${pid}/root/tmp/perf-1.map`), { ...SLOW, timeoutMs: 30_000 });
   await sleep(500);
   const { requests, consumer } = collectingConsumer();
   const sampler = new NodeSampler({ hz: 49, intervalMs: 500, pids: [pid!], kubernetes: 'off' }, consumer, quietLog);
   t.after(() => sampler.stop());
   await sampler.start();
-  await waitFor('samples of the namespaced burner', () => requests.length >= 4);
+  await waitFor('samples of the namespaced burner', () => requests.length >= 4, SLOW);
   await sampler.stop();
   const p = byWorkload(requests).get('host/Service/pl-ns-js');
   assert.ok(p, `workload present among ${[...byWorkload(requests).keys()].join(', ')}`);

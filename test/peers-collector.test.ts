@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encodeRequest, PROTOBUF_CONTENT_TYPE } from '../src/otlp/codec.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
@@ -15,8 +13,8 @@ import { ebpfUnavailable, startChild } from './helpers/ebpf.js';
 import { requestFromFolded } from './helpers/fixtures.js';
 import { collectorBinary, PEER_VERSIONS, startCollector } from './helpers/peers.js';
 import { foldedOf, samplesThrough, UiClient } from './helpers/ui-client.js';
+import { CLI } from './helpers/cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
 
 /** A burner whose functions have names only this run knows: `<tag>_outer` calls `<tag>_inner`. */
 function uniqueBurner(): { path: string; outer: string; inner: string } {
@@ -48,7 +46,7 @@ for (const protocol of ['grpc', 'http'] as const) {
     await client.enable(key);
     const child = startChild(t, burner.path, ['60'], { OTEL_SERVICE_NAME: service });
     const gateway = protocol === 'grpc' ? `127.0.0.1:${col.ports.grpc}` : `http://127.0.0.1:${col.ports.http}`;
-    const node = startChild(t, process.execPath, [CLI, 'node', '--pid', String(child.pid), '--gateway', gateway, '--interval', '500ms']);
+    const node = startChild(t, process.execPath, [...CLI, 'node', '--pid', String(child.pid), '--gateway', gateway, '--interval', '500ms']);
     const p = await client.profileWhen(key, (p) => samplesThrough(p, `main;${burner.outer};${burner.inner}`) >= 20, `20 samples of ${burner.inner} through the Collector`);
     node.kill('SIGTERM');
 

@@ -4,8 +4,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Gateway } from '../src/gateway/gateway.js';
 import { startUiServer } from '../src/ui/server.js';
@@ -14,6 +13,7 @@ import { buildFivePrograms, chainShare } from './burners/five.js';
 import { startChild } from './helpers/ebpf.js';
 import { ebpfProfilerBinary, ebpfReporterBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
 import { foldedOf, UiClient } from './helpers/ui-client.js';
+import { CLI } from './helpers/cli.js';
 
 function has(cmd: string, args = ['--version']): boolean {
   try {
@@ -136,7 +136,6 @@ test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for t
   assert.equal(foldedOf(off), `python3.11+0x1234;<module>;${tag}_py_wait;do_nanosleep;schedule ${sent.off_cpu_nanos}`);
 });
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
 
 /**
  * `pilotlight node --sampler ebpf-profiler`, live: the node agent starts the real profiler,
@@ -163,7 +162,7 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
   for (const p of programs) startChild(t, p.cmd, p.args, { OTEL_SERVICE_NAME: p.service });
   for (const p of programs) await client.enable(p.key);
 
-  const node = spawn(process.execPath, [CLI, 'node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', profiler.path, '--gateway', `127.0.0.1:${gw.grpc!.port}`, '--hz', '20', '--interval', '1s', '--log-level', 'info'], {
+  const node = spawn(process.execPath, [...CLI, 'node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', profiler.path, '--gateway', `127.0.0.1:${gw.grpc!.port}`, '--hz', '20', '--interval', '1s', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { configSchema } from '../src/config/schema.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { gatewayPlan } from '../src/gateway/plan.js';
@@ -18,8 +17,9 @@ import { ebpfUnavailable, startChild } from './helpers/ebpf.js';
 import { ebpfReporterBinary, pyroscopeBinary, startPyroscope } from './helpers/peers.js';
 import { foldedText, PyroscopeClient, type MergedProfile } from './helpers/pyroscope.js';
 import { foldedOf, samplesThrough, UiClient } from './helpers/ui-client.js';
+import { waitFor } from './helpers/wait.js';
+import { CLI } from './helpers/cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'pilotlight.js');
 const PERIOD = 50_000_000; // 20 Hz
 
 /** Pyroscope, the UI, and a gateway fanning out to both as pilotlight.yaml would set it up. */
@@ -37,14 +37,15 @@ async function pipeline(t: TestContext, pyroscopePath: string) {
 
 /** Polls Pyroscope until the merged profile has `want` (or stops growing past the limit). */
 async function settled(client: PyroscopeClient, selector: string, fromMs: number, want: (p: MergedProfile) => boolean, limitMs = 60_000, profileType?: string): Promise<MergedProfile> {
-  const end = Date.now() + limitMs;
   let last: MergedProfile = { stacks: new Map(), total: 0 };
-  while (Date.now() < end) {
-    last = await client.mergedProfile(selector, fromMs, Date.now() + 60_000, profileType);
-    if (want(last)) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.fail(`Pyroscope never had what was sent for ${selector}: total ${last.total}\n${foldedText(last.stacks)}`);
+  return waitFor(
+    `Pyroscope to have what was sent for ${selector}`,
+    async () => {
+      last = await client.mergedProfile(selector, fromMs, Date.now() + 60_000, profileType);
+      return want(last) ? last : undefined;
+    },
+    { timeoutMs: limitMs, intervalMs: 500, detail: () => `total ${last.total}\n${foldedText(last.stacks)}` },
+  );
 }
 
 test('pilotlight node -> gateway -> real Grafana Pyroscope: the burner under its service_name, root first, as many samples as the UI shows, one series', async (t) => {
@@ -64,7 +65,7 @@ test('pilotlight node -> gateway -> real Grafana Pyroscope: the burner under its
   await ui.enable(key);
   const from = Date.now() - 60_000;
   const burner = startChild(t, exe, ['60']);
-  const node = startChild(t, process.execPath, [CLI, 'node', '--pid', String(burner.pid), '--gateway', gatewayUrl, '--interval', '500ms']);
+  const node = startChild(t, process.execPath, [...CLI, 'node', '--pid', String(burner.pid), '--gateway', gatewayUrl, '--interval', '500ms']);
   await ui.profileWhen(key, (p) => p.samples >= 80, '80 samples of the burner in the UI', 60_000);
   node.kill('SIGTERM');
   await new Promise((r) => node.once('exit', r));

@@ -10,6 +10,7 @@ import type { StoreLimits } from '../src/ui/api-types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
 import { UiClient } from './helpers/ui-client.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The UI's subscription (src/ui/pipeline-api.ts): real gateways forward to a real UI only the
@@ -80,15 +81,6 @@ async function post(gatewayUrl: string, body: Uint8Array = nodeRequest()): Promi
   assert.equal(res.status, 200, await res.text());
 }
 
-/** Waits for a condition (bounds a hang; not a speed check unless `limitMs` is the requirement). */
-async function until(what: string, cond: () => boolean | Promise<boolean>, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`timed out after ${limitMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function metric(gw: Gateway, name: string): Promise<number> {
   const line = (await gw.registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : 0;
@@ -107,17 +99,17 @@ function cpuSeries(ui: UiServer, key: string): number[] {
 test('the gateway forwards only workloads with a slot; the others reach the Sources list as CPU only', async () => {
   const ui = await startUi();
   const { gw, url } = await startGateway(ui.otlp.http!.port, ui.url);
-  await until('the gateway knows the (empty) subscription', () => gw.subscription?.workloads?.size === 0);
+  await waitFor('the gateway knows the (empty) subscription', () => gw.subscription?.workloads?.size === 0);
 
   await post(url);
-  await until('both workloads are listed with their CPU', () => cpuNanos(ui, INVENTORY) > 0 && cpuNanos(ui, CHECKOUT) > 0);
+  await waitFor('both workloads are listed with their CPU', () => cpuNanos(ui, INVENTORY) > 0 && cpuNanos(ui, CHECKOUT) > 0);
   assert.equal(ui.store.counters.dropped.noSlot, 0, 'the UI got stacks of workloads it has no slot for');
   assert.equal(await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total'), 2);
 
   // Enable → forwarded from the next request on: the set reaches the gateway within one node interval (1 s).
   const client = new UiClient(ui.url);
   await client.enable(INVENTORY);
-  await until('the gateway subscribes to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
+  await waitFor('the gateway subscribes to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
   await post(url);
   const p = await client.profileWhen(INVENTORY, (p) => p.samples === 13, 'the forwarded inventory samples');
   assert.equal(p.samples, 13);
@@ -127,9 +119,9 @@ test('the gateway forwards only workloads with a slot; the others reach the Sour
   // Disable → withheld again.
   const res = await fetch(`${ui.url}/api/sources/${encodeURIComponent(INVENTORY)}/profiling`, { method: 'DELETE' });
   assert.equal(res.status, 200);
-  await until('the gateway drops inventory from its set', () => gw.subscription?.workloads?.has(INVENTORY) === false, 1000);
+  await waitFor('the gateway drops inventory from its set', () => gw.subscription?.workloads?.has(INVENTORY) === false, 1000);
   await post(url);
-  await until('both withheld', async () => (await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total')) === 5);
+  await waitFor('both withheld', async () => (await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total')) === 5);
   assert.equal(ui.store.counters.dropped.noSlot, 0);
 });
 
@@ -140,13 +132,13 @@ test('CPU in the Sources list is the same whether a workload came as stacks or a
   const viaStacks = await startUi({ clock });
   const a = await startGateway(viaUsage.otlp.http!.port, viaUsage.url);
   const b = await startGateway(viaStacks.otlp.http!.port, false);
-  await until('the gateway knows the subscription', () => a.gw.subscription?.workloads !== undefined);
+  await waitFor('the gateway knows the subscription', () => a.gw.subscription?.workloads !== undefined);
   // A window that straddles the next bucket boundary: split between two buckets either way.
   const body = nodeRequest(Math.ceil(Date.now() / CPU_BUCKET_MS) * CPU_BUCKET_MS - 500);
   await post(a.url, body);
   await post(b.url, body);
-  await until('both UIs count checkout', () => cpuNanos(viaUsage, CHECKOUT) > 0 && cpuNanos(viaStacks, CHECKOUT) > 0);
-  await until('both UIs count inventory', () => cpuNanos(viaUsage, INVENTORY) > 0 && cpuNanos(viaStacks, INVENTORY) > 0);
+  await waitFor('both UIs count checkout', () => cpuNanos(viaUsage, CHECKOUT) > 0 && cpuNanos(viaStacks, CHECKOUT) > 0);
+  await waitFor('both UIs count inventory', () => cpuNanos(viaUsage, INVENTORY) > 0 && cpuNanos(viaStacks, INVENTORY) > 0);
   assert.equal(cpuSeries(viaStacks, CHECKOUT).filter((c) => c > 0).length, 2, 'the window is split over two buckets');
   assert.deepEqual(cpuSeries(viaUsage, CHECKOUT), cpuSeries(viaStacks, CHECKOUT));
   assert.deepEqual(cpuSeries(viaUsage, INVENTORY), cpuSeries(viaStacks, INVENTORY));
@@ -160,15 +152,15 @@ test('eviction and the TTL sweep end the subscription of a workload', async () =
   const { gw } = await startGateway(ui.otlp.http!.port, ui.url);
   const client = new UiClient(ui.url);
   await client.enable(INVENTORY);
-  await until('subscribed to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
+  await waitFor('subscribed to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
   await client.enable(CHECKOUT); // evicts inventory (one slot at most)
-  await until('inventory evicted, checkout subscribed', () => {
+  await waitFor('inventory evicted, checkout subscribed', () => {
     const set = gw.subscription?.workloads;
     return set?.has(CHECKOUT) === true && !set.has(INVENTORY);
   }, 1000);
   offset += (DEFAULT_LIMITS.slotTtlSeconds + 1) * 1000;
   assert.deepEqual(ui.store.sweep(), [CHECKOUT]);
-  await until('the swept slot leaves the subscription', () => gw.subscription?.workloads?.size === 0, 1000);
+  await waitFor('the swept slot leaves the subscription', () => gw.subscription?.workloads?.size === 0, 1000);
 });
 
 test('a restarted UI: the gateway learns its new set, and an enabled slot gets data again', async () => {
@@ -176,14 +168,14 @@ test('a restarted UI: the gateway learns its new set, and an enabled slot gets d
   const ports = { http: first.otlp.http!.port, grpc: first.otlp.grpc!.port, port: Number(new URL(first.url).port) };
   const { gw, url } = await startGateway(ports.http, first.url);
   await new UiClient(first.url).enable(INVENTORY);
-  await until('subscribed to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
+  await waitFor('subscribed to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
   await first.close();
 
   const second = await startUi(ports);
-  await until('the gateway learns the restarted UI has no slots', () => gw.subscription?.workloads?.size === 0, 5000);
+  await waitFor('the gateway learns the restarted UI has no slots', () => gw.subscription?.workloads?.size === 0, 5000);
   const client = new UiClient(second.url);
   await client.enable(INVENTORY);
-  await until('subscribed again', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
+  await waitFor('subscribed again', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
   await post(url);
   const p = await client.profileWhen(INVENTORY, (p) => p.samples === 13, 'inventory after the restart');
   assert.equal(p.samples, 13);
@@ -196,7 +188,7 @@ test('two gateways into one UI both honour the subscription', async () => {
   const two = await startGateway(ui.otlp.http!.port, ui.url);
   const client = new UiClient(ui.url);
   await client.enable(INVENTORY);
-  await until('both subscribed', () => [one, two].every((g) => g.gw.subscription?.workloads?.has(INVENTORY) === true), 1000);
+  await waitFor('both subscribed', () => [one, two].every((g) => g.gw.subscription?.workloads?.has(INVENTORY) === true), 1000);
   await post(one.url);
   await post(two.url);
   const p = await client.profileWhen(INVENTORY, (p) => p.samples === 26, 'inventory from both gateways');
@@ -212,9 +204,9 @@ test('a receiver without the subscription API (404) gets every workload, as with
   stops.push(() => new Promise((r) => notPilotlight.close(() => r())));
   const api = `http://127.0.0.1:${(notPilotlight.address() as AddressInfo).port}`;
   const { gw, url } = await startGateway(ui.otlp.http!.port, api);
-  await until('the gateway asked', async () => /outcome="unsupported"\} [1-9]/.test(await gw.registry.metrics()));
+  await waitFor('the gateway asked', async () => /outcome="unsupported"\} [1-9]/.test(await gw.registry.metrics()));
   assert.equal(gw.subscription?.workloads, undefined);
   await post(url);
-  await until('the UI got (and dropped) both', () => ui.store.counters.dropped.noSlot === 2);
+  await waitFor('the UI got (and dropped) both', () => ui.store.counters.dropped.noSlot === 2);
   assert.equal(await metric(gw, 'pilotlight_gateway_ui_subscription_workloads'), -1);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +19,15 @@ import { aggregateRequest } from '../src/profile/aggregate.js';
 import { DEMOS, demoKey } from '../src/up/demo.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';
 import { nobodyUnavailable } from './helpers/nobody.js';
+import { waitFor } from './helpers/wait.js';
 
 const REPO = join(import.meta.dirname, '..');
 // The TypeScript sources through tsx, as bin/pilotlight.js does on a clone without dist/ (a
 // stale dist/ must not decide this test).
 const CLI = [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO, 'src', 'cli', 'main.ts')];
 const FREE_PORTS = ['--port', '0', '--gateway-grpc', '127.0.0.1:0', '--gateway-http', '127.0.0.1:0', '--ui-otlp-grpc', '127.0.0.1:0', '--ui-otlp-http', 'off'];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The waits here probe over HTTP: every 250 ms, through errors while a server is still starting. */
+const POLL = { intervalMs: 250, retryErrors: true };
 
 function runUp(args: string[], env: Record<string, string> = {}, user?: string): { status: number | null; stdout: string; stderr: string } {
   const [cmd, ...rest] = user ? ['setpriv', `--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups', ...CLI] : CLI;
@@ -52,21 +54,6 @@ function processesWithMarker(marker: string): { pid: number; cmdline: string }[]
     }
   }
   return out;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
@@ -98,8 +85,11 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
     `profiling:\n  enabled: true\n  exporter:\n    timeout: 2s\ndestinations:\n  - type: otlp\n    name: backend\n    endpoint: 127.0.0.1:${grpc!.port}\n`,
   );
   const marker = randomUUID();
+  // A folder of its own to run from, to see that nothing is left in it (no V8 isolate-*-v8.log).
+  const cwd = mkdtempSync(join(tmpdir(), 'pl-up-cwd-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
   const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--config', config, '--demo', ...FREE_PORTS], {
-    cwd: tmpdir(),
+    cwd,
     env: { ...process.env, PL_UP_TEST_MARK: marker },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,10 +109,10 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
   });
   const context = (): string => `\n--- stdout\n${stdout}\n--- stderr (tail)\n${stderr.slice(-2000)}`;
 
-  const url = await waitFor('the UI URL', 90_000, () => {
+  const url = await waitFor('the UI URL', () => {
     if (child.exitCode !== null) return 'exited';
     return /Pilotlight is running: open (http:\/\/\S+)/.exec(stdout)?.[1];
-  }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+  }, { timeoutMs: 90_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
   assert.notEqual(url, 'exited', `up exited with ${child.exitCode} before it was running${context()}`);
 
   // Progress named each part as it came up, the demos with their keys.
@@ -135,15 +125,15 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
   for (const demo of DEMOS) {
     const key = demoKey(demo);
     // The sampler sees the demo before anyone asks for it: the source is listed.
-    await waitFor(`${key} in /api/sources`, 30_000, async () => {
+    await waitFor(`${key} in /api/sources`, async () => {
       const { sources } = await getJson<SourcesResponse>(`${url}/api/sources`);
       return sources.find((s) => s.key === key);
-    }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+    }, { timeoutMs: 30_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
     await getJson(`${url}${sourcePath(key)}/profiling`, { method: 'POST' });
-    const profile = await waitFor(`${demo.hotFunction} in ${key}'s symbols table`, 30_000, async () => {
+    const profile = await waitFor(`${demo.hotFunction} in ${key}'s symbols table`, async () => {
       const p = await getJson<ProfileResponse>(`${url}${sourcePath(key)}/profile`);
       return p.symbols.some((r) => r.name === demo.hotFunction && r.self > 0) ? p : undefined;
-    }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+    }, { timeoutMs: 30_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
     const hot = profile.symbols.find((r) => r.name === demo.hotFunction)!;
     // Every row of the demo's table is its own code or what it runs on, never another workload's.
     assert.ok(hot.total <= profile.samples, `${demo.hotFunction}: total ${hot.total} of ${profile.samples} samples`);
@@ -151,7 +141,7 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
 
   // The gateway also fanned every workload out to the destination, demos included.
   assert.match(stdout, /gateway +up +.* → ui, backend/, context());
-  await waitFor('the demos at the destination', 10_000, () => (DEMOS.every((d) => atDestination.has(demoKey(d))) ? true : undefined)).catch(() =>
+  await waitFor('the demos at the destination', () => (DEMOS.every((d) => atDestination.has(demoKey(d))) ? true : undefined), { timeoutMs: 10_000, ...POLL }).catch(() =>
     assert.fail(`the destination got ${[...atDestination].join(', ')}${context()}`),
   );
 
@@ -160,11 +150,12 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
   assert.deepEqual(end, { code: 0, signal: null }, `up exits cleanly on SIGINT${context()}`);
   assert.match(stdout, /^ {2}ui +stopped/m, context());
   // The demos exit on SIGTERM and bpftrace on SIGINT at once; give the kernel a moment to reap.
-  const left = await waitFor('no process left', 5000, () => {
+  const left = await waitFor('no process left', () => {
     const l = processesWithMarker(marker);
     return l.length === 0 ? l : undefined;
-  }).catch(() => processesWithMarker(marker));
+  }, { timeoutMs: 5000, ...POLL }).catch(() => processesWithMarker(marker));
   assert.deepEqual(left, [], 'no child of up is left running');
+  assert.deepEqual(readdirSync(cwd), [], 'nothing is left in the folder up --demo ran from');
 });
 
 test('Ctrl-C while bpftrace is still starting stops what already runs and leaves nothing behind', async (t) => {
@@ -190,14 +181,14 @@ test('Ctrl-C while bpftrace is still starting stops what already runs and leaves
       }
     }
   });
-  await waitFor('the node sampler waiting for bpftrace', 90_000, () => (/^ {2}node +waiting/m.test(stdout) || child.exitCode !== null ? true : undefined));
+  await waitFor('the node sampler waiting for bpftrace', () => (/^ {2}node +waiting/m.test(stdout) || child.exitCode !== null ? true : undefined), { timeoutMs: 90_000, ...POLL });
   assert.equal(child.exitCode, null, stdout);
   assert.ok(processesWithMarker(marker).some((p) => p.cmdline.includes('shop.js')), 'the demos were running');
   child.kill('SIGINT');
   assert.deepEqual(await exited(child), { code: 0, signal: null }, stdout);
   assert.doesNotMatch(stdout, /Pilotlight is running/);
   assert.match(stdout, /^ {2}ui +stopped/m, stdout);
-  const left = await waitFor('no process left', 5000, () => (processesWithMarker(marker).length === 0 ? [] : undefined)).catch(() => processesWithMarker(marker));
+  const left = await waitFor('no process left', () => (processesWithMarker(marker).length === 0 ? [] : undefined), { timeoutMs: 5000, ...POLL }).catch(() => processesWithMarker(marker));
   assert.deepEqual(left, [], 'no child of up is left running');
 });
 

@@ -1,10 +1,13 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { runProfileCommand, type ProfileFormat } from './profile-command.js';
 import { diffCommand } from './diff-command.js';
 import { gatewayCommand } from './gateway-command.js';
 import { nodeCommand } from './node-command.js';
 import { uiCommand } from './ui-command.js';
 import { upCommand } from './up-command.js';
+import { exitQuietlyWhenStdoutCloses } from './stdout.js';
+
+exitQuietlyWhenStdoutCloses();
 
 const program = new Command();
 program.name('pilotlight').description('Continuous CPU profiling: eBPF sampler, OTLP Profiles pipeline, live flame graphs');
@@ -26,12 +29,6 @@ program.addCommand(nodeCommand());
 program.addCommand(gatewayCommand());
 program.addCommand(uiCommand());
 program.addCommand(diffCommand());
-
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
 
 try {
   await program.parseAsync(process.argv);

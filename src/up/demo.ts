@@ -11,8 +11,12 @@ export const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 /**
  * Node flags that give every JS function its own named frame: a perf map for the JIT code,
  * interpreted frames on the native stack, and no inlining into callers (measured-facts.md).
+ * `--perf-basic-prof` also turns on V8's own log, which by default is an isolate-*-v8.log in the
+ * working directory (the folder `pilotlight up --demo` runs from): `--logfile=+` makes it an
+ * unnamed temporary file, gone with the process, and `--no-logfile-per-isolate` keeps V8 from
+ * putting the isolate's name in front of that `+`, which would make it a file again.
  */
-export const NODE_PERF_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-turbo-inlining'];
+export const NODE_PERF_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-turbo-inlining', '--no-logfile-per-isolate', '--logfile=+'];
 
 export interface DemoSpec {
   /** `service.name`, so the workload key is `host/Service/<service>`. */

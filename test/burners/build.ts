@@ -8,8 +8,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export const BURN_C = join(here, 'burn.c');
 export const BURN_JS = join(here, 'burn.js');
-/** Flags that give every JS function its own named frame (measured-facts.md). */
-export const NODE_PERF_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-turbo-inlining'];
+/** Flags that give every JS function its own named frame (measured-facts.md), and leave no V8 log behind: the demo's. */
+export { NODE_PERF_FLAGS } from '../../src/up/demo.js';
 
 /** Compiles the C burner into a fresh temp dir; returns the executable's path. */
 export function buildCBurner(extraFlags: string[] = []): string {

@@ -8,13 +8,15 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ebpfProfilerMissing } from '../../src/node/ebpf-profiler/preflight.js';
+import { waitFor } from './wait.js';
 
 /**
  * The real OpenTelemetry and Grafana programs the interop tests run beside Pilotlight's parts:
  * where each is found, and starting one on free loopback ports, waiting until it is ready and
  * stopping it when the test ends (no process left behind). scripts/peers.sh builds the
- * Collector and the eBPF profiler from tools/peers/ into PEERS_DIR; Grafana Pyroscope is not
- * served by the Go module proxy, so its test runs only with PILOTLIGHT_PYROSCOPE_BIN.
+ * Collector, the eBPF profiler, Helm (with helm-notes) and kubecheck from tools/peers/ into
+ * PEERS_DIR; Grafana Pyroscope is not served by the Go module proxy, so its test runs only with
+ * PILOTLIGHT_PYROSCOPE_BIN.
  */
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'peers');
@@ -39,9 +41,15 @@ function buildKey(files: string[]): string {
 /** A peer's executable, or why there is none. */
 export type Found = { path: string; why?: undefined } | { path?: undefined; why: string };
 
-function built(name: string, path: string): Found {
+function built(name: string, path: string, go = '1.25'): Found {
   if (existsSync(path)) return { path };
-  return { why: `the ${name} is not built (${path} is missing): run npm run setup (scripts/peers.sh; it needs Go >= 1.25 and the Go module proxy)` };
+  return { why: `the ${name} is not built (${path} is missing): run npm run setup (scripts/peers.sh; it needs Go >= ${go} and the Go module proxy)` };
+}
+
+/** The version of `module` that tools/peers/DIR/go.mod requires. */
+function required(dir: string, module: string): string {
+  const mod = readFileSync(join(TOOLS, dir, 'go.mod'), 'utf8');
+  return new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, '\\.')}\\s+(v\\S+)`, 'm').exec(mod)?.[1] ?? '(unknown version)';
 }
 
 export function collectorBinary(): Found {
@@ -56,6 +64,29 @@ const EBPF_DIR = (): string => join(PEERS_DIR, `ebpf-profiler-${buildKey(['versi
  */
 export function ebpfReporterBinary(): Found {
   return built(`driver of the OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}'s reporter`, join(EBPF_DIR(), 'ebpf-reporter'));
+}
+
+/** The Helm release tools/peers/helm pins. */
+export const HELM_VERSION = required('helm', 'helm.sh/helm/v3');
+/** The Kubernetes API types tools/peers/kubecheck decodes into (k8s.io/api). */
+export const KUBE_API_VERSION = required('kubecheck', 'k8s.io/api');
+
+const HELM_DIR = (): string => join(PEERS_DIR, `helm-${buildKey(['helm/go.mod', 'helm/go.sum', 'helm/notes/main.go'])}`);
+
+/** Helm's own `helm` command. */
+export function helmBinary(): Found {
+  return built(`Helm ${HELM_VERSION}`, join(HELM_DIR(), 'helm'), '1.26');
+}
+
+/** tools/peers/helm/notes: a chart's NOTES.txt rendered by Helm's install action, client-only. */
+export function helmNotesBinary(): Found {
+  return built(`helm-notes (Helm ${HELM_VERSION})`, join(HELM_DIR(), 'helm-notes'), '1.26');
+}
+
+/** tools/peers/kubecheck: every object of a manifest strictly decoded into its Kubernetes API type. */
+export function kubecheckBinary(): Found {
+  const dir = join(PEERS_DIR, `kubecheck-${buildKey(['kubecheck/go.mod', 'kubecheck/go.sum', 'kubecheck/main.go'])}`);
+  return built(`kubecheck (k8s.io/api ${KUBE_API_VERSION})`, join(dir, 'kubecheck'), '1.26');
 }
 
 /** The eBPF profiler's executable, built or not runnable here. */
@@ -140,18 +171,22 @@ async function startPeer(t: TestContext, name: string, cmd: string, args: string
   };
   t.after(stop);
   const peer: Peer = { name, child, output: () => out, stop };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.slice(-4000)}`);
-    }
-    if (await ready(out)) return peer;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${out.slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(
+      `${name} to be ready`,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.slice(-4000)}`);
+        }
+        return ready(out);
+      },
+      { timeoutMs, intervalMs: 100, detail: () => `its output:\n${out.slice(-4000)}` },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  return peer;
 }
 
 function tempFile(t: TestContext, name: string, text: string): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ProfileResponse } from '../../src/ui/api-types.js';
+import { waitFor } from './wait.js';
 
 /** A running UI's HTTP API, as a test reads it. */
 export class UiClient {
@@ -18,14 +19,16 @@ export class UiClient {
 
   /** Polls the profile until `done` holds (a hang guard, not a speed check). */
   async profileWhen(key: string, done: (p: ProfileResponse) => boolean, what: string, limitMs = 60_000): Promise<ProfileResponse> {
-    const end = Date.now() + limitMs;
     let last: ProfileResponse | undefined;
-    for (;;) {
-      last = await this.profile(key);
-      if (done(last)) return last;
-      if (Date.now() > end) assert.fail(`gave up waiting for ${what}; last profile of ${key}: ${last.samples} samples\n${foldedOf(last).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const detail = (): string => (last ? `last profile of ${key}: ${last.samples} samples\n${foldedOf(last).slice(0, 2000)}` : `no profile of ${key} yet`);
+    return waitFor(
+      what,
+      async () => {
+        last = await this.profile(key);
+        return done(last) ? last : undefined;
+      },
+      { timeoutMs: limitMs, intervalMs: 250, detail },
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { waitFor } from '../../../test/helpers/wait.js';
 import { ChildStartError } from '../supervisor.js';
 import { profilerArgs, profilerSupervisor } from './sampler.js';
 
@@ -70,7 +71,7 @@ test('a profiler that dies is restarted with doubling backoff, each exit logged 
   const sup = profilerSupervisor(path, [], settings, log);
   await sup.start();
   const restarting = (): typeof records => records.filter((r) => /; restarting in \d+ ms$/.test(r.msg));
-  for (let i = 0; i < 200 && restarting().length < 4; i++) await sleep(50);
+  await waitFor('four restarts', () => restarting().length >= 4, { timeoutMs: 10_000, intervalMs: 50, detail: () => JSON.stringify(records.map((r) => r.msg)) });
   const restarts = restarting();
   assert.ok(restarts.length >= 4, `four restarts within 10 s: ${JSON.stringify(records.map((r) => r.msg))}`);
   assert.deepEqual(
@@ -122,7 +123,7 @@ test('a profiler left behind by an agent that was killed is stopped too', async 
   t.after(() => alive(pid) && process.kill(pid, 'SIGKILL'));
   assert.ok(alive(pid));
   agent.kill('SIGKILL');
-  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+  await waitFor('the profiler to exit after its agent died', () => !alive(pid), { timeoutMs: 5000, intervalMs: 100 });
   assert.equal(alive(pid), false, 'the profiler got SIGTERM when its agent died');
 });
 

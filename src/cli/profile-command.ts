@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { gunzipBoundedSync, isGzip, sniffEncoding } from '../otlp/codec.js';
 import { readRequest, type ReadRequest } from '../otlp/read-request.js';
 import { aggregateWireTypes } from '../profile/aggregate-encoded.js';
@@ -73,7 +74,7 @@ export async function runProfileCommand(file: string, opts: ProfileCommandOption
         }) + '\n';
       break;
     case 'pprof':
-      out = toPprof(profile);
+      out = gzipSync(toPprof(profile));
       if (!opts.output) {
         if (process.stdout.isTTY) throw new Error('pprof is binary: give --output FILE or redirect stdout');
       }

@@ -1,10 +1,10 @@
-import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { WorkloadProfile } from './workload-profile.js';
 import { CPU } from './profile-type.js';
 
 /**
- * The profile as pprof (`profile.proto`), gzip-compressed as `go tool pprof` expects. A CPU
+ * The profile as pprof (`profile.proto`), uncompressed (the model stays browser-safe: a file or
+ * download is gzip-compressed, as `go tool pprof` expects, where it is written). A CPU
  * profile has sample types samples/count and cpu/nanoseconds and period type cpu/nanoseconds;
  * any other type has its own (off_cpu/nanoseconds, alloc_space/bytes, …) and no period. One
  * location per frame, one mapping per binary.
@@ -68,5 +68,5 @@ export function toPprof(profile: WorkloadProfile): Uint8Array {
     ...(cpu ? { periodType: new ValueType({ type: str('cpu'), unit: str('nanoseconds') }), period: Math.round(profile.periodNanos) } : {}),
     defaultSampleType: str(type.name),
   });
-  return gzipSync(pprof.encode());
+  return pprof.encode();
 }

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { create } from '@bufbuild/protobuf';
 import { encodeRequest, decodeRequest } from '../otlp/codec.js';
@@ -252,7 +251,7 @@ test('other profile types are kept apart, never mixed into CPU time', () => {
 
 test('pprof export decodes with pprof-format to the same totals and stacks', () => {
   const p = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: STACKS.replace('parse', 'parse@libapp.so') }])));
-  const pprof = PprofProfile.decode(gunzipSync(toPprof(p)));
+  const pprof = PprofProfile.decode(toPprof(p));
   const strings = pprof.stringTable.strings;
   assert.deepEqual(
     pprof.sampleType.map((t) => `${strings[Number(t.type)]}/${strings[Number(t.unit)]}`),

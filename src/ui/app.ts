@@ -299,7 +299,7 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
       return reply
         .type('application/octet-stream')
         .header('content-disposition', `attachment; filename="${name}.pb.gz"`)
-        .send(Buffer.from(toPprof(profile)));
+        .send(await gzipAsync(toPprof(profile)));
     },
   );
 

@@ -18,7 +18,7 @@ import { parseWorkloadKey } from '../src/profile/workload.js';
 import { ProfileStore } from '../src/store/store.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { buildUiApp } from '../src/ui/app.js';
-import { diffPath } from '../src/ui/api-types.js';
+import { diffPath } from '../src/api/types.js';
 import { makeChunks } from './gen.js';
 import { fmt, measure, table, type Timing } from './measure.js';
 import { ingest } from '../test/helpers/ingest.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from '
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProfileResponse, SlotsResponse, SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SlotsResponse, SourcesResponse } from '../src/api/types.js';
 import { daemonSetKey, DAEMONSETS, deploymentKey, FleetLayout, parseMark, type NodeShape } from './fleet-node.js';
 import type { SenderCommand, SenderConfig, SenderEvent, SenderStats } from './fleet-sender.js';
 import { CLI_MAIN, cpuSecondsOf, freePort, promNonZero, promValue, rssMiBOf, startGatewayChild, startNode, type CliChild, type GatewayChild } from './load.bench.js';

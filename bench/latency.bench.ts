@@ -4,7 +4,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeRequest } from '../src/otlp/codec.js';
-import type { ProfileResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse } from '../src/api/types.js';
 import { hasGcc } from '../test/burners/build.js';
 import { ebpfUnavailable } from '../test/helpers/ebpf.js';
 import { requestFromFolded } from '../test/helpers/fixtures.js';

@@ -6,7 +6,7 @@ import { RequestBuilder, type FrameSpec } from '../src/otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { gzipSync } from 'node:zlib';
 import { PROFILE_FORMAT_FLAG } from '../src/web/api/profileFetch.js';
-import { PROFILE_MEDIA_TYPE, decodeProfile } from '../src/ui/profile-codec.js';
+import { PROFILE_MEDIA_TYPE, decodeProfile } from '../src/api/profile-codec.js';
 import '../src/web/debug.js';
 import { ensureWebBuilt, launchChromium, startUi, type RunningUi } from '../test/helpers/web.js';
 import { quantile, table } from './measure.js';

@@ -13,7 +13,7 @@ import { ExportProfilesServiceRequestSchema, KeyValueSchema, type ExportProfiles
 import { Exporter } from '../src/pipeline/exporter.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
 import { parseWorkloadKey } from '../src/profile/workload.js';
-import type { ProfileResponse, SourcesResponse, StoreLimits } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse, StoreLimits } from '../src/api/types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { makeFleetRequest, rng } from './gen.js';
 import { fmt, quantile, table } from './measure.js';

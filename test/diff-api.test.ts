@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildUiApp } from '../src/ui/app.js';
 import { ProfileStore } from '../src/store/store.js';
-import { diffPath, type DiffResponse } from '../src/ui/api-types.js';
+import { diffPath, type DiffResponse } from '../src/api/types.js';
 import { K8S_CHECKOUT, requestFromFolded } from './helpers/fixtures.js';
 import { bothWindows, PERIOD, T_A, T_B } from './helpers/time-windows.js';
 import { ingest } from './helpers/ingest.js';

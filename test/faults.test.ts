@@ -10,7 +10,7 @@ import { consumerOf } from '../src/pipeline/consumer.js';
 import { Exporter } from '../src/pipeline/exporter.js';
 import { Receiver } from '../src/pipeline/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
-import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { requestFromFolded } from './helpers/fixtures.js';
 import { waitFor } from './helpers/wait.js';

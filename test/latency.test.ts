@@ -4,7 +4,7 @@ import { buildBurster, startBurster } from '../bench/latency.bench.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { NodeSampler } from '../src/node/sampler.js';
 import { Exporter } from '../src/pipeline/exporter.js';
-import type { ProfileResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse } from '../src/api/types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { hasGcc } from './burners/build.js';
 import { ebpfUnavailable, quietLog, sleep } from './helpers/ebpf.js';

@@ -12,7 +12,7 @@ import { WorkloadResolver } from '../src/node/workload/resolver.js';
 import { keyValues, tableAttributes } from '../src/otlp/attributes.js';
 import { Exporter } from '../src/pipeline/exporter.js';
 import { Receiver } from '../src/pipeline/receiver.js';
-import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { collectingConsumer, quietLog, sleep, startChild } from './helpers/ebpf.js';
 import { ebpfReporterBinary } from './helpers/peers.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { encodeRequest } from '../src/otlp/codec.js';
-import type { ProfileResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse } from '../src/api/types.js';
 import { K8S_INVENTORY } from './helpers/fixtures.js';
 import { CPU_PERIOD, EBPF_STACKS, T0, cpuAndOffCpuRequest } from './profile-types-fixture.js';
 

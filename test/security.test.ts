@@ -12,7 +12,7 @@ import { LineSchema, LocationSchema } from '../src/otlp/messages.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import { decodeRpcStatus } from '../src/pipeline/rpc-status.js';
-import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 
 /**

@@ -4,7 +4,7 @@ import { buildUiApp } from '../src/ui/app.js';
 import { ProfileStore } from '../src/store/store.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { encodeRequest } from '../src/otlp/codec.js';
-import { CPU_SERIES_LENGTH, type SlotResponse, type SourcesResponse } from '../src/ui/api-types.js';
+import { CPU_SERIES_LENGTH, type SlotResponse, type SourcesResponse } from '../src/api/types.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
 import { ingest } from './helpers/ingest.js';
 

@@ -6,14 +6,14 @@ import { Gateway } from '../src/gateway/gateway.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { CPU_BUCKET_MS } from '../src/store/cpu.js';
-import type { StoreLimits } from '../src/ui/api-types.js';
+import type { StoreLimits } from '../src/api/types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
 import { UiClient } from './helpers/ui-client.js';
 import { waitFor } from './helpers/wait.js';
 
 /**
- * The UI's subscription (src/ui/pipeline-api.ts): real gateways forward to a real UI only the
+ * The UI's subscription (src/api/pipeline.ts): real gateways forward to a real UI only the
  * workloads it has slots for, and report the others' CPU time in place of their stacks.
  */
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildUiApp } from '../src/ui/app.js';
 import { ProfileStore } from '../src/store/store.js';
-import type { ProfileResponse, TimelineResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, TimelineResponse } from '../src/api/types.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
 import { bothWindows, PERIOD, T_A, T_B, unnamedRequest, WINDOW_A, WINDOW_B, windowRequest } from './helpers/time-windows.js';
 import { ingest } from './helpers/ingest.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startUiServer } from '../src/ui/server.js';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from './helpers/fixtures.js';
-import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 
 const KEY = 'default/Deployment/inventory';
 

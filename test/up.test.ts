@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProfileResponse, SourcesResponse } from '../src/ui/api-types.js';
-import { sourcePath } from '../src/ui/api-types.js';
+import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
+import { sourcePath } from '../src/api/types.js';
 import { upCommand } from '../src/cli/up-command.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { Receiver } from '../src/pipeline/receiver.js';

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuilt, launchChromium, outputPath, startUi, type RunningUi } from './helpers/web.js';
 import { bothWindows, unnamedRequest, T_A, T_B } from './helpers/time-windows.js';
 import { K8S_CHECKOUT } from './helpers/fixtures.js';
-import type { DiffResponse, ProfileResponse, TimelineResponse } from '../src/ui/api-types.js';
+import type { DiffResponse, ProfileResponse, TimelineResponse } from '../src/api/types.js';
 import type { DrawnRect } from '../src/web/debug.js';
 import { cpuAndOffCpuRequest } from './profile-types-fixture.js';
 

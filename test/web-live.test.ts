@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Response } from 'playwright-core';
 import { ensureWebBuilt, launchChromium, startUi, type RunningUi } from './helpers/web.js';
 import { inventoryRequest } from './helpers/web-fixtures.js';
-import { PROFILE_MEDIA_TYPE } from '../src/ui/profile-codec.js';
+import { PROFILE_MEDIA_TYPE } from '../src/api/profile-codec.js';
 import '../src/web/debug.js';
 
 const KEY = 'default/Deployment/inventory';

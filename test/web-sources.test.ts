@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { RequestBuilder, type SimpleValue } from '../src/otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
-import type { SourcesResponse } from '../src/ui/api-types.js';
-import { USAGE_PATH } from '../src/ui/pipeline-api.js';
+import type { SourcesResponse } from '../src/api/types.js';
+import { USAGE_PATH } from '../src/api/pipeline.js';
 import { ensureWebBuilt, launchChromium, outputPath, startUi, type RunningUi } from './helpers/web.js';
 import { XSS_NAME } from './helpers/web-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SourceInfo } from '../ui/api-types.js';
+import type { SourceInfo } from './types.js';
 import { DEFAULT_SOURCE_SORT, filterSources, formatCores, nextSort, querySources, sortSources } from './source-query.js';
 
 function src(key: string, cpuCores: number, extra: Partial<SourceInfo> = {}): SourceInfo {

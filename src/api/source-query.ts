@@ -3,7 +3,7 @@
  * `GET /api/sources?q=&state=&sort=&dir=&limit=&keep=` with it (a fleet's list is cut to the
  * rows asked for), and the browser orders and filters the rows it holds with it.
  */
-import type { SourceInfo } from '../ui/api-types.js';
+import type { SourceInfo } from './types.js';
 
 export type SourceSortKey = 'name' | 'cpu' | 'lastSeen' | 'profiling';
 export type SortDir = 'asc' | 'desc';

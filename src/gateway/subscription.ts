@@ -8,7 +8,7 @@ import { counter } from '../pipeline/metrics.js';
 import { wireKeyValues } from '../profile/aggregate-encoded.js';
 import { workloadOf, type WorkloadId } from '../profile/workload.js';
 import { CPU_BUCKET_MS, CpuRing, countWireCpu } from '../store/cpu.js';
-import { SUBSCRIPTION_PATH, USAGE_MAX_SOURCES, USAGE_PATH, type SubscriptionResponse, type UsageSource } from '../ui/pipeline-api.js';
+import { SUBSCRIPTION_PATH, USAGE_MAX_SOURCES, USAGE_PATH, type SubscriptionResponse, type UsageSource } from '../api/pipeline.js';
 
 export interface UiSubscriptionOptions {
   /** Base URL of the UI's HTTP API (`http://pilotlight-ui:3000`). */
@@ -53,7 +53,7 @@ function subscriptionMetrics(registry: Registry, self: UiSubscription): Subscrip
 }
 
 /**
- * The gateway's side of the UI's subscription (pipeline-api.ts): which workloads have a slot in
+ * The gateway's side of the UI's subscription (src/api/pipeline.ts): which workloads have a slot in
  * the UI, learnt by long-polling the UI's API, and the CPU time of the other workloads, reported
  * to the UI every interval in place of their stacks.
  *

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StoreLimits } from '../ui/api-types.js';
+import type { StoreLimits } from '../api/types.js';
 
 export const DEFAULT_LIMITS: StoreLimits = Object.freeze({
   maxSlots: 24,

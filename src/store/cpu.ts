@@ -2,7 +2,7 @@ import { nanosToMs64 } from '../otlp/wire/reader.js';
 import type { WireProfile, WireRequest, WireResourceProfiles } from '../otlp/wire/request.js';
 import { wireTypeNames } from '../profile/aggregate-encoded.js';
 import { CPU, classifyProfile, classifyScope, type ProfileClass, type TypeNames } from '../profile/profile-type.js';
-import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, CPU_SERIES_STEP_SECONDS } from '../ui/api-types.js';
+import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, CPU_SERIES_STEP_SECONDS } from '../api/types.js';
 
 /**
  * CPU time per source, for the Sources list: every source's CPU nanoseconds in buckets of

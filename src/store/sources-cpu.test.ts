@@ -7,7 +7,7 @@ import { encodeRequest } from '../otlp/codec.js';
 import { RequestBuilder } from '../otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { parseWorkloadKey } from '../profile/workload.js';
-import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, type SourceInfo } from '../ui/api-types.js';
+import { CPU_RATE_BUCKETS, CPU_SERIES_LENGTH, type SourceInfo } from '../api/types.js';
 import { K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
 import { ingest as ingestRequest } from '../../test/helpers/ingest.js';
 

@@ -9,8 +9,8 @@ import { workloadId, workloadOf, type WorkloadId } from '../profile/workload.js'
 import { WireChunker } from '../otlp/wire/chunk.js';
 import type { WireRequest, WireResourceProfiles } from '../otlp/wire/request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
-import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../ui/api-types.js';
-import type { SubscriptionResponse, UsageSource } from '../ui/pipeline-api.js';
+import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../api/types.js';
+import type { SubscriptionResponse, UsageSource } from '../api/pipeline.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
 import { CpuRing, bucketOf, countWireCpu, emptyCpuSeries } from './cpu.js';
 import { Slot, type TypeSummary } from './slot.js';

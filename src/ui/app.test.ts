@@ -6,7 +6,7 @@ import { buildUiApp } from './app.js';
 import { ProfileStore } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js';
-import type { ProfileResponse, SourcesResponse, SlotResponse, SlotsResponse } from './api-types.js';
+import type { ProfileResponse, SourcesResponse, SlotResponse, SlotsResponse } from '../api/types.js';
 import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';

@@ -16,14 +16,14 @@ import { unsymbolizedOf } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
 import { emptyCpuSeries } from '../store/cpu.js';
-import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from './api-types.js';
+import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from '../api/types.js';
 import type { WorkloadProfile } from '../profile/workload-profile.js';
 import type { ProfileType } from '../profile/profile-type.js';
 import type { Slot, TypeSummary } from '../store/slot.js';
 import { UiError } from './errors.js';
 import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
-import { PROFILE_MEDIA_TYPE, encodeProfile } from './profile-codec.js';
+import { PROFILE_MEDIA_TYPE, encodeProfile } from '../api/profile-codec.js';
 import { registerPipelineRoutes } from './pipeline-routes.js';
 import { FIRST_DIR, SOURCES_LIMIT_MAX, querySources, type SortDir, type SourceSortKey, type SourceStateFilter, type SourcesQuery } from '../api/source-query.js';
 

@@ -4,7 +4,7 @@ import { CPU_BUCKET_MS } from '../store/cpu.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { ProfileStore } from '../store/store.js';
 import { buildUiApp } from './app.js';
-import { SUBSCRIPTION_PATH, USAGE_PATH, type SubscriptionResponse } from './pipeline-api.js';
+import { SUBSCRIPTION_PATH, USAGE_PATH, type SubscriptionResponse } from '../api/pipeline.js';
 
 const KEY = 'default/Deployment/inventory';
 

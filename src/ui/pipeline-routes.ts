@@ -9,7 +9,7 @@ import {
   USAGE_PATH,
   type SubscriptionResponse,
   type UsageReport,
-} from './pipeline-api.js';
+} from '../api/pipeline.js';
 
 const name = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
@@ -48,7 +48,7 @@ const usageSchema = {
   },
 } as const;
 
-/** The gateways' API (pipeline-api.ts): the subscription long poll and usage reports. */
+/** The gateways' API (src/api/pipeline.ts): the subscription long poll and usage reports. */
 export function registerPipelineRoutes(app: FastifyInstance, store: ProfileStore): void {
   app.get<{ Querystring: { since?: string; wait?: number } }>(
     SUBSCRIPTION_PATH,

@@ -5,8 +5,8 @@ import { ProfileStore } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js';
 import { cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
-import { PROFILE_MEDIA_TYPE } from './profile-codec.js';
-import type { ProfileResponse } from './api-types.js';
+import { PROFILE_MEDIA_TYPE } from '../api/profile-codec.js';
+import type { ProfileResponse } from '../api/types.js';
 import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';

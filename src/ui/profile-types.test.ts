@@ -9,7 +9,7 @@ import { encodeRequest } from '../otlp/codec.js';
 import { RequestBuilder } from '../otlp/builder.js';
 import { K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
 import { CPU_PERIOD, T0, cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
-import type { ApiError, DiffResponse, ProfileResponse, SlotsResponse, TimelineResponse } from './api-types.js';
+import type { ApiError, DiffResponse, ProfileResponse, SlotsResponse, TimelineResponse } from '../api/types.js';
 import { ingest } from '../../test/helpers/ingest.js';
 
 const KEY = 'default/Deployment/inventory';

@@ -7,7 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { ProfileStore, type Clock } from '../store/store.js';
-import type { StoreLimits } from './api-types.js';
+import type { StoreLimits } from '../api/types.js';
 import { buildUiApp } from './app.js';
 
 export interface UiServerOptions {

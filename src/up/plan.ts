@@ -1,6 +1,6 @@
 import type { PilotlightConfig } from '../config/schema.js';
 import { ConfigFileError } from '../config/load.js';
-import type { StoreLimits } from '../ui/api-types.js';
+import type { StoreLimits } from '../api/types.js';
 
 export type Listen = { host: string; port: number } | false;
 

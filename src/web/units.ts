@@ -1,4 +1,4 @@
-import type { ProfileTypeName } from '../ui/api-types.js';
+import type { ProfileTypeName } from '../api/types.js';
 import { formatBytes, formatCount, formatNanos } from './flame/text.js';
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ProfileResponse } from '../../src/ui/api-types.js';
+import type { ProfileResponse } from '../../src/api/types.js';
 import { waitFor } from './wait.js';
 
 /** A running UI's HTTP API, as a test reads it. */

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { encodeRequest } from '../../src/otlp/codec.js';
 import { startUiServer } from '../../src/ui/server.js';
 import { DEFAULT_LIMITS } from '../../src/store/config.js';
-import type { StoreLimits } from '../../src/ui/api-types.js';
+import type { StoreLimits } from '../../src/api/types.js';
 import type { ExportProfilesServiceRequest } from '../../src/otlp/messages.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

@@ -8,7 +8,7 @@ import {
   type SlotResponse,
   type SourcesResponse,
   type TimelineResponse,
-} from '../../ui/api-types.js';
+} from '../../api/types.js';
 
 /** A failed API call, with the server's error code when it sent one. */
 export class ApiCallError extends Error {

@@ -1,5 +1,5 @@
-import { sourcePath, type ApiError, type ProfileResponse } from '../../ui/api-types.js';
-import { PROFILE_MEDIA_TYPE, decodeProfileAsync } from '../../ui/profile-codec.js';
+import { sourcePath, type ApiError, type ProfileResponse } from '../../api/types.js';
+import { PROFILE_MEDIA_TYPE, decodeProfileAsync } from '../../api/profile-codec.js';
 import { ApiCallError } from './client.js';
 import { yieldToMain } from '../scheduling.js';
 

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
-import type { DiffResponse } from '../../ui/api-types.js';
+import type { DiffResponse } from '../../api/types.js';
 import { layoutFlame } from '../flame/layout.js';
 import { frameColors, PALETTE, DIFF_BASE, DIFF_STEPS } from '../flame/colors.js';
 import { useZoom } from '../flame/useZoom.js';

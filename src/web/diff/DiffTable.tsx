@@ -1,5 +1,5 @@
 import { useMemo, useRef, useState } from 'react';
-import type { DiffResponse } from '../../ui/api-types.js';
+import type { DiffResponse } from '../../api/types.js';
 import { useVirtualRows } from '../table/useVirtualRows.js';
 import { formatCount, formatPercent } from '../flame/text.js';
 import { kindSwatch } from '../flame/colors.js';

@@ -1,5 +1,5 @@
 import type { FlameGraph } from '../../profile/flame.js';
-import type { DiffFlameGraph, DiffSymbolRow } from '../../ui/api-types.js';
+import type { DiffFlameGraph, DiffSymbolRow } from '../../api/types.js';
 import { diffColorIndex } from '../flame/colors.js';
 
 /** Share of a side's samples, 0 for an empty side. */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { DiffQuery, DiffResponse } from '../../ui/api-types.js';
+import type { DiffQuery, DiffResponse } from '../../api/types.js';
 import { api } from '../api/client.js';
 
 /** The diff for a query, fetched again when the query or `version` (new data) changes. */

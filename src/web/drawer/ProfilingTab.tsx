@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { DiffQuery, ProfileResponse, ProfileTypeInfo, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { DiffQuery, ProfileResponse, ProfileTypeInfo, SlotEvent, SlotStatus, SourceInfo, StoreLimits } from '../../api/types.js';
 import { api } from '../api/client.js';
 import { useProfile } from '../hooks/useProfile.js';
 import { useNow } from '../hooks/useNow.js';

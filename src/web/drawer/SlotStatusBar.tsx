@@ -1,4 +1,4 @@
-import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { SourceInfo, StoreLimits } from '../../api/types.js';
 import { formatBytes, formatCount } from '../flame/text.js';
 
 interface Props {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
-import type { SlotStatus, SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { SlotStatus, SourceInfo, StoreLimits } from '../../api/types.js';
 import { ProfilingTab } from './ProfilingTab.js';
 import { formatAgo } from '../flame/text.js';
 import { useNow } from '../hooks/useNow.js';

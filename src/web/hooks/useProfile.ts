@@ -1,5 +1,5 @@
 import { startTransition, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ProfileResponse, SlotEvent } from '../../ui/api-types.js';
+import type { ProfileResponse, SlotEvent } from '../../api/types.js';
 import { ApiCallError, api } from '../api/client.js';
 import { fetchProfile, profileFormat, type FetchTiming, type HeldProfile } from '../api/profileFetch.js';
 import { layoutFlame } from '../flame/layout.js';

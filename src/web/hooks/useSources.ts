@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { SlotStatus, SourceInfo, SourcesResponse, StoreLimits } from '../../ui/api-types.js';
+import type { SlotStatus, SourceInfo, SourcesResponse, StoreLimits } from '../../api/types.js';
 import type { SourcesQuery } from '../../api/source-query.js';
 import { api } from '../api/client.js';
 

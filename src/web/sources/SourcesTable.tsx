@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { SourceInfo, StoreLimits } from '../../ui/api-types.js';
+import type { SourceInfo, StoreLimits } from '../../api/types.js';
 import { formatAgo, formatBytes } from '../flame/text.js';
 import { useNow } from '../hooks/useNow.js';
 import { Sparkline } from './Sparkline.js';

@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { CPU_SERIES_STEP_SECONDS } from '../../ui/api-types.js';
+import { CPU_SERIES_STEP_SECONDS } from '../../api/types.js';
 import { formatCores } from '../../api/source-query.js';
 
 const WIDTH = 120;

@@ -1,5 +1,5 @@
 import { useRef, useState, type PointerEvent } from 'react';
-import type { TimelineResponse } from '../../ui/api-types.js';
+import type { TimelineResponse } from '../../api/types.js';
 import { useElementSize } from '../hooks/useElementSize.js';
 import { valueFormat } from '../units.js';
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { TimelineResponse } from '../../ui/api-types.js';
+import type { TimelineResponse } from '../../api/types.js';
 import { api } from '../api/client.js';
 
 /** Bucket widths offered, in seconds: round numbers a person reads at a glance. */

@@ -3,7 +3,7 @@
 // DOM APIs beyond TextEncoder/TextDecoder: it runs in both.
 import type { FlameGraph } from '../profile/flame.js';
 import type { SymbolRow } from '../profile/symbols.js';
-import type { ProfileResponse } from './api-types.js';
+import type { ProfileResponse } from './types.js';
 
 /** The media type a client puts in `Accept` to get the binary form, and the server answers with. */
 export const PROFILE_MEDIA_TYPE = 'application/vnd.pilotlight.profile';

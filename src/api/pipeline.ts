@@ -1,6 +1,6 @@
 /**
  * The API between gateways and the UI (JSON over the UI's HTTP port), apart from the browser's
- * (api-types.ts). A gateway asks the UI which workloads have a profiling slot and forwards only
+ * (types.ts). A gateway asks the UI which workloads have a profiling slot and forwards only
  * their data to it; for every other workload it sends a small usage report instead of the
  * stacks, so the Sources list still shows the whole fleet's CPU.
  *

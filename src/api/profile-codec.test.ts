@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { buildUiApp } from './app.js';
+import { buildUiApp } from '../ui/app.js';
 import { ProfileStore } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { makeFleetRequest } from '../../bench/gen.js';
@@ -10,7 +10,7 @@ import { parseWorkloadKey } from '../profile/workload.js';
 import { workloadOf } from '../profile/workload.js';
 import { cpuAndOffCpuRequest } from '../../test/profile-types-fixture.js';
 import { PROFILE_MEDIA_TYPE, decodeProfile, decodeProfileAsync, encodeProfile } from './profile-codec.js';
-import type { ProfileResponse } from './api-types.js';
+import type { ProfileResponse } from './types.js';
 import type { FlameGraph } from '../profile/flame.js';
 import { ingest } from '../../test/helpers/ingest.js';
 

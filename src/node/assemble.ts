@@ -1,5 +1,6 @@
-import { frameLines, linesKey, type SimpleValue } from '../otlp/builder.js';
-import { WireWriter } from '../otlp/wire/writer.js';
+import { frameLines, linesKey, type SimpleValue } from '../otlp/frame.js';
+import { DICTIONARY, FIXED64, FUNCTION, KEY_VALUE, KEY_VALUE_AND_UNIT, LEN, LINE, LOCATION, MAPPING, PROFILE, REQUEST, RESOURCE, RESOURCE_PROFILES, SAMPLE, SCOPE, SCOPE_PROFILES, STACK, VALUE_TYPE } from '../otlp/wire/fields.js';
+import { MessageWriter, varintSize } from '../otlp/wire/message-writer.js';
 import type { RequestStats } from '../pipeline/request-stats.js';
 import type { SymFrame } from './symbolize/symbolizer.js';
 
@@ -333,7 +334,7 @@ export class RequestAssembler {
 
   /** The request's protobuf encoding (ExportProfilesServiceRequest) and its counts. */
   encode(): EncodedFlush {
-    const w = new RequestWriter(4096 + this.stringTable.length * 32 + this.locationTable.length * 24);
+    const w = new MessageWriter(4096 + this.stringTable.length * 32 + this.locationTable.length * 24);
     let samples = 0;
     let profiles = 0;
     for (let i = 0; i < this.resourceOrder.length; i++) {
@@ -342,7 +343,7 @@ export class RequestAssembler {
       profiles += (r.samples.length > 0 ? 1 : 0) + (r.offCpu ? 1 : 0);
       this.writeResourceProfiles(w, r);
     }
-    const dict = w.open(2);
+    const dict = w.open(REQUEST.dictionary);
     this.writeDictionary(w);
     w.close(dict);
     return { bytes: w.finish(), stats: { profiles, samples } };
@@ -402,22 +403,22 @@ export class RequestAssembler {
     r.index = this.locationTable.push(r);
   }
 
-  private writeResourceProfiles(w: RequestWriter, r: ResourceEntry): void {
-    const rp = w.open(1); // ExportProfilesServiceRequest.resource_profiles
-    const res = w.open(1); // ResourceProfiles.resource
+  private writeResourceProfiles(w: MessageWriter, r: ResourceEntry): void {
+    const rp = w.open(REQUEST.resourceProfiles);
+    const res = w.open(RESOURCE_PROFILES.resource);
     for (const key in r.resource) {
       const value = r.resource[key];
-      const kv = w.open(1); // Resource.attributes
-      w.string(1, key);
-      const v = w.open(2);
+      const kv = w.open(RESOURCE.attributes);
+      w.string(KEY_VALUE.key, key);
+      const v = w.open(KEY_VALUE.value);
       w.anyValue(value);
       w.close(v);
       w.close(kv);
     }
     w.close(res);
-    const sp = w.open(2); // ResourceProfiles.scope_profiles
-    const scope = w.open(1);
-    w.string(1, SCOPE_NAME);
+    const sp = w.open(RESOURCE_PROFILES.scopeProfiles);
+    const scope = w.open(SCOPE_PROFILES.scope);
+    w.string(SCOPE.name, SCOPE_NAME);
     w.close(scope);
     if (r.samples.length > 0) {
       const [st, su, pt, pu] = this.profileStrings!;
@@ -432,220 +433,91 @@ export class RequestAssembler {
   }
 
   /** One ScopeProfiles.profiles: its sample type, samples (one value each), window and, for CPU, period. */
-  private writeProfile(w: RequestWriter, st: number, su: number, samples: SampleEntry[], period: [number, number] | undefined): void {
-    const p = w.open(2); // ScopeProfiles.profiles
-    const sampleType = w.open(1);
-    w.uint(1, st);
-    w.uint(2, su);
+  private writeProfile(w: MessageWriter, st: number, su: number, samples: SampleEntry[], period: [number, number] | undefined): void {
+    const p = w.open(SCOPE_PROFILES.profiles);
+    const sampleType = w.open(PROFILE.sampleType);
+    w.uint(VALUE_TYPE.typeStrindex, st);
+    w.uint(VALUE_TYPE.unitStrindex, su);
     w.close(sampleType);
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
-      const m = w.open(2); // Profile.samples
-      w.uint(1, s.stack.index);
-      w.packedIndices(2, s.attributes);
-      w.tag(4, 2); // values: packed int64, one value
+      const m = w.open(PROFILE.samples);
+      w.uint(SAMPLE.stackIndex, s.stack.index);
+      w.packedIndices(SAMPLE.attributeIndices, s.attributes);
+      w.tag(SAMPLE.values, LEN); // packed int64, one value
       w.varint(varintSize(s.count));
       w.uint64(s.count);
       w.close(m);
     }
     const startMs = Math.round(this.o.windowStartMs);
     if (startMs > 0) {
-      w.tag(3, 1);
+      w.tag(PROFILE.timeUnixNano, FIXED64);
       w.fixed64(BigInt(startMs) * 1_000_000n);
     }
     const durationMs = Math.max(0, Math.round(this.o.windowEndMs - this.o.windowStartMs));
-    w.uint64Field(4, durationMs * 1_000_000);
+    w.uint64Field(PROFILE.durationNano, durationMs * 1_000_000);
     if (period) {
-      const periodType = w.open(5);
-      w.uint(1, period[0]);
-      w.uint(2, period[1]);
+      const periodType = w.open(PROFILE.periodType);
+      w.uint(VALUE_TYPE.typeStrindex, period[0]);
+      w.uint(VALUE_TYPE.unitStrindex, period[1]);
       w.close(periodType);
-      w.uint64Field(6, Math.round(1e9 / this.o.hz));
+      w.uint64Field(PROFILE.period, Math.round(1e9 / this.o.hz));
     }
     w.close(p);
   }
 
-  private writeDictionary(w: RequestWriter): void {
-    w.empty(1); // the zero mapping
+  private writeDictionary(w: MessageWriter): void {
+    w.empty(DICTIONARY.mappingTable); // the zero mapping
     for (let i = 0; i < this.mappingTable.length; i++) {
       const r = this.mappingTable[i];
-      const m = w.open(1);
-      w.uint64Field(1, r.start);
-      w.uint64Field(2, r.limit);
-      w.uint64Field(3, r.offset);
-      w.uint(4, r.file.index);
-      w.packedIndices(5, r.attributes);
+      const m = w.open(DICTIONARY.mappingTable);
+      w.uint64Field(MAPPING.memoryStart, r.start);
+      w.uint64Field(MAPPING.memoryLimit, r.limit);
+      w.uint64Field(MAPPING.fileOffset, r.offset);
+      w.uint(MAPPING.filenameStrindex, r.file.index);
+      w.packedIndices(MAPPING.attributeIndices, r.attributes);
       w.close(m);
     }
-    w.empty(2); // the zero location
+    w.empty(DICTIONARY.locationTable); // the zero location
     for (let i = 0; i < this.locationTable.length; i++) {
       const l = this.locationTable[i];
-      const m = w.open(2);
-      if (l.mapping) w.uint(1, l.mapping.index);
-      w.uint64Field(2, l.address);
+      const m = w.open(DICTIONARY.locationTable);
+      if (l.mapping) w.uint(LOCATION.mappingIndex, l.mapping.index);
+      w.uint64Field(LOCATION.address, l.address);
       for (let j = 0; j < l.functions.length; j++) {
-        const line = w.open(3);
-        w.uint(1, l.functions[j].index);
-        w.uint64Field(2, Math.max(0, l.lines[j]));
+        const line = w.open(LOCATION.lines);
+        w.uint(LINE.functionIndex, l.functions[j].index);
+        w.uint64Field(LINE.line, Math.max(0, l.lines[j]));
         w.close(line);
       }
-      if (l.kind) w.packedIndices(4, [l.kind]);
+      if (l.kind) w.packedIndices(LOCATION.attributeIndices, [l.kind]);
       w.close(m);
     }
-    w.empty(3); // the zero function
+    w.empty(DICTIONARY.functionTable); // the zero function
     for (let i = 0; i < this.functionTable.length; i++) {
       const f = this.functionTable[i];
-      const m = w.open(3);
-      w.uint(1, f.name.index);
-      w.uint(3, f.file.index);
+      const m = w.open(DICTIONARY.functionTable);
+      w.uint(FUNCTION.nameStrindex, f.name.index);
+      w.uint(FUNCTION.filenameStrindex, f.file.index);
       w.close(m);
     }
     w.zeroLink();
-    for (let i = 0; i < this.stringTable.length; i++) w.string(5, this.stringTable[i].s, true);
-    w.empty(6); // the zero attribute
+    for (let i = 0; i < this.stringTable.length; i++) w.string(DICTIONARY.stringTable, this.stringTable[i].s, true);
+    w.empty(DICTIONARY.attributeTable); // the zero attribute
     for (let i = 0; i < this.attributeTable.length; i++) {
       const a = this.attributeTable[i];
-      const m = w.open(6);
-      w.uint(1, a.key.index);
-      const v = w.open(2);
+      const m = w.open(DICTIONARY.attributeTable);
+      w.uint(KEY_VALUE_AND_UNIT.keyStrindex, a.key.index);
+      const v = w.open(KEY_VALUE_AND_UNIT.value);
       w.anyValue(a.value);
       w.close(v);
       w.close(m);
     }
-    w.empty(7); // the empty stack
+    w.empty(DICTIONARY.stackTable); // the empty stack
     for (let i = 0; i < this.stackTable.length; i++) {
-      const m = w.open(7);
-      w.packedIndices(1, this.stackTable[i].locations);
+      const m = w.open(DICTIONARY.stackTable);
+      w.packedIndices(STACK.locationIndices, this.stackTable[i].locations);
       w.close(m);
-    }
-  }
-}
-
-/** Bytes of an unsigned varint. */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-const utf8 = new TextEncoder();
-
-/** The wire writer with the scalar fields a request needs (proto3: zero values are left out). */
-class RequestWriter extends WireWriter {
-  /** A non-negative int32/uint32 field; nothing for 0. */
-  uint(fieldNo: number, value: number): void {
-    if (value === 0) return;
-    this.tag(fieldNo, 0);
-    this.varint(value);
-  }
-
-  /** A uint64/int64 field of a non-negative value; nothing for 0. */
-  uint64Field(fieldNo: number, value: number | bigint): void {
-    if (value === 0 || value === 0n) return;
-    this.tag(fieldNo, 0);
-    this.uint64(value);
-  }
-
-  /** An unsigned 64-bit varint from a non-negative safe integer or a bigint. */
-  uint64(value: number | bigint): void {
-    if (typeof value === 'bigint') {
-      if (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= 0n) value = Number(value);
-      else {
-        let v = BigInt.asUintN(64, value);
-        this.ensure(10);
-        while (v > 0x7fn) {
-          this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-          v >>= 7n;
-        }
-        this.buf[this.pos++] = Number(v);
-        return;
-      }
-    }
-    this.ensure(10);
-    let n = value;
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  fixed64(value: bigint): void {
-    const v = BigInt.asUintN(64, value);
-    this.fixed32(Number(v & 0xffffffffn));
-    this.fixed32(Number(v >> 32n));
-  }
-
-  private fixed32(n: number): void {
-    this.ensure(4);
-    const b = this.buf;
-    b[this.pos++] = n & 0xff;
-    b[this.pos++] = (n >>> 8) & 0xff;
-    b[this.pos++] = (n >>> 16) & 0xff;
-    b[this.pos++] = (n >>> 24) & 0xff;
-  }
-
-  /** A string field (UTF-8); an empty one only when `always` (a repeated field's element). */
-  string(fieldNo: number, s: string, always = false): void {
-    if (s === '' && !always) return;
-    this.tag(fieldNo, 2);
-    // Most names are ASCII: copied byte by byte, with the length known up front.
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      this.varint(s.length);
-      this.ensure(s.length);
-      const b = this.buf;
-      let p = this.pos;
-      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-      this.pos = p;
-      return;
-    }
-    const bytes = utf8.encode(s);
-    this.varint(bytes.length);
-    this.copy(bytes, 0, bytes.length);
-  }
-
-  /** An empty message field (a table's zero entry). */
-  empty(fieldNo: number): void {
-    this.tag(fieldNo, 2);
-    this.varint(0);
-  }
-
-  /** A packed repeated int32 field of these records' indices in the request; nothing when empty. */
-  packedIndices(fieldNo: number, records: readonly { index: number }[]): void {
-    if (records.length === 0) return;
-    let size = 0;
-    for (let i = 0; i < records.length; i++) size += varintSize(records[i].index);
-    this.tag(fieldNo, 2);
-    this.varint(size);
-    for (let i = 0; i < records.length; i++) this.varint(records[i].index);
-  }
-
-  /** The AnyValue message body for a simple value. */
-  anyValue(value: SimpleValue): void {
-    if (typeof value === 'string') {
-      this.string(1, value, true);
-    } else if (typeof value === 'boolean') {
-      this.tag(2, 0);
-      this.varint(value ? 1 : 0);
-    } else if (Number.isInteger(value)) {
-      this.tag(3, 0);
-      this.uint64(value >= 0 && value <= Number.MAX_SAFE_INTEGER ? value : BigInt(value));
-    } else {
-      this.tag(4, 1);
-      const f = new DataView(new ArrayBuffer(8));
-      f.setFloat64(0, value, true);
-      this.fixed32(f.getUint32(0, true));
-      this.fixed32(f.getUint32(4, true));
     }
   }
 }

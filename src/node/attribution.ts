@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { SimpleValue } from '../otlp/builder.js';
+import type { SimpleValue } from '../otlp/frame.js';
 import { encodedBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { EncodedFlush } from './assemble.js';
 import { KubeApi, inClusterConfig } from './workload/k8s-api.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { SimpleValue } from '../otlp/builder.js';
+import type { SimpleValue } from '../otlp/frame.js';
 import type { ProfilesConsumer } from '../pipeline/consumer.js';
 import { AssemblerCache, RequestAssembler } from './assemble.js';
 import { Attribution, FlushExporter } from './attribution.js';

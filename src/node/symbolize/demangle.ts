@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { FrameSpec } from '../../otlp/builder.js';
+import type { FrameSpec } from '../../otlp/frame.js';
 
 /**
  * Itanium C++ (`_Z…`) and Rust v0 (`_R…`) manglings, with GCC's clone suffixes (`.cold`,

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, readlinkSync } from 'node:fs';
-import type { FrameSpec } from '../../otlp/builder.js';
+import type { FrameSpec } from '../../otlp/frame.js';
 import { ElfCache } from './elf-cache.js';
 import type { ElfSymbols, LoadSegment } from './elf.js';
 import { PerfMap, describeJitSymbol } from './perf-map.js';

@@ -1,5 +1,5 @@
 import { readlinkSync } from 'node:fs';
-import type { SimpleValue } from '../../otlp/builder.js';
+import type { SimpleValue } from '../../otlp/frame.js';
 import { workloadOf } from '../../profile/workload.js';
 import { processStartTime, readProc } from '../symbolize/proc.js';
 import { parseCgroup, serviceNameOfUnit, type CgroupInfo } from './cgroup.js';

@@ -265,7 +265,7 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
     }
     runs.push(ebpf);
 
-    const started = await Promise.allSettled(runs.map((r) => r.sampler?.start()));
+    const started = await Promise.allSettled(runs.map(async (r) => r.sampler?.start()));
     for (const [i, s] of started.entries()) {
       if (s.status === 'rejected') {
         runs[i].why = s.reason instanceof Error ? s.reason.message : String(s.reason);
@@ -344,7 +344,7 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
     console.log('Both samplers ran at once on this shared 2-core machine: compare rows of one run.');
     return { title: `stacks: ${programs.length} programs, ${o.seconds} s at ${o.hz} Hz`, figures, notes };
   } finally {
-    await Promise.allSettled(runs.filter((r) => !r.stopped).map((r) => r.sampler?.stop()));
+    await Promise.allSettled(runs.filter((r) => !r.stopped).map(async (r) => r.sampler?.stop()));
     stopChildren();
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Response } from 'playwright-core';
 import { ensureWebBuilt, launchChromium, startUi, type RunningUi } from './helpers/web.js';
 import { inventoryRequest } from './helpers/web-fixtures.js';
+import { waitFor } from './helpers/wait.js';
 import { PROFILE_MEDIA_TYPE } from '../src/api/profile-codec.js';
 import '../src/web/debug.js';
 
@@ -68,6 +69,8 @@ test('Live with nothing new fetches no profile body; new data comes in the binar
     // New data: the next poll gets it, in the binary form, and the graph follows.
     await ui.send(inventoryRequest(2));
     await page.waitForFunction(() => window.__pilotlight?.flame?.rootTotal === 300, undefined, { timeout: 15_000 });
+    // Answers are recorded once their sizes are read, which may come after the graph is drawn.
+    await waitFor('the answer with the new data recorded', () => answers.slice(from).some((a) => a.status === 200));
     const fresh = answers.slice(from).filter((a) => a.status === 200);
     assert.equal(fresh.length, 1);
     assert.equal(fresh[0].contentType, PROFILE_MEDIA_TYPE);

@@ -34,6 +34,12 @@ npm ci --no-fund --no-audit
 # The real OpenTelemetry peers of the interop tests (Collector, eBPF profiler), built once.
 bash scripts/peers.sh
 
+# Go >= 1.24 builds `go tool pprof` on first use (about a minute): build it into the machine's
+# Go build cache now, where the pprof interop test finds it.
+if command -v go >/dev/null; then
+  GOTOOLCHAIN=local go tool pprof -h >/dev/null 2>&1 || true
+fi
+
 # The eBPF profiler is also what `pilotlight node` and `pilotlight up` run with
 # profiling.node.sampler: ebpf-profiler (they find it on PATH or under the peers directory, as
 # here). Without one, bpftrace (the default) samples: say so, and why, in one line.

@@ -100,9 +100,12 @@ test('go tool pprof reads the pprof we write', async (t) => {
   const f = await fixtureFiles();
   const out = join(f.dir, 'go.pb.gz');
   assert.equal((await cli(['profile', f.pb, '--format', 'pprof', '--workload', 'default/Deployment/inventory', '--output', out])).code, 0);
+  // Go builds pprof on first use (Go >= 1.24 ships no prebuilt tool): the machine's build
+  // cache keeps it (setup warms it), while HOME stays a scratch directory.
+  const gocache = execFileSync('go', ['env', 'GOCACHE'], { encoding: 'utf8' }).trim();
   const top = execFileSync('go', ['tool', 'pprof', '-top', '-sample_index=samples', out], {
     encoding: 'utf8',
-    env: { ...process.env, HOME: f.dir, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    env: { ...process.env, HOME: f.dir, GOCACHE: gocache, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
   });
   assert.match(top, /^\s*50\s+50(\.00)?%.*\bidle$/m);
   assert.match(top, /^\s*30\s+30(\.00)?%.*\bparse$/m);

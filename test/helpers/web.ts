@@ -1,6 +1,7 @@
 import { existsSync, statSync, readdirSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { encodeRequest } from '../../src/otlp/codec.js';
 import { startUiServer } from '../../src/ui/server.js';
@@ -71,4 +72,21 @@ export async function startUi(limits: Partial<StoreLimits> = {}): Promise<Runnin
     },
     close: () => ui.close(),
   };
+}
+
+/**
+ * Chromium and a real UI (the web app built) for one test, both closed after it; undefined
+ * when there is no Chromium, the test then skipped saying why.
+ */
+export async function browserAndUi(t: TestContext, limits: Partial<StoreLimits> = {}): Promise<{ browser: Browser; ui: RunningUi } | undefined> {
+  const { browser, reason } = await launchChromium();
+  if (!browser) {
+    t.skip(reason);
+    return undefined;
+  }
+  t.after(() => browser.close());
+  ensureWebBuilt();
+  const ui = await startUi(limits);
+  t.after(() => ui.close());
+  return { browser, ui };
 }

@@ -6,24 +6,21 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
-import { validateRequest } from '../src/otlp/validate.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { EbpfProfilerSampler } from '../src/node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../src/node/sampler.js';
-import { aggregateRequest } from '../src/profile/aggregate.js';
 import { foldedStacks } from '../src/profile/folded.js';
-import { emptyWorkloadProfile, mergeWorkloadProfile, type WorkloadProfile } from '../src/profile/workload-profile.js';
-import { parseWorkloadKey } from '../src/profile/workload.js';
 import { buildCLeafBurner, buildGoLeafBurner, goBinary, hasGcc } from '../test/burners/build.js';
 import { buildFivePrograms, chainShare, FIVE_LANGS, type FiveLang } from '../test/burners/five.js';
+import { profilesByWorkload } from '../test/helpers/ebpf.js';
 import { ebpfProfilerBinary } from '../test/helpers/peers.js';
 import { table } from './measure.js';
 import type { BenchFigure, BenchResult } from './report.js';
 
 /**
- * How whole the stacks are (issue 18): both samplers side by side, in one run, on the same
- * busy machine, sampling the same programs. The programs are the five of the issue's goals
- * (test/burners/five.ts: Python 3.11, Java, Node.js, Go and C built -O2 without frame
+ * How whole the stacks are: both samplers side by side, in one run, on the same busy
+ * machine, sampling the same programs. The programs are the five of test/burners/five.ts
+ * (Python 3.11, Java, Node.js, Go and C built -O2 without frame
  * pointers, each burning in outer → middle → hot, run with NO profiling flags, each under its
  * own service name) and the frameless-leaf burners (test/burners/leaf.c at -O2 WITH frame
  * pointers, test/burners/leaf.go), whose hot leaf has no frame of its own.
@@ -171,19 +168,6 @@ function heaviestStacks(folded: string, n: number): string[] {
     .map(cut);
 }
 
-function byWorkload(requests: ExportProfilesServiceRequest[]): Map<string, WorkloadProfile> {
-  const out = new Map<string, WorkloadProfile>();
-  for (const req of requests) {
-    validateRequest(req);
-    for (const [key, p] of aggregateRequest(req)) {
-      const acc = out.get(key) ?? emptyWorkloadProfile(parseWorkloadKey(key)!, p.resource);
-      mergeWorkloadProfile(acc, p);
-      out.set(key, acc);
-    }
-  }
-  return out;
-}
-
 const pct = (n: number, of: number): string => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -289,7 +273,7 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
     const notes: string[] = [];
     const rowsOf = new Map<string, Map<string, Row>>();
     for (const r of live) {
-      const profiles = byWorkload(r.requests);
+      const profiles = profilesByWorkload(r.requests);
       const rows = new Map<string, Row>();
       const heaviest: string[] = [];
       for (const p of programs) {

@@ -3,36 +3,21 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { test } from 'node:test';
-import { validateRequest } from '../src/otlp/validate.js';
 import { NodeSampler } from '../src/node/sampler.js';
-import { aggregateRequest, mergeWorkloadProfile, emptyWorkloadProfile, type WorkloadProfile } from '../src/profile/aggregate.js';
+import type { WorkloadProfile } from '../src/profile/aggregate.js';
 import { foldedStacks } from '../src/profile/folded.js';
 import { symbolsTable } from '../src/profile/symbols.js';
-import { parseWorkloadKey } from '../src/profile/workload.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { tableAttributes } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, buildCLeafBurner, buildGoLeafBurner, goBinary, hasCxxFilt, hasGcc } from './burners/build.js';
-import { collectingConsumer, ebpfUnavailable, quietLog, sleep, startChild } from './helpers/ebpf.js';
+import { collectingConsumer, ebpfUnavailable, profilesByWorkload, quietLog, sleep, startChild } from './helpers/ebpf.js';
 import { waitFor } from './helpers/wait.js';
 
 const HZ = 20;
 const SECONDS = 4;
 /** Waits for the sampler (a hang guard, not a speed check): bpftrace may take long to start. */
 const SLOW = { timeoutMs: 90_000, intervalMs: 100 };
-
-function byWorkload(requests: ExportProfilesServiceRequest[]): Map<string, WorkloadProfile> {
-  const out = new Map<string, WorkloadProfile>();
-  for (const req of requests) {
-    validateRequest(req);
-    for (const [key, p] of aggregateRequest(req)) {
-      const acc = out.get(key) ?? emptyWorkloadProfile(parseWorkloadKey(key)!, p.resource);
-      mergeWorkloadProfile(acc, p);
-      out.set(key, acc);
-    }
-  }
-  return out;
-}
 
 /** CPU seconds (user + system) the kernel has charged a process so far (USER_HZ = 100). */
 function cpuSeconds(pid: number): number {
@@ -74,7 +59,7 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   await sampler.stop();
 
   assert.ok(requests.length >= SECONDS - 1, `one request per flush (got ${requests.length})`);
-  const profiles = byWorkload(requests);
+  const profiles = profilesByWorkload(requests);
   const c = profiles.get('host/Service/pl-c-burner');
   const js = profiles.get('host/Service/pl-js-burner');
   assert.ok(c, `C burner workload present among ${[...profiles.keys()].join(', ')}`);
@@ -157,7 +142,7 @@ test("a frameless leaf keeps its caller (read at the stack pointer): C at -O2 an
   await sleep(SECONDS * 1000);
   await sampler.stop();
 
-  const profiles = byWorkload(requests);
+  const profiles = profilesByWorkload(requests);
   for (const p of programs) {
     const profile = profiles.get(p.key);
     assert.ok(profile, `${p.key} present among ${[...profiles.keys()].join(', ')}`);
@@ -182,7 +167,7 @@ test('a pid filter samples only that process, and the sampler never samples itse
   await sampler.start();
   await sleep(2500);
   await sampler.stop();
-  const keys = [...byWorkload(requests).keys()];
+  const keys = [...profilesByWorkload(requests).keys()];
   assert.deepEqual(keys, ['host/Service/pl-only-me']);
 });
 
@@ -209,8 +194,8 @@ test('a short-lived process that exits before the flush still gets its workload 
 
   // Only requests built after each exit: every sample of that burner in them was symbolized
   // and attributed when its /proc entry could no longer be read.
-  const after = byWorkload(requests.filter((r) => r.cGone).map((r) => r.request));
-  const afterJs = byWorkload(requests.filter((r) => r.jsGone).map((r) => r.request));
+  const after = profilesByWorkload(requests.filter((r) => r.cGone).map((r) => r.request));
+  const afterJs = profilesByWorkload(requests.filter((r) => r.jsGone).map((r) => r.request));
   const p = after.get('host/Service/pl-short-lived');
   assert.ok(p, `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'}); ${JSON.stringify(sampler.stats())}`);
   const rows = symbolsTable(p.tree);
@@ -294,7 +279,7 @@ test('a bpftrace that dies is restarted with backoff, the restart logged and cou
   assert.equal(restart.restarts, 1);
   assert.equal(restart.inMs, 200, 'first backoff is restartInitialMs');
   assert.ok(logLines.some((l) => l.includes('"msg":"bpftrace attached"') && l.includes(`"pid":${second}`)), 'the new bpftrace attached');
-  const keys = [...byWorkload(requests.slice(before)).keys()];
+  const keys = [...profilesByWorkload(requests.slice(before)).keys()];
   assert.deepEqual(keys, ['host/Service/pl-restart'], 'the new bpftrace keeps the pid filter');
 });
 
@@ -310,7 +295,7 @@ test('code without symbols keeps its binary and offset (binary+0x…), marked na
   await sampler.start();
   await waitFor('samples of the stripped burner', () => requests.length >= 3, SLOW);
   await sampler.stop();
-  const p = byWorkload(requests).get('host/Service/pl-stripped');
+  const p = profilesByWorkload(requests).get('host/Service/pl-stripped');
   assert.ok(p, 'workload present');
   const rows = symbolsTable(p.tree);
   const unnamed = rows.filter((r) => r.name.startsWith('plburn+0x'));
@@ -342,8 +327,8 @@ test('JIT frames of a process in its own pid and mount namespace are named from 
   await sampler.start();
   await waitFor('samples of the namespaced burner', () => requests.length >= 4, SLOW);
   await sampler.stop();
-  const p = byWorkload(requests).get('host/Service/pl-ns-js');
-  assert.ok(p, `workload present among ${[...byWorkload(requests).keys()].join(', ')}`);
+  const p = profilesByWorkload(requests).get('host/Service/pl-ns-js');
+  assert.ok(p, `workload present among ${[...profilesByWorkload(requests).keys()].join(', ')}`);
   const hot = symbolsTable(p.tree).find((r) => r.name === 'plBurnHot');
   assert.ok(hot, 'plBurnHot named from the namespaced perf map');
   assert.equal(hot.kind, 'v8js');

@@ -8,21 +8,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Gateway } from '../src/gateway/gateway.js';
 import { startUiServer } from '../src/ui/server.js';
-import { BURN_C, hasGcc } from './burners/build.js';
+import { BURN_C, hasCommand, hasGcc } from './burners/build.js';
 import { buildFivePrograms, chainShare } from './burners/five.js';
 import { startChild } from './helpers/ebpf.js';
 import { ebpfProfilerBinary, ebpfReporterBinary, PEER_VERSIONS, startEbpfProfiler } from './helpers/peers.js';
 import { foldedOf, UiClient } from './helpers/ui-client.js';
 import { CLI } from './helpers/cli.js';
 
-function has(cmd: string, args = ['--version']): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const has = hasCommand;
 
 /**
  * The real OpenTelemetry eBPF profiler as the node's sampler, into Pilotlight's gateway and UI:

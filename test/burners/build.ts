@@ -8,7 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export const BURN_C = join(here, 'burn.c');
 export const BURN_JS = join(here, 'burn.js');
-/** Flags that give every JS function its own named frame (measured-facts.md), and leave no V8 log behind: the demo's. */
+/** Flags that give every JS function its own named frame, and leave no V8 log behind: the demo's. */
 export { NODE_PERF_FLAGS } from '../../src/up/demo.js';
 
 /** Compiles the C burner into a fresh temp dir; returns the executable's path. */
@@ -20,30 +20,25 @@ export function buildCBurner(extraFlags: string[] = []): string {
 }
 
 /** binutils' c++filt, which the sampler demangles C++ and Rust names with. */
-export function hasCxxFilt(): boolean {
+/** Whether `cmd args` runs and exits 0 (a tool is installed). */
+export function hasCommand(cmd: string, args = ['--version']): boolean {
   try {
-    execFileSync('c++filt', ['--version'], { stdio: 'ignore' });
+    execFileSync(cmd, args, { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
 
-export function hasGcc(): boolean {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const hasCxxFilt = (): boolean => hasCommand('c++filt');
+export const hasGcc = (): boolean => hasCommand('gcc');
 
 export const LEAF_C = join(here, 'leaf.c');
 export const LEAF_GO = join(here, 'leaf.go');
 
 /**
  * The C leaf burner at -O2 with frame pointers: gcc gives every function a frame except the
- * hot leaf (measured-facts.md), the case a frame-pointer walk loses the leaf's caller in.
+ * hot leaf, the case a frame-pointer walk loses the leaf's caller in.
  */
 export function buildCLeafBurner(): string {
   const out = join(mkdtempSync(join(tmpdir(), 'pl-leaf-')), 'plleafc');

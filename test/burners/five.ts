@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goBinary, hasGcc } from './build.js';
+import { goBinary, hasCommand, hasGcc } from './build.js';
 
 /**
- * The five programs of issue 18's goals, shared by test/peers-ebpf-profiler.test.ts and
+ * Five programs with known stacks, shared by test/peers-ebpf-profiler.test.ts and
  * bench/stacks.bench.ts: Python 3.11, Java (the JDK on PATH), Node.js (this node), Go and C
  * built -O2 without frame pointers, each burning CPU in a three-deep chain outer → middle →
  * hot whose names only the caller's `tag` makes (so no other process on the machine has them),
@@ -27,14 +27,7 @@ export interface FiveProgram {
 /** Every language in the order buildFivePrograms builds them. */
 export const FIVE_LANGS: readonly FiveLang[] = ['c', 'python', 'java', 'node', 'go'];
 
-function has(cmd: string, args = ['--version']): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const has = hasCommand;
 
 /**
  * Writes and builds the five programs in `dir` (each burns for `seconds` of wall time, then

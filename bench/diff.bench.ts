@@ -24,7 +24,7 @@ import { fmt, measure, table, type Timing } from './measure.js';
 import { ingest } from '../test/helpers/ingest.js';
 
 /**
- * Issue 10's engine: diff of two full 8 MiB slots (goal ≤ 100 ms p50), timeline of a full
+ * The diff engine: diff of two full 8 MiB slots (goal ≤ 100 ms p50), timeline of a full
  * slot (goal ≤ 20 ms p50), and search over a full slot's flame graph, each beside a baseline
  * measured in the same run. Figures only; the machine is shared, so they are noisy.
  */

@@ -18,8 +18,9 @@ import { emitResult, type BenchResult } from './report.js';
  * into each exporter during the outage; both come back together. Figure: time from the
  * destination's return until its exporter has delivered everything queued (and how much was
  * lost). HTTP, which has no channel of its own between attempts, is the baseline for gRPC,
- * whose channel has its own reconnect backoff (before the fix in transport-grpc.ts it added up
- * to 120 s). FAULTS_OUTAGES (seconds, comma-separated; default 5,20,60) sets the outages.
+ * whose channel has its own reconnect backoff (grpc-js's, up to 120 s, which transport-grpc.ts
+ * keeps within the retry's delays). FAULTS_OUTAGES (seconds, comma-separated; default
+ * 5,20,60) sets the outages.
  */
 
 const OUTAGES = (process.env.FAULTS_OUTAGES ?? '5,20,60').split(',').map(Number);

@@ -9,12 +9,11 @@ import { makeUniverse, rng, type Universe } from './gen.js';
  * place per node and per send (no encoding on the sending path, so thousands of nodes fit in
  * one sender process).
  *
- * The shape follows the real sampler's output (`pilotlight node` on this project's machine:
- * ~40 samples per 1 s flush from 2–5 processes, nearly every sample its own stack, 3–80 frames
- * deep, 13–38 KiB of protobuf, ~3× smaller gzipped), scaled to a Kubernetes node: by default
- * 64 samples per flush (8 CPUs 40 % busy at 20 Hz) over 12 processes: three DaemonSets and
- * the kubelet (the same workloads on every node) and eight Deployment pods (each Deployment
- * has pods on a few nodes).
+ * The shape follows the real sampler's output (a few processes per flush, nearly every sample
+ * its own stack, a few to tens of frames deep; README, Sizing, gives its sizes), scaled to a
+ * Kubernetes node: by default 64 samples per flush (8 CPUs 40 % busy at 20 Hz) over 12
+ * processes: three DaemonSets and the kubelet (the same workloads on every node) and eight
+ * Deployment pods (each Deployment has pods on a few nodes).
  */
 
 export interface NodeShape {

@@ -11,8 +11,8 @@ import { buildCBurner } from '../test/burners/build.js';
 import { table } from './measure.js';
 
 /**
- * The node sampler's own cost, as the issue asks: CPU time of `pilotlight node` plus its
- * bpftrace (read from /proc/PID/stat) while both cores are busy with N burner processes, at
+ * The node sampler's own cost: CPU time of `pilotlight node` plus its bpftrace (read from
+ * /proc/PID/stat) while both cores are busy with N burner processes, at
  * 20 Hz and 99 Hz. The sampler runs as the real command in a child process and exports through
  * the real exporter (OTLP/HTTP as by default, gzip) to a loopback receiver in this process, which counts the
  * samples and the bytes on the wire.
@@ -25,9 +25,9 @@ import { table } from './measure.js';
  * --warmup N: seconds of each run before measuring (default twice --seconds, at most 120: see options()).
  * Runs sample only the burners (a kernel pid filter: the machine as if it ran nothing else);
  * --all-hz: rates also run sampling every process, other jobs' on this shared machine included.
- * --grpc-hz: rates also run with the gRPC transport (the former default), for a same-run comparison; "" for none.
+ * --grpc-hz: rates also run with the gRPC transport, for a same-run comparison; "" for none.
  * --repeat N: each --hz rate runs N times and its median and range are printed (a single 60 s run
- *   on a shared machine moves by ±0.3 % of a core; default 1).
+ *   on a shared machine is noisy; default 1).
  *   SAMPLER_BENCH_SECONDS=10 npm run bench -- sampler      (a quick run; the default is 60 s)
  *   npm run build && node --import tsx bench/sampler.bench.ts --built   (the compiled command, as the image runs it)
  *
@@ -86,12 +86,11 @@ function options(argv: string[]): Options {
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
-    // Measure the steady state, after start-up. Per-second CPU time series of the sampler
-    // showed one-off costs in its first one to two minutes: a maps read, an ELF load and a
-    // workload resolve per new pid; the caches filling (keys and dictionary entries are kept
-    // for 60 flushes), which grows the heap; V8's memory reducer then running two or three
-    // full GCs (100-230 ms of CPU, seen 49-105 s after start). Any of these inside a 60 s
-    // window adds up to 0.4 % of a core to it. The warm-up CPU is printed too.
+    // Measure the steady state, after start-up. The sampler has one-off costs in its first one
+    // to two minutes: a maps read, an ELF load and a workload resolve per new pid; the caches
+    // filling (keys and dictionary entries are kept for 60 flushes), which grows the heap; V8's
+    // memory reducer then running a few full GCs. Any of these inside a 60 s window shows in
+    // its figure. The warm-up CPU is printed too.
     warmupSeconds: Number(flag('warmup') ?? Math.min(120, Math.max(2, seconds * 2))),
   };
 }

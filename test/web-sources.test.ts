@@ -26,7 +26,7 @@ const k8s = (ns: string, attr: string, kind: string, name: string, cores: (i: nu
 });
 
 /**
- * A host with 100 sources, as the issue saw it: two demo services, a few Kubernetes workloads
+ * A host with 100 sources, as a real one shows them: two demo services, a few Kubernetes workloads
  * and containers, and a long tail of bare processes (short-lived commands, kernel workers),
  * most of them idle. demo-shop is the busiest; a busy bare process (ffmpeg) comes next.
  */

@@ -86,10 +86,8 @@ export function nodeCommand(): Command {
         throw new Error(`${flags.config}: profiling.enabled: false, so the profiles pipeline is off and the node sampler has nothing to do; set profiling.enabled: true`);
       }
       const logger = makeLogger(flags.logLevel, 'node');
-      // The sampler's JavaScript runs once a flush (a second): V8's optimizing compiler spent
-      // more CPU compiling it than it saved (perf: 16-21 % of the process's CPU a minute after
-      // start; measured same machine, same load: node 0.95-1.08 % of a core at 20 Hz with it,
-      // 0.70-0.73 % without). PILOTLIGHT_NODE_OPTIMIZE=1 keeps it, for very busy nodes.
+      // The sampler's JavaScript runs once a flush (a second): V8's optimizing compiler spends
+      // more CPU compiling it than it saves. PILOTLIGHT_NODE_OPTIMIZE=1 keeps it (busy nodes).
       if (process.env.PILOTLIGHT_NODE_OPTIMIZE !== '1') setFlagsFromString('--no-opt');
       await runNode(flags, config, logger);
     });

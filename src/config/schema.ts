@@ -150,8 +150,8 @@ export const configSchema = z
             interval: duration.default(1000),
             /**
              * What samples: bpftrace (frame pointers only) or the OpenTelemetry eBPF profiler
-             * (.eh_frame unwinding, interpreter frames). bpftrace until the side-by-side benchmark
-             * of issue 18 has run where the profiler can.
+             * (.eh_frame unwinding, interpreter frames). bpftrace until the two have been compared
+             * side by side (bench/stacks.bench.ts) on a machine where the profiler runs.
              */
             sampler: z.enum(['bpftrace', 'ebpf-profiler']).default('bpftrace'),
             /**
@@ -168,9 +168,9 @@ export const configSchema = z
               .strict()
               .prefault({}),
             /**
-             * Where the node sends: the gateway. OTLP/HTTP by default: measured on the sampler, a
-             * gRPC export once a second (grpc-js) costs about twice the CPU of an HTTP one, and the
-             * node's CPU is what every machine pays (bench/sampler.bench.ts prints both).
+             * Where the node sends: the gateway. OTLP/HTTP by default: a gRPC export (grpc-js)
+             * costs the sampler more CPU than an HTTP one, and the node's CPU is what every
+             * machine pays (bench/sampler.bench.ts prints both).
              */
             gateway: target.default({ endpoint: 'http://127.0.0.1:4318', protocol: 'http' }),
           })

@@ -9,7 +9,7 @@ import { FrameTable } from './frames.js';
  *
  * Columns are typed arrays with room to grow (only the first `size` entries are nodes; a
  * column is replaced when it grows, so read it again after adding nodes): a full 8 MiB slot's
- * tree has ~35k nodes, and number[] columns cost a third more and sat in the JS heap as large
+ * tree has ~35k nodes, and number[] columns would cost more and sit in the JS heap as large
  * objects.
  */
 export class ColumnTree {
@@ -162,7 +162,7 @@ export class CallTree extends ColumnTree {
    * Self nanoseconds: no column while every add so far had nanos = samples × one whole
    * `nanosPerSample` (a CPU profile at one period: the usual case), so the column is derived
    * from the samples when asked for; made the first time an add breaks that rule. A full
-   * slot's tree has ~35k nodes, and this column was a fifth of its memory.
+   * slot's tree has ~35k nodes, and this column would be a large share of its memory.
    */
   private nanoCol = -1;
   private nanosPerSample = NaN;

@@ -8,7 +8,7 @@ export interface ParentLinks {
  * Children of every node in two flat arrays (compressed sparse rows): the children of `n` are
  * `kids[start[n] .. start[n + 1])`, in node-id order or, given `order` (every node but the
  * root, once), in that order. One allocation instead of an array per node, which is what the
- * flame graph and symbols walks spent most of their time on.
+ * flame graph and symbols walks would spend most of their time on.
  */
 export interface ChildIndex {
   start: Int32Array;

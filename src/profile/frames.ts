@@ -18,8 +18,8 @@ export interface Frame {
  *
  * Looked up by its parts, not by a key string: frames are found by name (a Map from name to
  * the newest frame of that name, the others chained behind it), then file, binary and kind
- * compared. Ingest finds each frame of every request here, and a key string per lookup was a
- * large share of what it allocated; names are mostly unique, so a chain is one or two long.
+ * compared. Ingest finds each frame of every request here, and a key string per lookup would be
+ * a large share of what it allocates; names are mostly unique, so a chain is one or two long.
  */
 export class FrameTable {
   readonly frames: Frame[] = [];

@@ -15,7 +15,7 @@ const cache = new WeakMap<FrameTable, NameOrder>();
  * The frames of `frames` in name order, ties by id. A table only grows (frames are never
  * removed or renumbered), so the order is kept per table: frames added since the last call
  * are sorted on their own and merged in. A live slot's table gains a few frames an update,
- * and sorting all of its names again (~80k strings at 500k nodes) was most of building its
+ * and sorting all of its names again (~80k strings at 500k nodes) would be most of building its
  * flame graph. The result is shared and must be treated as read-only.
  */
 export function frameNameOrder(frames: FrameTable): NameOrder {

@@ -12,7 +12,7 @@ export interface FrameSink {
  * frames with a flat array, so walking a stack is array reads and `CallTree.child` calls, with
  * no strings, Maps or allocation per frame. Two locations naming one function get two request
  * frame ids that map to one tree frame (the tree's FrameTable finds it by its parts):
- * numbering by identity per request cost a Map entry per frame and saved little, since most
+ * numbering by identity per request costs a Map entry per frame and saves little, since most
  * locations of a request name different functions.
  *
  * A request's frames are kept as parts, and a Frame object is made only when some tree lacks
@@ -37,7 +37,7 @@ export class StackResolver implements FrameSink {
   /**
    * Request frame id → tree frame id + 1 for the tree numbered `frameOwner[id]`. One pair of
    * arrays for all trees rather than one per tree: a request may feed hundreds of trees, and
-   * an array per tree sized to the request's frames was most of what aggregation allocated.
+   * an array per tree sized to the request's frames would be most of aggregation's allocation.
    * When trees alternate, an entry is simply looked up again in the tree's own FrameTable.
    */
   private frameTree: Int32Array;

@@ -130,7 +130,7 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
 
   // The answer per live profile (tree + version + search + the slot's types), and its
   // serialised forms once asked for: repeated views of a profile that has not changed (a
-  // second tab, a client without the ETag) send the same bytes without building ~1 MB again.
+  // second tab, a client without the ETag) send the same bytes without building them again.
   // Windowed queries build a fresh profile each time and are not cached.
   interface Built {
     version: number;
@@ -220,7 +220,7 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
           }
         }
         const raw = encodeProfile({ response: b.response, symbolFrames: b.symbolFrames, framesTable: table, framesFrom: from });
-        // gzip level 1 on the worker pool: the columns shrink ~3× for a few ms of a thread.
+        // gzip level 1 on the worker pool: the columns compress well, off the event loop.
         const body = gzipIt && raw.byteLength > 1024 ? await gzipAsync(raw, { level: 1 }) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
         b.binary = { from, gzip: gzipIt && raw.byteLength > 1024, body };
       }

@@ -10,7 +10,8 @@ export const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 /**
  * Node flags that give every JS function its own named frame: a perf map for the JIT code,
- * interpreted frames on the native stack, and no inlining into callers (measured-facts.md).
+ * interpreted frames on the native stack, and no inlining into callers (an inlined function
+ * has no frame of its own).
  * `--perf-basic-prof` also turns on V8's own log, which by default is an isolate-*-v8.log in the
  * working directory (the folder `pilotlight up --demo` runs from): `--logfile=+` makes it an
  * unnamed temporary file, gone with the process, and `--no-logfile-per-isolate` keeps V8 from

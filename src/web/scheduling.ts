@@ -3,7 +3,7 @@
  * (decoding a profile, sorting a large table): the next slice is a new task behind whatever
  * is queued (a message-channel task, not setTimeout, which nested calls clamp to 4 ms). Not
  * `scheduler.yield()`: its continuations go ahead of other tasks, React's render of a hover
- * among them, which then waited for the whole decode.
+ * among them, which would then wait for the whole decode.
  */
 export function yieldToMain(): Promise<void> {
   return new Promise((resolve) => {

@@ -1,8 +1,8 @@
 /*
  * A CPU burner with a known call chain for the sampler tests and benchmark:
  * main -> pl_burn_outer -> pl_burn_inner. Built with -O0 -fno-omit-frame-pointer so every
- * function has a frame (measured-facts.md: at -O1 gcc leaves the leaf frameless and the
- * frame-pointer walk skips its caller).
+ * function has a frame (at -O1 gcc leaves the leaf frameless and the frame-pointer walk
+ * skips its caller).
  *
  * Usage: burn [SECONDS [COPIES]]  (default 60 s: a burner left behind by a crashed test still
  * ends). COPIES > 1 forks that many burner processes (fast even when the machine is already

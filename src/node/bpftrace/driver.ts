@@ -37,12 +37,15 @@ export interface DriverStats {
 /** bpftrace could not be started or could not attach; `message` says why, for the user. */
 export class BpftraceStartError extends Error {}
 
-/** Lines bpftrace prints that do not mean anything is wrong (measured-facts.md). */
+/**
+ * Lines bpftrace prints that do not mean anything is wrong: that it could not raise
+ * RLIMIT_MEMLOCK (the kernel accounts BPF memory by cgroup, and bpftrace runs anyway).
+ */
 const NOISE = [/RLIMIT_MEMLOCK/, /ulimit -l/];
 const LOST_STACK = /failed to look up stack id/;
 
 /**
- * Keeps one bpftrace running: compiling the program costs ~0.5 s of CPU, so it is started once
+ * Keeps one bpftrace running: compiling the program is costly in CPU, so it is started once
  * and restarted (with exponential backoff, logged and counted) only when it dies.
  *
  * bpftrace is started through `sh -c 'exec bpftrace … "$$"'` so that its own pid is passed as

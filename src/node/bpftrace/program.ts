@@ -45,8 +45,7 @@ export interface ProgramOptions {
  * With BTF a reused pid or an exec is told by the map's value, so clearing only drops the pids
  * of processes gone (bpftrace's maps hold 4096 keys; a full map only means more announcements,
  * each ignored by the sampler). Every clear costs one announcement per running process, each a
- * separate line that wakes bpftrace and the sampler: measured at 60 s on 100 processes, ~90
- * lines a minute.
+ * separate line that wakes bpftrace and the sampler.
  */
 export const SEEN_CLEAR_SECONDS_BTF = 300;
 export const SEEN_CLEAR_SECONDS_NO_BTF = 10;
@@ -98,7 +97,7 @@ export function buildProgram(o: ProgramOptions): string {
   if (o.pids.length > 0) conds.push(`(${o.pids.map((p) => `pid == ${Math.trunc(p)}`).join(' || ')})`);
   const announce = o.announceProcesses ?? true;
   // Announcing a process on its first sample, not on exec: it needs neither tracefs (kprobes
-  // and tracepoints do; measured: this machine has none mounted) nor misses forked children
+  // and tracepoints do, and a machine may have none mounted) nor misses forked children
   // that never exec, and by its first sample a process has usually mapped its libraries. The
   // output is bounded by the sample rate; the seen-map bounds it to once per process.
   const userMode = o.userModeOnly ? '(reg("cs") & 3) == 3 && ' : '';
@@ -128,7 +127,7 @@ export function buildProgram(o: ProgramOptions): string {
     `}`,
     // bpftrace prints every map at exit; the seen-map is of no use there.
     ...(announce ? [`interval:s:${clearSeconds} {`, `  clear(${SEEN_MAP});`, `}`, `END {`, `  clear(${SEEN_MAP});`, `}`] : []),
-    // bpftrace reads the kernel's symbol table (/proc/kallsyms, ~0.15 s of CPU) the first time
+    // bpftrace reads the kernel's symbol table (/proc/kallsyms, a CPU spike) the first time
     // it names a kernel address. Left to the first kernel frame sampled, that is a CPU spike at
     // some random later moment (a minute in, when sampled processes rarely enter the kernel);
     // naming an address at start makes it part of start-up. The line comes once the table is

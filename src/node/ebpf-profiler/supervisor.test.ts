@@ -11,7 +11,7 @@ import { waitFor } from '../../../test/helpers/wait.js';
 import { ChildStartError } from '../supervisor.js';
 import { profilerArgs, profilerSupervisor } from './sampler.js';
 
-/** What the profiler prints once it samples, and what it prints when it may not lift RLIMIT_MEMLOCK (v0.0.202633, seen on this machine). */
+/** What the profiler prints once it samples, and what it prints when it may not lift RLIMIT_MEMLOCK (as v0.0.202633 prints them). */
 const UP = 'time=2026-12-02T13:15:10.233Z level=INFO msg="Attached sched monitor"';
 const RLIMIT =
   'time=2026-12-02T13:15:10.492Z level=ERROR msg="Failed to start agent controller: failed to load eBPF tracer: failed to load eBPF code: failed to set RODATA variables: ' +

@@ -25,7 +25,7 @@ interface Batch {
  * (`node::Start(int, char**)`), with binutils' c++filt. One c++filt runs for the sampler's
  * lifetime, reading names on stdin and answering a line per name (it flushes each line), so a
  * flush with new names costs a pipe round trip rather than a process start (a spawn per flush
- * was most of the sampler's CPU when other processes kept showing new C++ frames). Names are
+ * would be most of the sampler's CPU while processes keep showing new C++ frames). Names are
  * cached, so the steady-state cost is a map lookup. Without c++filt (or when it fails or
  * hangs) names stay as they are: a mangled name is still a name, never a dropped frame.
  */

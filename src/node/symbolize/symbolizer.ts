@@ -64,7 +64,7 @@ const MAX_FRAMES_PER_PROCESS = 50_000;
  * An address outside every known mapping re-reads /proc/PID/maps at most this often (in
  * flushes) per process. Most such addresses are not new code but garbage from a broken
  * frame-pointer chain (binaries built without frame pointers), which a process produces on
- * every flush: re-reading its maps each time was the sampler's largest steady-state cost.
+ * every flush: re-reading its maps each time would be the sampler's largest steady-state cost.
  */
 const MAPS_REFRESH_EVERY_FLUSHES = 10;
 

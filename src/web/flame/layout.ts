@@ -40,7 +40,7 @@ function computeLayout(graph: FlameGraph): FlameLayout {
   const end = new Int32Array(size);
   // cursor[d]: where the next node at depth d starts; last[0..open): the open node at each
   // depth. Typed arrays sized by the depth: a live update lays out every node again, and JS
-  // arrays whose length changed per node made this several times slower at 500k nodes.
+  // arrays whose length changes per node would make this several times slower on large trees.
   const cursor = new Float64Array(maxDepth + 2);
   const last = new Int32Array(maxDepth + 1);
   let open = 0;

@@ -112,7 +112,7 @@ export function useProfile(
         }
         // A new profile re-renders the graph and the table: as a transition, React renders it
         // in slices between which input (a hover, a click) is handled, rather than in one task.
-        // (The `json` debugging format keeps the old way, in one go: the benchmark's baseline.)
+        // (The `json` debugging format renders in one go: the benchmark's baseline.)
         const at = Date.now();
         const show = (): void => {
           setProfile(res);

@@ -8,7 +8,7 @@ export type SortDir = 'asc' | 'desc';
  * Sorted copy of the rows; ties fall back to name so the order is stable between updates.
  *
  * A live table is sorted again on every update, tens of thousands of rows, and a comparator
- * that compares names was most of an update's time. Rows are ordered by whole numbers instead:
+ * comparing names would be most of an update's time. Rows are ordered by whole numbers instead:
  * each name's place among the names seen so far (NameOrder, carried over from update to
  * update), then the value, each by a stable radix sort (linear, no comparator calls); values
  * that are not whole numbers fall back to a comparator on numbers.

@@ -7,11 +7,14 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { fromBinary } from '@bufbuild/protobuf';
 import { Gateway } from '../src/gateway/gateway.js';
 import { simpleValue } from '../src/otlp/builder.js';
 import { decodeResponse, encodeRequest } from '../src/otlp/codec.js';
-import { KeyValueSchema, type ExportProfilesServiceRequest } from '../src/otlp/messages.js';
+import { ExportProfilesServiceRequestSchema, KeyValueSchema, type ExportProfilesServiceRequest } from '../src/otlp/messages.js';
+import { readRequest } from '../src/otlp/read-request.js';
+import { gzipOptions } from '../src/pipeline/compress.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import type { ReceiverAddresses } from '../src/pipeline/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
@@ -347,6 +350,46 @@ export async function main(): Promise<void> {
   );
   console.log('latencies in ms; direct/gw p50/p99 = send → arrival at the "ui" sink; dropped = profiles the gateway reported as rejected; lost = never arrived at both sinks');
   console.log(table(['gateway process', 'RSS MiB', 'peak MiB', 'requests', 'CPU ms/request'], rssRows));
+  // Baselines for the CPU per request, same run, in this process on the same body: the
+  // gateway's own read + validate (what it must do with every request), with a gunzip before it
+  // (a gzipped request), a gzip at the exporter's settings (what forwarding the received gzip
+  // bytes saves), and protobuf-es fromBinary.
+  const gz = gzipSync(bytes);
+  const [rv, gunzipRv, gzipOnce, fb] = cpuMedians(
+    [
+      () => readRequest(bytes, 'protobuf'),
+      () => readRequest(gunzipSync(gz), 'protobuf'),
+      () => gzipSync(bytes, gzipOptions(bytes.byteLength)),
+      () => fromBinary(ExportProfilesServiceRequestSchema, bytes, { readUnknownFields: false }),
+    ],
+    20,
+  );
+  console.log(
+    table(
+      ['baseline, same run (this process, CPU ms per request)', 'ms'],
+      [
+        ['read + validate (the wire path every request takes)', rv],
+        ['gunzip + read + validate', gunzipRv],
+        ['gzip once (level 6, as an exporter compresses)', gzipOnce],
+        ['protobuf-es fromBinary', fb],
+      ],
+    ),
+  );
+}
+
+/** Median CPU time (ms per call) of each function, run in turns so all see the same machine. */
+function cpuMedians(fns: (() => unknown)[], perRound: number, rounds = 9): number[] {
+  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
+  const times = fns.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, k) => {
+      const start = process.cpuUsage();
+      for (let i = 0; i < perRound; i++) fn();
+      const used = process.cpuUsage(start);
+      times[k].push((used.user + used.system) / 1000 / perRound);
+    });
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));

@@ -30,6 +30,12 @@ export interface ProfilesBatch {
   stats?: RequestStats;
   /** `encoded` as read and validated on the wire fast path, when the receiver read it so. */
   wire?: WireRequest;
+  /**
+   * `encoded` gzipped, as the sender sent it (OTLP/HTTP protobuf with `Content-Encoding:
+   * gzip`): an exporter that compresses sends these bytes on instead of compressing `encoded`
+   * again.
+   */
+  gzipped?: Uint8Array;
 }
 
 /** The batch's counts without decoding it when the producer already counted. */
@@ -42,7 +48,7 @@ export function batchStats(batch: ProfilesBatch): RequestStats {
  * Pilotlight itself (the node sampler): `request` is decoded on first use only, so a consumer
  * that forwards the bytes never pays for message objects.
  */
-export function encodedBatch(encoded: Uint8Array, wire: WireRequest | undefined, stats: RequestStats): ProfilesBatch {
+export function encodedBatch(encoded: Uint8Array, wire: WireRequest | undefined, stats: RequestStats, gzipped?: Uint8Array): ProfilesBatch {
   let request: ExportProfilesServiceRequest | undefined;
   return {
     get request() {
@@ -51,6 +57,7 @@ export function encodedBatch(encoded: Uint8Array, wire: WireRequest | undefined,
     encoded,
     stats,
     wire,
+    gzipped,
   };
 }
 

@@ -4,7 +4,10 @@ export interface ExportItem {
   body: Uint8Array;
   profiles: number;
   samples: number;
-  /** Set by the first send attempt when compression is on, so retries do not gzip again. */
+  /**
+   * `body` gzipped: the received bytes when the sender gzipped this very body, else set by the
+   * first send attempt when compression is on, so retries do not gzip again.
+   */
   gzipped?: Uint8Array;
 }
 

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { encodeRequest } from '../otlp/codec.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
@@ -75,6 +76,26 @@ for (const protocol of ['http', 'grpc'] as const) {
           assert.equal(sink.headers[0]['x-scope-orgid'], 'tenant-1');
           // grpc-js hides grpc-encoding from handlers; there the check is that the bytes arrive intact.
           if (protocol === 'http') assert.equal(sink.headers[0]['content-encoding'], enableDataCompression ? 'gzip' : undefined);
+        } finally {
+          await e.shutdown(1000);
+          await sink.close();
+        }
+      }
+    });
+
+    test('sends the bytes as the sender gzipped them when it compresses, and plain bytes when not', async () => {
+      // Stored, not deflated: a gzip the exporter would never make itself, told apart by its size.
+      const asSent = gzipSync(BYTES, { level: 0 });
+      for (const enableDataCompression of [true, false]) {
+        const sink = await failing(0);
+        const e = exporter(sink, { protocol, enableDataCompression });
+        try {
+          await e.consume({ request: REQUEST, encoded: BYTES, gzipped: asSent });
+          await e.idle();
+          assert.deepEqual(sink.accepted, [BYTES]);
+          const sent = await metric(e, 'pilotlight_exporter_sent_bytes_total', 'exporter="test"');
+          // Over gRPC, grpc-js compresses the message itself.
+          if (protocol === 'http') assert.equal(sent, enableDataCompression ? asSent.byteLength : BYTES.byteLength);
         } finally {
           await e.shutdown(1000);
           await sink.close();

@@ -83,6 +83,8 @@ export class Exporter implements ProfilesConsumer {
     const stats = batchStats(batch);
     const body = this.config.encoding === 'json' ? encodeRequest(batch.request, 'json') : (batch.encoded ?? encodeRequest(batch.request));
     const item: ExportItem = { body, profiles: stats.profiles, samples: stats.samples };
+    // The request as the sender gzipped it goes on so when this exporter compresses (compress.ts).
+    if (this.config.enableDataCompression && this.config.protocol === 'http' && batch.gzipped && body === batch.encoded) item.gzipped = batch.gzipped;
     if (this.queue.offer(item)) {
       this.outstanding++;
       return ACCEPTED;

@@ -16,11 +16,15 @@ export interface ReceiveCore {
   metrics: ReceiverMetrics;
 }
 
-/** Decodes, validates and consumes one request; returns the encoded response. Throws ReceiveError. */
-export async function receive(core: ReceiveCore, transport: Transport, body: Uint8Array, encoding: Encoding, wireBytes: number): Promise<Uint8Array> {
+/**
+ * Decodes, validates and consumes one request; returns the encoded response. Throws
+ * ReceiveError. `gzipped` is `body` gzipped as the sender sent it, when it was and may go on
+ * as it is (see ProfilesBatch.gzipped).
+ */
+export async function receive(core: ReceiveCore, transport: Transport, body: Uint8Array, encoding: Encoding, wireBytes: number, gzipped?: Uint8Array): Promise<Uint8Array> {
   let batch: ProfilesBatch;
   try {
-    batch = toBatch(body, encoding);
+    batch = toBatch(body, encoding, gzipped);
   } catch (err) {
     if (err instanceof OtlpInputError) throw new ReceiveError('PL_RECV_INVALID', err.message);
     throw err;
@@ -54,9 +58,10 @@ export async function receive(core: ReceiveCore, transport: Transport, body: Uin
  * WireRequest, so forwarding sends the bytes on and the store aggregates from the columns; the
  * messages are built only for a consumer that reads `batch.request`.
  */
-function toBatch(body: Uint8Array, encoding: Encoding): ProfilesBatch {
+function toBatch(body: Uint8Array, encoding: Encoding, gzipped: Uint8Array | undefined): ProfilesBatch {
   const { encoded, wire } = readRequest(body, encoding);
-  return encodedBatch(encoded, wire, wireStats(wire));
+  // Received gzipped bytes go on only when they are those of `encoded` (OTLP/JSON is encoded again).
+  return encodedBatch(encoded, wire, wireStats(wire), encoded === body ? gzipped : undefined);
 }
 
 /** Counts and logs a refused request; returns it as a ReceiveError. */

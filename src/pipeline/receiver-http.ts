@@ -50,7 +50,7 @@ export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig, adm
     const raw = req.body as Buffer | undefined;
     const wire = raw ?? Buffer.alloc(0);
     const body = await inflate(wire, req.headers['content-encoding'], config.maxDecompressedBytes);
-    const response = await receive(core, 'http', body, encoding, wire.byteLength);
+    const response = await receive(core, 'http', body, encoding, wire.byteLength, body !== wire && isPlainGzip(wire, body) ? wire : undefined);
     return reply.code(200).type(encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE).send(Buffer.from(response));
   });
 
@@ -119,6 +119,18 @@ async function inflate(body: Buffer, contentEncoding: string | undefined, maxByt
     if (err instanceof OtlpInputError) throw new ReceiveError('PL_RECV_INVALID', err.message);
     throw err;
   }
+}
+
+/**
+ * Whether `gz`, which gunzipped to `body`, is one gzip member and nothing after it, so it can be
+ * sent on as it came: its trailer's ISIZE is `body`'s length (zlib accepts trailing zero bytes,
+ * and a second member would end with its own size). An empty body is not sent on so.
+ */
+function isPlainGzip(gz: Uint8Array, body: Uint8Array): boolean {
+  const n = gz.byteLength;
+  if (body.byteLength === 0 || n < 18 || gz[0] !== 0x1f || gz[1] !== 0x8b) return false;
+  const isize = (gz[n - 4] | (gz[n - 3] << 8) | (gz[n - 2] << 16) | (gz[n - 1] << 24)) >>> 0;
+  return isize === body.byteLength % 2 ** 32;
 }
 
 function sendStatus(reply: FastifyReply, e: ReceiveError, encoding: Encoding): FastifyReply {

@@ -116,6 +116,21 @@ describe('Receiver', () => {
     assert.ok(sameRequest(decodeRequest(h.received[1].encoded!, 'protobuf'), GOOD));
   });
 
+  test('a gzipped protobuf body is handed on with its gzip bytes, only when they are one plain gzip member', async () => {
+    h.received.length = 0;
+    const gz = gzipSync(GOOD_BYTES);
+    assert.equal((await httpExport(h.httpUrl, gz, { 'content-encoding': 'gzip' })).status, 200);
+    // zlib reads past trailing zero bytes; such a body is read, but its bytes are not sent on.
+    assert.equal((await httpExport(h.httpUrl, Buffer.concat([gz, Buffer.alloc(8)]), { 'content-encoding': 'gzip' })).status, 200);
+    const json = gzipSync(encodeRequest(GOOD, 'json'));
+    assert.equal((await httpExport(h.httpUrl, json, { 'content-encoding': 'gzip', 'content-type': 'application/json' })).status, 200);
+    assert.equal((await httpExport(h.httpUrl, GOOD_BYTES)).status, 200);
+    assert.equal(h.received.length, 4);
+    assert.deepEqual(Buffer.from(h.received[0].gzipped!), gz);
+    for (const i of [1, 2, 3]) assert.equal(h.received[i].gzipped, undefined);
+    for (const b of h.received) assert.ok(sameRequest(b.request, GOOD));
+  });
+
   test('an out-of-range stack index is refused with the path, 400 and INVALID_ARGUMENT', async () => {
     const bad = create(ExportProfilesServiceRequestSchema, GOOD);
     const bogus = bad.dictionary!.stackTable.length + 900;

@@ -141,6 +141,19 @@ test('a one-workload request using its whole dictionary is kept as received; oth
   assert.equal(foldedStacks(store.profile(INVENTORY).tree), 'main;a 2\nmain;b 1\nmain;c 4\n');
 });
 
+test('a one-workload request is kept as received, entries it does not use and all, and counted at that size', async () => {
+  const store = new ProfileStore(DEFAULT_LIMITS);
+  store.open(wl(INVENTORY));
+  const req = requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 2\nmain;b 1' }]);
+  req.dictionary!.stringTable.push('never-referenced');
+  const batch = receivedBatch(req);
+  await store.consume(batch);
+  const slot = store.slot(INVENTORY)!;
+  assert.deepEqual(Buffer.from(slot.chunks[0].bytes), Buffer.from(batch.encoded!));
+  assert.equal(slot.bytes, batch.encoded!.byteLength);
+  assert.equal(foldedStacks(store.profile(INVENTORY).tree), 'main;a 2\nmain;b 1\n');
+});
+
 test('after many drops the running aggregate equals a fresh aggregate of the chunks held', () => {
   const probe = new ProfileStore(DEFAULT_LIMITS);
   probe.open(wl('host/Service/api'));

@@ -260,8 +260,9 @@ export class ProfileStore implements ProfilesConsumer {
    * its WireRequest as the receiver read and validated it (read and validated here when not
    * given; bad input throws OtlpInputError). Each workload's chunk is cut from the received
    * bytes by copying the entries it uses (`WireChunker`), and its samples are aggregated from
-   * the columns already read; a one-workload request that uses its whole dictionary is stored
-   * as received. No message objects are built.
+   * the columns already read; a request of one workload is stored as received, without working
+   * out which entries it uses (those it does not are kept too, and counted in the slot's bytes).
+   * No message objects are built.
    */
   ingestEncoded(encoded: Uint8Array, wire: WireRequest = readRequest(encoded, 'protobuf').wire): ConsumeResult {
     const now = this.clock();
@@ -287,10 +288,11 @@ export class ProfileStore implements ProfilesConsumer {
         this.counters.dropped.noSlot += countWireProfiles(parts);
         continue;
       }
-      chunker ??= new WireChunker(wire, encoded);
-      // The chunk's bytes are copied into the slot's arena: neither the received buffer nor the
-      // chunker's output is kept.
-      const { bytes: kept } = chunker.chunk(parts, byKey.size === 1 ? encoded : undefined);
+      // A request of one workload is kept as received, dictionary entries it does not use and
+      // all (they count against the slot's byte cap as the bytes they are); a shared one is cut
+      // into chunks. The bytes are copied into the slot's arena: neither the received buffer nor
+      // the chunker's output is kept.
+      const kept = byKey.size === 1 ? encoded : (chunker ??= new WireChunker(wire, encoded)).chunk(parts).bytes;
       if (kept.byteLength > this.limitsValue.slotMaxBytes) {
         this.counters.dropped.chunkTooLarge++;
         rejected += countWireProfiles(parts);

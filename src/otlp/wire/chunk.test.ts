@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { decodeRequest, encodeRequest } from '../codec.js';
 import { subsetRequest } from '../subset.js';
-import { AnyValueSchema, KeyValueSchema, type AnyValue, type ExportProfilesServiceRequest, type KeyValue } from '../messages.js';
+import { AnyValueSchema, ExportProfilesServiceRequestSchema, KeyValueSchema, type AnyValue, type ExportProfilesServiceRequest, type KeyValue } from '../messages.js';
 import { WireChunker } from './chunk.js';
 import { readWireRequest } from './request.js';
 import { validateWire } from './validate.js';
@@ -158,4 +158,23 @@ test('a one-workload request using its whole dictionary is answered with the rec
   const part = new WireChunker(twoWire, twoBytes).chunk([twoWire.resourceProfiles[0]], twoBytes);
   assert.equal(part.whole, false);
   assert.notEqual(part.bytes, twoBytes);
+});
+
+test('locations and functions are written from the columns, or from their bytes when the columns cannot hold a number exactly', () => {
+  const narrow = makeFleetRequest({ processes: 4, programs: 2, stacksPerProgram: 5, functions: 20, locations: 30, hotStacks: 1, seed: 9 });
+  const d = narrow.dictionary!;
+  // Columns, large addresses (ten-byte varints), big (but 32-bit) line numbers.
+  d.locationTable[1].lines[0].column = 17n;
+  d.locationTable[2].address = 0xffffffff81000000n;
+  d.locationTable[3].lines[0].line = 4_000_000_000n;
+  d.functionTable[1].startLine = 3_000_000_000n;
+  assert.equal(readWireRequest(encodeRequest(narrow)).dictionary!.narrowNumbers, true);
+  checkChunks(narrow);
+  // A line past 32 bits, or negative: the tables are rewritten from their bytes.
+  for (const change of [(r: ExportProfilesServiceRequest) => (r.dictionary!.locationTable[4].lines[0].line = 2n ** 40n), (r: ExportProfilesServiceRequest) => (r.dictionary!.functionTable[2].startLine = -3n)]) {
+    const wide = create(ExportProfilesServiceRequestSchema, narrow);
+    change(wide);
+    assert.equal(readWireRequest(encodeRequest(wide)).dictionary!.narrowNumbers, false);
+    checkChunks(wide);
+  }
 });

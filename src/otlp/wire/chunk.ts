@@ -21,6 +21,7 @@ import {
   SCOPE_PROFILES,
   STACK as STACK_FIELD,
   VALUE_TYPE,
+  VARINT,
 } from './fields.js';
 import { RECURSION_LIMIT, WireReader } from './reader.js';
 import type { WireRequest, WireResourceProfiles } from './request.js';
@@ -66,28 +67,74 @@ const enum Kind {
   Line,
 }
 
-/** Marks entry `i` of a table as used and lists it (out of range is "unset"). */
-function mark(used: Uint8Array, list: number[], i: number): void {
-  if (i >= 0 && i < used.length && used[i] === 0) {
-    used[i] = 1;
-    list.push(i);
-  }
-}
-
 /**
- * Sorts `list`, the entries marked in `used`: a table mostly in use is read back from its
- * marks in order, a sparse one sorted as numbers (a typed array's sort, not a comparator).
+ * One dictionary table's part in the chunk being written: which entries it uses, as a bit set
+ * and listed, and their new numbers. Reset after each chunk in proportion to what that chunk
+ * used.
  */
-function sortInUse(list: number[], used: Uint8Array): void {
-  const n = list.length;
-  if (n < 2) return;
-  if (n * 16 >= used.length) {
-    let k = 0;
-    for (let i = 0; i < used.length; i++) if (used[i] !== 0) list[k++] = i;
-    return;
+class InUse {
+  /** Bit `i & 31` of word `i >> 5`: whether entry `i` is in the chunk. */
+  readonly bits: Int32Array;
+  /** The entries in the chunk are `list[0, n)`; in the sender's order once numbered. */
+  readonly list: Int32Array;
+  n = 0;
+  /** New index of each entry (0 for entry 0 and for entries not in the chunk). */
+  readonly map: Int32Array;
+
+  constructor(readonly size: number) {
+    this.bits = new Int32Array((size + 31) >> 5);
+    this.list = new Int32Array(size);
+    this.map = new Int32Array(size);
   }
-  const sorted = Int32Array.from(list).sort();
-  for (let k = 0; k < n; k++) list[k] = sorted[k];
+
+  /** Marks entry `i` as used and lists it (out of range is "unset"). */
+  mark(i: number): void {
+    if (i >= 0 && i < this.size && (this.bits[i >> 5] & (1 << i)) === 0) {
+      this.bits[i >> 5] |= 1 << i;
+      this.list[this.n++] = i;
+    }
+  }
+
+  /** Forgets the last chunk's entries; entry 0 is always in (when the table has one). */
+  reset(): void {
+    const { bits, list, map } = this;
+    for (let k = 0; k < this.n; k++) {
+      bits[list[k] >> 5] = 0;
+      map[list[k]] = 0;
+    }
+    this.n = 0;
+    if (this.size > 0) this.mark(0);
+  }
+
+  /**
+   * Puts the list in the sender's order and numbers the entries by rank: read back from the bit
+   * set, 32 entries a word, or for a table used very sparsely, sorted as numbers.
+   */
+  number(): void {
+    const { bits, list, map, n } = this;
+    if (n < 2) return;
+    if (n * 256 < this.size) {
+      list.subarray(0, n).sort();
+      for (let k = 0; k < n; k++) map[list[k]] = k;
+      return;
+    }
+    let k = 0;
+    for (let w = 0; w < bits.length; w++) {
+      let word = bits[w];
+      while (word !== 0) {
+        const low = word & -word;
+        const i = (w << 5) | (31 - Math.clz32(low));
+        list[k] = i;
+        map[i] = k++;
+        word ^= low;
+      }
+    }
+  }
+
+  /** Entry `i`'s number in the chunk (0 when out of range). */
+  remap(i: number): number {
+    return i > 0 && i < this.size ? this.map[i] : 0;
+  }
 }
 
 /** Bytes of `v` (≥ 0) as a varint. */
@@ -105,14 +152,67 @@ function isEntityRefString(no: number): boolean {
   return no === ENTITY_REF.schemaUrl || no === ENTITY_REF.type || no === ENTITY_REF.idKeys || no === ENTITY_REF.descriptionKeys;
 }
 
+/** Tags of the fields written from columns (field numbers from the descriptors, so computed once). */
+const T_LOCATION = (DICTIONARY.locationTable << 3) | LEN;
+const T_LOC_MAPPING = (LOCATION.mappingIndex << 3) | VARINT;
+const T_LOC_ADDRESS = (LOCATION.address << 3) | VARINT;
+const T_LOC_LINES = (LOCATION.lines << 3) | LEN;
+const T_LOC_ATTRS = (LOCATION.attributeIndices << 3) | LEN;
+const T_LINE_FUNCTION = (LINE.functionIndex << 3) | VARINT;
+const T_LINE_LINE = (LINE.line << 3) | VARINT;
+const T_LINE_COLUMN = (LINE.column << 3) | VARINT;
+const T_FUNCTION = (DICTIONARY.functionTable << 3) | LEN;
+const T_FN_NAME = (FUNCTION.nameStrindex << 3) | VARINT;
+const T_FN_SYSTEM_NAME = (FUNCTION.systemNameStrindex << 3) | VARINT;
+const T_FN_FILENAME = (FUNCTION.filenameStrindex << 3) | VARINT;
+const T_FN_START_LINE = (FUNCTION.startLine << 3) | VARINT;
+
+/** Writes `v` (0 ≤ v < 2^32) as a varint at `p` of `buf`, which has room; returns where it ends. */
+function putVarint(buf: Uint8Array, p: number, v: number): number {
+  while (v > 0x7f) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/** Writes the 64-bit value of halves `lo`, `hi` (as the reader gives them) as a varint. */
+function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number): number {
+  let l = lo >>> 0;
+  let h = hi >>> 0;
+  while (h !== 0 || l > 0x7f) {
+    buf[p++] = (l & 0x7f) | 0x80;
+    l = ((l >>> 7) | (h << 25)) >>> 0;
+    h >>>= 7;
+  }
+  buf[p++] = l;
+  return p;
+}
+
+/**
+ * Ends a length-delimited field whose content is `buf[start, p)`, one byte left for its length
+ * before `start` (the content moves up when the length needs more; `buf` has room); returns
+ * where the field ends.
+ */
+function closeAt(buf: Uint8Array, start: number, p: number): number {
+  const len = p - start;
+  if (len < 0x80) {
+    buf[start - 1] = len;
+    return p;
+  }
+  let size = 1;
+  for (let v = len >>> 7; v > 0; v >>>= 7) size++;
+  buf.copyWithin(start + size - 1, start, p);
+  putVarint(buf, start - 1, len);
+  return p + size - 1;
+}
+
 export class WireChunker {
   private readonly d: WireDictionary | undefined;
   private readonly r: WireReader;
-  /** Per table: whether each entry is in the current chunk, and those entries in a list. */
-  private readonly used: Uint8Array[];
-  private readonly lists: number[][];
-  /** Per table: new index of each entry (0 for entry 0 and for entries not in the chunk). */
-  private readonly maps: Int32Array[];
+  /** Per table (STR, ATTR, …): what the current chunk uses of it. */
+  private readonly t: InUse[];
   /** One buffer for every chunk of the request; each chunk's bytes are copied out of it. */
   private readonly w = new WireWriter(4096);
 
@@ -124,9 +224,7 @@ export class WireChunker {
     this.r = new WireReader(bytes);
     const d = this.d;
     const sizes = d ? [d.stringCount, d.attributes.length, d.mappingCount, d.functionCount, d.locationCount, d.stackCount, d.linkCount] : [0, 0, 0, 0, 0, 0, 0];
-    this.used = sizes.map((n) => new Uint8Array(n));
-    this.lists = sizes.map(() => []);
-    this.maps = sizes.map((n) => new Int32Array(n));
+    this.t = sizes.map((n) => new InUse(n));
   }
 
   /**
@@ -154,101 +252,154 @@ export class WireChunker {
    * many workloads costs in proportion to what each uses, not to its dictionary.
    */
   private plan(parts: readonly WireResourceProfiles[]): boolean {
-    const d = this.d;
-    const { used, lists } = this;
-    for (let t = 0; t < 7; t++) {
-      const list = lists[t];
-      for (let k = 0; k < list.length; k++) {
-        used[t][list[k]] = 0;
-        this.maps[t][list[k]] = 0;
-      }
-      list.length = 0;
-      if (used[t].length > 0) mark(used[t], list, 0);
-    }
-    const [uStr, uAttr, uMap, uFn, uLoc, uStack, uLink] = used;
-    const [lStr, lAttr, lMap, lFn, lLoc, lStack, lLink] = lists;
-    const any = (v: AnyValue | undefined): void => {
-      if (!v) return;
-      const x = v.value;
-      if (x.case === 'stringValueStrindex') mark(uStr, lStr, x.value);
-      else if (x.case === 'arrayValue') for (const item of x.value.values) any(item);
-      else if (x.case === 'kvlistValue') for (const kv of x.value.values) keyValue(kv);
-    };
-    const keyValue = (kv: KeyValue): void => {
-      mark(uStr, lStr, kv.keyStrindex);
-      any(kv.value);
-    };
-    const s = this.req.samples;
-    for (const rp of parts) {
-      rp.resourceAttributes?.forEach(keyValue);
-      for (const sp of rp.scopes) {
-        sp.scopeAttributes?.forEach(keyValue);
-        for (const p of sp.profiles) {
-          if (p.hasSampleType) {
-            mark(uStr, lStr, p.sampleTypeType);
-            mark(uStr, lStr, p.sampleTypeUnit);
-          }
-          if (p.hasPeriodType) {
-            mark(uStr, lStr, p.periodTypeType);
-            mark(uStr, lStr, p.periodTypeUnit);
-          }
-          for (const a of p.attributeIndices) mark(uAttr, lAttr, a);
-          for (let row = p.sampleStart; row < p.sampleEnd; row++) {
-            mark(uStack, lStack, s.stack.a[row]);
-            mark(uLink, lLink, s.link.a[row]);
-            const a0 = s.attrStart.a[row];
-            for (let a = a0; a < a0 + s.attrCount.a[row]; a++) mark(uAttr, lAttr, s.attrs.a[a]);
-          }
-        }
-      }
-    }
-    if (d) {
-      // References point one way (stack → location → mapping, function → string), so going
-      // through the tables in that order sees every referrer before what it refers to.
-      const locs = d.stackLocs.a;
-      for (const i of lStack) {
-        const s0 = d.stackStart.a[i];
-        for (let j = s0; j < s0 + d.stackLen.a[i]; j++) mark(uLoc, lLoc, locs[j]);
-      }
-      for (const i of lLoc) {
-        mark(uMap, lMap, d.locMapping.a[i]);
-        const l0 = d.locLineStart.a[i];
-        for (let l = l0; l < l0 + d.locLineCount.a[i]; l++) mark(uFn, lFn, d.lineFunction.a[l]);
-        const a0 = d.locAttrStart.a[i];
-        for (let a = a0; a < a0 + d.locAttrCount.a[i]; a++) mark(uAttr, lAttr, d.locAttrs.a[a]);
-      }
-      for (const i of lMap) {
-        mark(uStr, lStr, d.mapFilename.a[i]);
-        const a0 = d.mapAttrStart.a[i];
-        for (let a = a0; a < a0 + d.mapAttrCount.a[i]; a++) mark(uAttr, lAttr, d.mapAttrs.a[a]);
-      }
-      for (const i of lFn) {
-        mark(uStr, lStr, d.fnName.a[i]);
-        mark(uStr, lStr, d.fnSystemName.a[i]);
-        mark(uStr, lStr, d.fnFilename.a[i]);
-      }
-      for (const i of lAttr) {
-        const kvu = d.attributes[i];
-        mark(uStr, lStr, kvu.keyStrindex);
-        mark(uStr, lStr, kvu.unitStrindex);
-        any(kvu.value);
-      }
-    }
+    const tables = this.t;
+    for (const t of tables) t.reset();
+    this.markParts(parts);
+    if (this.d) this.markDictionary(this.d);
     // Entries keep the sender's order: numbered by rank among those in use.
-    let whole = d !== undefined;
-    for (let t = 0; t < 7; t++) {
-      const list = lists[t];
-      sortInUse(list, used[t]);
-      const map = this.maps[t];
-      for (let k = 1; k < list.length; k++) map[list[k]] = k;
-      if (used[t].length === 0 || list.length !== used[t].length) whole = false;
+    let whole = this.d !== undefined;
+    for (const t of tables) {
+      t.number();
+      if (t.size === 0 || t.n !== t.size) whole = false;
     }
     return whole;
   }
 
+  /** Marks what the resource profiles themselves refer to: strings, attributes, stacks, links. */
+  private markParts(parts: readonly WireResourceProfiles[]): void {
+    const str = this.t[STR];
+    const attr = this.t[ATTR];
+    const stacks = this.t[STACK];
+    const links = this.t[LINK];
+    const s = this.req.samples;
+    const stack = s.stack.a;
+    const link = s.link.a;
+    const attrStart = s.attrStart.a;
+    const attrCount = s.attrCount.a;
+    const attrs = s.attrs.a;
+    for (const rp of parts) {
+      if (rp.resourceAttributes) for (const kv of rp.resourceAttributes) this.markKeyValue(kv);
+      for (const sp of rp.scopes) {
+        if (sp.scopeAttributes) for (const kv of sp.scopeAttributes) this.markKeyValue(kv);
+        for (const p of sp.profiles) {
+          if (p.hasSampleType) {
+            str.mark(p.sampleTypeType);
+            str.mark(p.sampleTypeUnit);
+          }
+          if (p.hasPeriodType) {
+            str.mark(p.periodTypeType);
+            str.mark(p.periodTypeUnit);
+          }
+          for (const a of p.attributeIndices) attr.mark(a);
+          for (let row = p.sampleStart; row < p.sampleEnd; row++) {
+            stacks.mark(stack[row]);
+            links.mark(link[row]);
+            const a0 = attrStart[row];
+            const a1 = a0 + attrCount[row];
+            for (let a = a0; a < a1; a++) attr.mark(attrs[a]);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Marks what the dictionary entries in use refer to. References point one way (stack →
+   * location → mapping, function → string), so going through the tables in that order sees
+   * every referrer before what it refers to.
+   */
+  private markDictionary(d: WireDictionary): void {
+    const str = this.t[STR];
+    const attr = this.t[ATTR];
+    const maps = this.t[MAP];
+    const stacks = this.t[STACK];
+    // The two widest fan-outs (a stack's locations, a location's lines) with the marks inline.
+    const loc = this.t[LOC];
+    const locs = d.stackLocs.a;
+    const stackStart = d.stackStart.a;
+    const stackLen = d.stackLen.a;
+    const uLoc = loc.bits;
+    const lLoc = loc.list;
+    let nLoc = loc.n;
+    for (let k = 0; k < stacks.n; k++) {
+      const i = stacks.list[k];
+      const s0 = stackStart[i];
+      const s1 = s0 + stackLen[i];
+      for (let j = s0; j < s1; j++) {
+        const l = locs[j];
+        if (l > 0 && l < loc.size && (uLoc[l >> 5] & (1 << l)) === 0) {
+          uLoc[l >> 5] |= 1 << l;
+          lLoc[nLoc++] = l;
+        }
+      }
+    }
+    loc.n = nLoc;
+    const fn = this.t[FN];
+    const locMapping = d.locMapping.a;
+    const locLineStart = d.locLineStart.a;
+    const locLineCount = d.locLineCount.a;
+    const lineFunction = d.lineFunction.a;
+    const locAttrStart = d.locAttrStart.a;
+    const locAttrCount = d.locAttrCount.a;
+    const locAttrs = d.locAttrs.a;
+    const uFn = fn.bits;
+    const lFn = fn.list;
+    let nFn = fn.n;
+    for (let k = 0; k < nLoc; k++) {
+      const i = lLoc[k];
+      maps.mark(locMapping[i]);
+      const l0 = locLineStart[i];
+      const l1 = l0 + locLineCount[i];
+      for (let l = l0; l < l1; l++) {
+        const f = lineFunction[l];
+        if (f > 0 && f < fn.size && (uFn[f >> 5] & (1 << f)) === 0) {
+          uFn[f >> 5] |= 1 << f;
+          lFn[nFn++] = f;
+        }
+      }
+      const a0 = locAttrStart[i];
+      const a1 = a0 + locAttrCount[i];
+      for (let a = a0; a < a1; a++) attr.mark(locAttrs[a]);
+    }
+    fn.n = nFn;
+    for (let k = 0; k < maps.n; k++) {
+      const i = maps.list[k];
+      str.mark(d.mapFilename.a[i]);
+      const a0 = d.mapAttrStart.a[i];
+      for (let a = a0; a < a0 + d.mapAttrCount.a[i]; a++) attr.mark(d.mapAttrs.a[a]);
+    }
+    const fnName = d.fnName.a;
+    const fnSystemName = d.fnSystemName.a;
+    const fnFilename = d.fnFilename.a;
+    for (let k = 0; k < nFn; k++) {
+      const i = lFn[k];
+      str.mark(fnName[i]);
+      str.mark(fnSystemName[i]);
+      str.mark(fnFilename[i]);
+    }
+    for (let k = 0; k < attr.n; k++) {
+      const kvu = d.attributes[attr.list[k]];
+      str.mark(kvu.keyStrindex);
+      str.mark(kvu.unitStrindex);
+      this.markAny(kvu.value);
+    }
+  }
+
+  private markKeyValue(kv: KeyValue): void {
+    this.t[STR].mark(kv.keyStrindex);
+    this.markAny(kv.value);
+  }
+
+  private markAny(v: AnyValue | undefined): void {
+    if (!v) return;
+    const x = v.value;
+    if (x.case === 'stringValueStrindex') this.t[STR].mark(x.value);
+    else if (x.case === 'arrayValue') for (const item of x.value.values) this.markAny(item);
+    else if (x.case === 'kvlistValue') for (const kv of x.value.values) this.markKeyValue(kv);
+  }
+
   private remap(t: number, i: number): number {
-    const map = this.maps[t];
-    return i > 0 && i < map.length ? map[i] : 0;
+    return this.t[t].remap(i);
   }
 
   /** Writes a varint field holding a renumbered index. */
@@ -581,26 +732,33 @@ export class WireChunker {
     const s = w.open(REQUEST.dictionary);
     if (d) {
       this.entries(MAP, DICTIONARY.mappingTable, d.mapAt.a, d.mapEnd.a);
-      this.entries(LOC, DICTIONARY.locationTable, d.locAt.a, d.locEnd.a);
-      this.entries(FN, DICTIONARY.functionTable, d.fnAt.a, d.fnEnd.a);
-      const links = this.lists[LINK];
-      if (links.length === 0) w.zeroLink();
-      for (const i of links) {
+      if (d.narrowNumbers) {
+        this.locations(d);
+        this.functions(d);
+      } else {
+        this.entries(LOC, DICTIONARY.locationTable, d.locAt.a, d.locEnd.a);
+        this.entries(FN, DICTIONARY.functionTable, d.fnAt.a, d.fnEnd.a);
+      }
+      const links = this.t[LINK];
+      if (links.n === 0) w.zeroLink();
+      for (let k = 0; k < links.n; k++) {
+        const i = links.list[k];
         const e = w.open(DICTIONARY.linkTable);
         w.copy(this.bytes, d.linkAt.a[i], d.linkEnd.a[i]);
         w.close(e);
       }
-      const strings = this.lists[STR];
-      if (strings.length === 0) w.close(w.open(DICTIONARY.stringTable));
+      const str = this.t[STR];
+      const strings = str.list;
+      if (str.n === 0) w.close(w.open(DICTIONARY.stringTable));
       const strStart = d.strStart.a;
       const strLen = d.strLen.a;
-      for (let k = 0; k < strings.length; ) {
+      for (let k = 0; k < str.n; ) {
         // A run of strings in use that lie one after the other in the request, each field just
         // a one-byte tag and the shortest length (nothing else fits between them), is copied in
         // one piece after the first one's tag and length: a string field holds no index.
         const first = strings[k];
         let end = strStart[first] + strLen[first];
-        for (k++; k < strings.length; k++) {
+        for (k++; k < str.n; k++) {
           const next = strings[k];
           if (strStart[next] !== end + 1 + varintSize(strLen[next])) break;
           end = strStart[next] + strLen[next];
@@ -623,9 +781,10 @@ export class WireChunker {
   private entries(t: number, fieldNo: number, at: Int32Array, end: Int32Array): void {
     const w = this.w;
     const r = this.r;
-    const list = this.lists[t];
-    if (list.length === 0) w.close(w.open(fieldNo));
-    for (const i of list) {
+    const { list, n } = this.t[t];
+    if (n === 0) w.close(w.open(fieldNo));
+    for (let k = 0; k < n; k++) {
+      const i = list[k];
       const e = w.open(fieldNo);
       r.pos = at[i];
       if (t === MAP) this.mapping(end[i]);
@@ -639,11 +798,12 @@ export class WireChunker {
   /** The stacks in use, their location indices renumbered and packed. */
   private stacks(d: WireDictionary): void {
     const w = this.w;
-    const list = this.lists[STACK];
-    if (list.length === 0) w.close(w.open(DICTIONARY.stackTable));
+    const { list, n: count } = this.t[STACK];
+    if (count === 0) w.close(w.open(DICTIONARY.stackTable));
     const locs = d.stackLocs.a;
-    const locMap = this.maps[LOC];
-    for (const i of list) {
+    const locMap = this.t[LOC].map;
+    for (let k = 0; k < count; k++) {
+      const i = list[k];
       const e = w.open(DICTIONARY.stackTable);
       const n = d.stackLen.a[i];
       if (n > 0) {
@@ -666,6 +826,98 @@ export class WireChunker {
         w.close(l);
       }
       w.close(e);
+    }
+  }
+
+  /**
+   * The locations in use, written from the dictionary's columns (renumbered as they are
+   * written) rather than re-read from their bytes: what is written decodes to what was read,
+   * zero fields and unknown ones left out as the decoder leaves them out. Only for a dictionary
+   * whose numbers the columns hold exactly (`narrowNumbers`).
+   */
+  private locations(d: WireDictionary): void {
+    const w = this.w;
+    const loc = this.t[LOC];
+    if (loc.n === 0) w.close(w.open(DICTIONARY.locationTable));
+    const mappings = this.t[MAP];
+    const fns = this.t[FN];
+    const attrs = this.t[ATTR];
+    const locMapping = d.locMapping.a;
+    const addrLo = d.locAddrLo.a;
+    const addrHi = d.locAddrHi.a;
+    const lineStart = d.locLineStart.a;
+    const lineCount = d.locLineCount.a;
+    const lineFunction = d.lineFunction.a;
+    const lineNumber = d.lineNumber.a;
+    const lineColumn = d.lineColumn.a;
+    const attrStart = d.locAttrStart.a;
+    const attrCount = d.locAttrCount.a;
+    const locAttrs = d.locAttrs.a;
+    for (let k = 0; k < loc.n; k++) {
+      const i = loc.list[k];
+      const l0 = lineStart[i];
+      const l1 = l0 + lineCount[i];
+      const a0 = attrStart[i];
+      const a1 = a0 + attrCount[i];
+      // Room for the entry at its longest (every varint at its widest), then plain stores.
+      w.ensure(64 + 48 * (l1 - l0) + 5 * (a1 - a0));
+      const buf = w.buf;
+      let p = putVarint(buf, w.pos, T_LOCATION);
+      const e = ++p;
+      const m = mappings.remap(locMapping[i]);
+      if (m !== 0) p = putVarint(buf, putVarint(buf, p, T_LOC_MAPPING), m);
+      const lo = addrLo[i];
+      const hi = addrHi[i];
+      if (lo !== 0 || hi !== 0) p = putVarint64(buf, putVarint(buf, p, T_LOC_ADDRESS), lo, hi);
+      for (let l = l0; l < l1; l++) {
+        p = putVarint(buf, p, T_LOC_LINES);
+        const s = ++p;
+        const f = fns.remap(lineFunction[l]);
+        if (f !== 0) p = putVarint(buf, putVarint(buf, p, T_LINE_FUNCTION), f);
+        const line = lineNumber[l];
+        if (line !== 0) p = putVarint(buf, putVarint(buf, p, T_LINE_LINE), line);
+        const column = lineColumn[l];
+        if (column !== 0) p = putVarint(buf, putVarint(buf, p, T_LINE_COLUMN), column);
+        // Three varint fields of at most 5 + 5 bytes each: the length fits the byte reserved.
+        buf[s - 1] = p - s;
+      }
+      if (a1 > a0) {
+        p = putVarint(buf, p, T_LOC_ATTRS);
+        const s = ++p;
+        for (let a = a0; a < a1; a++) p = putVarint(buf, p, attrs.remap(locAttrs[a]));
+        p = closeAt(buf, s, p);
+      }
+      w.pos = closeAt(buf, e, p);
+    }
+  }
+
+  /** The functions in use, written from the dictionary's columns (as `locations`). */
+  private functions(d: WireDictionary): void {
+    const w = this.w;
+    const fn = this.t[FN];
+    if (fn.n === 0) w.close(w.open(DICTIONARY.functionTable));
+    const str = this.t[STR];
+    const name = d.fnName.a;
+    const systemName = d.fnSystemName.a;
+    const filename = d.fnFilename.a;
+    const startLine = d.fnStartLine.a;
+    for (let k = 0; k < fn.n; k++) {
+      const i = fn.list[k];
+      w.ensure(64);
+      const buf = w.buf;
+      let p = putVarint(buf, w.pos, T_FUNCTION);
+      const e = ++p;
+      const a = str.remap(name[i]);
+      if (a !== 0) p = putVarint(buf, putVarint(buf, p, T_FN_NAME), a);
+      const b = str.remap(systemName[i]);
+      if (b !== 0) p = putVarint(buf, putVarint(buf, p, T_FN_SYSTEM_NAME), b);
+      const c = str.remap(filename[i]);
+      if (c !== 0) p = putVarint(buf, putVarint(buf, p, T_FN_FILENAME), c);
+      const line = startLine[i];
+      if (line !== 0) p = putVarint(buf, putVarint(buf, p, T_FN_START_LINE), line);
+      // Four varint fields of at most 5 + 5 bytes each: the length fits the byte reserved.
+      buf[e - 1] = p - e;
+      w.pos = p;
     }
   }
 

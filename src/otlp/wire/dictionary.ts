@@ -1,7 +1,7 @@
 import type { KeyValueAndUnit } from '../messages.js';
 import { readAnyValue } from './common.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
-import { DICTIONARY, FUNCTION, LEN, KEY_VALUE_AND_UNIT, LINE, LINK, LOCATION, MAPPING, STACK } from './fields.js';
+import { DICTIONARY, FUNCTION, LEN, KEY_VALUE_AND_UNIT, LINE, LINK, LOCATION, MAPPING, STACK, VARINT } from './fields.js';
 import { internString } from './intern.js';
 import { RECURSION_LIMIT, toBigInt, type WireReader } from './reader.js';
 
@@ -27,6 +27,7 @@ export class WireDictionary {
   readonly locLineCount = new Int32List();
   readonly lineFunction = new Int32List();
   readonly lineNumber = new Float64List();
+  readonly lineColumn = new Float64List();
   readonly locAttrStart = new Int32List();
   readonly locAttrCount = new Int32List();
   readonly locAttrs = new Int32List();
@@ -36,6 +37,14 @@ export class WireDictionary {
   readonly fnSystemName = new Int32List();
   readonly fnFilename = new Int32List();
   readonly fnStartLine = new Float64List();
+
+  /**
+   * Whether every location and function entry can be written back from the columns above
+   * (`WireChunker`): false once a line, column or start line is negative or needs more than 32
+   * bits, which the number columns would not give back exactly; the chunker then rewrites those
+   * tables from their bytes.
+   */
+  narrowNumbers = true;
 
   linkCount = 0;
   readonly linkTraceLen = new Int32List();
@@ -208,6 +217,7 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
   for (const col of [d.mapFilename, d.mapAttrStart, d.mapAttrCount, d.mapAt, d.mapEnd]) col.reserve(mappings);
   for (const col of [d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd, d.lineFunction]) col.reserve(locations);
   d.lineNumber.reserve(locations);
+  d.lineColumn.reserve(locations);
   for (const col of [d.fnName, d.fnSystemName, d.fnFilename, d.fnAt, d.fnEnd]) col.reserve(functions);
   d.fnStartLine.reserve(functions);
   for (const col of [d.linkTraceLen, d.linkSpanLen, d.linkAt, d.linkEnd]) col.reserve(links);
@@ -249,9 +259,141 @@ function readStack(r: WireReader, len: number, d: WireDictionary): void {
   d.stackCount = d.stackStart.n = d.stackLen.n = i + 1;
 }
 
+/** One-byte tags of the common Location and Line fields (a tag that would need two never matches). */
+const T_LOC_MAPPING = (LOCATION.mappingIndex << 3) | VARINT;
+const T_LOC_ADDRESS = (LOCATION.address << 3) | VARINT;
+const T_LOC_LINES = (LOCATION.lines << 3) | LEN;
+const T_LOC_ATTRS = (LOCATION.attributeIndices << 3) | LEN;
+const T_LINE_FUNCTION = (LINE.functionIndex << 3) | VARINT;
+const T_LINE_LINE = (LINE.line << 3) | VARINT;
+const T_LINE_COLUMN = (LINE.column << 3) | VARINT;
+
+/**
+ * A varint of at most four bytes at `buf[p]` before `end` (under 2^28: as exact as int32 and
+ * int64 read it): its value, its end in `varEnd`; -1 for anything else.
+ */
+let varEnd = 0;
+function smallVarint(buf: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 28 && p < end; shift += 7) {
+    const b = buf[p++];
+    v |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      varEnd = p;
+      return v;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The usual Location, read straight from the bytes: known fields only, each with the wire type
+ * it is declared with, indices, lines and columns under 2^28, nothing running past its
+ * message. Returns false, having added nothing, for anything else; the general reader then
+ * reads the entry (and says what is wrong with it, if anything).
+ */
+function readPlainLocation(buf: Uint8Array, at: number, end: number, d: WireDictionary): boolean {
+  const lineStart = d.lineFunction.n;
+  const attrStart = d.locAttrs.n;
+  let mapping = 0;
+  let lo = 0;
+  let hi = 0;
+  let p = at;
+  let ok = true;
+  while (ok && p < end) {
+    const tag = buf[p++];
+    if (tag === T_LOC_MAPPING) {
+      mapping = smallVarint(buf, p, end);
+      p = varEnd;
+      ok = mapping >= 0;
+    } else if (tag === T_LOC_ADDRESS) {
+      // A uint64 of up to ten bytes into its halves, as WireReader.varint64 reads it.
+      lo = 0;
+      hi = 0;
+      let b = 0x80;
+      for (let shift = 0; shift < 28 && b >= 0x80 && p < end; shift += 7) {
+        b = buf[p++];
+        lo |= (b & 0x7f) << shift;
+      }
+      if (b >= 0x80 && p < end) {
+        b = buf[p++];
+        lo |= (b & 0x0f) << 28;
+        hi = (b & 0x70) >> 4;
+        for (let shift = 3; shift <= 31 && b >= 0x80 && p < end; shift += 7) {
+          b = buf[p++];
+          hi |= (b & 0x7f) << shift;
+        }
+      }
+      ok = b < 0x80;
+    } else if (tag === T_LOC_LINES) {
+      const n = smallVarint(buf, p, end);
+      p = varEnd;
+      const e = p + n;
+      if (n < 0 || e > end) {
+        ok = false;
+        break;
+      }
+      let fn = 0;
+      let line = 0;
+      let column = 0;
+      while (ok && p < e) {
+        const t = buf[p++];
+        const v = smallVarint(buf, p, e);
+        p = varEnd;
+        if (v < 0) ok = false;
+        else if (t === T_LINE_FUNCTION) fn = v;
+        else if (t === T_LINE_LINE) line = v;
+        else if (t === T_LINE_COLUMN) column = v;
+        else ok = false;
+      }
+      if (!ok || p !== e) {
+        ok = false;
+        break;
+      }
+      const i = d.lineFunction.n;
+      if (i === d.lineFunction.a.length) d.lineFunction.reserve(1);
+      if (i === d.lineNumber.a.length) d.lineNumber.reserve(1);
+      if (i === d.lineColumn.a.length) d.lineColumn.reserve(1);
+      d.lineFunction.a[i] = fn;
+      d.lineNumber.a[i] = line;
+      d.lineColumn.a[i] = column;
+      d.lineFunction.n = d.lineNumber.n = d.lineColumn.n = i + 1;
+    } else if (tag === T_LOC_ATTRS) {
+      const n = smallVarint(buf, p, end);
+      p = varEnd;
+      const e = p + n;
+      if (n < 0 || e > end) {
+        ok = false;
+        break;
+      }
+      const attrs = d.locAttrs;
+      attrs.reserve(n);
+      while (ok && p < e) {
+        const v = smallVarint(buf, p, e);
+        p = varEnd;
+        if (v < 0) ok = false;
+        else attrs.a[attrs.n++] = v;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok || p !== end) {
+    d.lineFunction.n = d.lineNumber.n = d.lineColumn.n = lineStart;
+    d.locAttrs.n = attrStart;
+    return false;
+  }
+  addLocation(d, mapping, lo, hi, lineStart, attrStart, at, end);
+  return true;
+}
+
 function readLocation(r: WireReader, len: number, d: WireDictionary): void {
   const at = r.pos;
   const end = at + len;
+  if (end <= r.len && readPlainLocation(r.buf, at, end, d)) {
+    r.pos = end;
+    return;
+  }
   const lineStart = d.lineFunction.n;
   const attrStart = d.locAttrs.n;
   let mapping = 0;
@@ -278,6 +420,11 @@ function readLocation(r: WireReader, len: number, d: WireDictionary): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);
     }
   }
+  addLocation(d, mapping, lo, hi, lineStart, attrStart, at, r.pos);
+}
+
+/** Adds the location just read: its lines and attribute indices are the runs from `lineStart` and `attrStart` on. */
+function addLocation(d: WireDictionary, mapping: number, lo: number, hi: number, lineStart: number, attrStart: number, at: number, end: number): void {
   const i = d.locationCount;
   if (i === d.locMapping.a.length) growRows(i + 1, d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd);
   d.locMapping.a[i] = mapping;
@@ -288,7 +435,7 @@ function readLocation(r: WireReader, len: number, d: WireDictionary): void {
   d.locAttrStart.a[i] = attrStart;
   d.locAttrCount.a[i] = d.locAttrs.n - attrStart;
   d.locAt.a[i] = at;
-  d.locEnd.a[i] = r.pos;
+  d.locEnd.a[i] = end;
   const n = i + 1;
   d.locationCount = d.locMapping.n = d.locAddrLo.n = d.locAddrHi.n = d.locLineStart.n = d.locLineCount.n = d.locAttrStart.n = d.locAttrCount.n = d.locAt.n = d.locEnd.n = n;
 }
@@ -297,6 +444,7 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
   const end = r.pos + len;
   let fn = 0;
   let line = 0;
+  let column = 0;
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -305,9 +453,11 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
         break;
       case LINE.line:
         line = r.int64();
+        if (r.hi !== 0) d.narrowNumbers = false;
         break;
       case LINE.column:
-        r.varint64();
+        column = r.int64();
+        if (r.hi !== 0) d.narrowNumbers = false;
         break;
       default:
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
@@ -316,9 +466,11 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
   const i = d.lineFunction.n;
   if (i === d.lineFunction.a.length) d.lineFunction.reserve(1);
   if (i === d.lineNumber.a.length) d.lineNumber.reserve(1);
+  if (i === d.lineColumn.a.length) d.lineColumn.reserve(1);
   d.lineFunction.a[i] = fn;
   d.lineNumber.a[i] = line;
-  d.lineFunction.n = d.lineNumber.n = i + 1;
+  d.lineColumn.a[i] = column;
+  d.lineFunction.n = d.lineNumber.n = d.lineColumn.n = i + 1;
 }
 
 function readFunction(r: WireReader, len: number, d: WireDictionary): void {
@@ -342,6 +494,7 @@ function readFunction(r: WireReader, len: number, d: WireDictionary): void {
         break;
       case FUNCTION.startLine:
         startLine = r.int64();
+        if (r.hi !== 0) d.narrowNumbers = false;
         break;
       default:
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 3);

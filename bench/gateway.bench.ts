@@ -19,7 +19,7 @@ import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import type { ReceiverAddresses } from '../src/pipeline/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
 import { makeFleetRequest } from './gen.js';
-import { fmt, quantile, table } from './measure.js';
+import { cpuMedians, fmt, quantile, table } from './measure.js';
 
 /**
  * The gateway over loopback: senders → gateway (its own process) → fan-out to two exporters
@@ -375,21 +375,6 @@ export async function main(): Promise<void> {
       ],
     ),
   );
-}
-
-/** Median CPU time (ms per call) of each function, run in turns so all see the same machine. */
-function cpuMedians(fns: (() => unknown)[], perRound: number, rounds = 9): number[] {
-  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
-  const times = fns.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, k) => {
-      const start = process.cpuUsage();
-      for (let i = 0; i < perRound; i++) fn();
-      const used = process.cpuUsage(start);
-      times[k].push((used.user + used.system) / 1000 / perRound);
-    });
-  }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));

@@ -64,3 +64,21 @@ export function fmt(n: number): string {
   if (Math.abs(n) >= 10) return n.toFixed(1);
   return n.toFixed(2);
 }
+
+/**
+ * Median CPU time (ms per call) of each function, run in turns (A, B, A, B, …) so all see the
+ * same machine: on a shared, overloaded machine wall time mostly measures the other tenants.
+ */
+export function cpuMedians(fns: (() => unknown)[], perRound: number, rounds = 9): number[] {
+  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
+  const times = fns.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, k) => {
+      const start = process.cpuUsage();
+      for (let i = 0; i < perRound; i++) fn();
+      const used = process.cpuUsage(start);
+      times[k].push((used.user + used.system) / 1000 / perRound);
+    });
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}

@@ -19,7 +19,7 @@ import { makeChunks, makeFleetRequest } from './gen.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { readWireRequest } from '../src/otlp/wire/request.js';
 import { validateWire } from '../src/otlp/wire/validate.js';
-import { fmt, measure, quantile, table } from './measure.js';
+import { cpuMedians, fmt, measure, quantile, table } from './measure.js';
 
 /**
  * The profile store and UI server: ingest into 24 active slots over loopback OTLP/HTTP, query
@@ -86,24 +86,6 @@ function sharedDictionaryIngest(): void {
   console.log(
     table(['one request, many workloads, shared dictionary (in process, CPU ms)', 'workloads', 'KiB', 'ingest ms', 'ingest MB/s', 'baseline: fromBinary ms', 'baseline MB/s', 'vs fromBinary'], rows),
   );
-}
-
-/**
- * Median CPU time (ms per call) of each function, run in turns (A, B, A, B, …) so both see the
- * same machine: on a shared, overloaded machine wall time mostly measures the other tenants.
- */
-function cpuMedians(fns: (() => void)[], perRound: number, rounds = 9): number[] {
-  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
-  const times = fns.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, k) => {
-      const start = process.cpuUsage();
-      for (let i = 0; i < perRound; i++) fn();
-      const used = process.cpuUsage(start);
-      times[k].push((used.user + used.system) / 1000 / perRound);
-    });
-  }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 export async function main(): Promise<void> {

@@ -350,14 +350,7 @@ function readPlainLocation(buf: Uint8Array, at: number, end: number, d: WireDict
         ok = false;
         break;
       }
-      const i = d.lineFunction.n;
-      if (i === d.lineFunction.a.length) d.lineFunction.reserve(1);
-      if (i === d.lineNumber.a.length) d.lineNumber.reserve(1);
-      if (i === d.lineColumn.a.length) d.lineColumn.reserve(1);
-      d.lineFunction.a[i] = fn;
-      d.lineNumber.a[i] = line;
-      d.lineColumn.a[i] = column;
-      d.lineFunction.n = d.lineNumber.n = d.lineColumn.n = i + 1;
+      pushLine(d, fn, line, column);
     } else if (tag === T_LOC_ATTRS) {
       const n = smallVarint(buf, p, end);
       p = varEnd;
@@ -463,6 +456,11 @@ function readLine(r: WireReader, len: number, d: WireDictionary): void {
         r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - 4);
     }
   }
+  pushLine(d, fn, line, column);
+}
+
+/** Appends one Line to the line columns. */
+function pushLine(d: WireDictionary, fn: number, line: number, column: number): void {
   const i = d.lineFunction.n;
   if (i === d.lineFunction.a.length) d.lineFunction.reserve(1);
   if (i === d.lineNumber.a.length) d.lineNumber.reserve(1);

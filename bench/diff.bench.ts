@@ -73,25 +73,34 @@ export async function main(): Promise<void> {
     const mid = (s: typeof a) => (s.chunks[0].startMs + s.chunks[s.chunks.length - 1].endMs) / 2;
     const diffRanged = timed(() => diffProfiles(store.profile(keys[0], { from: mid(a) }), store.profile(keys[1], { from: mid(b) })), { runs: 3, warmup: 1 });
     // Fresh trees each run: flame graphs and symbols of a slot's own tree may be cached.
-    const mergeQuery = timed(() => {
-      const t = new CallTree();
-      t.merge(store.profile(keys[0]).tree);
-      t.merge(store.profile(keys[1]).tree);
-      flameGraph(t);
-      symbolsTable(t);
-    }, { runs: 20 });
-    const oneQuery = timed(() => {
-      const t = new CallTree();
-      t.merge(store.profile(keys[0]).tree);
-      flameGraph(t);
-      symbolsTable(t);
-    }, { runs: 20 });
-    const reaggregate = timed(() => {
-      for (const slot of [a, b]) {
-        const out = emptyWorkloadProfile(slot.workload);
-        for (const c of slot.chunks) for (const p of aggregateEncoded(c.bytes).values()) mergeWorkloadProfile(out, p);
-      }
-    }, { runs: 3, warmup: 1 });
+    const mergeQuery = timed(
+      () => {
+        const t = new CallTree();
+        t.merge(store.profile(keys[0]).tree);
+        t.merge(store.profile(keys[1]).tree);
+        flameGraph(t);
+        symbolsTable(t);
+      },
+      { runs: 20 },
+    );
+    const oneQuery = timed(
+      () => {
+        const t = new CallTree();
+        t.merge(store.profile(keys[0]).tree);
+        flameGraph(t);
+        symbolsTable(t);
+      },
+      { runs: 20 },
+    );
+    const reaggregate = timed(
+      () => {
+        for (const slot of [a, b]) {
+          const out = emptyWorkloadProfile(slot.workload);
+          for (const c of slot.chunks) for (const p of aggregateEncoded(c.bytes).values()) mergeWorkloadProfile(out, p);
+        }
+      },
+      { runs: 3, warmup: 1 },
+    );
     console.log(
       table(
         ['diff of two full slots', 'p50 ms', 'p90 ms', 'CPU p50 ms'],
@@ -106,19 +115,38 @@ export async function main(): Promise<void> {
         ],
       ),
     );
-    console.log(`goal: diff of two full slots ≤ 100 ms p50 → ${diffWhole.median <= 100 ? 'met' : 'NOT met'} in process (CPU ${diffWhole.cpu <= 100 ? 'met' : 'NOT met'}), ${api.median <= 100 ? 'met' : 'NOT met'} through the route`);
+    console.log(
+      `goal: diff of two full slots ≤ 100 ms p50 → ${diffWhole.median <= 100 ? 'met' : 'NOT met'} in process (CPU ${diffWhole.cpu <= 100 ? 'met' : 'NOT met'}), ${api.median <= 100 ? 'met' : 'NOT met'} through the route`,
+    );
 
     // 2. Timeline.
     const events = a.chunks.reduce((s, c) => s + chunkTimes(c.bytes).ms.length, 0);
-    const cold = timed(() => timeline(a.chunks.map((c) => requestTimes(readWireRequest(c.bytes))), { stepMs: 1000 }), { runs: 5, warmup: 1 });
-    const warm = timed(() => timeline(a.chunks.map((c) => chunkTimes(c.bytes)), { stepMs: 1000 }), { runs: 30 });
+    const cold = timed(
+      () =>
+        timeline(
+          a.chunks.map((c) => requestTimes(readWireRequest(c.bytes))),
+          { stepMs: 1000 },
+        ),
+      { runs: 5, warmup: 1 },
+    );
+    const warm = timed(
+      () =>
+        timeline(
+          a.chunks.map((c) => chunkTimes(c.bytes)),
+          { stepMs: 1000 },
+        ),
+      { runs: 30 },
+    );
     const tlApi = await measureAsync(async () => {
       const res = await app.inject({ method: 'GET', url: `/api/sources/${encodeURIComponent(keys[0])}/timeline?step=1` });
       if (res.statusCode !== 200) throw new Error(res.body);
     }, 20);
-    const wireOnly = timed(() => {
-      for (const c of a.chunks) readWireRequest(c.bytes);
-    }, { runs: 5, warmup: 1 });
+    const wireOnly = timed(
+      () => {
+        for (const c of a.chunks) readWireRequest(c.bytes);
+      },
+      { runs: 5, warmup: 1 },
+    );
     console.log(
       table(
         [`timeline of a full slot (${a.chunks.length} chunks, ${events} timed events, 1 s step)`, 'p50 ms', 'p90 ms', 'CPU p50 ms'],
@@ -131,18 +159,23 @@ export async function main(): Promise<void> {
         ],
       ),
     );
-    console.log(`goal: timeline ≤ 20 ms p50 → ${warm.median <= 20 ? 'met' : 'NOT met'} steady state (CPU ${warm.cpu <= 20 ? 'met' : 'NOT met'}), ${tlApi.median <= 20 ? 'met' : 'NOT met'} through the route, ${cold.median <= 20 ? 'met' : 'NOT met'} cold`);
+    console.log(
+      `goal: timeline ≤ 20 ms p50 → ${warm.median <= 20 ? 'met' : 'NOT met'} steady state (CPU ${warm.cpu <= 20 ? 'met' : 'NOT met'}), ${tlApi.median <= 20 ? 'met' : 'NOT met'} through the route, ${cold.median <= 20 ? 'met' : 'NOT met'} cold`,
+    );
 
     // 3. Search and unsymbolized over a full slot's flame graph (the browser runs the same code).
     const flame = flameGraph(store.profile(keys[0]).tree);
     const plain = timed(() => searchFlame(flame, 'json'), { runs: 30 });
     const regex = timed(() => searchFlame(flame, '/^pkg1[0-9]\\..*(Parse|Encode)/'), { runs: 30 });
     const unsym = timed(() => unsymbolizedByBinary(flame), { runs: 30 });
-    const flameBuild = timed(() => {
-      const t = new CallTree();
-      t.merge(store.profile(keys[0]).tree);
-      flameGraph(t);
-    }, { runs: 20 });
+    const flameBuild = timed(
+      () => {
+        const t = new CallTree();
+        t.merge(store.profile(keys[0]).tree);
+        flameGraph(t);
+      },
+      { runs: 20 },
+    );
     const r = searchFlame(flame, '/^pkg1[0-9]\\..*(Parse|Encode)/');
     console.log(
       table(

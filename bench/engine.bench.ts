@@ -85,21 +85,50 @@ export function main(): void {
   // cached each chunk's aggregate on arrival, so a query only merges them.
   const cached = chunks.map((c) => single(aggregateRequest(decodeRequest(c, 'protobuf'))));
   const merged = mergeAll(cached);
-  const query = (parts: () => WorkloadProfile[]): (() => void) => () => {
-    const p = mergeAll(parts());
-    flameGraph(p.tree);
-    symbolsTable(p.tree);
-  };
+  const query =
+    (parts: () => WorkloadProfile[]): (() => void) =>
+    () => {
+      const p = mergeAll(parts());
+      flameGraph(p.tree);
+      symbolsTable(p.tree);
+    };
   const slotRows: (string | number)[][] = [];
   const slotRow = (name: string, t: Timing): void => {
     slotRows.push([name, t.median, t.p90, t.median <= 50 ? 'yes' : 'no']);
   };
-  slotRow('cold: decode+aggregate each chunk, merge, flame+symbols', measure(query(() => chunks.map((c) => single(aggregateRequest(decodeRequest(c, 'protobuf'))))), SLOT_RUNS));
-  slotRow('cold, fast path: aggregateEncoded each chunk, merge, flame+symbols', measure(query(() => chunks.map((c) => single(aggregateEncoded(c)))), SLOT_RUNS));
-  slotRow('warm: merge cached chunk aggregates, flame+symbols', measure(query(() => cached), SLOT_RUNS));
-  slotRow('  of which merge only', measure(() => mergeAll(cached), SLOT_RUNS));
-  slotRow('  of which flameGraph only', measure(() => flameGraph(merged.tree), SLOT_RUNS));
-  slotRow('  of which symbolsTable only', measure(() => symbolsTable(merged.tree), SLOT_RUNS));
+  slotRow(
+    'cold: decode+aggregate each chunk, merge, flame+symbols',
+    measure(
+      query(() => chunks.map((c) => single(aggregateRequest(decodeRequest(c, 'protobuf'))))),
+      SLOT_RUNS,
+    ),
+  );
+  slotRow(
+    'cold, fast path: aggregateEncoded each chunk, merge, flame+symbols',
+    measure(
+      query(() => chunks.map((c) => single(aggregateEncoded(c)))),
+      SLOT_RUNS,
+    ),
+  );
+  slotRow(
+    'warm: merge cached chunk aggregates, flame+symbols',
+    measure(
+      query(() => cached),
+      SLOT_RUNS,
+    ),
+  );
+  slotRow(
+    '  of which merge only',
+    measure(() => mergeAll(cached), SLOT_RUNS),
+  );
+  slotRow(
+    '  of which flameGraph only',
+    measure(() => flameGraph(merged.tree), SLOT_RUNS),
+  );
+  slotRow(
+    '  of which symbolsTable only',
+    measure(() => symbolsTable(merged.tree), SLOT_RUNS),
+  );
   console.log(
     `\nslot query: ${chunks.length} chunks, ${mib(chunkBytes)} MiB, merged tree ${merged.tree.size.toLocaleString('en-US')} nodes, ` +
       `${merged.tree.frames.size.toLocaleString('en-US')} frames, ${merged.samples.toLocaleString('en-US')} samples (goal: ≤ 50 ms median)`,

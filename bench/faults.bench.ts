@@ -42,7 +42,12 @@ async function destination(protocol: 'http' | 'grpc'): Promise<Dest> {
     endpoint: '',
     async up() {
       const listen = { host: '127.0.0.1', port };
-      r = new Receiver({ grpc: protocol === 'grpc' ? listen : false, http: protocol === 'http' ? listen : false, registry: new Registry(), consumer: consumerOf(() => void d.received++) });
+      r = new Receiver({
+        grpc: protocol === 'grpc' ? listen : false,
+        http: protocol === 'http' ? listen : false,
+        registry: new Registry(),
+        consumer: consumerOf(() => void d.received++),
+      });
       const a = await r.start();
       port = (protocol === 'grpc' ? a.grpc : a.http)!.port;
       d.endpoint = protocol === 'grpc' ? `127.0.0.1:${port}` : `http://127.0.0.1:${port}`;

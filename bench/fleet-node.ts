@@ -64,7 +64,8 @@ export class FleetLayout {
   /** Nodes running a pod of Deployment d, with the slot. */
   hostsOf(d: number): { node: number; slot: number }[] {
     const out: { node: number; slot: number }[] = [];
-    for (let p = d; p < this.nodes * this.deploymentSlots; p += this.deployments) out.push({ node: Math.floor(p / this.deploymentSlots), slot: p % this.deploymentSlots });
+    for (let p = d; p < this.nodes * this.deploymentSlots; p += this.deployments)
+      out.push({ node: Math.floor(p / this.deploymentSlots), slot: p % this.deploymentSlots });
     return out;
   }
 
@@ -126,7 +127,13 @@ function materialize(b: RequestBuilder, u: Universe): (rootFirst: Int32Array) =>
       if (m === undefined) {
         const bin = u.binaries[spec.binary];
         const buildId = (0x9e3779b97f4a7c15n * BigInt(spec.binary + 1)).toString(16).padStart(16, '0').slice(-16);
-        m = b.mapping(bin.path, bin.start, bin.limit, bin.offset, spec.binary === 0 ? {} : { 'process.executable.build_id.gnu': buildId.repeat(2).slice(0, 40) });
+        m = b.mapping(
+          bin.path,
+          bin.start,
+          bin.limit,
+          bin.offset,
+          spec.binary === 0 ? {} : { 'process.executable.build_id.gnu': buildId.repeat(2).slice(0, 40) },
+        );
         maps.set(spec.binary, m);
       }
       id = b.location(spec.frame, m);
@@ -173,7 +180,10 @@ export function nodeTemplate(shape: NodeShape, variant: number): NodeTemplate {
     const n = Math.round((shape.samples * weights[slot]) / weightSum);
     for (let i = 0; i < n; i++) {
       const s = program.stacks[program.pick()];
-      b.addSample(profile, b.stack(stack(s)), { value: 1, attributes: { 'thread.name': `worker-${Math.floor(rand() * 4)}`, 'thread.id': 4000 + slot * 16 + Math.floor(rand() * 4) } });
+      b.addSample(profile, b.stack(stack(s)), {
+        value: 1,
+        attributes: { 'thread.name': `worker-${Math.floor(rand() * 4)}`, 'thread.id': 4000 + slot * 16 + Math.floor(rand() * 4) },
+      });
       samples++;
     }
     // The marker: the program's root frame calling a function named for a probe.
@@ -215,7 +225,8 @@ function resourceOf(slot: number): Record<string, SimpleValue> {
       'process.pid': 100 + slot,
     };
   }
-  if (slot === DAEMONSETS.length) return { 'service.name': HOST_SERVICE, 'process.executable.name': HOST_SERVICE, 'host.name': PH.node(slot), 'process.pid': 100 + slot };
+  if (slot === DAEMONSETS.length)
+    return { 'service.name': HOST_SERVICE, 'process.executable.name': HOST_SERVICE, 'host.name': PH.node(slot), 'process.pid': 100 + slot };
   return {
     'k8s.namespace.name': PH.namespace(slot),
     'k8s.deployment.name': PH.deployment(slot),

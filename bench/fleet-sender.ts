@@ -112,7 +112,7 @@ async function run(cfg: SenderConfig): Promise<void> {
       else fail(`HTTP ${status}`);
       return status === 200;
     } catch (err) {
-      fail((err as Error).message === 'timeout' ? 'timeout' : (err as NodeJS.ErrnoException).code ?? 'error');
+      fail((err as Error).message === 'timeout' ? 'timeout' : ((err as NodeJS.ErrnoException).code ?? 'error'));
       return false;
     } finally {
       stats.inFlight--;
@@ -170,10 +170,13 @@ async function run(cfg: SenderConfig): Promise<void> {
         sendNode(nodes[due % nodes.length], Math.floor(due / nodes.length));
         due++;
       }
-      const timer = setTimeout(() => {
-        timers.splice(timers.indexOf(timer), 1);
-        step();
-      }, Math.max(1, Math.min(20, start + due * gap - now())));
+      const timer = setTimeout(
+        () => {
+          timers.splice(timers.indexOf(timer), 1);
+          step();
+        },
+        Math.max(1, Math.min(20, start + due * gap - now())),
+      );
       timers.push(timer);
     };
     step();
@@ -214,7 +217,13 @@ async function run(cfg: SenderConfig): Promise<void> {
     }
   });
   process.on('disconnect', () => process.exit(0));
-  send({ ev: 'ready', templateBytes: templates.map((t) => t.bytes.byteLength), samplesPerRequest: templates[0].samples, primeBytes: prime.bytes.byteLength, workloads: layout.workloads });
+  send({
+    ev: 'ready',
+    templateBytes: templates.map((t) => t.bytes.byteLength),
+    samplesPerRequest: templates[0].samples,
+    primeBytes: prime.bytes.byteLength,
+    workloads: layout.workloads,
+  });
 }
 
 const i = process.argv.indexOf('--config');

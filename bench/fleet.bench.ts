@@ -6,7 +6,18 @@ import { fileURLToPath } from 'node:url';
 import type { ProfileResponse, SlotsResponse, SourcesResponse } from '../src/api/types.js';
 import { daemonSetKey, DAEMONSETS, deploymentKey, FleetLayout, parseMark, type NodeShape } from './fleet-node.js';
 import type { SenderCommand, SenderConfig, SenderEvent, SenderStats } from './fleet-sender.js';
-import { CLI_MAIN, cpuSecondsOf, freePort, promNonZero, promValue, rssMiBOf, startGatewayChild, startNode, type CliChild, type GatewayChild } from './load.bench.js';
+import {
+  CLI_MAIN,
+  cpuSecondsOf,
+  freePort,
+  promNonZero,
+  promValue,
+  rssMiBOf,
+  startGatewayChild,
+  startNode,
+  type CliChild,
+  type GatewayChild,
+} from './load.bench.js';
 import { fmt, quantile, table } from './measure.js';
 import { emitResult, type BenchFigure, type BenchResult } from './report.js';
 
@@ -40,7 +51,9 @@ import { emitResult, type BenchFigure, type BenchResult } from './report.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const NODES = env('FLEET_NODES', '100,1000,10000').split(',').map(Number);
-const COMPRESSION = env('FLEET_COMPRESSION', 'off,on').split(',').map((s) => s.trim() === 'on');
+const COMPRESSION = env('FLEET_COMPRESSION', 'off,on')
+  .split(',')
+  .map((s) => s.trim() === 'on');
 const GATEWAYS = Number(env('FLEET_GATEWAYS', '2'));
 const SECONDS = Number(env('FLEET_SECONDS', '40'));
 const WARMUP_S = Number(env('FLEET_WARMUP_SECONDS', '8'));
@@ -93,7 +106,9 @@ interface Sender {
 }
 
 async function startSender(cfg: SenderConfig): Promise<Sender> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SENDER, '--config', JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SENDER, '--config', JSON.stringify(cfg)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiting = new Map<string, (e: SenderEvent) => void>();
   let marks: (m: [number, number, number][]) => void = () => {};
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`fleet sender exited (${code})`))));
@@ -293,7 +308,9 @@ const sumOf = (texts: string[], name: string, labels: Record<string, string> = {
 
 function windowOf(a: Snapshot, b: Snapshot, direct: boolean): Window {
   const seconds = (b.at - a.at) / 1000;
-  const requests = direct ? b.sender.sent - a.sender.sent : sumOf(b.gwText, 'pilotlight_receiver_requests_total') - sumOf(a.gwText, 'pilotlight_receiver_requests_total');
+  const requests = direct
+    ? b.sender.sent - a.sender.sent
+    : sumOf(b.gwText, 'pilotlight_receiver_requests_total') - sumOf(a.gwText, 'pilotlight_receiver_requests_total');
   const fwd = (s: Snapshot): number => sumOf(s.gwText, 'pilotlight_exporter_sent_bytes_total', { exporter: 'ui' });
   return {
     seconds,
@@ -331,7 +348,17 @@ async function runPhase(p: Phase, work: string): Promise<PhaseResult> {
       if (res.status !== 200) throw new Error(`enable profiling for ${key}: ${res.status} ${await res.text()}`);
     }
     const targets = p.gateways === 0 ? [`http://127.0.0.1:${httpPort}`] : gateways.map((g) => g.http);
-    const s = (sender = await startSender({ nodes: p.nodes, shape: SHAPE, replicas: REPLICAS, templates: 24, targets, gzip: p.gzip, probes, timeoutMs: 5000, maxInFlight: 2000 }));
+    const s = (sender = await startSender({
+      nodes: p.nodes,
+      shape: SHAPE,
+      replicas: REPLICAS,
+      templates: 24,
+      targets,
+      gzip: p.gzip,
+      probes,
+      timeoutMs: 5000,
+      maxInFlight: 2000,
+    }));
     const probe = new LatencyProbe(uiUrl, deploymentKey);
     s.onMarks((m) => probe.add(m));
     s.command({ cmd: 'prime' });
@@ -428,8 +455,13 @@ async function runPhase(p: Phase, work: string): Promise<PhaseResult> {
       uiRssMiB,
       uiPeakMiB: peakMiBOf(ui.child.pid!),
       gatewayRssMiB,
-      latency: probe.latencies.filter((l) => l.sentAt >= a.at && l.sentAt <= d.at).map((l) => l.ms).sort((x, y) => x - y),
-      slow: probe.latencies.filter((l) => l.sentAt >= a.at && l.sentAt <= d.at && l.ms > 1000).map((l) => `${fmt(l.ms)} ms at +${fmt((l.sentAt - a.at) / 1000)} s`),
+      latency: probe.latencies
+        .filter((l) => l.sentAt >= a.at && l.sentAt <= d.at)
+        .map((l) => l.ms)
+        .sort((x, y) => x - y),
+      slow: probe.latencies
+        .filter((l) => l.sentAt >= a.at && l.sentAt <= d.at && l.ms > 1000)
+        .map((l) => `${fmt(l.ms)} ms at +${fmt((l.sentAt - a.at) / 1000)} s`),
       scrape: { ...scrapes },
       gets,
       unseen,
@@ -447,7 +479,8 @@ async function runPhase(p: Phase, work: string): Promise<PhaseResult> {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const label = (p: Phase): string => `${p.nodes.toLocaleString('en-US')} nodes, ${p.gateways === 0 ? 'direct to UI' : `${p.gateways} gw`}, ${p.gzip ? 'gzip' : 'plain'}`;
+const label = (p: Phase): string =>
+  `${p.nodes.toLocaleString('en-US')} nodes, ${p.gateways === 0 ? 'direct to UI' : `${p.gateways} gw`}, ${p.gzip ? 'gzip' : 'plain'}`;
 const scaleOf = (r: PhaseResult): string => (r.periodMs === 1000 ? 'live' : `1/${fmt(r.periodMs / 1000)}`);
 /** Cores at one request per node per second. */
 const coresAt = (c: Cost, nodes: number): number => c.fixed + (c.perRequest * nodes) / 1000;
@@ -482,7 +515,25 @@ export async function main(): Promise<BenchResult> {
   console.log('\nmeasured, first window (the phase\'s rate; "scale": that rate against one request per node per second)');
   console.log(
     table(
-      ['phase', 'scale', 'req/s', 'KiB/req', 'on wire', 'to UI', 'gw cores', 'UI cores', 'sender cores', 'gw RSS', 'UI RSS', 'UI peak', 'e2e p50', 'e2e p99', 'n', 'unseen', 'drops'],
+      [
+        'phase',
+        'scale',
+        'req/s',
+        'KiB/req',
+        'on wire',
+        'to UI',
+        'gw cores',
+        'UI cores',
+        'sender cores',
+        'gw RSS',
+        'UI RSS',
+        'UI peak',
+        'e2e p50',
+        'e2e p99',
+        'n',
+        'unseen',
+        'drops',
+      ],
       results.map((r) => {
         const [w] = r.windows;
         return [
@@ -507,9 +558,11 @@ export async function main(): Promise<BenchResult> {
       }),
     ),
   );
-  console.log('KiB per node request: as sent, on the wire, and forwarded to the UI by the gateways; cores: CPU seconds per second from /proc; RSS in MiB; latency in ms, send → marker in GET /api/sources/:key/profile');
+  console.log(
+    'KiB per node request: as sent, on the wire, and forwarded to the UI by the gateways; cores: CPU seconds per second from /proc; RSS in MiB; latency in ms, send → marker in GET /api/sources/:key/profile',
+  );
 
-  console.log('\ncost model from the two windows: CPU = fixed + per request × rate (* = no positive fit, the first window\'s plain ratio instead)');
+  console.log("\ncost model from the two windows: CPU = fixed + per request × rate (* = no positive fit, the first window's plain ratio instead)");
   console.log(
     table(
       ['phase', 'gw fixed cores', 'gw ms/req', 'UI fixed cores', 'UI ms/req', 'sender ms/req', 'req/s, windows 1 / 2'],
@@ -525,11 +578,21 @@ export async function main(): Promise<BenchResult> {
     ),
   );
 
-  console.log('\nextrapolated to one request per node per second (fixed + per request × N); the UI is one process, mostly one thread: past ~1 core it falls behind');
+  console.log(
+    '\nextrapolated to one request per node per second (fixed + per request × N); the UI is one process, mostly one thread: past ~1 core it falls behind',
+  );
   console.log(
     table(
       ['phase', 'gateway cores', 'per 1,000 nodes', 'UI cores', 'per 1,000 nodes'],
-      results.filter((r) => r.phase.gateways > 0).map((r) => [label(r.phase), coresAt(r.gateway, r.phase.nodes), (coresAt(r.gateway, r.phase.nodes) * 1000) / r.phase.nodes, coresAt(r.ui, r.phase.nodes), (coresAt(r.ui, r.phase.nodes) * 1000) / r.phase.nodes]),
+      results
+        .filter((r) => r.phase.gateways > 0)
+        .map((r) => [
+          label(r.phase),
+          coresAt(r.gateway, r.phase.nodes),
+          (coresAt(r.gateway, r.phase.nodes) * 1000) / r.phase.nodes,
+          coresAt(r.ui, r.phase.nodes),
+          (coresAt(r.ui, r.phase.nodes) * 1000) / r.phase.nodes,
+        ]),
     ),
   );
   for (const r of results) for (const d of r.drops) console.log(`  ! ${label(r.phase)}: ${d}`);
@@ -537,7 +600,8 @@ export async function main(): Promise<BenchResult> {
 
   const direct = results.find((r) => r.phase.gateways === 0);
   const smallest = Math.min(...NODES);
-  const base = (r: PhaseResult): PhaseResult | undefined => results.find((x) => x.phase.gateways > 0 && x.phase.nodes === smallest && x.phase.gzip === r.phase.gzip);
+  const base = (r: PhaseResult): PhaseResult | undefined =>
+    results.find((x) => x.phase.gateways > 0 && x.phase.nodes === smallest && x.phase.gzip === r.phase.gzip);
   const figures: BenchFigure[] = [];
   for (const r of results) {
     if (r.phase.gateways === 0) continue;
@@ -550,19 +614,55 @@ export async function main(): Promise<BenchResult> {
       unit: 'millicores',
       better: 'lower',
       note,
-      baseline: b && b !== r ? { name: label(b.phase), value: (coresAt(b.gateway, b.phase.nodes) * 1e6) / b.phase.nodes } : { name: 'sender CPU per request, same phase', value: r.sender.perRequest },
+      baseline:
+        b && b !== r
+          ? { name: label(b.phase), value: (coresAt(b.gateway, b.phase.nodes) * 1e6) / b.phase.nodes }
+          : { name: 'sender CPU per request, same phase', value: r.sender.perRequest },
     });
-    figures.push({ name: `${label(r.phase)}: UI CPU per node at 1 req/s`, value: perNode(r.ui), unit: 'millicores', better: 'lower', note, ...(direct ? { baseline: { name: label(direct.phase), value: perNode(direct.ui) } } : {}) });
-    figures.push({ name: `${label(r.phase)}: UI RSS`, value: r.uiRssMiB, unit: 'MiB', better: 'lower', ...(direct ? { baseline: { name: label(direct.phase), value: direct.uiRssMiB } } : {}) });
-    figures.push({ name: `${label(r.phase)}: end-to-end p50`, value: quantile(r.latency, 0.5), unit: 'ms', better: 'lower', note: `n ${r.latency.length}`, ...(direct ? { baseline: { name: label(direct.phase), value: quantile(direct.latency, 0.5) } } : {}) });
-    figures.push({ name: `${label(r.phase)}: end-to-end p99`, value: quantile(r.latency, 0.99), unit: 'ms', better: 'lower', ...(direct ? { baseline: { name: label(direct.phase), value: quantile(direct.latency, 0.99) } } : {}) });
+    figures.push({
+      name: `${label(r.phase)}: UI CPU per node at 1 req/s`,
+      value: perNode(r.ui),
+      unit: 'millicores',
+      better: 'lower',
+      note,
+      ...(direct ? { baseline: { name: label(direct.phase), value: perNode(direct.ui) } } : {}),
+    });
+    figures.push({
+      name: `${label(r.phase)}: UI RSS`,
+      value: r.uiRssMiB,
+      unit: 'MiB',
+      better: 'lower',
+      ...(direct ? { baseline: { name: label(direct.phase), value: direct.uiRssMiB } } : {}),
+    });
+    figures.push({
+      name: `${label(r.phase)}: end-to-end p50`,
+      value: quantile(r.latency, 0.5),
+      unit: 'ms',
+      better: 'lower',
+      note: `n ${r.latency.length}`,
+      ...(direct ? { baseline: { name: label(direct.phase), value: quantile(direct.latency, 0.5) } } : {}),
+    });
+    figures.push({
+      name: `${label(r.phase)}: end-to-end p99`,
+      value: quantile(r.latency, 0.99),
+      unit: 'ms',
+      better: 'lower',
+      ...(direct ? { baseline: { name: label(direct.phase), value: quantile(direct.latency, 0.99) } } : {}),
+    });
   }
   return {
     title: 'fleet: N simulated nodes → G gateway processes → one UI',
     figures,
     notes: [
       'Scaled phases play every node at 1/scale of one request a second; CPU = fixed + per request × rate is fitted from two windows and extrapolated to one request per node per second. Latency is measured under the scaled load, from nodes that send every second.',
-      `drops: ${results.every((r) => r.drops.length === 0) ? 'none in any phase' : results.filter((r) => r.drops.length).map((r) => `${label(r.phase)}: ${r.drops.join('; ')}`).join(' | ')}`,
+      `drops: ${
+        results.every((r) => r.drops.length === 0)
+          ? 'none in any phase'
+          : results
+              .filter((r) => r.drops.length)
+              .map((r) => `${label(r.phase)}: ${r.drops.join('; ')}`)
+              .join(' | ')
+      }`,
       `A 2-core machine shared with other work (load average ${fmt(load0)} at start, ${fmt(loadavg()[0])} at the end): CPU time per request holds up; latencies are noisy.`,
     ],
   };

@@ -70,7 +70,9 @@ export async function main(): Promise<BenchResult> {
     }
     if (start > nextReport) {
       nextReport = start + 30_000;
-      console.log(`  … ${(i + 1).toLocaleString('en-US')} inputs, ${fmt((i + 1) / ((start - t0) / 1000))}/s, ${bugs.size} bug kinds, peak RSS ${fmt(peakRssMiB())} MiB`);
+      console.log(
+        `  … ${(i + 1).toLocaleString('en-US')} inputs, ${fmt((i + 1) / ((start - t0) / 1000))}/s, ${bugs.size} bug kinds, peak RSS ${fmt(peakRssMiB())} MiB`,
+      );
     }
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -78,17 +80,26 @@ export async function main(): Promise<BenchResult> {
   const sorted = times.sort();
   const rejected = total - accepted - [...bugs.values()].reduce((a, b) => a + b, 0);
 
-  console.log(`\n${total.toLocaleString('en-US')} inputs in ${fmt(seconds)} s: ${fmt(rate)} inputs/s (plain fromBinary of the unmutated seeds: ${fmt(baseline)}/s)`);
+  console.log(
+    `\n${total.toLocaleString('en-US')} inputs in ${fmt(seconds)} s: ${fmt(rate)} inputs/s (plain fromBinary of the unmutated seeds: ${fmt(baseline)}/s)`,
+  );
   console.log(
     table(
       ['body', 'accepted', 'rejected'],
       Object.entries(byKind).map(([k, [a, r]]) => [k, a.toLocaleString('en-US'), r.toLocaleString('en-US')]),
     ),
   );
-  console.log(`\naccepted ${accepted.toLocaleString('en-US')}, rejected ${rejected.toLocaleString('en-US')}, bugs ${(total - accepted - rejected).toLocaleString('en-US')}`);
+  console.log(
+    `\naccepted ${accepted.toLocaleString('en-US')}, rejected ${rejected.toLocaleString('en-US')}, bugs ${(total - accepted - rejected).toLocaleString('en-US')}`,
+  );
   const top = [...reasons].sort((a, b) => b[1] - a[1]);
   console.log(`\nrejections by reason (${top.length} distinct; top 25):`);
-  console.log(table(['reason', 'inputs'], top.slice(0, 25).map(([r, n]) => [r, n.toLocaleString('en-US')])));
+  console.log(
+    table(
+      ['reason', 'inputs'],
+      top.slice(0, 25).map(([r, n]) => [r, n.toLocaleString('en-US')]),
+    ),
+  );
   console.log(
     `\nper input: p50 ${fmt(quantile(sorted as unknown as number[], 0.5))} ms, p99 ${fmt(quantile(sorted as unknown as number[], 0.99))} ms, ` +
       `max ${fmt(sorted[total - 1] ?? NaN)} ms; inputs over 1 s: ${slow.length}`,
@@ -104,7 +115,13 @@ export async function main(): Promise<BenchResult> {
   return {
     title: `${total.toLocaleString('en-US')} fuzz inputs (protobuf, OTLP/JSON, gzip)`,
     figures: [
-      { name: 'fuzz inputs through gunzip + read + validate + aggregate + store, with the message oracle', value: rate, unit: 'inputs/s', better: 'higher', baseline: { name: 'fromBinary of the valid seeds', value: baseline } },
+      {
+        name: 'fuzz inputs through gunzip + read + validate + aggregate + store, with the message oracle',
+        value: rate,
+        unit: 'inputs/s',
+        better: 'higher',
+        baseline: { name: 'fromBinary of the valid seeds', value: baseline },
+      },
       { name: 'per-input time, p99', value: quantile(sorted as unknown as number[], 0.99), unit: 'ms', better: 'lower' },
       { name: 'per-input time, max', value: sorted[total - 1] ?? NaN, unit: 'ms', better: 'lower' },
       { name: 'peak RSS', value: peakRssMiB(), unit: 'MiB', better: 'lower', baseline: { name: 'before the loop', value: rssStart } },

@@ -178,7 +178,16 @@ interface RunResult {
 let nextSeq = 0;
 
 /** `concurrency` senders for SECONDS against `addr`; then waits until every sink has every request. */
-async function drive(opts: { addr: string; transport: TransportName; gzip: boolean; concurrency: number; sinks: Sink[]; base: Buffer; markAt: number; seconds: number }): Promise<RunResult> {
+async function drive(opts: {
+  addr: string;
+  transport: TransportName;
+  gzip: boolean;
+  concurrency: number;
+  sinks: Sink[];
+  base: Buffer;
+  markAt: number;
+  seconds: number;
+}): Promise<RunResult> {
   const sentAt = new Map<number, number>();
   const arrivals = new Map<number, number>();
   const delivery: number[] = [];
@@ -344,11 +353,27 @@ export async function main(): Promise<void> {
   }
   console.log(
     table(
-      ['transport ×senders', 'direct req/s', 'gw req/s', 'gw MB/s', 'ack p50', 'ack p99', 'direct p50', 'direct p99', 'gw p50', 'gw p99', 'added p50', 'added p99', 'dropped/lost'],
+      [
+        'transport ×senders',
+        'direct req/s',
+        'gw req/s',
+        'gw MB/s',
+        'ack p50',
+        'ack p99',
+        'direct p50',
+        'direct p99',
+        'gw p50',
+        'gw p99',
+        'added p50',
+        'added p99',
+        'dropped/lost',
+      ],
       rows,
     ),
   );
-  console.log('latencies in ms; direct/gw p50/p99 = send → arrival at the "ui" sink; dropped = profiles the gateway reported as rejected; lost = never arrived at both sinks');
+  console.log(
+    'latencies in ms; direct/gw p50/p99 = send → arrival at the "ui" sink; dropped = profiles the gateway reported as rejected; lost = never arrived at both sinks',
+  );
   console.log(table(['gateway process', 'RSS MiB', 'peak MiB', 'requests', 'CPU ms/request'], rssRows));
   // Baselines for the CPU per request, same run, in this process on the same body: the
   // gateway's own read + validate (what it must do with every request), with a gunzip before it

@@ -73,7 +73,38 @@ export interface UniverseOptions {
   maxDepth?: number;
 }
 
-const WORDS = ['http', 'parse', 'render', 'encode', 'json', 'query', 'cache', 'index', 'route', 'auth', 'gc', 'alloc', 'hash', 'sort', 'read', 'write', 'flush', 'queue', 'poll', 'lock', 'scan', 'merge', 'compress', 'tls', 'proto', 'sql', 'batch', 'retry', 'stream', 'buffer'];
+const WORDS = [
+  'http',
+  'parse',
+  'render',
+  'encode',
+  'json',
+  'query',
+  'cache',
+  'index',
+  'route',
+  'auth',
+  'gc',
+  'alloc',
+  'hash',
+  'sort',
+  'read',
+  'write',
+  'flush',
+  'queue',
+  'poll',
+  'lock',
+  'scan',
+  'merge',
+  'compress',
+  'tls',
+  'proto',
+  'sql',
+  'batch',
+  'retry',
+  'stream',
+  'buffer',
+];
 const KINDS = ['native', 'go', 'jvm', 'v8js', 'cpython'];
 const SHARED_FRACTION = 0.25;
 const KERNEL_FRACTION = 0.05;

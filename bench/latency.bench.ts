@@ -208,7 +208,15 @@ export async function main(): Promise<BenchResult | undefined> {
       if (res.status !== 200) throw new Error(`direct post: ${res.status}`);
       const direct = await pollUntil(uiUrl, DIRECT_KEY, fn, 0, 15_000);
       if (direct) f.direct.push(direct.at - d0);
-      if ((i + 1) % 10 === 0) console.log(`  ${i + 1} bursts: p50 ${fmt(quantile([...f.burst].sort((a, b) => a - b), 0.5))} ms, ${f.misses} missed`);
+      if ((i + 1) % 10 === 0)
+        console.log(
+          `  ${i + 1} bursts: p50 ${fmt(
+            quantile(
+              [...f.burst].sort((a, b) => a - b),
+              0.5,
+            ),
+          )} ms, ${f.misses} missed`,
+        );
     }
     return report(f, load0);
   } finally {
@@ -235,13 +243,33 @@ function report(f: LatencyFigures, load0: number): BenchResult {
       ],
     ),
   );
-  console.log(`samples per burst: p50 ${quantile(s, 0.5)}, min ${s[0]}, max ${s[s.length - 1]}; load average ${fmt(load0)} → ${fmt(loadavg()[0])} on ${cpus().length} cores`);
+  console.log(
+    `samples per burst: p50 ${quantile(s, 0.5)}, min ${s[0]}, max ${s[s.length - 1]}; load average ${fmt(load0)} → ${fmt(loadavg()[0])} on ${cpus().length} cores`,
+  );
   return {
     title: `end-to-end latency: CPU burst → function visible in the UI API (flush interval ${interval})`,
     figures: [
-      { name: 'p50, burst start → visible', value: quantile(b, 0.5), unit: 'ms', better: 'lower', baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.5) } },
-      { name: 'p95, burst start → visible (goal ≤ 2000)', value: quantile(b, 0.95), unit: 'ms', better: 'lower', baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.95) } },
-      { name: 'p95, burst end → visible', value: quantile(e, 0.95), unit: 'ms', better: 'lower', baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.95) } },
+      {
+        name: 'p50, burst start → visible',
+        value: quantile(b, 0.5),
+        unit: 'ms',
+        better: 'lower',
+        baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.5) },
+      },
+      {
+        name: 'p95, burst start → visible (goal ≤ 2000)',
+        value: quantile(b, 0.95),
+        unit: 'ms',
+        better: 'lower',
+        baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.95) },
+      },
+      {
+        name: 'p95, burst end → visible',
+        value: quantile(e, 0.95),
+        unit: 'ms',
+        better: 'lower',
+        baseline: { name: 'request posted to the gateway → visible', value: quantile(d, 0.95) },
+      },
     ],
     notes: [
       `${b.length} bursts of ${BURST_MS} ms CPU measured, ${f.misses} never seen within 15 s; ${quantile(s, 0.5)} samples per burst (median).`,

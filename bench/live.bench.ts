@@ -57,7 +57,13 @@ export class MachineWorkload {
     this.base = Math.max(4, Math.ceil(nodes / PROGRAMS / NODES_PER_STACK));
     // Enough unseen stacks for every update of every phase of every mode.
     const reserve = Math.ceil((4 * UPDATES * NEW_STACKS_PER_UPDATE * MODES.length) / PROGRAMS) + 2;
-    this.u = makeUniverse({ seed: 5, programs: PROGRAMS, functions: Math.round(nodes / 5), locations: Math.round(nodes / 2.5), stacksPerProgram: this.base + reserve });
+    this.u = makeUniverse({
+      seed: 5,
+      programs: PROGRAMS,
+      functions: Math.round(nodes / 5),
+      locations: Math.round(nodes / 2.5),
+      stacksPerProgram: this.base + reserve,
+    });
     this.specs = this.u.locations.map((l) => ({ ...l.frame, binary: this.u.binaries[l.binary].path.split('/').pop() }));
     this.picks = this.u.programs.map(() => zipf(this.base, 1.1, this.rand));
     this.next = this.u.programs.map(() => this.base);
@@ -141,16 +147,29 @@ export async function main(): Promise<BenchResult | undefined> {
       const base = results.get('json')!;
       const now = results.get('default')!;
       const label = `${Math.round(now.nodes / 1000)}k nodes`;
-      console.log(`\n${label} (machine-wide source: ${PROGRAMS} programs under one key; ${UPDATES} updates a phase, one a second; ms unless said; a busy shared 2-core machine: noisy)`);
-      const row = (name: string, f: (r: PhaseResult) => number | string): (string | number)[] => [name, ...[f(now), f(base)].map((v) => (typeof v === 'number' && Number.isNaN(v) ? '—' : v))];
-      const mark = (r: PhaseResult, name: string, q: number): number => quantile([...(r.marks[name] ?? [])].sort((a, b) => a - b), q);
+      console.log(
+        `\n${label} (machine-wide source: ${PROGRAMS} programs under one key; ${UPDATES} updates a phase, one a second; ms unless said; a busy shared 2-core machine: noisy)`,
+      );
+      const row = (name: string, f: (r: PhaseResult) => number | string): (string | number)[] => [
+        name,
+        ...[f(now), f(base)].map((v) => (typeof v === 'number' && Number.isNaN(v) ? '—' : v)),
+      ];
+      const mark = (r: PhaseResult, name: string, q: number): number =>
+        quantile(
+          [...(r.marks[name] ?? [])].sort((a, b) => a - b),
+          q,
+        );
       console.log(
         table(
           ['per update', MODES[1].label, MODES[0].label],
           [
             row('profile bytes fetched p50 (on the wire)', (r) => quantile(sorted(r.bytes), 0.5)),
             row('profile bytes fetched max', (r) => Math.max(...r.bytes)),
-            row('answers (status: count)', (r) => Object.entries(r.status).map(([s, c]) => `${s}: ${c}`).join(', ')),
+            row('answers (status: count)', (r) =>
+              Object.entries(r.status)
+                .map(([s, c]) => `${s}: ${c}`)
+                .join(', '),
+            ),
             row('main-thread busy per 1 s window p50', (r) => quantile(sorted(r.busy), 0.5)),
             row('main-thread busy p99 (= max of 10)', (r) => quantile(sorted(r.busy), 0.99)),
             row('long tasks in 10 s', (r) => r.longTasks.length),
@@ -203,7 +222,11 @@ async function wireSizes(ui: RunningUi, key: string, w: MachineWorkload, label: 
   await ui.send(w.second());
   const json = Buffer.from(await (await fetch(url, { headers: { accept: 'application/json', 'accept-encoding': 'identity' } })).arrayBuffer());
   const frames = `${first.framesTable}:${first.profile.flame.frames.name.length}`;
-  const bin = Buffer.from(await (await fetch(`${url}?frames=${encodeURIComponent(frames)}`, { headers: { accept: PROFILE_MEDIA_TYPE, 'accept-encoding': 'identity' } })).arrayBuffer());
+  const bin = Buffer.from(
+    await (
+      await fetch(`${url}?frames=${encodeURIComponent(frames)}`, { headers: { accept: PROFILE_MEDIA_TYPE, 'accept-encoding': 'identity' } })
+    ).arrayBuffer(),
+  );
   const gz = (b: Buffer, level: number): { bytes: number; ms: number } => {
     const t = performance.now();
     const bytes = gzipSync(b, { level }).byteLength;
@@ -220,8 +243,15 @@ async function wireSizes(ui: RunningUi, key: string, w: MachineWorkload, label: 
     ['binary, new frames only', bin.byteLength, gz(bin, 1), gz(bin, 6), decodeMs],
   ] as const;
   console.log(`\n${label}: one update's answer, measured from Node (bytes; gzip ms = server CPU; read = JSON.parse / decodeProfile in Node)`);
-  console.log(table(['form', 'as is', 'gzip -1', 'gzip -1 ms', 'gzip -6', 'gzip -6 ms', 'read ms'], rows.map(([name, raw, g1, g6, read]) => [name, raw, g1.bytes, g1.ms, g6.bytes, g6.ms, read])));
-  notes.push(`${label}: JSON ${fmtBytes(json.byteLength)} (gzip -1 ${fmtBytes(rows[0][2].bytes)} for ${rows[0][2].ms.toFixed(0)} ms of server CPU) vs binary ${fmtBytes(bin.byteLength)} (gzip -1 ${fmtBytes(rows[1][2].bytes)}, ${rows[1][2].ms.toFixed(0)} ms)`);
+  console.log(
+    table(
+      ['form', 'as is', 'gzip -1', 'gzip -1 ms', 'gzip -6', 'gzip -6 ms', 'read ms'],
+      rows.map(([name, raw, g1, g6, read]) => [name, raw, g1.bytes, g1.ms, g6.bytes, g6.ms, read]),
+    ),
+  );
+  notes.push(
+    `${label}: JSON ${fmtBytes(json.byteLength)} (gzip -1 ${fmtBytes(rows[0][2].bytes)} for ${rows[0][2].ms.toFixed(0)} ms of server CPU) vs binary ${fmtBytes(bin.byteLength)} (gzip -1 ${fmtBytes(rows[1][2].bytes)}, ${rows[1][2].ms.toFixed(0)} ms)`,
+  );
 }
 
 function fmtBytes(n: number): string {
@@ -272,7 +302,9 @@ async function runMode(browser: Browser, ui: RunningUi, key: string, w: MachineW
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(`${ui.url}/#/sources/${encodeURIComponent(key)}`);
-  await page.waitForFunction(() => (window.__pilotlight?.flame?.draws ?? 0) > 0 && (window.__pilotlight?.flame?.size ?? 0) > 0, undefined, { timeout: 300_000 });
+  await page.waitForFunction(() => (window.__pilotlight?.flame?.draws ?? 0) > 0 && (window.__pilotlight?.flame?.size ?? 0) > 0, undefined, {
+    timeout: 300_000,
+  });
   result.nodes = await page.evaluate(() => window.__pilotlight!.flame!.size);
   // Let the first load's work settle (table, timeline, a GC) before measuring updates.
   await page.waitForTimeout(3000);
@@ -290,7 +322,9 @@ async function runMode(browser: Browser, ui: RunningUi, key: string, w: MachineW
       const busy0 = await busyMs(cdp);
       const before = await page.evaluate(() => ({ total: window.__pilotlight!.flame!.rootTotal, at: performance.now() }));
       const target = withInteraction ? await pickTarget(page, i, i % 2 === 0 ? 'hover' : 'zoom') : null;
-      const answered = withInteraction ? page.waitForResponse((r) => PROFILE_PATH.test(new URL(r.url()).pathname) && r.status() === 200, { timeout: 20_000 }) : null;
+      const answered = withInteraction
+        ? page.waitForResponse((r) => PROFILE_PATH.test(new URL(r.url()).pathname) && r.status() === 200, { timeout: 20_000 })
+        : null;
       await ui.send(w.second());
       if (withInteraction && !target) result.misses++;
       if (answered && target) {

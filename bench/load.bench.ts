@@ -257,7 +257,11 @@ const DONE = 'LOAD_SENDERS_DONE ';
 const READY = 'LOAD_SENDERS_READY';
 
 /** A node's requests: a few variants of a small fleet request, its processes renamed to its own workloads. */
-function nodeRequests(n: number, variants: ExportProfilesServiceRequest[], cfg: SendersConfig): { request: ExportProfilesServiceRequest; encoded: Uint8Array; samples: number }[] {
+function nodeRequests(
+  n: number,
+  variants: ExportProfilesServiceRequest[],
+  cfg: SendersConfig,
+): { request: ExportProfilesServiceRequest; encoded: Uint8Array; samples: number }[] {
   const out = [];
   for (let k = 0; k < 2; k++) {
     const request = clone(ExportProfilesServiceRequestSchema, variants[(n + k) % variants.length]);
@@ -278,12 +282,25 @@ function nodeRequests(n: number, variants: ExportProfilesServiceRequest[], cfg: 
 
 async function sendersChild(cfg: SendersConfig): Promise<void> {
   const variants = [1, 2, 3, 4].map((seed) =>
-    makeFleetRequest({ seed, processes: cfg.processesPerNode, functions: 400, locations: 800, programs: 4, stacksPerProgram: 40, hotStacks: 10, minDepth: Math.min(10, cfg.maxDepth), maxDepth: cfg.maxDepth }),
+    makeFleetRequest({
+      seed,
+      processes: cfg.processesPerNode,
+      functions: 400,
+      locations: 800,
+      programs: 4,
+      stacksPerProgram: 40,
+      hotStacks: 10,
+      minDepth: Math.min(10, cfg.maxDepth),
+      maxDepth: cfg.maxDepth,
+    }),
   );
   const registry = new Registry();
   // Distinct warnings (drops, rejections) go back to the parent with the counts.
   const warnings = new Set<string>();
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void (warnings.size < 20 && warnings.add(String((JSON.parse(line) as { msg: string }).msg))) });
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void (warnings.size < 20 && warnings.add(String((JSON.parse(line) as { msg: string }).msg))) },
+  );
   const nodes = Array.from({ length: cfg.senders }, (_, n) => ({
     requests: nodeRequests(n, variants, cfg),
     // Half the nodes speak gRPC, half HTTP; all gzip, as the defaults say.
@@ -365,7 +382,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const unsubscribe: (() => void)[] = [];
   try {
     gw = await startGatewayChild(`127.0.0.1:${ui.otlp.grpc!.port}`);
-    const cfg: SendersConfig = { grpc: gw.grpc, http: gw.http, senders: o.senders, seconds: o.seconds, intervalMs: o.intervalMs, processesPerNode: o.processesPerNode, workloads: o.workloads, maxDepth: o.maxDepth };
+    const cfg: SendersConfig = {
+      grpc: gw.grpc,
+      http: gw.http,
+      senders: o.senders,
+      seconds: o.seconds,
+      intervalMs: o.intervalMs,
+      processesPerNode: o.processesPerNode,
+      workloads: o.workloads,
+      maxDepth: o.maxDepth,
+    };
     senders = startNode(fileURLToPath(import.meta.url), ['--senders-child', JSON.stringify(cfg)]);
     await senders.waitFor(new RegExp(READY));
     say(`${o.senders} senders running for ${o.seconds} s (every ${o.intervalMs} ms), gateway pid ${gw.child.pid}`);
@@ -450,7 +476,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
         lastProgress = Date.now();
         const s = ui.store.stats();
         say(
-          `${Math.round((Date.now() - started) / 1000)} s: ${steps} viewer steps, query p50 ${fmt(quantile([...whileMs].sort((a, b) => a - b), 0.5))} ms, ` +
+          `${Math.round((Date.now() - started) / 1000)} s: ${steps} viewer steps, query p50 ${fmt(
+            quantile(
+              [...whileMs].sort((a, b) => a - b),
+              0.5,
+            ),
+          )} ms, ` +
             `store ${s.usage.slots} slots ${fmt(s.usage.bytes / 2 ** 20)} MiB, RSS ${fmt(process.memoryUsage().rss / 2 ** 20)} MiB, ${violations.length} violations`,
         );
       }
@@ -493,11 +524,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     for (const d of done.dropped) errors.push(`senders dropped: ${d}`);
     for (const w of done.warnings) errors.push(`senders logged: ${w}`);
     if (done.sent !== done.offered.requests) errors.push(`senders: ${done.offered.requests} requests offered, ${done.sent} sent`);
-    if (gwAccepted !== gwRx) errors.push(`gateway receiver: ${gwRx - gwAccepted} of ${gwRx} requests not accepted (${promNonZero(gText, 'pilotlight_receiver_requests_total').join(' ')})`);
+    if (gwAccepted !== gwRx)
+      errors.push(
+        `gateway receiver: ${gwRx - gwAccepted} of ${gwRx} requests not accepted (${promNonZero(gText, 'pilotlight_receiver_requests_total').join(' ')})`,
+      );
     if (gwAccepted < done.sent) errors.push(`gateway accepted ${gwAccepted} requests, senders sent ${done.sent}`);
     for (const d of promNonZero(gText, 'pilotlight_exporter_dropped_requests_total')) errors.push(`gateway dropped: ${d}`);
     if (gwSent < gwAccepted) errors.push(`gateway sent ${gwSent} of ${gwAccepted} requests to the UI`);
-    if (uiAccepted !== uiRx) errors.push(`UI receiver: ${uiRx - uiAccepted} of ${uiRx} requests not accepted (${promNonZero(uText, 'pilotlight_receiver_requests_total').join(' ')})`);
+    if (uiAccepted !== uiRx)
+      errors.push(`UI receiver: ${uiRx - uiAccepted} of ${uiRx} requests not accepted (${promNonZero(uText, 'pilotlight_receiver_requests_total').join(' ')})`);
     if (uiAccepted < gwSent) errors.push(`UI accepted ${uiAccepted} requests, the gateway sent ${gwSent}`);
     const st = ui.store.stats();
     if (st.dropped.chunkTooLarge > 0) errors.push(`store: ${st.dropped.chunkTooLarge} chunks larger than a slot`);
@@ -572,9 +607,18 @@ export async function main(): Promise<BenchResult> {
         ['errors', String(r.errors.length)],
         ['UI process RSS start / max / end (MiB)', `${fmt(r.rss.startMiB)} / ${fmt(r.rss.maxMiB)} / ${fmt(r.rss.endMiB)}`],
         ['gateway RSS max (MiB)', r.rss.gatewayMaxMiB],
-        ['CPU ms per request delivered: gateway / UI process', `${fmt((r.cpu.gateway * 1000) / r.delivered.gatewayReceived)} / ${fmt((r.cpu.ui * 1000) / r.delivered.uiAccepted)}`],
-        ['queries while ingesting: n, p50, p90, p99, max (ms)', `${w.length}, ${fmt(quantile(w, 0.5))}, ${fmt(quantile(w, 0.9))}, ${fmt(quantile(w, 0.99))}, ${fmt(w[w.length - 1])}`],
-        ['queries idle (same slots, after): n, p50, p90, p99 (ms)', `${idle.length}, ${fmt(quantile(idle, 0.5))}, ${fmt(quantile(idle, 0.9))}, ${fmt(quantile(idle, 0.99))}`],
+        [
+          'CPU ms per request delivered: gateway / UI process',
+          `${fmt((r.cpu.gateway * 1000) / r.delivered.gatewayReceived)} / ${fmt((r.cpu.ui * 1000) / r.delivered.uiAccepted)}`,
+        ],
+        [
+          'queries while ingesting: n, p50, p90, p99, max (ms)',
+          `${w.length}, ${fmt(quantile(w, 0.5))}, ${fmt(quantile(w, 0.9))}, ${fmt(quantile(w, 0.99))}, ${fmt(w[w.length - 1])}`,
+        ],
+        [
+          'queries idle (same slots, after): n, p50, p90, p99 (ms)',
+          `${idle.length}, ${fmt(quantile(idle, 0.5))}, ${fmt(quantile(idle, 0.9))}, ${fmt(quantile(idle, 0.99))}`,
+        ],
       ],
     ),
   );
@@ -582,10 +626,34 @@ export async function main(): Promise<BenchResult> {
   return {
     title: `load: ${o.senders} senders → gateway → UI for ${Math.round(r.seconds)} s`,
     figures: [
-      { name: 'query p50 while ingesting', value: quantile(w, 0.5), unit: 'ms', better: 'lower', baseline: { name: 'idle, same slots', value: quantile(idle, 0.5) } },
-      { name: 'query p99 while ingesting', value: quantile(w, 0.99), unit: 'ms', better: 'lower', baseline: { name: 'idle, same slots', value: quantile(idle, 0.99) } },
-      { name: 'requests delivered to the UI', value: r.delivered.uiAccepted, unit: 'requests', better: 'higher', baseline: { name: 'offered by the senders', value: r.offered.requests } },
-      { name: 'store max bytes', value: r.store.maxBytes / MiB, unit: 'MiB', better: 'lower', baseline: { name: 'cap (maxSlots × slotMaxBytes)', value: cap / MiB } },
+      {
+        name: 'query p50 while ingesting',
+        value: quantile(w, 0.5),
+        unit: 'ms',
+        better: 'lower',
+        baseline: { name: 'idle, same slots', value: quantile(idle, 0.5) },
+      },
+      {
+        name: 'query p99 while ingesting',
+        value: quantile(w, 0.99),
+        unit: 'ms',
+        better: 'lower',
+        baseline: { name: 'idle, same slots', value: quantile(idle, 0.99) },
+      },
+      {
+        name: 'requests delivered to the UI',
+        value: r.delivered.uiAccepted,
+        unit: 'requests',
+        better: 'higher',
+        baseline: { name: 'offered by the senders', value: r.offered.requests },
+      },
+      {
+        name: 'store max bytes',
+        value: r.store.maxBytes / MiB,
+        unit: 'MiB',
+        better: 'lower',
+        baseline: { name: 'cap (maxSlots × slotMaxBytes)', value: cap / MiB },
+      },
       { name: 'gateway CPU per request received', value: (r.cpu.gateway * 1000) / r.delivered.gatewayReceived, unit: 'ms', better: 'lower' },
       { name: 'UI process CPU per request (ingest + queries + checks)', value: (r.cpu.ui * 1000) / r.delivered.uiAccepted, unit: 'ms', better: 'lower' },
       { name: 'UI process peak RSS', value: r.rss.maxMiB, unit: 'MiB', better: 'lower', baseline: { name: 'at start', value: r.rss.startMiB } },

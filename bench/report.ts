@@ -105,10 +105,15 @@ export function renderReport(runs: readonly BenchRun[], machine: Machine, date: 
   md.push(`| memory | ${machine.memoryGiB.toFixed(1)} GiB |`);
   md.push(`| OS | ${esc(machine.os)} |`);
   md.push(`| Node.js | ${machine.node} |`);
-  md.push(`| load average (1 min) | ${machine.loadStart.toFixed(2)} at start${machine.loadEnd === undefined ? '' : `, ${machine.loadEnd.toFixed(2)} at end`} |`);
+  md.push(
+    `| load average (1 min) | ${machine.loadStart.toFixed(2)} at start${machine.loadEnd === undefined ? '' : `, ${machine.loadEnd.toFixed(2)} at end`} |`,
+  );
   md.push('');
   if (machine.loadStart > machine.cores || (machine.loadEnd ?? 0) > machine.cores) {
-    md.push(`> The machine was busy (load above its ${machine.cores} cores): absolute figures are noisy; ratios to a baseline measured in the same run hold better.`, '');
+    md.push(
+      `> The machine was busy (load above its ${machine.cores} cores): absolute figures are noisy; ratios to a baseline measured in the same run hold better.`,
+      '',
+    );
   }
   md.push('Each figure is shown with its baseline, measured in the same run on the same machine; the ratio reads as "times better than the baseline".', '');
   md.push('| benchmark | status | time | figures |', '|---|---|---:|---:|');
@@ -163,5 +168,8 @@ function esc(s: string): string {
 }
 
 function anchor(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 }

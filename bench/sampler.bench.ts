@@ -135,7 +135,8 @@ function childrenOf(ppid: number): { pid: number; comm: string }[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid)
+        out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
     } catch {
       // gone
     }
@@ -149,7 +150,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Starts `n` burner processes for `seconds` (one launcher forks them all); resolves to their total iterations. */
 function runBurners(bin: string, n: number, seconds: number, nice: number): { done: Promise<number>; child: ChildProcess } {
-  const child = spawn('nice', ['-n', String(nice), bin, String(seconds), String(n)], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OTEL_SERVICE_NAME: 'burner' } });
+  const child = spawn('nice', ['-n', String(nice), bin, String(seconds), String(n)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, OTEL_SERVICE_NAME: 'burner' },
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<number>((resolve) => {
@@ -166,7 +170,8 @@ interface Received {
 
 function sampleCount(req: ExportProfilesServiceRequest): number {
   let n = 0;
-  for (const rp of req.resourceProfiles) for (const sp of rp.scopeProfiles) for (const p of sp.profiles) for (const s of p.samples) n += Number(s.values[0] ?? 0n);
+  for (const rp of req.resourceProfiles)
+    for (const sp of rp.scopeProfiles) for (const p of sp.profiles) for (const s of p.samples) n += Number(s.values[0] ?? 0n);
   return n;
 }
 
@@ -197,7 +202,9 @@ interface RunFigures {
 async function startNode(args: string[], built: boolean): Promise<{ child: ChildProcess; bpftrace: number; log: () => string }> {
   // SAMPLER_BENCH_NODE_FLAGS: extra Node.js flags for the sampler, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.SAMPLER_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, ...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', nodeMain(built), '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...extra, ...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', nodeMain(built), '--', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -227,7 +234,14 @@ async function stopNode(child: ChildProcess): Promise<void> {
 /** What a run samples besides its flags: the burners only (a kernel pid filter), or every process. */
 type Scope = 'burners' | 'all';
 
-async function run(o: Options, label: string, nodeArgs: string[], received: Received, receiver: Receiver, burner?: { bin: string; baseline: number; scope: Scope }): Promise<RunFigures> {
+async function run(
+  o: Options,
+  label: string,
+  nodeArgs: string[],
+  received: Received,
+  receiver: Receiver,
+  burner?: { bin: string; baseline: number; scope: Scope },
+): Promise<RunFigures> {
   let burners: ReturnType<typeof runBurners> | undefined;
   if (burner?.scope === 'burners') {
     // The burners first, so their pids can be given to the sampler (at nice 19 they do not
@@ -295,7 +309,10 @@ async function run(o: Options, label: string, nodeArgs: string[], received: Rece
   } finally {
     await stopNode(node.child);
     if (burners && burners.child.exitCode === null) burners.child.kill('SIGKILL');
-    const problems = node.log().split('\n').filter((l) => /"level":(40|50|60)/.test(l) && !l.includes('"stderr"'));
+    const problems = node
+      .log()
+      .split('\n')
+      .filter((l) => /"level":(40|50|60)/.test(l) && !l.includes('"stderr"'));
     if (process.env.SAMPLER_BENCH_DEBUG) process.stderr.write(node.log());
     if (problems.length > 0) progress(`${label}: ${problems.length} warnings from pilotlight node, first: ${problems[0].slice(0, 300)}`);
   }
@@ -317,7 +334,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return;
   }
   const bin = buildCBurner();
-  console.log(`${o.burners} burners (C, -O0, frame pointers, nice ${o.burnerNice}) on ${cpus().length} cores; ${o.seconds} s measured per run after ${o.warmupSeconds} s warm-up; pilotlight node ${o.built ? 'compiled (dist/), plain node' : 'from sources through tsx'}`);
+  console.log(
+    `${o.burners} burners (C, -O0, frame pointers, nice ${o.burnerNice}) on ${cpus().length} cores; ${o.seconds} s measured per run after ${o.warmupSeconds} s warm-up; pilotlight node ${o.built ? 'compiled (dist/), plain node' : 'from sources through tsx'}`,
+  );
 
   const received: Received = { requests: 0, samples: 0 };
   const receiver = new Receiver({
@@ -343,19 +362,50 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const repeats = new Map<number, RunFigures[]>();
     for (const hz of o.rates) {
       for (let i = 1; i <= o.repeat; i++) {
-        const r = await run(o, o.repeat > 1 ? `${hz} #${i}` : String(hz), [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' });
+        const r = await run(o, o.repeat > 1 ? `${hz} #${i}` : String(hz), [...common, '--hz', String(hz)], received, receiver, {
+          bin,
+          baseline,
+          scope: 'burners',
+        });
         runs.push(r);
         repeats.set(hz, [...(repeats.get(hz) ?? []), r]);
       }
     }
-    for (const hz of o.grpcRates) runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
+    for (const hz of o.grpcRates)
+      runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
     for (const hz of o.allRates) runs.push(await run(o, `${hz} all`, [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'all' }));
 
     console.log(
       '\n' +
         table(
-          ['hz', 'CPU % of a core', 'node %', 'bpftrace %', 'start CPU s', 'warm-up CPU %', 'node RSS MiB', 'bpftrace RSS MiB', 'samples/s', 'flushes/s', 'bytes/s sent', 'burner throughput'],
-          runs.map((r) => [r.hz, r.cpuPercent, r.nodeCpuPercent, r.bpftraceCpuPercent, r.startCpuSeconds, r.warmupCpuPercent, r.rssMiB, r.bpftraceRssMiB, r.samplesPerSecond, r.flushesPerSecond, r.bytesPerSecond, r.throughput]),
+          [
+            'hz',
+            'CPU % of a core',
+            'node %',
+            'bpftrace %',
+            'start CPU s',
+            'warm-up CPU %',
+            'node RSS MiB',
+            'bpftrace RSS MiB',
+            'samples/s',
+            'flushes/s',
+            'bytes/s sent',
+            'burner throughput',
+          ],
+          runs.map((r) => [
+            r.hz,
+            r.cpuPercent,
+            r.nodeCpuPercent,
+            r.bpftraceCpuPercent,
+            r.startCpuSeconds,
+            r.warmupCpuPercent,
+            r.rssMiB,
+            r.bpftraceRssMiB,
+            r.samplesPerSecond,
+            r.flushesPerSecond,
+            r.bytesPerSecond,
+            r.throughput,
+          ]),
         ),
     );
     if (o.repeat > 1) {
@@ -364,7 +414,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         const cpu = rs.map((r) => r.cpuPercent).sort((a, b) => a - b);
         const mid = cpu.length >> 1;
         const median = cpu.length % 2 ? cpu[mid] : (cpu[mid - 1] + cpu[mid]) / 2;
-        console.log(`${hz} Hz over ${cpu.length} runs: median ${median.toFixed(2)} % of a core, range ${cpu[0].toFixed(2)}–${cpu[cpu.length - 1].toFixed(2)} %`);
+        console.log(
+          `${hz} Hz over ${cpu.length} runs: median ${median.toFixed(2)} % of a core, range ${cpu[0].toFixed(2)}–${cpu[cpu.length - 1].toFixed(2)} %`,
+        );
       }
     }
     console.log('\npilotlight node CPU % per thread:');
@@ -372,7 +424,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
     console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');
-    console.log(`warm-up CPU % = the ${o.warmupSeconds} s after start-up and before the measured window (new pids resolved, caches filling, V8's post-start-up GCs).`);
+    console.log(
+      `warm-up CPU % = the ${o.warmupSeconds} s after start-up and before the measured window (new pids resolved, caches filling, V8's post-start-up GCs).`,
+    );
     console.log('Rows sample the burners only (pid filter); "all" rows sample every process, this shared machine\'s other jobs included.');
     console.log('Transport: OTLP/HTTP with gzip (the default); "grpc" rows send the same over OTLP/gRPC, for comparison.');
     console.log('bytes/s sent = gzip request bytes as the loopback receiver counted them.');

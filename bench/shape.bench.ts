@@ -39,7 +39,9 @@ export async function main(): Promise<BenchResult> {
     () => (out += encodeRequest(messages.shape(decodeRequest(bytes, 'protobuf')).request).byteLength),
   ]);
   const shapedBytes = shaping.shaped(encodedBatch(bytes, wire, stats)).encoded!.byteLength;
-  console.log(`request: ${(bytes.byteLength / 1024).toFixed(1)} KiB, ${stats.samples} samples; shaped for Pyroscope: ${(shapedBytes / 1024).toFixed(1)} KiB (${out > 0 ? 'ok' : ''})`);
+  console.log(
+    `request: ${(bytes.byteLength / 1024).toFixed(1)} KiB, ${stats.samples} samples; shaped for Pyroscope: ${(shapedBytes / 1024).toFixed(1)} KiB (${out > 0 ? 'ok' : ''})`,
+  );
   console.log(
     table(
       ['per request, CPU time', 'p50 ms', 'p90 ms'],

@@ -191,18 +191,41 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
   // The programs run until this bench stops them; their own deadline only guards against a leak.
   const lifetime = o.warmupSeconds + o.seconds + 300;
 
-  const programs: Program[] = buildFivePrograms(dir, tag, lifetime).map((p) => ({ name: p.lang, runtime: p.lang, service: p.service, cmd: p.cmd, args: p.args, chain: p.chain }));
+  const programs: Program[] = buildFivePrograms(dir, tag, lifetime).map((p) => ({
+    name: p.lang,
+    runtime: p.lang,
+    service: p.service,
+    cmd: p.cmd,
+    args: p.args,
+    chain: p.chain,
+  }));
   const built = new Set(programs.map((p) => p.runtime));
   const missing = FIVE_LANGS.filter((l) => !built.has(l));
   if (hasGcc()) {
-    programs.push({ name: 'leaf C -O2 +fp', runtime: 'c', service: `${tag}-leaf-c`, cmd: buildCLeafBurner(), args: [String(lifetime * 10)], chain: ['pl_leaf_outer', 'pl_leaf_middle', 'pl_leaf_hot'] });
+    programs.push({
+      name: 'leaf C -O2 +fp',
+      runtime: 'c',
+      service: `${tag}-leaf-c`,
+      cmd: buildCLeafBurner(),
+      args: [String(lifetime * 10)],
+      chain: ['pl_leaf_outer', 'pl_leaf_middle', 'pl_leaf_hot'],
+    });
   }
   const go = goBinary();
   if (go) {
-    programs.push({ name: 'leaf Go', runtime: 'go', service: `${tag}-leaf-go`, cmd: buildGoLeafBurner(go), args: [String(lifetime)], chain: ['main.gxOuter', 'main.gxMiddle', 'main.gxHot'] });
+    programs.push({
+      name: 'leaf Go',
+      runtime: 'go',
+      service: `${tag}-leaf-go`,
+      cmd: buildGoLeafBurner(go),
+      args: [String(lifetime)],
+      chain: ['main.gxOuter', 'main.gxMiddle', 'main.gxHot'],
+    });
   }
 
-  console.log(`stacks: ${programs.length} programs (${programs.map((p) => p.name).join(', ')}), run without profiling flags at nice ${o.nice}, sampled at ${o.hz} Hz for ${o.seconds} s by each sampler at once after ${o.warmupSeconds} s of warm-up`);
+  console.log(
+    `stacks: ${programs.length} programs (${programs.map((p) => p.name).join(', ')}), run without profiling flags at nice ${o.nice}, sampled at ${o.hz} Hz for ${o.seconds} s by each sampler at once after ${o.warmupSeconds} s of warm-up`,
+  );
   if (missing.length > 0) console.log(`not built (toolchain missing here): ${missing.join(', ')}`);
 
   const children: ChildProcess[] = [];
@@ -267,7 +290,8 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
     }
 
     const gone = programs.filter((p) => p.child!.exitCode !== null || p.child!.signalCode !== null);
-    if (gone.length > 0) console.log(`exited before the end (figures cover less): ${gone.map((p) => `${p.name} (${p.child!.exitCode ?? p.child!.signalCode})`).join(', ')}`);
+    if (gone.length > 0)
+      console.log(`exited before the end (figures cover less): ${gone.map((p) => `${p.name} (${p.child!.exitCode ?? p.child!.signalCode})`).join(', ')}`);
 
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
@@ -317,14 +341,22 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
           ['hot samples with both callers', x.hot ? (100 * x.chained) / x.hot : NaN, y?.hot ? (100 * y.chained) / y.hot : NaN],
         ] as const) {
           if (!Number.isFinite(value)) continue;
-          figures.push({ name: `${name}: ${p.name}, ${what}`, value: Math.round(value * 10) / 10, unit: '%', better: 'higher', ...(other && Number.isFinite(base) ? { baseline: { name: other[0], value: Math.round(base * 10) / 10 } } : {}) });
+          figures.push({
+            name: `${name}: ${p.name}, ${what}`,
+            value: Math.round(value * 10) / 10,
+            unit: '%',
+            better: 'higher',
+            ...(other && Number.isFinite(base) ? { baseline: { name: other[0], value: Math.round(base * 10) / 10 } } : {}),
+          });
         }
       }
     }
 
     console.log('\nchain % = of the samples through the hot function, those with both callers right above it, in order.');
-    console.log('entry % = of all the program\'s samples, those whose root frame is where its threads start (see the file comment, per runtime); goal ≥ 95 % on the five.');
-    console.log('unnamed leaf % = of all the program\'s samples, those whose leaf frame has no name (binary+0x… in the UI).');
+    console.log(
+      "entry % = of all the program's samples, those whose root frame is where its threads start (see the file comment, per runtime); goal ≥ 95 % on the five.",
+    );
+    console.log("unnamed leaf % = of all the program's samples, those whose leaf frame has no name (binary+0x… in the UI).");
     console.log('Both samplers ran at once on this shared 2-core machine: compare rows of one run.');
     return { title: `stacks: ${programs.length} programs, ${o.seconds} s at ${o.hz} Hz`, figures, notes };
   } finally {

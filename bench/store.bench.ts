@@ -84,7 +84,19 @@ function sharedDictionaryIngest(): void {
     rows.push([c.name, keys.length, bytes.byteLength / 1024, wire, mb / (wire / 1000), obj, mb / (obj / 1000), obj / wire]);
   }
   console.log(
-    table(['one request, many workloads, shared dictionary (in process, CPU ms)', 'workloads', 'KiB', 'ingest ms', 'ingest MB/s', 'baseline: fromBinary ms', 'baseline MB/s', 'vs fromBinary'], rows),
+    table(
+      [
+        'one request, many workloads, shared dictionary (in process, CPU ms)',
+        'workloads',
+        'KiB',
+        'ingest ms',
+        'ingest MB/s',
+        'baseline: fromBinary ms',
+        'baseline MB/s',
+        'vs fromBinary',
+      ],
+      rows,
+    ),
   );
 }
 
@@ -96,14 +108,18 @@ export async function main(): Promise<void> {
   // As `pilotlight ui` runs by default, or with --optimize-for-size as `pilotlight ui --optimize-for-size` does.
   const sized = process.argv.includes('--optimize-for-size');
   if (sized) favourMemoryOverSpeed();
-  console.log(sized ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)' : 'this process: as `pilotlight ui` runs by default (plain node)');
+  console.log(
+    sized ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)' : 'this process: as `pilotlight ui` runs by default (plain node)',
+  );
   if (!rssOnly && !ingestOnly) sharedDictionaryIngest();
   // A little over one slot's cap, so the byte cap is exercised while filling.
   const base = makeChunks({ totalBytes: Math.round(SLOT_BYTES * 1.1) });
   const perSlot = Array.from({ length: SLOTS }, (_, i) => chunksFor(base, i));
   const totalBytes = perSlot.reduce((s, cs) => s + cs.reduce((t, c) => t + c.byteLength, 0), 0);
   const samplesPerChunk = samplesIn(base[0]);
-  console.log(`${SLOTS} workloads × ${base.length} chunks (${fmt(base[0].byteLength / 1024)} KiB, ~${samplesPerChunk} samples each); ${fmt(totalBytes / 2 ** 20)} MiB to send`);
+  console.log(
+    `${SLOTS} workloads × ${base.length} chunks (${fmt(base[0].byteLength / 1024)} KiB, ~${samplesPerChunk} samples each); ${fmt(totalBytes / 2 ** 20)} MiB to send`,
+  );
 
   if (!rssOnly) await ingestAndQuery(base, perSlot, totalBytes, samplesPerChunk);
   if (ingestOnly) return;
@@ -150,13 +166,33 @@ async function ingestAndQuery(base: Uint8Array[], perSlot: Uint8Array[][], total
       table(
         ['ingest over OTLP/HTTP (8 senders)', 'requests', 'MB/s', 'samples/s', 'p50 ms', 'p99 ms', 'baseline: fromBinary MB/s', 'vs fromBinary'],
         [
-          ['24 active slots, wall time', queue.length, mbs, (queue.length * samplesPerChunk) / secs, quantile(latencies, 0.5), quantile(latencies, 0.99), fromBinaryMBs, `${(mbs / fromBinaryMBs).toFixed(2)}×`],
-          ['  per CPU second of the UI process (senders in a child process)', '', cpuMBs, '', '', '', fromBinaryCpuMBs, `${(cpuMBs / fromBinaryCpuMBs).toFixed(2)}×`],
+          [
+            '24 active slots, wall time',
+            queue.length,
+            mbs,
+            (queue.length * samplesPerChunk) / secs,
+            quantile(latencies, 0.5),
+            quantile(latencies, 0.99),
+            fromBinaryMBs,
+            `${(mbs / fromBinaryMBs).toFixed(2)}×`,
+          ],
+          [
+            '  per CPU second of the UI process (senders in a child process)',
+            '',
+            cpuMBs,
+            '',
+            '',
+            '',
+            fromBinaryCpuMBs,
+            `${(cpuMBs / fromBinaryCpuMBs).toFixed(2)}×`,
+          ],
         ],
       ),
     );
     if (process.argv.includes('--ingest-only')) return;
-    console.log(`store after ingest: ${stats.usage.slots} slots, ${fmt(stats.usage.bytes / 2 ** 20)} MiB held (cap ${fmt((SLOTS * SLOT_BYTES) / 2 ** 20)} MiB), ${stats.dropped.byteCapChunks} chunks dropped at the byte cap`);
+    console.log(
+      `store after ingest: ${stats.usage.slots} slots, ${fmt(stats.usage.bytes / 2 ** 20)} MiB held (cap ${fmt((SLOTS * SLOT_BYTES) / 2 ** 20)} MiB), ${stats.dropped.byteCapChunks} chunks dropped at the byte cap`,
+    );
 
     // 2. Query latency on a full slot: in process, and through the API (JSON over loopback).
     // "After new data" changes the slot's tree before each query (as live data does), so the
@@ -202,7 +238,9 @@ async function ingestAndQuery(base: Uint8Array[], perSlot: Uint8Array[][], total
     );
     const inProcess = cold;
     const apiTimes = apiCold;
-    console.log(`goal: ≤ 50 ms p50 for the query after new data → ${quantile(apiTimes, 0.5) <= 50 ? 'met' : 'NOT met'} over HTTP, ${inProcess.median <= 50 ? 'met' : 'NOT met'} in process`);
+    console.log(
+      `goal: ≤ 50 ms p50 for the query after new data → ${quantile(apiTimes, 0.5) <= 50 ? 'met' : 'NOT met'} over HTTP, ${inProcess.median <= 50 ? 'met' : 'NOT met'} in process`,
+    );
   } finally {
     await ui.close();
   }
@@ -226,7 +264,9 @@ async function startSender(queue: Uint8Array[]): Promise<Sender> {
   }
   writeFileSync(file, Buffer.concat(parts));
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...(self.endsWith('.js') ? [] : ['--import', 'tsx']), self, '--sender-child', file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...(self.endsWith('.js') ? [] : ['--import', 'tsx']), self, '--sender-child', file], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const next = (): Promise<unknown> =>
     new Promise((resolve, reject) => {
       child.once('message', resolve);
@@ -253,7 +293,7 @@ async function startSender(queue: Uint8Array[]): Promise<Sender> {
 async function senderChild(file: string): Promise<void> {
   const all = readFileSync(file);
   const queue: Buffer[] = [];
-  for (let p = 0; p < all.length; ) {
+  for (let p = 0; p < all.length;) {
     const n = all.readUInt32LE(p);
     queue.push(all.subarray(p + 4, p + 4 + n));
     p += 4 + n;
@@ -265,16 +305,20 @@ async function senderChild(file: string): Promise<void> {
     const post = (body: Buffer): Promise<void> =>
       new Promise((resolve, reject) => {
         const s = performance.now();
-        const req = http.request(msg.url, { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.byteLength } }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode !== 200) reject(new Error(`ingest answered ${res.statusCode}`));
-            else {
-              latencies.push(performance.now() - s);
-              resolve();
-            }
-          });
-        });
+        const req = http.request(
+          msg.url,
+          { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.byteLength } },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode !== 200) reject(new Error(`ingest answered ${res.statusCode}`));
+              else {
+                latencies.push(performance.now() - s);
+                resolve();
+              }
+            });
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -323,7 +367,10 @@ async function uiProcessRss(base: Uint8Array[], perSlot: Uint8Array[][], tuned: 
     const goal = 1.5 * ((SLOTS * SLOT_BYTES) / 2 ** 20) + 100;
     console.log(
       table(
-        [`RSS of the UI process (${child.runtime}, ${tuned ? 'as `pilotlight ui --optimize-for-size` runs' : 'as `pilotlight ui` runs by default'}), filled over OTLP/HTTP`, 'MiB'],
+        [
+          `RSS of the UI process (${child.runtime}, ${tuned ? 'as `pilotlight ui --optimize-for-size` runs' : 'as `pilotlight ui` runs by default'}), filled over OTLP/HTTP`,
+          'MiB',
+        ],
         [
           ['store empty (server started)', child.rssEmpty],
           [`24 slots full (${fmt(full.held / 2 ** 20)} MiB of chunks held), right after the last request`, now.rss],
@@ -396,9 +443,13 @@ interface UiChild {
 async function startUiChild(tuned: boolean): Promise<UiChild> {
   const self = fileURLToPath(import.meta.url);
   const compiled = self.endsWith('.js');
-  const child: ChildProcess = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--expose-gc', self, '--rss-child', ...(tuned ? [] : ['--untuned'])], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(compiled ? [] : ['--import', 'tsx']), '--expose-gc', self, '--rss-child', ...(tuned ? [] : ['--untuned'])],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   const replies: ((m: unknown) => void)[] = [];
   let exitCode: number | null | undefined;
   child.on('message', (m) => replies.shift()?.(m));

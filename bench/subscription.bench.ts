@@ -88,7 +88,9 @@ export async function main(): Promise<BenchResult> {
   await sub.stop(100);
   await ui.close();
   console.log(`node request: ${fmt(bytes.byteLength / 1024)} KiB, ${wire.resourceProfiles.length} resources, ${keys.length} workloads`);
-  console.log(table(['subscribed', 'read+filter CPU ms', 'filter alone', 'baseline: read+validate', 'baseline: protobuf-es', 'KiB to the UI', '% of request'], rows));
+  console.log(
+    table(['subscribed', 'read+filter CPU ms', 'filter alone', 'baseline: read+validate', 'baseline: protobuf-es', 'KiB to the UI', '% of request'], rows),
+  );
   return { title: 'gateway: the UI branch with a subscription, one node request', figures, notes: ['CPU ms per request, medians of 9 rounds taken in turns'] };
 }
 

@@ -62,14 +62,13 @@ export async function main(): Promise<void> {
     const idle = await frameFloor(page);
     console.log('flame graph in Chromium (harness page, synthetic trees; ms; a busy shared 2-core machine: figures are noisy)');
     console.log(
-      table(
-        ['tree', 'load → first draw', 'first draw', 'zoom draw p50', 'p90', 'max', 'zoom event→drawn p50', 'hover event→frame p50', 'p90'],
-        redraw,
-      ),
+      table(['tree', 'load → first draw', 'first draw', 'zoom draw p50', 'p90', 'max', 'zoom event→drawn p50', 'hover event→frame p50', 'p90'], redraw),
     );
     console.log('  draw = JS time in drawFlame (cull + batched fill + labels), the per-frame redraw cost (goal ≤ 16 ms at 100k)');
     console.log('  event→drawn = click to the end of the redraw (React render + wait for the next animation frame + draw)');
-    console.log(`  event→frame is rAF-quantized; baseline in this run: an idle rAF + task round trip takes p50 ${idle.p50.toFixed(1)} ms, p90 ${idle.p90.toFixed(1)} ms`);
+    console.log(
+      `  event→frame is rAF-quantized; baseline in this run: an idle rAF + task round trip takes p50 ${idle.p50.toFixed(1)} ms, p90 ${idle.p90.toFixed(1)} ms`,
+    );
 
     await searchBench(page);
 
@@ -177,11 +176,20 @@ export async function searchBench(page: Page): Promise<void> {
     },
     { queries: SEARCH_QUERIES, baseline: SEARCH_BASELINE, maxFrames: WAIT_FRAMES },
   );
-  console.log(`\nsearch in Chromium over ${res.frames.toLocaleString('en-US')} distinct frames / ${res.nodes.toLocaleString('en-US')} nodes (ms; busy shared machine: noisy)`);
+  console.log(
+    `\nsearch in Chromium over ${res.frames.toLocaleString('en-US')} distinct frames / ${res.nodes.toLocaleString('en-US')} nodes (ms; busy shared machine: noisy)`,
+  );
   console.log(
     table(
       ['query', 'matches', 'core p50', 'core p90', 'typed → highlighted redraw p50', 'p90'],
-      res.rows.map((r) => [r.query === SEARCH_BASELINE ? `${r.query} (baseline: plain text)` : r.query, r.share, quantile(r.core, 0.5), quantile(r.core, 0.9), quantile(r.ui, 0.5), quantile(r.ui, 0.9)]),
+      res.rows.map((r) => [
+        r.query === SEARCH_BASELINE ? `${r.query} (baseline: plain text)` : r.query,
+        r.share,
+        quantile(r.core, 0.5),
+        quantile(r.core, 0.9),
+        quantile(r.ui, 0.5),
+        quantile(r.ui, 0.9),
+      ]),
     ),
   );
   console.log('  core = focus.ts searchFlame (parse, test every frame name, measure the share of samples, each once); goal ≤ 16 ms');
@@ -272,7 +280,13 @@ const SAMPLES_PER_REQUEST = 100_000;
 
 /** OTLP requests whose merged flame graph is `graph`: a sample per node with self time. */
 function requestsFromFlame(graph: FlameGraph, name: string): ExportProfilesServiceRequest[] {
-  const specs: FrameSpec[] = graph.frames.name.map((n, f) => ({ name: n, file: graph.frames.file[f], line: graph.frames.line[f], binary: graph.frames.binary[f], kind: graph.frames.kind[f] }));
+  const specs: FrameSpec[] = graph.frames.name.map((n, f) => ({
+    name: n,
+    file: graph.frames.file[f],
+    line: graph.frames.line[f],
+    binary: graph.frames.binary[f],
+    kind: graph.frames.kind[f],
+  }));
   const out: ExportProfilesServiceRequest[] = [];
   let b: RequestBuilder | null = null;
   let p: ReturnType<RequestBuilder['profile']> | null = null;

@@ -78,7 +78,10 @@ test('pilotlight profile reads stdin and writes json', async () => {
   const out = JSON.parse(r.stdout);
   assert.equal(out.workload, 'shop/StatefulSet/checkout');
   assert.equal(out.samples, 9);
-  assert.deepEqual(out.symbols.map((s: { name: string }) => s.name), ['checkout', 'main']);
+  assert.deepEqual(
+    out.symbols.map((s: { name: string }) => s.name),
+    ['checkout', 'main'],
+  );
 });
 
 test('pilotlight profile writes pprof that pprof-format decodes', async () => {
@@ -87,7 +90,10 @@ test('pilotlight profile writes pprof that pprof-format decodes', async () => {
   const r = await cli(['profile', f.pb, '--format', 'pprof', '--workload', 'default/Deployment/inventory', '--output', out]);
   assert.equal(r.code, 0, r.stderr);
   const p = PprofProfile.decode(gunzipSync(await readFile(out)));
-  assert.equal(p.sample.reduce((s, x) => s + Number(x.value[0]), 0), 100);
+  assert.equal(
+    p.sample.reduce((s, x) => s + Number(x.value[0]), 0),
+    100,
+  );
 });
 
 test('go tool pprof reads the pprof we write', async (t) => {

@@ -24,7 +24,10 @@ const rowsOf = (d: DiffResponse) => d.symbols.map((r) => [r.name, r.baseSelf, r.
 test('diff of two ranges of one source: exact values, one-sided functions, recursion once', async () => {
   const { app } = await setup();
   const url = diffPath({ base: KEY, baseFrom: T_A, baseTo: T_A + 30_000, target: KEY, from: T_B, to: T_B + 30_000 });
-  assert.equal(url, `/api/diff?base=default%2FDeployment%2Finventory&baseFrom=${T_A}&baseTo=${T_A + 30_000}&target=default%2FDeployment%2Finventory&from=${T_B}&to=${T_B + 30_000}`);
+  assert.equal(
+    url,
+    `/api/diff?base=default%2FDeployment%2Finventory&baseFrom=${T_A}&baseTo=${T_A + 30_000}&target=default%2FDeployment%2Finventory&from=${T_B}&to=${T_B + 30_000}`,
+  );
   const res = await app.inject({ method: 'GET', url });
   assert.equal(res.statusCode, 200, res.body);
   const d = res.json() as DiffResponse;

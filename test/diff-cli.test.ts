@@ -65,11 +65,17 @@ test('pilotlight diff prints exact base/target values as json, folded and table'
   const table = (await runDiffCommand(base, target, { format: 'table', workload })).split('\n');
   assert.match(table[1], /^ +6 +8 +\+30\.00 +6 +8 +\+30\.00 +leaf$/);
   assert.match(table[5], /^ +0 +0 +0\.00 +6 +3 +-20\.00 +walk$/);
-  assert.match(table[7], /^base: 12 samples in .*base\.pb \(default\/Deployment\/inventory\); target: 10 samples in .*target\.json\.gz \(default\/Deployment\/inventory\)$/);
+  assert.match(
+    table[7],
+    /^base: 12 samples in .*base\.pb \(default\/Deployment\/inventory\); target: 10 samples in .*target\.json\.gz \(default\/Deployment\/inventory\)$/,
+  );
 
   // Without --workload the target's two workloads are merged: 'other' shows up on its side only.
   const all = JSON.parse(await runDiffCommand(base, target, { format: 'json' })) as { name: string; baseTotal: number; total: number }[];
-  assert.deepEqual(all.find((r) => r.name === 'other'), { name: 'other', file: '', binary: '', kind: '', baseSelf: 0, baseTotal: 0, self: 100, total: 100 });
+  assert.deepEqual(
+    all.find((r) => r.name === 'other'),
+    { name: 'other', file: '', binary: '', kind: '', baseSelf: 0, baseTotal: 0, self: 100, total: 100 },
+  );
 });
 
 test('pilotlight diff: a missing file, an unknown workload and a bad format are one-line errors', async () => {
@@ -77,7 +83,10 @@ test('pilotlight diff: a missing file, an unknown workload and a bad format are 
   const missing = await cli(['diff', base, join(tmpdir(), 'no-such-file.pb')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^pilotlight: ENOENT: no such file or directory, open '.*no-such-file\.pb'\n$/);
-  await assert.rejects(runDiffCommand(base, target, { format: 'table', workload: 'x/Deployment/nobody' }), /^Error: no samples for workload x\/Deployment\/nobody in .*base\.pb$/);
+  await assert.rejects(
+    runDiffCommand(base, target, { format: 'table', workload: 'x/Deployment/nobody' }),
+    /^Error: no samples for workload x\/Deployment\/nobody in .*base\.pb$/,
+  );
   await assert.rejects(runDiffCommand('-', '-', { format: 'table' }), /only one of BASE and TARGET can be - \(stdin\)/);
   const format = await cli(['diff', base, target, '--format', 'svg']);
   assert.notEqual(format.code, 0);

@@ -54,7 +54,11 @@ function seqsIn(batch: Parameters<Parameters<typeof consumerOf>[0]>[0]): number[
 }
 
 async function post(base: string, seq: number): Promise<void> {
-  const res = await fetch(`${base}/v1development/profiles`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(request(seq)) });
+  const res = await fetch(`${base}/v1development/profiles`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.from(request(seq)),
+  });
   assert.equal(res.status, 200, `the gateway took request ${seq}: ${await res.text()}`);
 }
 
@@ -68,7 +72,12 @@ async function destination(protocol: 'http' | 'grpc'): Promise<{ seqs: number[];
   let port = 0;
   const start = async (): Promise<void> => {
     const listen = { host: '127.0.0.1', port };
-    r = new Receiver({ grpc: protocol === 'grpc' ? listen : false, http: protocol === 'http' ? listen : false, registry: new Registry(), consumer: consumerOf((b) => void seqs.push(...seqsIn(b))) });
+    r = new Receiver({
+      grpc: protocol === 'grpc' ? listen : false,
+      http: protocol === 'http' ? listen : false,
+      registry: new Registry(),
+      consumer: consumerOf((b) => void seqs.push(...seqsIn(b))),
+    });
     const a = await r.start();
     port = (protocol === 'grpc' ? a.grpc : a.http)!.port;
   };
@@ -84,7 +93,12 @@ async function destination(protocol: 'http' | 'grpc'): Promise<{ seqs: number[];
 /** Sorted seq markers among a UI's sources. */
 async function uiSeqs(url: string): Promise<number[]> {
   const s = (await (await fetch(`${url}/api/sources`)).json()) as SourcesResponse;
-  return sorted(s.sources.map((x) => /^faults\/Deployment\/seq-(\d+)$/.exec(x.key)).filter((m) => m !== null).map((m) => Number(m[1])));
+  return sorted(
+    s.sources
+      .map((x) => /^faults\/Deployment\/seq-(\d+)$/.exec(x.key))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1])),
+  );
 }
 
 /** A sender posting request after request to the gateway, which can be held between requests. */
@@ -149,7 +163,11 @@ describe('faults', () => {
       await new Promise((r) => ui.c.child.once('exit', r));
       s.go();
 
-      await waitFor('the gateway retries the dead UI', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'ui' }) > 0, WAIT);
+      await waitFor(
+        'the gateway retries the dead UI',
+        async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'ui' }) > 0,
+        WAIT,
+      );
       await waitFor('10 requests are sent while the UI is down', () => s.sent() >= before + 10, WAIT);
       ui = await startUi();
       const enable = await fetch(`${ui.url}/api/sources/${encodeURIComponent(STEADY)}/profiling`, { method: 'POST' });
@@ -195,7 +213,11 @@ describe('faults', () => {
       await dest.stop();
       for (const i of range(5, 25)) await post(base, i);
       await waitFor('the UI has all 25 while the destination is down', async () => (await uiSeqs(ui.url)).length === 25, WAIT);
-      await waitFor('the gateway retries the destination', async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'dest' }) >= 20, WAIT);
+      await waitFor(
+        'the gateway retries the destination',
+        async () => promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'dest' }) >= 20,
+        WAIT,
+      );
       assert.equal(dest.seqs.length, 5);
       await dest.restart();
       await gw.exporters[1].idle();
@@ -221,7 +243,13 @@ describe('faults', () => {
       receiver: { grpc: false, http: LOOPBACK },
       exporters: [
         { name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, timeout: 2000, retryOnFailure: FAST_RETRY },
-        { name: 'dest', protocol: 'grpc', endpoint: dest.endpoint, timeout: 2000, retryOnFailure: { initialInterval: 20, maxInterval: 100, maxElapsedTime: 400 } },
+        {
+          name: 'dest',
+          protocol: 'grpc',
+          endpoint: dest.endpoint,
+          timeout: 2000,
+          retryOnFailure: { initialInterval: 20, maxInterval: 100, maxElapsedTime: 400 },
+        },
       ],
     });
     const addrs = await gw.start();
@@ -230,7 +258,11 @@ describe('faults', () => {
       await dest.stop();
       for (const i of range(0, 10)) await post(base, i);
       const metricsUrl = `${base}/metrics`;
-      await waitFor('all 10 are given up on', async () => promValue(await (await fetch(metricsUrl)).text(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest' }) === 10, WAIT);
+      await waitFor(
+        'all 10 are given up on',
+        async () => promValue(await (await fetch(metricsUrl)).text(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest' }) === 10,
+        WAIT,
+      );
       const m = await (await fetch(metricsUrl)).text();
       assert.equal(promValue(m, 'pilotlight_exporter_dropped_requests_total', { exporter: 'dest', reason: 'retries_exhausted' }), 10);
       assert.equal(promValue(m, 'pilotlight_exporter_dropped_samples_total', { exporter: 'dest', reason: 'retries_exhausted' }), 10 * SAMPLES_PER_REQUEST);
@@ -282,7 +314,11 @@ describe('faults', () => {
       gw.child.kill('SIGKILL');
       await new Promise((r) => gw.child.once('exit', r));
       for (const i of range(5, 30)) await feed(i);
-      await waitFor('the exporter retries the dead gateway', async () => promValue(await node.registry.metrics(), 'pilotlight_exporter_retries_total') > 0, WAIT);
+      await waitFor(
+        'the exporter retries the dead gateway',
+        async () => promValue(await node.registry.metrics(), 'pilotlight_exporter_retries_total') > 0,
+        WAIT,
+      );
       const held = node.queueSize;
       assert.ok(held >= 25 - 2, `the queue holds what the workers are not retrying (${held})`);
       assert.equal(promValue(await node.registry.metrics(), 'pilotlight_exporter_queue_size'), held);

@@ -77,7 +77,8 @@ export async function checkInput(input: FuzzInput, opts: OracleOptions = FUZZ_LI
   if ('error' in read) {
     const verdict = rejected(read.error, input, 'readRequest');
     const theirs = 'error' in oracle ? oracle.error : undefined;
-    if (theirs !== undefined && !(theirs instanceof OtlpInputError)) throw new FuzzBug('unexpected exception', `decodeRequest threw ${describe(theirs)}`, input);
+    if (theirs !== undefined && !(theirs instanceof OtlpInputError))
+      throw new FuzzBug('unexpected exception', `decodeRequest threw ${describe(theirs)}`, input);
     if (theirs?.message === verdict.message) return verdict;
     const what = theirs ? `rejects with ${JSON.stringify(theirs.message)}` : 'accepts';
     throw new FuzzBug('paths disagree', `readRequest rejects with ${JSON.stringify(verdict.message)}, decodeRequest ${what}`, input);
@@ -192,12 +193,20 @@ function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, Worklo
       treeNanos += selfNanos[n];
     }
     if (!same(treeSamples, agg.samples) || !same(treeNanos, agg.cpuNanos)) {
-      throw new FuzzBug('inconsistent profile', `${key}: tree holds ${treeSamples} samples / ${treeNanos} ns, totals say ${agg.samples} / ${agg.cpuNanos}`, input);
+      throw new FuzzBug(
+        'inconsistent profile',
+        `${key}: tree holds ${treeSamples} samples / ${treeNanos} ns, totals say ${agg.samples} / ${agg.cpuNanos}`,
+        input,
+      );
     }
     if (agg.samples < 0 || agg.cpuNanos < 0) throw new FuzzBug('inconsistent profile', `${key}: negative totals ${agg.samples} / ${agg.cpuNanos}`, input);
   }
   if (!same(samples, expectSamples) || !same(nanos, expectNanos)) {
-    throw new FuzzBug('inconsistent profile', `aggregates total ${samples} samples / ${nanos} ns, the request's samples add up to ${expectSamples} / ${expectNanos}`, input);
+    throw new FuzzBug(
+      'inconsistent profile',
+      `aggregates total ${samples} samples / ${nanos} ns, the request's samples add up to ${expectSamples} / ${expectNanos}`,
+      input,
+    );
   }
 }
 
@@ -223,7 +232,11 @@ async function checkStore(encoded: Uint8Array, wire: WireRequest, aggs: Map<stri
     const held = attempt(() => store.profile(key));
     if ('error' in held) throw new FuzzBug('store', `profile(${key}) threw ${describe(held.error)}`, input);
     if (!same(held.ok.samples, agg.samples) || !same(held.ok.cpuNanos, agg.cpuNanos)) {
-      throw new FuzzBug('store', `${key}: slot holds ${held.ok.samples} samples / ${held.ok.cpuNanos} ns, aggregation found ${agg.samples} / ${agg.cpuNanos}`, input);
+      throw new FuzzBug(
+        'store',
+        `${key}: slot holds ${held.ok.samples} samples / ${held.ok.cpuNanos} ns, aggregation found ${agg.samples} / ${agg.cpuNanos}`,
+        input,
+      );
     }
     let chunkSamples = 0;
     for (const chunk of slot.chunks) {
@@ -271,11 +284,17 @@ export function makeSeeds(): Seed[] {
       ]),
     ],
     ['fleet', makeFleetRequest({ processes: 3, programs: 2, stacksPerProgram: 6, functions: 30, locations: 40, hotStacks: 2, seed: 5 })],
-    ['fleet timestamps', makeFleetRequest({ processes: 2, programs: 2, stacksPerProgram: 4, functions: 20, locations: 25, hotStacks: 1, seed: 6, shape: 'timestamps' })],
+    [
+      'fleet timestamps',
+      makeFleetRequest({ processes: 2, programs: 2, stacksPerProgram: 4, functions: 20, locations: 25, hotStacks: 1, seed: 6, shape: 'timestamps' }),
+    ],
   ];
   {
     const b = new RequestBuilder();
-    const p = b.profile({ 'service.name': 'billing', 'host.name': 'h1' }, { periodNanos: 10_000_000, timeUnixNano: 1_700_000_000_000_000_000n, durationNano: 2_000_000_000n });
+    const p = b.profile(
+      { 'service.name': 'billing', 'host.name': 'h1' },
+      { periodNanos: 10_000_000, timeUnixNano: 1_700_000_000_000_000_000n, durationNano: 2_000_000_000n },
+    );
     const mapping = b.mapping('/usr/lib/libfoo.so', 0x7f0000000000n, 0x7f0000100000n, 0x1000n, { 'process.executable.build_id.gnu': 'abc' });
     const unnamed = b.location({ address: 0x7f0000000a2bn }, mapping);
     const inl = b.location({ name: 'outer', file: 'a.c', line: 10, kind: 'native', inlined: [{ name: 'helper', file: 'a.c', line: 3 }] });
@@ -372,7 +391,22 @@ export type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[int(rand, xs.length)];
 
-const EDGE_VARINTS: bigint[] = [0n, 1n, 0x7fn, 0x80n, 0x3fffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, (1n << 53n) + 1n, (1n << 63n) - 1n, -1n, -(1n << 31n), -(1n << 63n)];
+const EDGE_VARINTS: bigint[] = [
+  0n,
+  1n,
+  0x7fn,
+  0x80n,
+  0x3fffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  (1n << 53n) + 1n,
+  (1n << 63n) - 1n,
+  -1n,
+  -(1n << 31n),
+  -(1n << 63n),
+];
 const INTERESTING_BYTES = [0x00, 0x01, 0x02, 0x08, 0x0a, 0x10, 0x12, 0x1a, 0x22, 0x7f, 0x80, 0xff];
 
 function splice(bytes: Uint8Array, at: number, remove: number, insert: ArrayLike<number>): Uint8Array {
@@ -402,7 +436,12 @@ const byteMutators: Record<string, (b: Uint8Array, rand: Rand) => Uint8Array> = 
   },
   insert(b, rand) {
     const n = 1 + int(rand, 8);
-    return splice(b, int(rand, b.length + 1), 0, Array.from({ length: n }, () => int(rand, 256)));
+    return splice(
+      b,
+      int(rand, b.length + 1),
+      0,
+      Array.from({ length: n }, () => int(rand, 256)),
+    );
   },
   delete(b, rand) {
     if (b.length === 0) return b;
@@ -524,8 +563,32 @@ export function breakIndex(req: ExportProfilesServiceRequest, rand: Rand): Expor
 // JSON mutations work on the parsed tree, then (sometimes) on the text.
 
 const HOSTILE_JSON: unknown[] = [
-  null, true, false, 0, -1, 1.5, 2 ** 31, 2 ** 53 + 2, -(2 ** 63), 1e300, '', '-1', '1e3', '0x10', 'NaN', 'Infinity', '18446744073709551616',
-  '\u0000', '\ud800', 'a'.repeat(5000), '<script>alert(1)</script>', [], {}, [1, 2, 3], { '': 1 }, { __proto__: null, constructor: 1 },
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  2 ** 31,
+  2 ** 53 + 2,
+  -(2 ** 63),
+  1e300,
+  '',
+  '-1',
+  '1e3',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '18446744073709551616',
+  '\u0000',
+  '\ud800',
+  'a'.repeat(5000),
+  '<script>alert(1)</script>',
+  [],
+  {},
+  [1, 2, 3],
+  { '': 1 },
+  { __proto__: null, constructor: 1 },
 ];
 
 function jsonNodes(root: unknown): [Record<string, unknown> | unknown[], string | number][] {
@@ -582,7 +645,21 @@ const jsonMutators: Record<string, (s: Seed, rand: Rand) => string> = {
   },
   numberEdge(s, rand) {
     // Numbers as JSON numbers or strings at their limits (int64 fields accept both).
-    const edges = ['-1', '2147483648', '-2147483649', '4294967296', '9223372036854775808', '-9223372036854775809', '1e400', '1.0', '"1"', '"-5"', '"0x1"', '" 1"', '1e2'];
+    const edges = [
+      '-1',
+      '2147483648',
+      '-2147483649',
+      '4294967296',
+      '9223372036854775808',
+      '-9223372036854775809',
+      '1e400',
+      '1.0',
+      '"1"',
+      '"-5"',
+      '"0x1"',
+      '" 1"',
+      '1e2',
+    ];
     const matches = [...s.json.matchAll(/(?<=:|\[|,)(-?\d+|"-?\d+")(?=[,\]}])/g)];
     if (matches.length === 0) return s.json;
     const m = pick(rand, matches);

@@ -36,7 +36,9 @@ async function verdictOf(input: FuzzInput): Promise<Verdict> {
   } catch (err) {
     if (err instanceof FuzzBug) {
       const head = Buffer.from(input.bytes.subarray(0, 2000)).toString('base64');
-      assert.fail(`${err.message}\n  mutator: ${input.mutator}, ${input.encoding}${input.gzip ? ', gzip' : ''}, ${input.bytes.length} bytes\n  base64: ${head}`);
+      assert.fail(
+        `${err.message}\n  mutator: ${input.mutator}, ${input.encoding}${input.gzip ? ', gzip' : ''}, ${input.bytes.length} bytes\n  base64: ${head}`,
+      );
     }
     throw err;
   }
@@ -74,11 +76,43 @@ test('property: random bytes as protobuf, JSON or gzip never escape as another e
 });
 
 test('property: arbitrary JSON values, and OTLP-shaped JSON with hostile leaves, are accepted or refused cleanly', async () => {
-  const leaf = fc.oneof(fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.constantFrom('-1', '1e3', '0x1', '9223372036854775808', 'NaN'));
+  const leaf = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constantFrom('-1', '1e3', '0x1', '9223372036854775808', 'NaN'),
+  );
   const key = fc.constantFrom(
-    'resourceProfiles', 'scopeProfiles', 'profiles', 'samples', 'dictionary', 'stringTable', 'stackTable', 'locationTable', 'functionTable',
-    'attributeTable', 'mappingTable', 'linkTable', 'stackIndex', 'locationIndices', 'values', 'timestampsUnixNano', 'nameStrindex',
-    'attributes', 'key', 'value', 'stringValue', 'arrayValue', 'keyStrindex', 'period', 'sampleType', 'profileId', 'traceId', '__proto__',
+    'resourceProfiles',
+    'scopeProfiles',
+    'profiles',
+    'samples',
+    'dictionary',
+    'stringTable',
+    'stackTable',
+    'locationTable',
+    'functionTable',
+    'attributeTable',
+    'mappingTable',
+    'linkTable',
+    'stackIndex',
+    'locationIndices',
+    'values',
+    'timestampsUnixNano',
+    'nameStrindex',
+    'attributes',
+    'key',
+    'value',
+    'stringValue',
+    'arrayValue',
+    'keyStrindex',
+    'period',
+    'sampleType',
+    'profileId',
+    'traceId',
+    '__proto__',
   );
   const { tree } = fc.letrec((tie) => ({
     tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object')),
@@ -96,7 +130,13 @@ test('property: arbitrary JSON values, and OTLP-shaped JSON with hostile leaves,
 
 test('property: valid requests built from random frames are accepted and their totals add up', async () => {
   const frame: fc.Arbitrary<FrameSpec> = fc.record(
-    { name: fc.string({ maxLength: 12 }), file: fc.string({ maxLength: 8 }), line: fc.nat(1000), binary: fc.constantFrom('', 'app', '/lib/x.so'), address: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) },
+    {
+      name: fc.string({ maxLength: 12 }),
+      file: fc.string({ maxLength: 8 }),
+      line: fc.nat(1000),
+      binary: fc.constantFrom('', 'app', '/lib/x.so'),
+      address: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    },
     { requiredKeys: ['address'] },
   );
   const sample = fc.record({
@@ -105,7 +145,10 @@ test('property: valid requests built from random frames are accepted and their t
     ts: fc.option(fc.array(fc.bigInt({ min: 1n, max: (1n << 63n) - 1n }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
   });
   const profile = fc.record({
-    resource: fc.dictionary(fc.constantFrom('k8s.namespace.name', 'k8s.deployment.name', 'service.name', 'process.executable.name', 'x'), fc.string({ maxLength: 10 })),
+    resource: fc.dictionary(
+      fc.constantFrom('k8s.namespace.name', 'k8s.deployment.name', 'service.name', 'process.executable.name', 'x'),
+      fc.string({ maxLength: 10 }),
+    ),
     period: fc.constantFrom(0, 1, 10_000_000),
     nanos: fc.boolean(),
     samples: fc.array(sample, { maxLength: 5 }),
@@ -122,7 +165,12 @@ test('property: valid requests built from random frames are accepted and their t
         }
       }
       const req = b.build();
-      const v = await verdictOf({ bytes: encodeRequest(req, asJson ? 'json' : 'protobuf'), encoding: asJson ? 'json' : 'protobuf', gzip: false, mutator: 'valid' });
+      const v = await verdictOf({
+        bytes: encodeRequest(req, asJson ? 'json' : 'protobuf'),
+        encoding: asJson ? 'json' : 'protobuf',
+        gzip: false,
+        mutator: 'valid',
+      });
       assert.ok(v.accepted, `a valid request was refused: ${'message' in v ? v.message : ''}`);
     }),
     { seed: 10, numRuns: 250 },
@@ -161,7 +209,9 @@ describe('fuzz inputs through the real receiver (HTTP and gRPC)', () => {
 
   function grpcExport(c: grpc.Client, bytes: Uint8Array): Promise<grpc.ServiceError | undefined> {
     return new Promise((resolve) => {
-      c.makeUnaryRequest(exportMethod.path, exportMethod.requestSerialize, exportMethod.responseDeserialize, bytes, new grpc.Metadata(), (err) => resolve(err ?? undefined));
+      c.makeUnaryRequest(exportMethod.path, exportMethod.requestSerialize, exportMethod.responseDeserialize, bytes, new grpc.Metadata(), (err) =>
+        resolve(err ?? undefined),
+      );
     });
   }
 
@@ -224,9 +274,15 @@ describe('fuzz inputs through the real receiver (HTTP and gRPC)', () => {
 
 test('regression: deeply nested OTLP/JSON is refused as malformed, not a stack overflow (500)', async () => {
   for (const depth of [MAX_JSON_DEPTH + 1, 5000, 200_000]) {
-    for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{"a":', '}'],
+    ]) {
       const body = Buffer.from(`{"resourceProfiles":[],"x":${open.repeat(depth)}1${close.repeat(depth)}}`);
-      assert.throws(() => readRequest(body, 'json'), (err: unknown) => err instanceof OtlpDecodeError && /nested more than \d+ levels deep/.test(err.message));
+      assert.throws(
+        () => readRequest(body, 'json'),
+        (err: unknown) => err instanceof OtlpDecodeError && /nested more than \d+ levels deep/.test(err.message),
+      );
     }
   }
   // Attribute values nested as deep as validation allows (32 array levels; kvlists to
@@ -243,7 +299,8 @@ test('regression: deeply nested OTLP/JSON is refused as malformed, not a stack o
   }
   assert.throws(
     () => readRequest(Buffer.from(kvlists(32)), 'json'),
-    (err: unknown) => err instanceof OtlpDecodeError && /^malformed OTLP\/JSON ExportProfilesServiceRequest: .*maximum recursion depth of 100/.test(err.message),
+    (err: unknown) =>
+      err instanceof OtlpDecodeError && /^malformed OTLP\/JSON ExportProfilesServiceRequest: .*maximum recursion depth of 100/.test(err.message),
   );
 });
 

@@ -137,7 +137,11 @@ class Rendered {
 
   find<T extends K8sObject>(kind: string, name?: string): T {
     const hits = this.objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-    assert.equal(hits.length, 1, `expected one ${kind}${name ? ` ${name}` : ''}, found ${hits.length}: ${this.objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+    assert.equal(
+      hits.length,
+      1,
+      `expected one ${kind}${name ? ` ${name}` : ''}, found ${hits.length}: ${this.objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`,
+    );
     return hits[0] as T;
   }
 
@@ -314,7 +318,7 @@ describe('values.schema.json', () => {
     assert.match(templateRun.stderr, /at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/);
     assert.equal(templateRun.stdout, '', 'and renders nothing');
     const install = notesOf(['-f', file]);
-    assert.notEqual(install.status, 0, 'Helm\'s install action fails');
+    assert.notEqual(install.status, 0, "Helm's install action fails");
     assert.match(install.stderr, /at '\/profiling\/node\/hz'/);
     // --set is checked too, after the merge.
     const set = helm('template', ['--set', 'profiling.enabled=yes']);
@@ -325,7 +329,11 @@ describe('values.schema.json', () => {
   const bad: [string, unknown, RegExp][] = [
     ['an unknown top-level key', { profilling: { enabled: true } }, /at '': additional properties 'profilling' not allowed/],
     ['an unknown key under profiling', { profiling: { enable: true } }, /at '\/profiling': additional properties 'enable' not allowed/],
-    ['an unknown exporter key', { profiling: { exporter: { compression: 'gzip' } } }, /at '\/profiling\/exporter': additional properties 'compression' not allowed/],
+    [
+      'an unknown exporter key',
+      { profiling: { exporter: { compression: 'gzip' } } },
+      /at '\/profiling\/exporter': additional properties 'compression' not allowed/,
+    ],
     ['enabled as a string', { profiling: { enabled: 'yes' } }, /at '\/profiling\/enabled': got string, want boolean/],
     ['a duration without a unit', { profiling: { exporter: { timeout: '5' } } }, /at '\/profiling\/exporter\/timeout': '5' does not match pattern/],
     ['a duration as a number', { profiling: { exporter: { retryOnFailure: { maxInterval: 30 } } } }, /maxInterval': got number, want string/],
@@ -333,22 +341,66 @@ describe('values.schema.json', () => {
     ['hz out of range', { profiling: { node: { hz: 5000 } } }, /at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/],
     ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol': value must be one of 'grpc', 'http'/],
     ['an unknown sampler', { profiling: { node: { sampler: 'perf' } } }, /at '\/profiling\/node\/sampler': value must be one of 'bpftrace', 'ebpf-profiler'/],
-    ['an unknown autoscaling key', { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } }, /at '\/profiling\/gateway\/autoscaling': additional properties 'targetMemory' not allowed/],
-    ['autoscaling to zero pods', { profiling: { gateway: { autoscaling: { minReplicas: 0 } } } }, /at '\/profiling\/gateway\/autoscaling\/minReplicas': minimum: got 0, want 1/],
-    ['a CPU target as a string', { profiling: { gateway: { autoscaling: { targetCPUUtilizationPercentage: '70%' } } } }, /targetCPUUtilizationPercentage': got string, want integer/],
+    [
+      'an unknown autoscaling key',
+      { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } },
+      /at '\/profiling\/gateway\/autoscaling': additional properties 'targetMemory' not allowed/,
+    ],
+    [
+      'autoscaling to zero pods',
+      { profiling: { gateway: { autoscaling: { minReplicas: 0 } } } },
+      /at '\/profiling\/gateway\/autoscaling\/minReplicas': minimum: got 0, want 1/,
+    ],
+    [
+      'a CPU target as a string',
+      { profiling: { gateway: { autoscaling: { targetCPUUtilizationPercentage: '70%' } } } },
+      /targetCPUUtilizationPercentage': got string, want integer/,
+    ],
     ['maxSlots of zero', { profiling: { ui: { maxSlots: 0 } } }, /at '\/profiling\/ui\/maxSlots': minimum: got 0, want 1/],
     ['slotMaxBytes as a string', { profiling: { ui: { slotMaxBytes: '8Mi' } } }, /slotMaxBytes': got string, want integer/],
     ['a bad service port', { profiling: { ui: { service: { port: 70000 } } } }, /at '\/profiling\/ui\/service\/port': maximum: got 70,000, want 65,535/],
     ['a bad pull policy', { image: { repository: 'x', pullPolicy: 'Sometimes' } }, /pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
     ['a pyroscope destination without url', { destinations: [{ type: 'pyroscope', name: 'p' }] }, /at '\/destinations\/0': missing property 'url'/],
-    ['an otlp destination with a pyroscope key', { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] }, /at '\/destinations\/0': additional properties 'tenant' not allowed/],
-    ['an unknown destination type', { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] }, /at '\/destinations\/0\/type': value must be one of 'pyroscope', 'otlp'/],
-    ['a destination header that is not a string', { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] }, /headers\/X-N': got number, want string/],
-    ['an unknown attributes key', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { keep: [] } }] }, /at '\/destinations\/0\/attributes': additional properties 'keep' not allowed/],
-    ['an empty attribute key to drop', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { drop: [''] } }] }, /at '\/destinations\/0\/attributes\/drop\/0': minLength: got 0, want 1/],
-    ['a retried HTTP status that is no error', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnHttpStatus: [200] }] }, /at '\/destinations\/0\/retryOnHttpStatus\/0': minimum: got 200, want 400/],
-    ['an unknown gRPC status name', { destinations: [{ type: 'otlp', endpoint: 'c:4317', retryOnGrpcStatus: ['BROKEN'] }] }, /at '\/destinations\/0\/retryOnGrpcStatus\/0': value must be one of 'CANCELLED'/],
-    ['retryOnGrpcStatus on a pyroscope destination', { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnGrpcStatus: ['INTERNAL'] }] }, /at '\/destinations\/0': additional properties 'retryOnGrpcStatus' not allowed/],
+    [
+      'an otlp destination with a pyroscope key',
+      { destinations: [{ type: 'otlp', endpoint: 'c:4317', tenant: 't' }] },
+      /at '\/destinations\/0': additional properties 'tenant' not allowed/,
+    ],
+    [
+      'an unknown destination type',
+      { destinations: [{ type: 'jaeger', endpoint: 'j:4317' }] },
+      /at '\/destinations\/0\/type': value must be one of 'pyroscope', 'otlp'/,
+    ],
+    [
+      'a destination header that is not a string',
+      { destinations: [{ type: 'otlp', endpoint: 'c:4317', headers: { 'X-N': 1 } }] },
+      /headers\/X-N': got number, want string/,
+    ],
+    [
+      'an unknown attributes key',
+      { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { keep: [] } }] },
+      /at '\/destinations\/0\/attributes': additional properties 'keep' not allowed/,
+    ],
+    [
+      'an empty attribute key to drop',
+      { destinations: [{ type: 'pyroscope', url: 'http://p:4040', attributes: { drop: [''] } }] },
+      /at '\/destinations\/0\/attributes\/drop\/0': minLength: got 0, want 1/,
+    ],
+    [
+      'a retried HTTP status that is no error',
+      { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnHttpStatus: [200] }] },
+      /at '\/destinations\/0\/retryOnHttpStatus\/0': minimum: got 200, want 400/,
+    ],
+    [
+      'an unknown gRPC status name',
+      { destinations: [{ type: 'otlp', endpoint: 'c:4317', retryOnGrpcStatus: ['BROKEN'] }] },
+      /at '\/destinations\/0\/retryOnGrpcStatus\/0': value must be one of 'CANCELLED'/,
+    ],
+    [
+      'retryOnGrpcStatus on a pyroscope destination',
+      { destinations: [{ type: 'pyroscope', url: 'http://p:4040', retryOnGrpcStatus: ['INTERNAL'] }] },
+      /at '\/destinations\/0': additional properties 'retryOnGrpcStatus' not allowed/,
+    ],
   ];
   for (const [what, values, expected] of bad) {
     test(`rejects ${what}`, { skip: skipHelm }, () => {
@@ -367,7 +419,10 @@ describe('values.schema.json', () => {
       if (!m) continue;
       const indent = m[1].length;
       const prev = lines[i - 1] ?? '';
-      const parentLine = lines.slice(0, i).reverse().find((l) => /^\s*[A-Za-z][\w]*:/.test(l) && /^\s*/.exec(l)![0].length < indent);
+      const parentLine = lines
+        .slice(0, i)
+        .reverse()
+        .find((l) => /^\s*[A-Za-z][\w]*:/.test(l) && /^\s*/.exec(l)![0].length < indent);
       const isNestedK8sValue = parentLine !== undefined && /^\s*(resources|requests|limits|updateStrategy|rollingUpdate):/.test(parentLine);
       if (/^\s*#/.test(prev) || isNestedK8sValue) continue;
       // A section header may be documented by the comment above its first child.
@@ -429,7 +484,11 @@ describe('kubecheck', { skip: KUBECHECK.why ?? false }, () => {
     assert.equal(lines[0], 'ok v1 ConfigMap ns/fine');
     assert.match(lines[1], /^error document 2 \(t\/templates\/deployment\.yaml\): strict decoding error: unknown field "spec\.replica"/);
     assert.match(lines[2], /^error document 3: .*cannot unmarshal string into Go struct field ServicePort\.spec\.ports\.port of type int32/);
-    assert.match(lines[3], /^error document 4: strict decoding error: unknown field "spec\.targetCPUUtilizationPercentage"/, 'an autoscaling/v1 field in an autoscaling/v2 HPA');
+    assert.match(
+      lines[3],
+      /^error document 4: strict decoding error: unknown field "spec\.targetCPUUtilizationPercentage"/,
+      'an autoscaling/v1 field in an autoscaling/v2 HPA',
+    );
     assert.match(lines[4], /^error document 5: no kind "HorizontalPodAutoscaler" is registered for version "autoscaling\/v3"/);
     assert.equal(lines[5], 'error document 6: v1 ConfigMap ns/fine is also document 1');
     assert.equal(lines.length, 6);
@@ -558,7 +617,10 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.equal(config?.readOnly, true);
       assert.equal(volumes.get(config.name)?.secret?.secretName, `${FULL}-config`);
 
-      assert.ok(pod.tolerations?.some((t) => t.operator === 'Exists' && !t.key && !t.effect), 'tolerates every taint');
+      assert.ok(
+        pod.tolerations?.some((t) => t.operator === 'Exists' && !t.key && !t.effect),
+        'tolerates every taint',
+      );
       assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, 'resources are set');
       assert.deepEqual(ds.spec.selector.matchLabels, {
         'app.kubernetes.io/name': 'pilotlight',
@@ -573,7 +635,15 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       const binding = out.find<ClusterRoleBinding>('ClusterRoleBinding', `${FULL}-node`);
       const can = (group: string, resource: string) =>
         role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && ['get', 'list', 'watch'].every((v) => r.verbs.includes(v)));
-      for (const [group, resource] of [['', 'pods'], ['apps', 'replicasets'], ['apps', 'deployments'], ['apps', 'statefulsets'], ['apps', 'daemonsets'], ['batch', 'jobs'], ['batch', 'cronjobs']]) {
+      for (const [group, resource] of [
+        ['', 'pods'],
+        ['apps', 'replicasets'],
+        ['apps', 'deployments'],
+        ['apps', 'statefulsets'],
+        ['apps', 'daemonsets'],
+        ['batch', 'jobs'],
+        ['batch', 'cronjobs'],
+      ]) {
         assert.ok(can(group, resource), `get/list/watch ${group || 'core'}/${resource}`);
       }
       for (const r of role.rules) {
@@ -747,10 +817,10 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.equal(Buffer.from(secret.data?.bearerToken ?? '', 'base64').toString('utf8'), 's3cret-token');
       // The container still listens on its own ports; only the Service ports changed.
       assert.deepEqual(config.profiling.gateway.grpc, { host: '0.0.0.0', port: 4317 });
-      assert.deepEqual(
-        servicePorts(out.find<Service>('Service', `${FULL}-gateway`), out.find<Workload>('Deployment', `${FULL}-gateway`)),
-        { 'otlp-grpc': { port: 5317, containerPort: 4317 }, 'otlp-http': { port: 5318, containerPort: 4318 } },
-      );
+      assert.deepEqual(servicePorts(out.find<Service>('Service', `${FULL}-gateway`), out.find<Workload>('Deployment', `${FULL}-gateway`)), {
+        'otlp-grpc': { port: 5317, containerPort: 4317 },
+        'otlp-http': { port: 5318, containerPort: 4318 },
+      });
       assert.equal(out.find<Service>('Service', `${FULL}-ui`).spec.ports.find((p) => p.name === 'http')?.port, 8080);
     });
 
@@ -828,7 +898,11 @@ describe('helm chart rendering', { skip: skipRender }, () => {
   test('each component carries its own placement, pod annotations, extra env, Service type and common labels', () => {
     const placement = (component: string) => ({
       nodeSelector: { pool: `${component}-pool` },
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: [component] }] }] } } },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: [component] }] }] },
+        },
+      },
       podAnnotations: { 'example.com/owner': `${component}-team` },
       extraEnv: [{ name: 'EXTRA', value: component }],
     });
@@ -879,7 +953,11 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       valuesFile('hpa.yaml', {
         profiling: {
           enabled: true,
-          gateway: { replicas: 7, autoscaling: { minReplicas: 3, maxReplicas: 40, targetCPUUtilizationPercentage: 60, behavior }, resources: { requests: { cpu: '1' } } },
+          gateway: {
+            replicas: 7,
+            autoscaling: { minReplicas: 3, maxReplicas: 40, targetCPUUtilizationPercentage: 60, behavior },
+            resources: { requests: { cpu: '1' } },
+          },
         },
       }),
     ]);
@@ -892,10 +970,22 @@ describe('helm chart rendering', { skip: skipRender }, () => {
   });
 
   test('an HPA that cannot work fails the render with the key to fix', () => {
-    const inverted = run(['--set', 'profiling.enabled=true', '--set', 'profiling.gateway.autoscaling.minReplicas=5', '--set', 'profiling.gateway.autoscaling.maxReplicas=2']);
+    const inverted = run([
+      '--set',
+      'profiling.enabled=true',
+      '--set',
+      'profiling.gateway.autoscaling.minReplicas=5',
+      '--set',
+      'profiling.gateway.autoscaling.maxReplicas=2',
+    ]);
     assert.notEqual(inverted.status, 0);
     assert.match(inverted.stderr, /profiling\.gateway\.autoscaling: minReplicas \(5\) is above maxReplicas \(2\)/);
-    const noRequest = run(['--set', 'profiling.enabled=true', '-f', valuesFile('no-cpu-request.yaml', { profiling: { gateway: { resources: { requests: { cpu: null, memory: '256Mi' } } } } })]);
+    const noRequest = run([
+      '--set',
+      'profiling.enabled=true',
+      '-f',
+      valuesFile('no-cpu-request.yaml', { profiling: { gateway: { resources: { requests: { cpu: null, memory: '256Mi' } } } } }),
+    ]);
     assert.notEqual(noRequest.status, 0);
     assert.match(noRequest.stderr, /set profiling\.gateway\.resources\.requests\.cpu/);
     // Without the HPA a CPU request is the user's business.
@@ -905,7 +995,16 @@ describe('helm chart rendering', { skip: skipRender }, () => {
 
   test('profiling.node.sampler and offCpu reach every node', () => {
     // --set-json: Helm's --set turns 0.05 into the string "0.05", which the schema refuses.
-    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.sampler=ebpf-profiler', '--set', 'profiling.node.offCpu.enabled=true', '--set-json', 'profiling.node.offCpu.probability=0.05']);
+    const out = render([
+      '--set',
+      'profiling.enabled=true',
+      '--set',
+      'profiling.node.sampler=ebpf-profiler',
+      '--set',
+      'profiling.node.offCpu.enabled=true',
+      '--set-json',
+      'profiling.node.offCpu.probability=0.05',
+    ]);
     const node = out.config('release-name-pilotlight-config').config.profiling.node;
     assert.equal(node.sampler, 'ebpf-profiler');
     assert.deepEqual(node.offCpu, { enabled: true, probability: 0.05 });
@@ -913,9 +1012,12 @@ describe('helm chart rendering', { skip: skipRender }, () => {
 
   test('explicit endpoints override the Service addresses', () => {
     const out = render([
-      '--set', 'profiling.enabled=true',
-      '--set', 'profiling.node.gateway.endpoint=gateway.example.internal:4317',
-      '--set', 'profiling.gateway.ui.endpoint=ui.example.internal:14317',
+      '--set',
+      'profiling.enabled=true',
+      '--set',
+      'profiling.node.gateway.endpoint=gateway.example.internal:4317',
+      '--set',
+      'profiling.gateway.ui.endpoint=ui.example.internal:14317',
     ]);
     const { config } = out.config('release-name-pilotlight-config');
     assert.equal(config.profiling.node.gateway.endpoint, 'gateway.example.internal:4317');
@@ -925,7 +1027,14 @@ describe('helm chart rendering', { skip: skipRender }, () => {
   });
 
   test('serviceAccount.create=false renders no RBAC and uses the named account', () => {
-    const out = render(['--set', 'profiling.enabled=true', '--set', 'profiling.node.serviceAccount.create=false', '--set', 'profiling.node.serviceAccount.name=profiler']);
+    const out = render([
+      '--set',
+      'profiling.enabled=true',
+      '--set',
+      'profiling.node.serviceAccount.create=false',
+      '--set',
+      'profiling.node.serviceAccount.name=profiler',
+    ]);
     assert.deepEqual(out.all('ServiceAccount').concat(out.all('ClusterRole'), out.all('ClusterRoleBinding')), []);
     assert.equal(out.find<Workload>('DaemonSet').spec.template.spec.serviceAccountName, 'profiler');
   });

@@ -64,16 +64,22 @@ describe('the container image', { skip: unavailable, timeout: 45 * 60_000 }, () 
         [
           ...STORAGE,
           'bud',
-          '--isolation', 'chroot',
-          '--network', 'host',
+          '--isolation',
+          'chroot',
+          '--network',
+          'host',
           '--layers',
           // The Go stage and the Node build stage at once: one mostly compiles, the other mostly fetches.
-          '--jobs', '2',
+          '--jobs',
+          '2',
           '--pull=never',
-          '--build-arg', `NODE_IMAGE=${nodeImage}`,
-          '--build-arg', `GO_IMAGE=${goImage}`,
+          '--build-arg',
+          `NODE_IMAGE=${nodeImage}`,
+          '--build-arg',
+          `GO_IMAGE=${goImage}`,
           ...volumes.flatMap((v) => ['--volume', v]),
-          '--tag', IMAGE,
+          '--tag',
+          IMAGE,
           '.',
         ],
         BUILD_LOG,
@@ -175,12 +181,12 @@ describe('the container image', { skip: unavailable, timeout: 45 * 60_000 }, () 
     await node.stop(RUN_LOG);
   });
 
-  test('`pilotlight node --sampler ebpf-profiler` finds the image\'s profiler without flags, and runs it where the machine allows', async (t) => {
-    const node = await start(['node', '--sampler', 'ebpf-profiler', '--gateway', `http://127.0.0.1:${uiOtlpHttp || 1}`, '--stats-interval', '0'], { user: '0', caps: privilegedCaps() });
-    const outcome = await Promise.race([
-      node.waitFor(/"msg":"node sampler running"/, 180_000).then(() => 'running'),
-      node.ended().then(() => 'ended'),
-    ]);
+  test("`pilotlight node --sampler ebpf-profiler` finds the image's profiler without flags, and runs it where the machine allows", async (t) => {
+    const node = await start(['node', '--sampler', 'ebpf-profiler', '--gateway', `http://127.0.0.1:${uiOtlpHttp || 1}`, '--stats-interval', '0'], {
+      user: '0',
+      caps: privilegedCaps(),
+    });
+    const outcome = await Promise.race([node.waitFor(/"msg":"node sampler running"/, 180_000).then(() => 'running'), node.ended().then(() => 'ended')]);
     if (outcome === 'running') {
       assert.match(node.lines.join('\n'), /"sampler":"ebpf-profiler"/);
     } else {

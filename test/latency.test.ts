@@ -24,7 +24,10 @@ test('a CPU burst reaches the UI API: node sampler → gateway → ui, the burst
   t.after(() => burster.stop());
   const ui = await startUiServer({ port: 0, otlp: { grpc: loopback, http: false } });
   t.after(() => ui.close());
-  const gw = new Gateway({ receiver: { grpc: loopback, http: false }, exporters: [{ name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}` }] });
+  const gw = new Gateway({
+    receiver: { grpc: loopback, http: false },
+    exporters: [{ name: 'ui', protocol: 'grpc', endpoint: `127.0.0.1:${ui.otlp.grpc!.port}` }],
+  });
   const gwAddr = await gw.start();
   t.after(() => gw.stop(1000));
   const exporter = new Exporter({ name: 'gateway', protocol: 'grpc', endpoint: `127.0.0.1:${gwAddr.grpc!.port}` });
@@ -52,6 +55,9 @@ test('a CPU burst reaches the UI API: node sampler → gateway → ui, the burst
   const burst = p.symbols.find((r) => r.name === 'pl_latency_burst');
   // Most of the leaf's stacks go through its caller; a sample that lands in the leaf's
   // prologue (before it pushes its frame pointer) skips the caller, so not every one does.
-  assert.ok(burst && burst.total >= inner.total / 2, `its caller pl_latency_burst is on most of the same stacks (pl_latency_burst ${burst?.total}, pl_latency_inner ${inner.total})`);
+  assert.ok(
+    burst && burst.total >= inner.total / 2,
+    `its caller pl_latency_burst is on most of the same stacks (pl_latency_burst ${burst?.total}, pl_latency_inner ${inner.total})`,
+  );
   assert.equal(sampler.stats().consumeErrors, 0);
 });

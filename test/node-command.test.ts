@@ -38,7 +38,9 @@ function runCli(t: TestContext, args: string[], options: { uid?: number; gid?: n
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -118,7 +120,9 @@ test('off-CPU: a bad probability is one line naming it; asked of bpftrace, one w
       .filter((l) => l.level === 40)
       .map((l) => l.msg);
   assert.equal(b.code, 1, bpftrace.stderr());
-  assert.deepEqual(warnings(bpftrace.stdout()), ['off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only']);
+  assert.deepEqual(warnings(bpftrace.stdout()), [
+    'off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only',
+  ]);
   assert.equal(p.code, 1, plain.stderr());
   assert.deepEqual(warnings(plain.stdout()), [], 'no warning when off-CPU is not asked for');
 });
@@ -133,7 +137,9 @@ test('--sampler ebpf-profiler: a missing profiler or a missing right is one line
   writeFileSync(file, 'profiling:\n  enabled: true\n  node:\n    sampler: ebpf-profiler\n');
   const fromFile = runCli(t, ['node', '--config', file], { env: { PILOTLIGHT_PEERS_DIR: empty, PATH: '/usr/bin:/bin' } });
   const [a, b, c, d] = await Promise.all([notInstalled.exited, notThere.exited, bad.exited, fromFile.exited]);
-  const looked = new RegExp(`the OpenTelemetry eBPF profiler is not installed \\(looked for ebpf-profiler on PATH and ${empty}/ebpf-profiler-\\*/ebpf-profiler\\); build it with npm run setup \\(needs Go >= 1\\.25\\)`);
+  const looked = new RegExp(
+    `the OpenTelemetry eBPF profiler is not installed \\(looked for ebpf-profiler on PATH and ${empty}/ebpf-profiler-\\*/ebpf-profiler\\); build it with npm run setup \\(needs Go >= 1\\.25\\)`,
+  );
   assertOneLineError(a, notInstalled.stderr(), looked);
   assertOneLineError(d, fromFile.stderr(), looked);
   assertOneLineError(b, notThere.stderr(), /the eBPF profiler is not at \/nonexistent\/ebpf-profiler \(--ebpf-profiler\)/);

@@ -37,9 +37,11 @@ function has(cmd: string): boolean {
  * as bpftrace's samples of that process would be. Then our exporter (gzip) → a real gateway →
  * a real UI, and a second gateway target that shows what went on the wire.
  */
-test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python service's samples under the key bpftrace gives its pid, service.name set, nothing under another key", (t) => profilerToUi(t, false));
+test("the eBPF profiler's OTLP -> pilotlight node -> gateway -> UI: a Python service's samples under the key bpftrace gives its pid, service.name set, nothing under another key", (t) =>
+  profilerToUi(t, false));
 
-test("off-CPU on: the profiler's off-CPU waits reach the UI as the workload's off-CPU profile, every nanosecond once, and the CPU profile is the same as with it off", (t) => profilerToUi(t, true));
+test("off-CPU on: the profiler's off-CPU waits reach the UI as the workload's off-CPU profile, every nanosecond once, and the CPU profile is the same as with it off", (t) =>
+  profilerToUi(t, true));
 
 /**
  * The driver reports CPU samples and off-CPU waits alike; `offCpu` is the node's setting
@@ -150,7 +152,9 @@ async function profilerToUi(t: TestContext, offCpu: boolean): Promise<void> {
       return {
         resource: keyValues(rp.resource?.attributes, strings),
         types: rp.scopeProfiles.flatMap((sp) => sp.profiles.map((p) => `${strings[p.sampleType!.typeStrindex]}/${strings[p.sampleType!.unitStrindex]}`)),
-        offCpuNanos: rp.scopeProfiles.flatMap((sp) => sp.profiles.filter((p) => strings[p.sampleType!.typeStrindex] === 'off_cpu').flatMap((p) => p.samples.flatMap((s) => s.values.map(Number)))),
+        offCpuNanos: rp.scopeProfiles.flatMap((sp) =>
+          sp.profiles.filter((p) => strings[p.sampleType!.typeStrindex] === 'off_cpu').flatMap((p) => p.samples.flatMap((s) => s.values.map(Number))),
+        ),
         samples: samples.map((s) => tableAttributes(s.attributeIndices, r.dictionary!.attributeTable, strings)),
       };
     }),
@@ -159,7 +163,11 @@ async function profilerToUi(t: TestContext, offCpu: boolean): Promise<void> {
   for (const r of resources) {
     assert.deepEqual(r.resource, { 'host.name': hostname(), 'service.name': service });
     // A request may hold CPU samples, waits or both of a workload: each type once, CPU first.
-    if (offCpu) assert.ok(['samples/count', 'off_cpu/nanoseconds'].filter((x) => r.types.includes(x)).join() === r.types.join() && r.types.length > 0, JSON.stringify(r.types));
+    if (offCpu)
+      assert.ok(
+        ['samples/count', 'off_cpu/nanoseconds'].filter((x) => r.types.includes(x)).join() === r.types.join() && r.types.length > 0,
+        JSON.stringify(r.types),
+      );
     else assert.deepEqual(r.types, ['samples/count']);
     for (const s of r.samples) {
       assert.ok(s['process.pid'] === 4242 || s['process.pid'] === 4243, JSON.stringify(s));

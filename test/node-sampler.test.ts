@@ -69,7 +69,10 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   // less than the wall time): compare with the CPU time the kernel charged each burner.
   for (const [i, p] of [c, js].entries()) {
     const expected = HZ * cpu[i];
-    assert.ok(p.samples >= expected * 0.5 - 3 && p.samples <= expected * 1.5 + HZ, `${p.workload.key}: ${p.samples} samples for ${cpu[i].toFixed(2)} s of CPU at ${HZ} Hz`);
+    assert.ok(
+      p.samples >= expected * 0.5 - 3 && p.samples <= expected * 1.5 + HZ,
+      `${p.workload.key}: ${p.samples} samples for ${cpu[i].toFixed(2)} s of CPU at ${HZ} Hz`,
+    );
   }
 
   const cFolded = foldedStacks(c.tree);
@@ -81,15 +84,28 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
 
   const jsRows = symbolsTable(js.tree);
   const hot = jsRows.find((r) => r.name === 'plBurnHot');
-  assert.ok(hot, `plBurnHot named; top symbols: ${jsRows.slice(0, 8).map((r) => `${r.name}(${r.self})`).join(', ')}`);
+  assert.ok(
+    hot,
+    `plBurnHot named; top symbols: ${jsRows
+      .slice(0, 8)
+      .map((r) => `${r.name}(${r.self})`)
+      .join(', ')}`,
+  );
   assert.equal(hot.kind, 'v8js');
   assert.match(hot.file, /burn\.js$/);
   assert.ok(hot.total >= js.samples * 0.5, `plBurnHot on most JS stacks (${hot.total}/${js.samples})`);
   assert.match(foldedStacks(js.tree), /plBurnLoop;plBurnHot/);
   // Node's own C++ frames under the JS ones read as code, not as manglings (with binutils).
   if (hasCxxFilt()) {
-    assert.deepEqual(jsRows.filter((r) => /^_Z/.test(r.name)).map((r) => r.name), [], 'no mangled names left');
-    assert.ok(jsRows.some((r) => /^(node|v8)::/.test(r.name)), `demangled node:: or v8:: frames; got ${jsRows.map((r) => r.name).join(', ')}`);
+    assert.deepEqual(
+      jsRows.filter((r) => /^_Z/.test(r.name)).map((r) => r.name),
+      [],
+      'no mangled names left',
+    );
+    assert.ok(
+      jsRows.some((r) => /^(node|v8)::/.test(r.name)),
+      `demangled node:: or v8:: frames; got ${jsRows.map((r) => r.name).join(', ')}`,
+    );
   }
 
   const pids = sampledPids(requests);
@@ -111,7 +127,9 @@ function chainShare(p: WorkloadProfile, chain: string[]): { share: number; hot: 
   const hot = chain[chain.length - 1];
   let leafSamples = 0;
   let complete = 0;
-  const lines = foldedStacks(p.tree).split('\n').filter((l) => l !== '');
+  const lines = foldedStacks(p.tree)
+    .split('\n')
+    .filter((l) => l !== '');
   for (const line of lines) {
     const sp = line.lastIndexOf(' ');
     const frames = line.slice(0, sp).split(';');
@@ -197,7 +215,10 @@ test('a short-lived process that exits before the flush still gets its workload 
   const after = profilesByWorkload(requests.filter((r) => r.cGone).map((r) => r.request));
   const afterJs = profilesByWorkload(requests.filter((r) => r.jsGone).map((r) => r.request));
   const p = after.get('host/Service/pl-short-lived');
-  assert.ok(p, `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'}); ${JSON.stringify(sampler.stats())}`);
+  assert.ok(
+    p,
+    `the exited burner's workload among ${[...after.keys()].filter((k) => !k.startsWith('host/Process/')).join(', ')} (and ${[...after.keys()].filter((k) => k.startsWith('host/Process/plburn')).join(', ') || 'no host/Process/plburn'}); ${JSON.stringify(sampler.stats())}`,
+  );
   const rows = symbolsTable(p.tree);
   const inner = rows.find((r) => r.name === 'pl_burn_inner');
   assert.ok(inner, `pl_burn_inner named; got ${rows.map((r) => r.name).join(', ')}`);
@@ -207,7 +228,13 @@ test('a short-lived process that exits before the flush still gets its workload 
   assert.ok(pj, `the exited JS burner's workload among ${[...afterJs.keys()].join(', ')}`);
   const jsRows = symbolsTable(pj.tree);
   const hot = jsRows.find((r) => r.name === 'plBurnHot');
-  assert.ok(hot, `plBurnHot named; top symbols: ${jsRows.slice(0, 8).map((r) => `${r.name}(${r.self})`).join(', ')}`);
+  assert.ok(
+    hot,
+    `plBurnHot named; top symbols: ${jsRows
+      .slice(0, 8)
+      .map((r) => `${r.name}(${r.self})`)
+      .join(', ')}`,
+  );
   assert.equal(hot.kind, 'v8js');
   const stats = sampler.stats();
   assert.ok(stats.eagerResolves >= 1, `resolved when first sampled (${JSON.stringify(stats)})`);
@@ -233,7 +260,10 @@ test('a burst of new processes is resolved at once only up to eagerResolvesPerSe
   await sampler.stop();
   const stats = sampler.stats();
   // The bucket holds one second's worth and refills at 1/s: never more than that was read.
-  assert.ok(stats.eagerResolves + stats.eagerGone <= 1 + Math.ceil(elapsed) + 1, `eager resolutions capped (${stats.eagerResolves} + ${stats.eagerGone} gone in ${elapsed.toFixed(1)} s)`);
+  assert.ok(
+    stats.eagerResolves + stats.eagerGone <= 1 + Math.ceil(elapsed) + 1,
+    `eager resolutions capped (${stats.eagerResolves} + ${stats.eagerGone} gone in ${elapsed.toFixed(1)} s)`,
+  );
   assert.ok(stats.eagerSkipped >= 1, `skipped announcements counted (${JSON.stringify(stats)})`);
   // Every announcement was either resolved, found gone, or skipped and counted (repeats aside).
   assert.ok(stats.bpftrace.processEvents >= stats.eagerResolves + stats.eagerGone + stats.eagerSkipped, JSON.stringify(stats));
@@ -278,7 +308,10 @@ test('a bpftrace that dies is restarted with backoff, the restart logged and cou
   assert.equal(restart.signal, 'SIGKILL');
   assert.equal(restart.restarts, 1);
   assert.equal(restart.inMs, 200, 'first backoff is restartInitialMs');
-  assert.ok(logLines.some((l) => l.includes('"msg":"bpftrace attached"') && l.includes(`"pid":${second}`)), 'the new bpftrace attached');
+  assert.ok(
+    logLines.some((l) => l.includes('"msg":"bpftrace attached"') && l.includes(`"pid":${second}`)),
+    'the new bpftrace attached',
+  );
   const keys = [...profilesByWorkload(requests.slice(before)).keys()];
   assert.deepEqual(keys, ['host/Service/pl-restart'], 'the new bpftrace keeps the pid filter');
 });

@@ -15,7 +15,6 @@ import { collectorBinary, PEER_VERSIONS, startCollector } from './helpers/peers.
 import { foldedOf, samplesThrough, UiClient } from './helpers/ui-client.js';
 import { CLI } from './helpers/cli.js';
 
-
 /** A burner whose functions have names only this run knows: `<tag>_outer` calls `<tag>_inner`. */
 function uniqueBurner(): { path: string; outer: string; inner: string } {
   const tag = `plc_${randomBytes(4).toString('hex')}`;
@@ -47,7 +46,11 @@ for (const protocol of ['grpc', 'http'] as const) {
     const child = startChild(t, burner.path, ['60'], { OTEL_SERVICE_NAME: service });
     const gateway = protocol === 'grpc' ? `127.0.0.1:${col.ports.grpc}` : `http://127.0.0.1:${col.ports.http}`;
     const node = startChild(t, process.execPath, [...CLI, 'node', '--pid', String(child.pid), '--gateway', gateway, '--interval', '500ms']);
-    const p = await client.profileWhen(key, (p) => samplesThrough(p, `main;${burner.outer};${burner.inner}`) >= 20, `20 samples of ${burner.inner} through the Collector`);
+    const p = await client.profileWhen(
+      key,
+      (p) => samplesThrough(p, `main;${burner.outer};${burner.inner}`) >= 20,
+      `20 samples of ${burner.inner} through the Collector`,
+    );
     node.kill('SIGTERM');
 
     const through = samplesThrough(p, `main;${burner.outer};${burner.inner}`);
@@ -89,7 +92,11 @@ test('OpenTelemetry Collector exporters (otlp gRPC, otlphttp protobuf, otlphttp 
   await client.enable(key);
   const folded = 'main;handle;price;discount 7\nmain;handle;render 3\nmain;idle 2';
   const body = Buffer.from(encodeRequest(requestFromFolded([{ resource, folded }])));
-  const res = await fetch(`http://127.0.0.1:${col.ports.http}/v1development/profiles`, { method: 'POST', headers: { 'content-type': PROTOBUF_CONTENT_TYPE }, body });
+  const res = await fetch(`http://127.0.0.1:${col.ports.http}/v1development/profiles`, {
+    method: 'POST',
+    headers: { 'content-type': PROTOBUF_CONTENT_TYPE },
+    body,
+  });
   assert.equal(res.status, 200, await res.text());
 
   // Three Collector exporters, one copy each, all read under the Deployment's key.

@@ -52,19 +52,28 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java, Nod
   const python = ['python3.11'].find((p) => has(p));
   if (python) {
     const script = join(dir, 'hot.py');
-    writeFileSync(script, `import time\ndef ${tag}_py_hot(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\ndef ${tag}_py_loop():\n    end = time.time() + 60\n    while time.time() < end:\n        ${tag}_py_hot(100000)\n${tag}_py_loop()\n`);
+    writeFileSync(
+      script,
+      `import time\ndef ${tag}_py_hot(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\ndef ${tag}_py_loop():\n    end = time.time() + 60\n    while time.time() < end:\n        ${tag}_py_hot(100000)\n${tag}_py_loop()\n`,
+    );
     startChild(t, python, [script]);
     programs.push({ key: `host/Process/${python}`, caller: `${tag}_py_loop`, hot: `${tag}_py_hot` });
   }
   if (has('javac', ['-version']) && has('java', ['-version'])) {
     const cls = `PlHot${tag}`;
-    writeFileSync(join(dir, `${cls}.java`), `public class ${cls} {\n  static long sink;\n  static long javaHot(int n) { long s = 0; for (int i = 0; i < n; i++) s += (long) i * i ^ (s >>> 3); return s; }\n  static void javaLoop() { long end = System.currentTimeMillis() + 60000; while (System.currentTimeMillis() < end) sink += javaHot(100000); }\n  public static void main(String[] a) { javaLoop(); }\n}\n`);
+    writeFileSync(
+      join(dir, `${cls}.java`),
+      `public class ${cls} {\n  static long sink;\n  static long javaHot(int n) { long s = 0; for (int i = 0; i < n; i++) s += (long) i * i ^ (s >>> 3); return s; }\n  static void javaLoop() { long end = System.currentTimeMillis() + 60000; while (System.currentTimeMillis() < end) sink += javaHot(100000); }\n  public static void main(String[] a) { javaLoop(); }\n}\n`,
+    );
     execFileSync('javac', ['-d', dir, join(dir, `${cls}.java`)]);
     startChild(t, 'java', ['-cp', dir, cls]);
     programs.push({ key: 'host/Process/java', caller: 'javaLoop', hot: 'javaHot' });
   }
   const js = join(dir, 'hot.js');
-  writeFileSync(js, `function ${tag}JsHot(n) { let s = 0; for (let i = 0; i < n; i++) s += (i * i) % 7; return s; }\nfunction ${tag}JsLoop() { const end = Date.now() + 60000; let s = 0; while (Date.now() < end) s += ${tag}JsHot(100000); return s; }\n${tag}JsLoop();\n`);
+  writeFileSync(
+    js,
+    `function ${tag}JsHot(n) { let s = 0; for (let i = 0; i < n; i++) s += (i * i) % 7; return s; }\nfunction ${tag}JsLoop() { const end = Date.now() + 60000; let s = 0; while (Date.now() < end) s += ${tag}JsHot(100000); return s; }\n${tag}JsLoop();\n`,
+  );
   startChild(t, process.execPath, [js]);
   programs.push({ key: 'host/Process/node', caller: `${tag}JsLoop`, hot: `${tag}JsHot` });
 
@@ -80,7 +89,10 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java, Nod
     );
     const folded = foldedOf(profile);
     const chain = folded.split('\n').find((l) => l.includes(p.hot));
-    assert.ok(chain && chain.indexOf(p.caller) >= 0 && chain.indexOf(p.caller) < chain.indexOf(p.hot), `${p.key}: ${p.caller} above ${p.hot}, root first:\n${folded.slice(0, 3000)}`);
+    assert.ok(
+      chain && chain.indexOf(p.caller) >= 0 && chain.indexOf(p.caller) < chain.indexOf(p.hot),
+      `${p.key}: ${p.caller} above ${p.hot}, root first:\n${folded.slice(0, 3000)}`,
+    );
   }
 });
 
@@ -114,7 +126,11 @@ test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for t
   assert.equal(cpu.periodNanos, 50_000_000, '20 samples per second');
   assert.equal(cpu.cpuNanos, sent.cpu_samples * 50_000_000);
   const folded = foldedOf(cpu);
-  assert.equal(folded, `python3.11+0x2468;python3.11+0x1234;<module>;${tag}_py_loop;${tag}_py_hot ${sent.cpu_samples}`, 'root first; the interpreter frames by binary and offset');
+  assert.equal(
+    folded,
+    `python3.11+0x2468;python3.11+0x1234;<module>;${tag}_py_loop;${tag}_py_hot ${sent.cpu_samples}`,
+    'root first; the interpreter frames by binary and offset',
+  );
   const hot = cpu.symbols.find((s) => s.name === `${tag}_py_hot`)!;
   assert.equal(hot.kind, 'cpython');
   assert.equal(hot.file, '/srv/hot.py');
@@ -128,7 +144,6 @@ test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for t
   assert.equal(off.samples, sent.off_cpu_nanos, 'off-CPU time is the sum of the values');
   assert.equal(foldedOf(off), `python3.11+0x1234;<module>;${tag}_py_wait;do_nanosleep;schedule ${sent.off_cpu_nanos}`);
 });
-
 
 /**
  * `pilotlight node --sampler ebpf-profiler`, live: the node agent starts the real profiler,
@@ -155,9 +170,28 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
   for (const p of programs) startChild(t, p.cmd, p.args, { OTEL_SERVICE_NAME: p.service });
   for (const p of programs) await client.enable(p.key);
 
-  const node = spawn(process.execPath, [...CLI, 'node', '--sampler', 'ebpf-profiler', '--ebpf-profiler', profiler.path, '--gateway', `127.0.0.1:${gw.grpc!.port}`, '--hz', '20', '--interval', '1s', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const node = spawn(
+    process.execPath,
+    [
+      ...CLI,
+      'node',
+      '--sampler',
+      'ebpf-profiler',
+      '--ebpf-profiler',
+      profiler.path,
+      '--gateway',
+      `127.0.0.1:${gw.grpc!.port}`,
+      '--hz',
+      '20',
+      '--interval',
+      '1s',
+      '--log-level',
+      'info',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   node.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   node.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -171,7 +205,10 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
       exited.then((code) => assert.fail(`pilotlight node exited (${code}):\n${out.slice(-4000)}`)),
     ]);
     const share = chainShare(foldedOf(profile), p.chain);
-    assert.ok(share.chained >= 0.9 * share.hot, `${p.lang}: ${p.chain.join(' → ')} in ${share.chained} of ${share.hot} samples of ${hot}:\n${foldedOf(profile).slice(0, 3000)}`);
+    assert.ok(
+      share.chained >= 0.9 * share.hot,
+      `${p.lang}: ${p.chain.join(' → ')} in ${share.chained} of ${share.hot} samples of ${hot}:\n${foldedOf(profile).slice(0, 3000)}`,
+    );
   }
 
   node.kill('SIGTERM');

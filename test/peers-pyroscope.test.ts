@@ -28,15 +28,34 @@ async function pipeline(t: TestContext, pyroscopePath: string) {
   const ui = await startUiServer({ port: 0, otlp: { grpc: { host: '127.0.0.1', port: 0 }, http: false } });
   t.after(() => ui.close());
   const config = configSchema.parse({ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: pyroscope.url }] });
-  const plan = gatewayPlan(config, { grpc: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`, uiProtocol: 'grpc', uiApi: false });
+  const plan = gatewayPlan(config, {
+    grpc: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    uiEndpoint: `127.0.0.1:${ui.otlp.grpc!.port}`,
+    uiProtocol: 'grpc',
+    uiApi: false,
+  });
   const gateway = new Gateway(plan);
   const addrs = await gateway.start();
   t.after(() => gateway.stop(2000));
-  return { pyroscope: new PyroscopeClient(pyroscope.url), ui: new UiClient(ui.url), gateway, gatewayUrl: `http://127.0.0.1:${addrs.http!.port}`, gatewayGrpc: `127.0.0.1:${addrs.grpc!.port}` };
+  return {
+    pyroscope: new PyroscopeClient(pyroscope.url),
+    ui: new UiClient(ui.url),
+    gateway,
+    gatewayUrl: `http://127.0.0.1:${addrs.http!.port}`,
+    gatewayGrpc: `127.0.0.1:${addrs.grpc!.port}`,
+  };
 }
 
 /** Polls Pyroscope until the merged profile has `want` (or stops growing past the limit). */
-async function settled(client: PyroscopeClient, selector: string, fromMs: number, want: (p: MergedProfile) => boolean, limitMs = 60_000, profileType?: string): Promise<MergedProfile> {
+async function settled(
+  client: PyroscopeClient,
+  selector: string,
+  fromMs: number,
+  want: (p: MergedProfile) => boolean,
+  limitMs = 60_000,
+  profileType?: string,
+): Promise<MergedProfile> {
   let last: MergedProfile = { stacks: new Map(), total: 0 };
   return waitFor(
     `Pyroscope to have what was sent for ${selector}`,
@@ -81,7 +100,10 @@ test('pilotlight node -> gateway -> real Grafana Pyroscope: the burner under its
 
   const chain = `main;${tag}_outer;${tag}_inner`;
   const through = [...stored.stacks].filter(([s]) => s.includes(chain)).reduce((n, [, v]) => n + v, 0) / PERIOD;
-  assert.ok(through >= storedSamples * 0.8, `the burner's stack, root first, caller before callee (${through}/${storedSamples}):\n${foldedText(stored.stacks)}`);
+  assert.ok(
+    through >= storedSamples * 0.8,
+    `the burner's stack, root first, caller before callee (${through}/${storedSamples}):\n${foldedText(stored.stacks)}`,
+  );
   assert.equal(through, samplesThrough(shown, chain), `the same stack counts in the UI:\n${foldedOf(shown)}`);
 
   const series = await pyroscope.series([selector], from, Date.now() + 60_000);
@@ -107,15 +129,38 @@ test('a Kubernetes Deployment lands in Pyroscope under its own service_name, wit
   ];
   const asm = new RequestAssembler({ hz: 20, windowStartMs: Date.now() - 1000, windowEndMs: Date.now() });
   for (const d of deployments) {
-    const resource: ResolvedSample['resource'] = { 'host.name': 'node-1', 'k8s.namespace.name': 'shop', 'k8s.node.name': 'node-1', 'k8s.deployment.name': d.name };
+    const resource: ResolvedSample['resource'] = {
+      'host.name': 'node-1',
+      'k8s.namespace.name': 'shop',
+      'k8s.node.name': 'node-1',
+      'k8s.deployment.name': d.name,
+    };
     if (d.sampler) resource['service.name'] = d.name;
     for (const pid of [101, 102, 103]) {
-      const attributes = { 'k8s.pod.name': `${d.name}-7d9f-${pid}`, 'container.id': `${pid}`.repeat(16), 'process.pid': pid, 'thread.name': `worker-${pid}`, 'process.executable.name': 'server' };
-      asm.add({ resource, attributes, count: 5, frames: [{ name: `${d.name}_hot`, kind: 'native' }, { name: 'main', kind: 'native' }] });
+      const attributes = {
+        'k8s.pod.name': `${d.name}-7d9f-${pid}`,
+        'container.id': `${pid}`.repeat(16),
+        'process.pid': pid,
+        'thread.name': `worker-${pid}`,
+        'process.executable.name': 'server',
+      };
+      asm.add({
+        resource,
+        attributes,
+        count: 5,
+        frames: [
+          { name: `${d.name}_hot`, kind: 'native' },
+          { name: 'main', kind: 'native' },
+        ],
+      });
     }
     await ui.enable(`shop/Deployment/${d.name}`);
   }
-  const res = await fetch(`${gatewayUrl}/v1development/profiles`, { method: 'POST', headers: { 'content-type': PROTOBUF_CONTENT_TYPE }, body: Buffer.from(asm.encode().bytes) });
+  const res = await fetch(`${gatewayUrl}/v1development/profiles`, {
+    method: 'POST',
+    headers: { 'content-type': PROTOBUF_CONTENT_TYPE },
+    body: Buffer.from(asm.encode().bytes),
+  });
   assert.equal(res.status, 200, await res.text());
 
   for (const d of deployments) {
@@ -167,6 +212,8 @@ test("the eBPF profiler's requests -> gateway -> Pyroscope: service_name from th
   const rawSelector = '{service_name="unknown_service:python3.11"}';
   await settled(pyroscope, rawSelector, from, (p) => p.total >= sent.cpu_samples * PERIOD);
   const raw = await pyroscope.series([rawSelector], from, Date.now() + 60_000);
-  t.diagnostic(`straight from the profiler's reporter: ${raw.length} series under unknown_service:python3.11; through the gateway: ${series.length} under python3.11`);
+  t.diagnostic(
+    `straight from the profiler's reporter: ${raw.length} series under unknown_service:python3.11; through the gateway: ${series.length} under python3.11`,
+  );
   assert.ok(raw.length > series.length, `${raw.length} series straight vs ${series.length} through the gateway`);
 });

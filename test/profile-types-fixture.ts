@@ -27,7 +27,13 @@ export interface TypedStack {
 export const EBPF_STACKS: TypedStack[] = [
   { frames: [f('main'), f('work')], cpu: [1, 2, 3] },
   { frames: [f('main'), f('idle')], cpu: [5] },
-  { frames: [f('main'), f('read'), f('sys_read', 'kernel', 'vmlinux')], offCpu: [[1, 2_000_000], [4, 3_000_000]] },
+  {
+    frames: [f('main'), f('read'), f('sys_read', 'kernel', 'vmlinux')],
+    offCpu: [
+      [1, 2_000_000],
+      [4, 3_000_000],
+    ],
+  },
   { frames: [f('main'), f('wait')], offCpu: [[6, 7_000_000]] },
 ];
 

@@ -25,13 +25,23 @@ for (const encoding of ['protobuf', 'json'] as const) {
       ui = await startUiServer({ host: '127.0.0.1', port: 0, limits: DEFAULT_LIMITS, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } } });
       const otlp = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
       const post = (body: Uint8Array) =>
-        fetch(otlp, { method: 'POST', headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' }, body: Buffer.from(body) });
+        fetch(otlp, {
+          method: 'POST',
+          headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' },
+          body: Buffer.from(body),
+        });
       assert.equal((await fetch(`${ui.url}/api/sources/${ENC}/profiling`, { method: 'POST' })).status, 200);
 
       const sent = await post(encodeRequest(request(), encoding));
       assert.equal(sent.status, 200, await sent.text());
       const cpu = (await (await fetch(`${ui.url}/api/sources/${ENC}/profile`)).json()) as ProfileResponse;
-      assert.deepEqual(cpu.profileTypes.map((t) => [t.key, t.samples]), [['cpu', 4], ['off_cpu', 12_000_000]]);
+      assert.deepEqual(
+        cpu.profileTypes.map((t) => [t.key, t.samples]),
+        [
+          ['cpu', 4],
+          ['off_cpu', 12_000_000],
+        ],
+      );
       assert.deepEqual([cpu.type.key, cpu.samples, cpu.cpuNanos], ['cpu', 4, 4 * CPU_PERIOD]);
       const off = (await (await fetch(`${ui.url}/api/sources/${ENC}/profile?type=off_cpu`)).json()) as ProfileResponse;
       assert.deepEqual([off.type.key, off.samples, off.cpuNanos], ['off_cpu', 12_000_000, 0]);

@@ -28,7 +28,7 @@ const SECRET = 'SECRET-5a1c-do-not-serve';
 const HOSTILE = [
   '<script>alert(1)</script>',
   '"><img src=x onerror=alert(1)>',
-  "quote' \" back\\slash",
+  'quote\' " back\\slash',
   'nul\u0000byte',
   'line\nbreak\r\nheader: injected',
   '{{constructor.constructor("alert(1)")()}}',
@@ -75,7 +75,11 @@ function post(env: Env, body: Uint8Array, headers: Record<string, string> = {}):
 }
 
 function grpcExport(addr: string, bytes: Uint8Array, authorization?: string, gzip = false): Promise<grpc.ServiceError | undefined> {
-  const client = new grpc.Client(addr, grpc.credentials.createInsecure(), gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {});
+  const client = new grpc.Client(
+    addr,
+    grpc.credentials.createInsecure(),
+    gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {},
+  );
   const md = new grpc.Metadata();
   if (authorization !== undefined) md.set('authorization', authorization);
   return new Promise((resolve) => {
@@ -160,7 +164,10 @@ describe('hostile names in profiles', () => {
       assert.ok(f.kind.includes(s), `frame kind attribute ${i}`);
       assert.ok(f.name.includes(`sys ${s}`), `system name ${i}`);
       assert.ok(f.binary.includes(`lib${s.replace(/\//g, '_')}.so`), `mapping file name ${i}`);
-      assert.ok(profile.symbols.some((row) => JSON.stringify(row).includes(JSON.stringify(`fn ${s}`).slice(1, -1))), `symbols row ${i}`);
+      assert.ok(
+        profile.symbols.some((row) => JSON.stringify(row).includes(JSON.stringify(`fn ${s}`).slice(1, -1))),
+        `symbols row ${i}`,
+      );
       // JSON escapes what would break out of a string; nothing is turned into anything else.
       assert.ok(![...text].some((c) => c.charCodeAt(0) < 0x20), 'control characters are escaped');
 
@@ -199,14 +206,27 @@ describe('limits and the bearer token', () => {
   test('bearer token: missing or wrong is 401 over HTTP and UNAUTHENTICATED over gRPC; right passes', async () => {
     for (const auth of [undefined, '', 'Bearer', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN, `Bearer  ${TOKEN} extra`]) {
       const headers: Record<string, string> = { authorization: auth ?? '' };
-      const r = await fetch(env.otlpHttp, { method: 'POST', body: GOOD as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/x-protobuf', ...(auth === undefined ? {} : headers) } });
+      const r = await fetch(env.otlpHttp, {
+        method: 'POST',
+        body: GOOD as Uint8Array<ArrayBuffer>,
+        headers: { 'content-type': 'application/x-protobuf', ...(auth === undefined ? {} : headers) },
+      });
       assert.equal(r.status, 401, `HTTP with ${JSON.stringify(auth)}`);
       assert.equal(r.headers.get('www-authenticate'), 'Bearer');
       const err = await grpcExport(env.grpcAddr, GOOD, auth);
       assert.equal(err?.code, grpc.status.UNAUTHENTICATED, `gRPC with ${JSON.stringify(auth)}`);
     }
     // The token is checked before the body is read: a huge body without it is still 401.
-    assert.equal((await fetch(env.otlpHttp, { method: 'POST', body: Buffer.alloc(2 << 20) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/x-protobuf' } })).status, 401);
+    assert.equal(
+      (
+        await fetch(env.otlpHttp, {
+          method: 'POST',
+          body: Buffer.alloc(2 << 20) as Uint8Array<ArrayBuffer>,
+          headers: { 'content-type': 'application/x-protobuf' },
+        })
+      ).status,
+      401,
+    );
     assert.equal((await post(env, GOOD)).status, 200);
     assert.equal((await post(env, GOOD, { authorization: `bearer ${TOKEN}` })).status, 200, 'the scheme is case-insensitive');
     assert.equal(await grpcExport(env.grpcAddr, GOOD, `Bearer ${TOKEN}`), undefined);

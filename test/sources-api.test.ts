@@ -19,10 +19,18 @@ test('GET /api/sources gives each source its cores over the last minute and a fi
   // inventory: 1.2 s of CPU (120 samples at 10 ms) in each of the six buckets before T−10 s, over
   // OTLP's wire path; ls: 50 ms, at T−25 s, over the message path.
   const req = requestFromFolded(
-    Array.from({ length: 6 }, (_, k) => ({ resource: K8S_INVENTORY, folded: `main;work${k} 120`, periodNanos: 10_000_000, timeUnixNano: ns(T - 70_000 + k * 10_000) })),
+    Array.from({ length: 6 }, (_, k) => ({
+      resource: K8S_INVENTORY,
+      folded: `main;work${k} 120`,
+      periodNanos: 10_000_000,
+      timeUnixNano: ns(T - 70_000 + k * 10_000),
+    })),
   );
   store.ingestEncoded(encodeRequest(req));
-  ingest(store, requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 5', periodNanos: 10_000_000, timeUnixNano: ns(T - 25_000) }]));
+  ingest(
+    store,
+    requestFromFolded([{ resource: { 'process.executable.name': 'ls' }, folded: 'main 5', periodNanos: 10_000_000, timeUnixNano: ns(T - 25_000) }]),
+  );
   now = T + 2000;
 
   const res = await app.inject({ method: 'GET', url: '/api/sources' });
@@ -45,13 +53,18 @@ test('GET /api/sources gives each source its cores over the last minute and a fi
   const off = (await app.inject({ method: 'DELETE', url: `/api/sources/${encodeURIComponent('default/Deployment/inventory')}/profiling` })).statusCode;
   assert.equal(off, 404, 'no slot to close');
   await app.inject({ method: 'POST', url: `/api/sources/${encodeURIComponent('default/Deployment/inventory')}/profiling` });
-  const closed = (await app.inject({ method: 'DELETE', url: `/api/sources/${encodeURIComponent('default/Deployment/inventory')}/profiling` })).json() as SlotResponse;
+  const closed = (
+    await app.inject({ method: 'DELETE', url: `/api/sources/${encodeURIComponent('default/Deployment/inventory')}/profiling` })
+  ).json() as SlotResponse;
   assert.equal(closed.source.cpuCores, 0.1, 'closing the slot keeps the CPU the source used');
 
   // Two minutes and a bit later the bare process is gone from the list; the Deployment stays.
   now = T + 2 * 60_000 + 1;
   const later = (await app.inject({ method: 'GET', url: '/api/sources' })).json() as SourcesResponse;
-  assert.deepEqual(later.sources.map((s) => s.key), ['default/Deployment/inventory', 'host/Service/new']);
+  assert.deepEqual(
+    later.sources.map((s) => s.key),
+    ['default/Deployment/inventory', 'host/Service/new'],
+  );
   await app.close();
 });
 
@@ -82,11 +95,21 @@ test('GET /api/sources answers a query: filter, state, order and a limit, keepin
   assert.deepEqual([all.total, all.matched], [1200, 1200]);
 
   const top = await get('sort=cpu&dir=desc&limit=3&keep=even/Deployment/svc-0600');
-  assert.deepEqual(keys(top), ['even/Deployment/svc-0000', 'odd/Deployment/svc-0001', 'even/Deployment/svc-0002', 'even/Deployment/svc-0600', 'odd/Deployment/svc-1199']);
+  assert.deepEqual(keys(top), [
+    'even/Deployment/svc-0000',
+    'odd/Deployment/svc-0001',
+    'even/Deployment/svc-0002',
+    'even/Deployment/svc-0600',
+    'odd/Deployment/svc-1199',
+  ]);
   assert.deepEqual([top.total, top.matched], [1200, 1200]);
 
   const found = await get('q=SVC-0999&sort=cpu&limit=3');
-  assert.deepEqual(keys(found).filter((k) => !k.endsWith('1199')), ['odd/Deployment/svc-0999'], 'the filter reaches past the first rows');
+  assert.deepEqual(
+    keys(found).filter((k) => !k.endsWith('1199')),
+    ['odd/Deployment/svc-0999'],
+    'the filter reaches past the first rows',
+  );
   assert.equal(found.matched, 1);
 
   const odd = await get('q=odd/&state=off&sort=name&limit=2');

@@ -77,7 +77,11 @@ async function startGateway(uiOtlpHttpPort: number, api: string | false, usageIn
 }
 
 async function post(gatewayUrl: string, body: Uint8Array = nodeRequest()): Promise<void> {
-  const res = await fetch(`${gatewayUrl}/v1development/profiles`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(body) });
+  const res = await fetch(`${gatewayUrl}/v1development/profiles`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.from(body),
+  });
   assert.equal(res.status, 200, await res.text());
 }
 
@@ -154,10 +158,14 @@ test('eviction and the TTL sweep end the subscription of a workload', async () =
   await client.enable(INVENTORY);
   await waitFor('subscribed to inventory', () => gw.subscription?.workloads?.has(INVENTORY) === true, 1000);
   await client.enable(CHECKOUT); // evicts inventory (one slot at most)
-  await waitFor('inventory evicted, checkout subscribed', () => {
-    const set = gw.subscription?.workloads;
-    return set?.has(CHECKOUT) === true && !set.has(INVENTORY);
-  }, 1000);
+  await waitFor(
+    'inventory evicted, checkout subscribed',
+    () => {
+      const set = gw.subscription?.workloads;
+      return set?.has(CHECKOUT) === true && !set.has(INVENTORY);
+    },
+    1000,
+  );
   offset += (DEFAULT_LIMITS.slotTtlSeconds + 1) * 1000;
   assert.deepEqual(ui.store.sweep(), [CHECKOUT]);
   await waitFor('the swept slot leaves the subscription', () => gw.subscription?.workloads?.size === 0, 1000);

@@ -41,12 +41,23 @@ test('timeline: exact buckets over two windows from separate chunks', async () =
   assert.equal(t.periodNanos, PERIOD);
   // Default step 10 s: seven buckets.
   const def = (await app.inject({ method: 'GET', url: `/api/sources/${ENC}/timeline` })).json() as TimelineResponse;
-  assert.deepEqual(def.points.map((p) => p.samples), [12, 0, 0, 0, 0, 0, 10]);
+  assert.deepEqual(
+    def.points.map((p) => p.samples),
+    [12, 0, 0, 0, 0, 0, 10],
+  );
   // Sub-second steps: ms buckets inside window A.
   store.open({ key: 'shop/StatefulSet/checkout', namespace: 'shop', kind: 'StatefulSet', name: 'checkout' });
   ingest(store, windowRequest(WINDOW_A, T_A, { 'k8s.namespace.name': 'shop', 'k8s.statefulset.name': 'checkout' }));
-  const fine = (await app.inject({ method: 'GET', url: `/api/sources/${encodeURIComponent('shop/StatefulSet/checkout')}/timeline?step=0.002` })).json() as TimelineResponse;
-  assert.deepEqual(fine.points.map((p) => [p.t - T_A, p.samples]), [[0, 8], [2, 4]]);
+  const fine = (
+    await app.inject({ method: 'GET', url: `/api/sources/${encodeURIComponent('shop/StatefulSet/checkout')}/timeline?step=0.002` })
+  ).json() as TimelineResponse;
+  assert.deepEqual(
+    fine.points.map((p) => [p.t - T_A, p.samples]),
+    [
+      [0, 8],
+      [2, 4],
+    ],
+  );
 });
 
 test('range-filtered profile: exact self/total per window, and a cut inside a window', async () => {
@@ -70,7 +81,10 @@ test('range-filtered profile: exact self/total per window, and a cut inside a wi
   assert.equal(cut.flame.total[0], 2);
   // The buckets of a range add up to the range's profile.
   const fine = (await app.inject({ method: 'GET', url: `/api/sources/${ENC}/timeline?step=10` })).json() as TimelineResponse;
-  assert.equal(fine.points.filter((p) => p.t >= T_A && p.t < T_A + 30_000).reduce((s, p) => s + p.samples, 0), a.samples);
+  assert.equal(
+    fine.points.filter((p) => p.t >= T_A && p.t < T_A + 30_000).reduce((s, p) => s + p.samples, 0),
+    a.samples,
+  );
 });
 
 test('search on the profile route measures a share; an invalid regex is a 400 with the reason', async () => {
@@ -86,7 +100,12 @@ test('search on the profile route measures a share; an invalid regex is a 400 wi
   assert.equal(none.search, undefined);
   const bad = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile?search=${encodeURIComponent('/walk(/')}` });
   assert.equal(bad.statusCode, 400);
-  assert.deepEqual(bad.json(), { statusCode: 400, code: 'PL_UI_BAD_SEARCH', error: 'Bad Request', message: 'invalid regular expression /walk(/: Unterminated group' });
+  assert.deepEqual(bad.json(), {
+    statusCode: 400,
+    code: 'PL_UI_BAD_SEARCH',
+    error: 'Bad Request',
+    message: 'invalid regular expression /walk(/: Unterminated group',
+  });
 });
 
 test('the profile lists, per binary, samples spent in code that could not be named', async () => {

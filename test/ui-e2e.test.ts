@@ -17,11 +17,21 @@ test('end to end over loopback: OTLP/HTTP in, Enable Profiling, exact self/total
       fetch(otlp, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf' },
-        body: Buffer.from(encodeRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded }, { resource: K8S_CHECKOUT, folded: 'main;pay 2' }]))),
+        body: Buffer.from(
+          encodeRequest(
+            requestFromFolded([
+              { resource: K8S_INVENTORY, folded },
+              { resource: K8S_CHECKOUT, folded: 'main;pay 2' },
+            ]),
+          ),
+        ),
       });
     assert.equal((await send('main;before 3')).status, 200);
     const sources = (await (await fetch(`${ui.url}/api/sources`)).json()) as SourcesResponse;
-    assert.deepEqual(sources.sources.map((s) => s.key), [KEY, 'shop/StatefulSet/checkout']);
+    assert.deepEqual(
+      sources.sources.map((s) => s.key),
+      [KEY, 'shop/StatefulSet/checkout'],
+    );
 
     const enable = await fetch(`${ui.url}/api/sources/${encodeURIComponent(KEY)}/profiling`, { method: 'POST' });
     assert.equal(enable.status, 200);
@@ -43,10 +53,14 @@ test('end to end over loopback: OTLP/HTTP in, Enable Profiling, exact self/total
 });
 
 test('pilotlight ui refuses a bad PROFILES_* variable with one line naming it', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'ui', '--port', '0', '--otlp-grpc', 'off', '--otlp-http', 'off'], {
-    env: { ...process.env, PROFILES_MAX_SLOTS: 'lots' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'ui', '--port', '0', '--otlp-grpc', 'off', '--otlp-http', 'off'],
+    {
+      env: { ...process.env, PROFILES_MAX_SLOTS: 'lots' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

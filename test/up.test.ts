@@ -109,31 +109,49 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
   });
   const context = (): string => `\n--- stdout\n${stdout}\n--- stderr (tail)\n${stderr.slice(-2000)}`;
 
-  const url = await waitFor('the UI URL', () => {
-    if (child.exitCode !== null) return 'exited';
-    return /Pilotlight is running: open (http:\/\/\S+)/.exec(stdout)?.[1];
-  }, { timeoutMs: 90_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+  const url = await waitFor(
+    'the UI URL',
+    () => {
+      if (child.exitCode !== null) return 'exited';
+      return /Pilotlight is running: open (http:\/\/\S+)/.exec(stdout)?.[1];
+    },
+    { timeoutMs: 90_000, ...POLL },
+  ).catch((err: Error) => assert.fail(`${err.message}${context()}`));
   assert.notEqual(url, 'exited', `up exited with ${child.exitCode} before it was running${context()}`);
 
   // Progress named each part as it came up, the demos with their keys.
   for (const part of ['ui', 'gateway', 'node']) assert.match(stdout, new RegExp(`^ {2}${part} +up `, 'm'), context());
   for (const d of DEMOS) assert.match(stdout, new RegExp(`demo +up +${demoKey(d)} `), context());
   const children = processesWithMarker(marker).filter((p) => p.pid !== child.pid);
-  assert.ok(children.some((p) => p.cmdline.includes('bpftrace')), `bpftrace runs: ${JSON.stringify(children)}`);
-  assert.ok(children.some((p) => p.cmdline.includes('shop.js')) && children.some((p) => p.cmdline.includes('demo-imaging')), `both demos run: ${JSON.stringify(children)}`);
+  assert.ok(
+    children.some((p) => p.cmdline.includes('bpftrace')),
+    `bpftrace runs: ${JSON.stringify(children)}`,
+  );
+  assert.ok(
+    children.some((p) => p.cmdline.includes('shop.js')) && children.some((p) => p.cmdline.includes('demo-imaging')),
+    `both demos run: ${JSON.stringify(children)}`,
+  );
 
   for (const demo of DEMOS) {
     const key = demoKey(demo);
     // The sampler sees the demo before anyone asks for it: the source is listed.
-    await waitFor(`${key} in /api/sources`, async () => {
-      const { sources } = await getJson<SourcesResponse>(`${url}/api/sources`);
-      return sources.find((s) => s.key === key);
-    }, { timeoutMs: 30_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+    await waitFor(
+      `${key} in /api/sources`,
+      async () => {
+        const { sources } = await getJson<SourcesResponse>(`${url}/api/sources`);
+        return sources.find((s) => s.key === key);
+      },
+      { timeoutMs: 30_000, ...POLL },
+    ).catch((err: Error) => assert.fail(`${err.message}${context()}`));
     await getJson(`${url}${sourcePath(key)}/profiling`, { method: 'POST' });
-    const profile = await waitFor(`${demo.hotFunction} in ${key}'s symbols table`, async () => {
-      const p = await getJson<ProfileResponse>(`${url}${sourcePath(key)}/profile`);
-      return p.symbols.some((r) => r.name === demo.hotFunction && r.self > 0) ? p : undefined;
-    }, { timeoutMs: 30_000, ...POLL }).catch((err: Error) => assert.fail(`${err.message}${context()}`));
+    const profile = await waitFor(
+      `${demo.hotFunction} in ${key}'s symbols table`,
+      async () => {
+        const p = await getJson<ProfileResponse>(`${url}${sourcePath(key)}/profile`);
+        return p.symbols.some((r) => r.name === demo.hotFunction && r.self > 0) ? p : undefined;
+      },
+      { timeoutMs: 30_000, ...POLL },
+    ).catch((err: Error) => assert.fail(`${err.message}${context()}`));
     const hot = profile.symbols.find((r) => r.name === demo.hotFunction)!;
     // Every row of the demo's table is its own code or what it runs on, never another workload's.
     assert.ok(hot.total <= profile.samples, `${demo.hotFunction}: total ${hot.total} of ${profile.samples} samples`);
@@ -141,19 +159,24 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
 
   // The gateway also fanned every workload out to the destination, demos included.
   assert.match(stdout, /gateway +up +.* → ui, backend/, context());
-  await waitFor('the demos at the destination', () => (DEMOS.every((d) => atDestination.has(demoKey(d))) ? true : undefined), { timeoutMs: 10_000, ...POLL }).catch(() =>
-    assert.fail(`the destination got ${[...atDestination].join(', ')}${context()}`),
-  );
+  await waitFor('the demos at the destination', () => (DEMOS.every((d) => atDestination.has(demoKey(d))) ? true : undefined), {
+    timeoutMs: 10_000,
+    ...POLL,
+  }).catch(() => assert.fail(`the destination got ${[...atDestination].join(', ')}${context()}`));
 
   child.kill('SIGINT');
   const end = await exited(child);
   assert.deepEqual(end, { code: 0, signal: null }, `up exits cleanly on SIGINT${context()}`);
   assert.match(stdout, /^ {2}ui +stopped/m, context());
   // The demos exit on SIGTERM and bpftrace on SIGINT at once; give the kernel a moment to reap.
-  const left = await waitFor('no process left', () => {
-    const l = processesWithMarker(marker);
-    return l.length === 0 ? l : undefined;
-  }, { timeoutMs: 5000, ...POLL }).catch(() => processesWithMarker(marker));
+  const left = await waitFor(
+    'no process left',
+    () => {
+      const l = processesWithMarker(marker);
+      return l.length === 0 ? l : undefined;
+    },
+    { timeoutMs: 5000, ...POLL },
+  ).catch(() => processesWithMarker(marker));
   assert.deepEqual(left, [], 'no child of up is left running');
   assert.deepEqual(readdirSync(cwd), [], 'nothing is left in the folder up --demo ran from');
 });
@@ -181,14 +204,22 @@ test('Ctrl-C while bpftrace is still starting stops what already runs and leaves
       }
     }
   });
-  await waitFor('the node sampler waiting for bpftrace', () => (/^ {2}node +waiting/m.test(stdout) || child.exitCode !== null ? true : undefined), { timeoutMs: 90_000, ...POLL });
+  await waitFor('the node sampler waiting for bpftrace', () => (/^ {2}node +waiting/m.test(stdout) || child.exitCode !== null ? true : undefined), {
+    timeoutMs: 90_000,
+    ...POLL,
+  });
   assert.equal(child.exitCode, null, stdout);
-  assert.ok(processesWithMarker(marker).some((p) => p.cmdline.includes('shop.js')), 'the demos were running');
+  assert.ok(
+    processesWithMarker(marker).some((p) => p.cmdline.includes('shop.js')),
+    'the demos were running',
+  );
   child.kill('SIGINT');
   assert.deepEqual(await exited(child), { code: 0, signal: null }, stdout);
   assert.doesNotMatch(stdout, /Pilotlight is running/);
   assert.match(stdout, /^ {2}ui +stopped/m, stdout);
-  const left = await waitFor('no process left', () => (processesWithMarker(marker).length === 0 ? [] : undefined), { timeoutMs: 5000, ...POLL }).catch(() => processesWithMarker(marker));
+  const left = await waitFor('no process left', () => (processesWithMarker(marker).length === 0 ? [] : undefined), { timeoutMs: 5000, ...POLL }).catch(() =>
+    processesWithMarker(marker),
+  );
   assert.deepEqual(left, [], 'no child of up is left running');
 });
 
@@ -199,9 +230,23 @@ test('a port in use is one line naming the setting to change', async (t) => {
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   t.after(() => busy.close());
   const port = (busy.address() as { port: number }).port;
-  const r = runUp(['--port', String(port), '--gateway-grpc', '127.0.0.1:0', '--gateway-http', '127.0.0.1:0', '--ui-otlp-grpc', '127.0.0.1:0', '--ui-otlp-http', 'off']);
+  const r = runUp([
+    '--port',
+    String(port),
+    '--gateway-grpc',
+    '127.0.0.1:0',
+    '--gateway-http',
+    '127.0.0.1:0',
+    '--ui-otlp-grpc',
+    '127.0.0.1:0',
+    '--ui-otlp-http',
+    'off',
+  ]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`^pilotlight: 127\\.0\\.0\\.1:${port} is already in use; pick another port \\(profiling\\.ui\\.port / --port\\), or 0 for any free port$`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(`^pilotlight: 127\\.0\\.0\\.1:${port} is already in use; pick another port \\(profiling\\.ui\\.port / --port\\), or 0 for any free port$`, 'm'),
+  );
   assert.doesNotMatch(r.stdout, /gateway/, 'nothing after the UI was started');
 });
 
@@ -210,7 +255,6 @@ test('a config file with a bad key: one line naming the key, exit 1, nothing sta
   assert.equal(unknown.status, 1, unknown.stderr);
   assert.match(unknown.stderr, /^pilotlight: .*pilotlight\.yaml: profiling\.ui: unknown key "maxSlot"\n$/);
   assert.equal(unknown.stdout, '');
-
 });
 
 test('bad values and files are rejected naming the key, before anything starts', async () => {
@@ -222,11 +266,26 @@ test('bad values and files are rejected naming the key, before anything starts',
     ['profiling:\n  enabled: true\n  ui:\n    otlp:\n      grpc: {port: 99999}\n', /profiling\.ui\.otlp\.grpc\.port: /],
   ];
   for (const [text, message] of cases) {
-    await assert.rejects(upCommand().exitOverride().parseAsync(['--config', configFile(text)], { from: 'user' }), message, text);
+    await assert.rejects(
+      upCommand()
+        .exitOverride()
+        .parseAsync(['--config', configFile(text)], { from: 'user' }),
+      message,
+      text,
+    );
   }
-  await assert.rejects(upCommand().exitOverride().parseAsync(['--config', '/nonexistent/pilotlight.yaml'], { from: 'user' }), /\/nonexistent\/pilotlight\.yaml: ENOENT/);
-  await assert.rejects(upCommand().exitOverride().parseAsync(['--ui-otlp-grpc', 'off', '--ui-otlp-http', 'off'], { from: 'user' }), /profiling\.ui\.otlp: both receivers are off/);
-  await assert.rejects(upCommand().exitOverride().parseAsync(['--interval', '10ms'], { from: 'user' }), /profiling\.node\.interval: must be between 100ms and 60s/);
+  await assert.rejects(
+    upCommand().exitOverride().parseAsync(['--config', '/nonexistent/pilotlight.yaml'], { from: 'user' }),
+    /\/nonexistent\/pilotlight\.yaml: ENOENT/,
+  );
+  await assert.rejects(
+    upCommand().exitOverride().parseAsync(['--ui-otlp-grpc', 'off', '--ui-otlp-http', 'off'], { from: 'user' }),
+    /profiling\.ui\.otlp: both receivers are off/,
+  );
+  await assert.rejects(
+    upCommand().exitOverride().parseAsync(['--interval', '10ms'], { from: 'user' }),
+    /profiling\.node\.interval: must be between 100ms and 60s/,
+  );
   process.env.PROFILES_MAX_SLOTS = 'lots';
   try {
     await assert.rejects(upCommand().exitOverride().parseAsync(['--no-profiling'], { from: 'user' }), /PROFILES_MAX_SLOTS="lots": must be a whole number/);
@@ -267,7 +326,10 @@ test('a missing prerequisite is one message with its fix, before anything starts
   const noBpftrace = runUp(['--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS]);
   if (process.getuid?.() === 0) {
     assert.equal(noBpftrace.status, 1, noBpftrace.stderr);
-    assert.equal(noBpftrace.stderr, 'pilotlight: bpftrace was not found at /nonexistent/bpftrace. Fix: sudo apt-get install bpftrace (or: sudo npm run setup), or pass --bpftrace PATH\n');
+    assert.equal(
+      noBpftrace.stderr,
+      'pilotlight: bpftrace was not found at /nonexistent/bpftrace. Fix: sudo apt-get install bpftrace (or: sudo npm run setup), or pass --bpftrace PATH\n',
+    );
     assert.doesNotMatch(noBpftrace.stdout, /starting/, 'nothing started');
   }
   // The same as an ordinary user: no root, so both problems and both fixes in one message.

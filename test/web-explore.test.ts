@@ -17,7 +17,10 @@ const enc = encodeURIComponent;
 
 /** Self and Total cells ("300 ms 50.0%") of a symbols table row, by function name. */
 async function tableRow(page: Page, name: string): Promise<{ self: string; total: string }> {
-  const row = page.getByRole('region', { name: 'Symbols table' }).locator('.symbols-row').filter({ has: page.locator('.sym-text', { hasText: new RegExp(`^${name}$`) }) });
+  const row = page
+    .getByRole('region', { name: 'Symbols table' })
+    .locator('.symbols-row')
+    .filter({ has: page.locator('.sym-text', { hasText: new RegExp(`^${name}$`) }) });
   const cells = await row.locator('.value-cell').allInnerTexts();
   assert.equal(cells.length, 2, `one row for ${name}`);
   return { self: cells[0].replace(/\s+/g, ' ').trim(), total: cells[1].replace(/\s+/g, ' ').trim() };
@@ -90,7 +93,10 @@ test('explore a workload over time: timeline range, linkable views, search share
     // Window A is in the first of 61 one-second buckets: drag over the first few.
     const plot = (await page.locator('.timeline-plot').boundingBox())!;
     await page.mouse.move(plot.x + 3, plot.y + plot.height / 2);
-    await page.locator('.tl-readout').filter({ hasText: /0\.60 cores · 12 samples/ }).waitFor();
+    await page
+      .locator('.tl-readout')
+      .filter({ hasText: /0\.60 cores · 12 samples/ })
+      .waitFor();
     await dragTimeline(page, 0.002, 0.05);
     await page.waitForFunction(() => location.hash.includes('from='));
     const q = hashParams(page);
@@ -107,7 +113,14 @@ test('explore a workload over time: timeline range, linkable views, search share
       const cells = await tableRow(page, r.name);
       assert.equal(cells.total, `${r.totalNanos / 1e6} ms ${pct(r.total / api.samples)}`, `${r.name} matches the API`);
     }
-    assert.equal(await page.getByRole('region', { name: 'Symbols table' }).locator('.sym-text', { hasText: /^parse$/ }).count(), 0, 'parse is only in window B');
+    assert.equal(
+      await page
+        .getByRole('region', { name: 'Symbols table' })
+        .locator('.sym-text', { hasText: /^parse$/ })
+        .count(),
+      0,
+      'parse is only in window B',
+    );
     assert.match(await page.getByTestId('range-label').innerText(), /Range: .+–.+ \(\d+ s\)/);
     assert.match(await page.getByTestId('profile-summary').innerText(), /^In range: 12 samples/);
     // The pprof download is of the range: only its 12 samples (of 22).
@@ -206,9 +219,16 @@ test('explore a workload over time: timeline range, linkable views, search share
     assert.equal(api.target.samples, 10);
     const table = page.getByRole('region', { name: 'Diff table' });
     await table.locator('.symbols-row').first().waitFor();
-    const rows = await table.locator('.symbols-row').evaluateAll((els) =>
-      els.map((e) => [e.querySelector('.sym-text')!.textContent, e.querySelector('.delta')!.textContent, e.querySelector('.diff-cell.base')!.textContent, e.querySelector('.diff-cell.target')!.textContent]),
-    );
+    const rows = await table
+      .locator('.symbols-row')
+      .evaluateAll((els) =>
+        els.map((e) => [
+          e.querySelector('.sym-text')!.textContent,
+          e.querySelector('.delta')!.textContent,
+          e.querySelector('.diff-cell.base')!.textContent,
+          e.querySelector('.diff-cell.target')!.textContent,
+        ]),
+      );
     const want = new Map(api.symbols.map((s) => [s.name, s.total / api.target.samples - s.baseTotal / api.base.samples]));
     assert.equal(rows.length, want.size);
     for (const [name, delta] of rows) {
@@ -235,7 +255,10 @@ test('explore a workload over time: timeline range, linkable views, search share
     assert.match(colour('gc'), /^hsl\(220 8% 80%\)/);
     assert.match(colour('main'), /^hsl\(220 8% 80%\)/);
     assert.match(await page.getByTestId('diff-noise').innerText(), /^Grey: changes within sampling noise at these counts/);
-    const gcDelta = table.locator('.symbols-row').filter({ has: page.locator('.sym-text', { hasText: /^gc$/ }) }).locator('.delta');
+    const gcDelta = table
+      .locator('.symbols-row')
+      .filter({ has: page.locator('.sym-text', { hasText: /^gc$/ }) })
+      .locator('.delta');
     assert.match((await gcDelta.getAttribute('class'))!, /\bnoise\b/);
     assert.match((await gcDelta.getAttribute('title'))!, /^Within sampling noise/);
     const parse = drawn.find((r) => r.name === 'parse')!;
@@ -270,7 +293,10 @@ test('explore a workload over time: timeline range, linkable views, search share
     await page.waitForFunction(() => !location.hash.includes('from='));
     await page.getByRole('button', { name: 'Compare…' }).click();
     await page.waitForFunction(() => location.hash.includes('bf=') && location.hash.includes('from='));
-    await page.getByTestId('diff-summary').filter({ hasText: /12 samples.*10 samples/ }).waitFor();
+    await page
+      .getByTestId('diff-summary')
+      .filter({ hasText: /12 samples.*10 samples/ })
+      .waitFor();
     await page.getByRole('button', { name: 'End comparison' }).click();
     await page.getByRole('region', { name: 'Flame graph' }).waitFor();
     await page.goto(`${server.url}/#/sources/${enc(OTHER)}`);
@@ -292,7 +318,13 @@ test('explore a workload over time: timeline range, linkable views, search share
       [
         { frames: [main, serve, parse], cpu: Array.from({ length: 40 }, (_, i) => i) },
         { frames: [main, serve, render], cpu: Array.from({ length: 20 }, (_, i) => i) },
-        { frames: [main, serve, read, f('sys_read', 'kernel', 'vmlinux')], offCpu: [[1, ms(1000)], [2, ms(500)]] },
+        {
+          frames: [main, serve, read, f('sys_read', 'kernel', 'vmlinux')],
+          offCpu: [
+            [1, ms(1000)],
+            [2, ms(500)],
+          ],
+        },
         { frames: [main, poll, f('epoll_wait', 'kernel', 'vmlinux')], offCpu: [[3, ms(500)]] },
         { frames: [main, serve, f('futex_wait', 'kernel', 'vmlinux')], offCpu: [[4, ms(4)]] },
       ],

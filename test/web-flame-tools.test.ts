@@ -103,7 +103,9 @@ async function probe(page: Page): Promise<{ zoom: string; root: string; rootTota
 }
 
 async function waitFlame(page: Page, check: string, arg?: unknown): Promise<void> {
-  await page.waitForFunction(new Function('arg', `const p = window.__pilotlight?.flame; return !!p && (${check});`) as (arg: unknown) => boolean, arg, { timeout: 10_000 });
+  await page.waitForFunction(new Function('arg', `const p = window.__pilotlight?.flame; return !!p && (${check});`) as (arg: unknown) => boolean, arg, {
+    timeout: 10_000,
+  });
 }
 
 test('flame graph tools: frame menu, hide, focus, recursion, left-heavy, legend, keyboard', { timeout: 180_000 }, async (t) => {
@@ -128,7 +130,14 @@ test('flame graph tools: frame menu, hide, focus, recursion, left-heavy, legend,
     await rightClick(page, 'handle');
     const menu = page.getByRole('menu', { name: 'Frame handle' });
     await menu.waitFor();
-    assert.deepEqual(await menu.getByRole('menuitem').allInnerTexts(), ['Zoom', 'Focus on this frame', 'Sandwich', 'Hide this frame', 'Hide frames matching…', 'Copy name']);
+    assert.deepEqual(await menu.getByRole('menuitem').allInnerTexts(), [
+      'Zoom',
+      'Focus on this frame',
+      'Sandwich',
+      'Hide this frame',
+      'Hide frames matching…',
+      'Copy name',
+    ]);
     assert.equal(await menu.getByRole('menuitemcheckbox', { name: 'Collapse recursion' }).getAttribute('aria-checked'), 'false');
     await page.waitForFunction(() => document.activeElement?.textContent === 'Zoom');
     assert.equal(await page.getByRole('tooltip').count(), 0, 'no tooltip over the menu');
@@ -235,7 +244,10 @@ test('flame graph tools: frame menu, hide, focus, recursion, left-heavy, legend,
     assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
     await page.screenshot({ path: outputPath('web-flame-left-heavy.png') });
     await toggle.click();
-    await waitFlame(page, 'p.rects().filter((r) => r.y === r.h).sort((a, b) => a.x - b.x)[0].name === "a_kworker" || p.rects().filter((r) => r.y === r.h).sort((a, b) => a.x - b.x)[1]?.name === "a_kworker"');
+    await waitFlame(
+      page,
+      'p.rects().filter((r) => r.y === r.h).sort((a, b) => a.x - b.x)[0].name === "a_kworker" || p.rects().filter((r) => r.y === r.h).sort((a, b) => a.x - b.x)[1]?.name === "a_kworker"',
+    );
     assert.ok(!hashParams(page).has('heavy'));
   });
 

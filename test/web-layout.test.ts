@@ -10,7 +10,10 @@ const OWN = 'CollectGarbage(v8::internal::AllocationSpace)';
 /** Long C++ and Java names, as real services have them; HOT has the most self time. */
 function longNamesRequest() {
   const b = new RequestBuilder();
-  const p = b.profile({ 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout' }, { periodNanos: 50_000_000, timeUnixNano: BigInt(Date.now()) * 1_000_000n, durationNano: 1_000_000_000n });
+  const p = b.profile(
+    { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout' },
+    { periodNanos: 50_000_000, timeUnixNano: BigInt(Date.now()) * 1_000_000n, durationNano: 1_000_000_000n },
+  );
   const main = { name: 'main', binary: '/usr/bin/node' };
   const start = { name: 'node::Start(int, char**)', binary: '/usr/bin/node' };
   const java = { name: 'com.example.shop.checkout.pricing.DiscountEngine.applyDiscounts', binary: '[anon]', kind: 'jvm' };
@@ -73,7 +76,10 @@ test('zooming into a deep frame brings it near the top, its callees below it in 
   await fetch(`${ui.url}/api/sources/${encodeURIComponent(key)}/profiling`, { method: 'POST' });
   // A 60-deep chain (a framework's layers) with the work at the bottom.
   const builder = new RequestBuilder();
-  const p = builder.profile({ 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'deep' }, { periodNanos: 50_000_000, timeUnixNano: BigInt(Date.now()) * 1_000_000n, durationNano: 1_000_000_000n });
+  const p = builder.profile(
+    { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'deep' },
+    { periodNanos: 50_000_000, timeUnixNano: BigInt(Date.now()) * 1_000_000n, durationNano: 1_000_000_000n },
+  );
   const chain = Array.from({ length: 60 }, (_, i) => ({ name: `layer${i}`, binary: '/srv/app' }));
   builder.addSample(p, builder.stackOfFrames([...chain, { name: 'work', binary: '/srv/app' }]), { value: 10 });
   builder.addSample(p, builder.stackOfFrames([...chain.slice(0, 41), { name: 'other', binary: '/srv/app' }]), { value: 4 });

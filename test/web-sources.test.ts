@@ -18,7 +18,11 @@ interface FleetSource {
   cores: (i: number) => number;
 }
 
-const proc = (name: string, cores: (i: number) => number): FleetSource => ({ key: `host/Process/${name}`, resource: { 'process.executable.name': name }, cores });
+const proc = (name: string, cores: (i: number) => number): FleetSource => ({
+  key: `host/Process/${name}`,
+  resource: { 'process.executable.name': name },
+  cores,
+});
 const k8s = (ns: string, attr: string, kind: string, name: string, cores: (i: number) => number): FleetSource => ({
   key: `${ns}/${kind}/${name}`,
   resource: { 'k8s.namespace.name': ns, [attr]: name },
@@ -45,7 +49,28 @@ function fleet(): FleetSource[] {
     { key: 'host/Container/idle-sidecar', resource: { 'container.name': 'idle-sidecar' }, cores: () => 0 },
     proc(XSS_NAME, () => 0),
   ];
-  const commands = ['ls', 'grep', 'sed', 'awk', 'cat', 'bash', 'sh', 'sshd', 'cron', 'systemd-journald', 'python3', 'git', 'make', 'cc1', 'ld', 'tar', 'gzip', 'curl', 'find', 'sort'];
+  const commands = [
+    'ls',
+    'grep',
+    'sed',
+    'awk',
+    'cat',
+    'bash',
+    'sh',
+    'sshd',
+    'cron',
+    'systemd-journald',
+    'python3',
+    'git',
+    'make',
+    'cc1',
+    'ld',
+    'tar',
+    'gzip',
+    'curl',
+    'find',
+    'sort',
+  ];
   for (let i = 0; out.length < 100; i++) {
     const name = i < commands.length ? commands[i] : `kworker/${i % 8}:${Math.floor(i / 8)}`;
     // Short-lived: a blip of CPU once, at a different moment for each.
@@ -62,7 +87,7 @@ function fleetRequest(sources: FleetSource[], nowMs: number): ExportProfilesServ
   for (const s of sources) {
     let any = false;
     for (let i = 0; i < 29; i++) {
-      const samples = Math.round(s.cores(i) * (BUCKET * 1e6) / PERIOD);
+      const samples = Math.round((s.cores(i) * (BUCKET * 1e6)) / PERIOD);
       if (samples === 0 && (any || i < 28)) continue;
       any = true;
       const start = lastStart - (28 - i) * BUCKET;
@@ -117,9 +142,9 @@ test('the Sources list of a 100-source fleet: busiest first, sortable, filter fo
     assert.match((await first.innerText()).replace(/\s+/g, ' '), /^demo-shop host Service 1\.\d\d cores \d+ s ago Off$/);
     assert.equal(await first.locator('svg.sparkline path.spark-line').count(), 1);
     // The idle ones at the bottom: workloads before containers before processes.
-    const zeroKinds = await page.locator('tr.source-row').evaluateAll((rows) =>
-      rows.filter((r) => r.querySelector('.cores')?.textContent === '0 cores').map((r) => r.getAttribute('data-key')!.split('/')[1]),
-    );
+    const zeroKinds = await page
+      .locator('tr.source-row')
+      .evaluateAll((rows) => rows.filter((r) => r.querySelector('.cores')?.textContent === '0 cores').map((r) => r.getAttribute('data-key')!.split('/')[1]));
     const rank = (k: string): number => ({ CronJob: 0, Container: 2, Process: 3 })[k] ?? 1;
     assert.deepEqual(zeroKinds.slice(0, 2), ['CronJob', 'Container'], 'the CronJob and the container lead the idle rows');
     assert.deepEqual(
@@ -149,7 +174,10 @@ test('the Sources list of a 100-source fleet: busiest first, sortable, filter fo
     assert.equal(await ariaSort(page, 'Name'), 'ascending');
     assert.equal(await ariaSort(page, 'CPU'), 'none');
     const names = await page.locator('tr.source-row .src-name').allInnerTexts();
-    assert.deepEqual(names, [...names].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0)));
+    assert.deepEqual(
+      names,
+      [...names].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0)),
+    );
     await page.getByRole('button', { name: 'CPU', exact: true }).click();
   });
 
@@ -191,7 +219,12 @@ test('a fleet beyond one answer: the list shows the busiest 500 and says so, and
   // 3,000 Deployments as a gateway reports them (usage only, no stacks); svc-0000 busiest.
   const bucket = Math.floor(Date.now() / BUCKET) * BUCKET - 2 * BUCKET;
   const usage = {
-    sources: Array.from({ length: 3000 }, (_, i) => ({ namespace: 'fleet', kind: 'Deployment', name: `svc-${String(i).padStart(4, '0')}`, cpu: [[bucket, (3000 - i) * 1_000_000]] })),
+    sources: Array.from({ length: 3000 }, (_, i) => ({
+      namespace: 'fleet',
+      kind: 'Deployment',
+      name: `svc-${String(i).padStart(4, '0')}`,
+      cpu: [[bucket, (3000 - i) * 1_000_000]],
+    })),
   };
   const posted = await fetch(`${ui.url}${USAGE_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage) });
   assert.equal(posted.status, 204, await posted.text());

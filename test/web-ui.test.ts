@@ -93,9 +93,15 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
     );
     assert.equal(pixel[3], 255, 'opaque');
     assert.ok(!(pixel[0] > 250 && pixel[1] > 250 && pixel[2] > 250), `painted, got ${pixel}`);
-    await page.getByTestId('updated-ago').filter({ hasText: /updated \d+ s ago/ }).waitFor();
+    await page
+      .getByTestId('updated-ago')
+      .filter({ hasText: /updated \d+ s ago/ })
+      .waitFor();
     // The buffer status follows the slot's event stream, not only the slower Sources poll.
-    await page.getByTestId('slot-status').filter({ hasText: /100 samples buffered/ }).waitFor({ timeout: 5_000 });
+    await page
+      .getByTestId('slot-status')
+      .filter({ hasText: /100 samples buffered/ })
+      .waitFor({ timeout: 5_000 });
     await page.screenshot({ path: outputPath('web-flame.png') });
   });
 
@@ -278,7 +284,10 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
     try {
       await server.send(inventoryRequest());
       // The buffer status (from the Sources poll) sees the new samples; the graph must not.
-      await page.getByTestId('slot-status').filter({ hasText: /400 samples buffered/ }).waitFor({ timeout: 10_000 });
+      await page
+        .getByTestId('slot-status')
+        .filter({ hasText: /400 samples buffered/ })
+        .waitFor({ timeout: 10_000 });
       // Longer than a live refetch takes to follow new data (at most a second apart, plus the fetch).
       await page.waitForTimeout(2500);
       assert.equal((await probe(page))!.rootTotal, before.rootTotal, 'no refetch while Live is off');

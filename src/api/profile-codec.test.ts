@@ -135,7 +135,16 @@ test('values the narrow columns cannot hold, and strings JSON escapes, round-tri
 });
 
 test('CPU nanoseconds sent as samples × period take no bytes', () => {
-  const rows = Array.from({ length: 1000 }, (_, i) => ({ name: `f${i}`, file: '', binary: '', kind: '', self: i, total: 2 * i + 1, selfNanos: i * 50_000_000, totalNanos: (2 * i + 1) * 50_000_000 }));
+  const rows = Array.from({ length: 1000 }, (_, i) => ({
+    name: `f${i}`,
+    file: '',
+    binary: '',
+    kind: '',
+    self: i,
+    total: 2 * i + 1,
+    selfNanos: i * 50_000_000,
+    totalNanos: (2 * i + 1) * 50_000_000,
+  }));
   const frames = { name: rows.map((r) => r.name), file: rows.map(() => ''), line: rows.map(() => 0), binary: rows.map(() => ''), kind: rows.map(() => '') };
   const flame: FlameGraph = { frames, frame: [-1], depth: [0], total: [1], self: [0] };
   const response = { key: 'k', flame, symbols: rows } as unknown as ProfileResponse;

@@ -105,7 +105,13 @@ export function encodeProfile(input: EncodeInput): Uint8Array {
   for (let i = 0; i < count; i++) lines[i] = frames.line[from + i];
 
   const nSymbols = symbols.length;
-  const sym = { frame: new Float64Array(nSymbols), self: new Float64Array(nSymbols), total: new Float64Array(nSymbols), selfNanos: new Float64Array(nSymbols), totalNanos: new Float64Array(nSymbols) };
+  const sym = {
+    frame: new Float64Array(nSymbols),
+    self: new Float64Array(nSymbols),
+    total: new Float64Array(nSymbols),
+    selfNanos: new Float64Array(nSymbols),
+    totalNanos: new Float64Array(nSymbols),
+  };
   for (let i = 0; i < nSymbols; i++) {
     const r = symbols[i];
     sym.frame[i] = symbolFrames[i];
@@ -129,7 +135,13 @@ export function encodeProfile(input: EncodeInput): Uint8Array {
       kind: data.column(kindIds),
     },
     strings,
-    nodes: { count: flame.frame.length, frame: data.column(flame.frame), depth: data.column(flame.depth), total: data.column(flame.total), self: data.column(flame.self) },
+    nodes: {
+      count: flame.frame.length,
+      frame: data.column(flame.frame),
+      depth: data.column(flame.depth),
+      total: data.column(flame.total),
+      self: data.column(flame.self),
+    },
     symbols: {
       count: nSymbols,
       frame: data.column(sym.frame),
@@ -168,7 +180,11 @@ export function decodeProfile(bytes: ArrayBuffer | Uint8Array, held?: HeldFrames
  * decodeProfile in slices: `pause` is awaited between them (a few ms of work each at 500k
  * nodes), so a browser decoding a large answer still handles input and paints meanwhile.
  */
-export async function decodeProfileAsync(bytes: ArrayBuffer | Uint8Array, held: HeldFrames | null | undefined, pause: () => Promise<void>): Promise<DecodedProfile> {
+export async function decodeProfileAsync(
+  bytes: ArrayBuffer | Uint8Array,
+  held: HeldFrames | null | undefined,
+  pause: () => Promise<void>,
+): Promise<DecodedProfile> {
   const steps = decodeSteps(bytes, held);
   for (;;) {
     const r = steps.next();
@@ -342,7 +358,14 @@ class DataArea {
       const n = values.length;
       if (LITTLE_ENDIAN) {
         // Typed-array stores: several times faster than DataView calls on large columns.
-        const view = t === 'u8' ? new Uint8Array(out.buffer, out.byteOffset + base, n) : t === 'u16' ? new Uint16Array(out.buffer, out.byteOffset + base, n) : t === 'u32' ? new Uint32Array(out.buffer, out.byteOffset + base, n) : new Float64Array(out.buffer, out.byteOffset + base, n);
+        const view =
+          t === 'u8'
+            ? new Uint8Array(out.buffer, out.byteOffset + base, n)
+            : t === 'u16'
+              ? new Uint16Array(out.buffer, out.byteOffset + base, n)
+              : t === 'u32'
+                ? new Uint32Array(out.buffer, out.byteOffset + base, n)
+                : new Float64Array(out.buffer, out.byteOffset + base, n);
         // -0 is written as 0 (as JSON writes it): adding 0 turns -0 into 0.
         if (t === 'f64') for (let i = 0; i < n; i++) view[i] = values[i] + 0;
         else if (b === 0) for (let i = 0; i < n; i++) view[i] = values[i];
@@ -379,11 +402,20 @@ class ColumnReader {
     const buf = this.u8.buffer;
     let raw: ArrayLike<number>;
     if (LITTLE_ENDIAN) {
-      raw = c.t === 'u8' ? new Uint8Array(buf, at, n) : c.t === 'u16' ? new Uint16Array(buf, at, n) : c.t === 'u32' ? new Uint32Array(buf, at, n) : new Float64Array(buf, at, n);
+      raw =
+        c.t === 'u8'
+          ? new Uint8Array(buf, at, n)
+          : c.t === 'u16'
+            ? new Uint16Array(buf, at, n)
+            : c.t === 'u32'
+              ? new Uint32Array(buf, at, n)
+              : new Float64Array(buf, at, n);
     } else {
       const dv = new DataView(buf, at, n * width);
       const out = new Float64Array(n);
-      for (let i = 0; i < n; i++) out[i] = c.t === 'u8' ? dv.getUint8(i) : c.t === 'u16' ? dv.getUint16(2 * i, true) : c.t === 'u32' ? dv.getUint32(4 * i, true) : dv.getFloat64(8 * i, true);
+      for (let i = 0; i < n; i++)
+        out[i] =
+          c.t === 'u8' ? dv.getUint8(i) : c.t === 'u16' ? dv.getUint16(2 * i, true) : c.t === 'u32' ? dv.getUint32(4 * i, true) : dv.getFloat64(8 * i, true);
       raw = out;
     }
     if (c.b === 0) return raw;

@@ -67,10 +67,7 @@ test('the filter matches namespace, kind and name; cores read with their unit', 
   const rows = [src('shop/StatefulSet/checkout', 0), src('host/Process/ls', 0)];
   assert.deepEqual(keys([...filterSources(rows, ' statefulset ')]), ['shop/StatefulSet/checkout']);
   assert.deepEqual(keys([...filterSources(rows, 'HOST/')]), ['host/Process/ls']);
-  assert.deepEqual(
-    [0, 0.001, 0.52, 1, 12.345].map(formatCores),
-    ['0 cores', '<0.01 cores', '0.52 cores', '1.00 cores', '12.3 cores'],
-  );
+  assert.deepEqual([0, 0.001, 0.52, 1, 12.345].map(formatCores), ['0 cores', '<0.01 cores', '0.52 cores', '1.00 cores', '12.3 cores']);
 });
 
 test('a query cut to a limit keeps the first rows in its order, plus every profiled source and the kept one, and counts every match', () => {
@@ -94,6 +91,10 @@ test('a query cut to a limit keeps the first rows in its order, plus every profi
   const profiling = querySources(rows, { q: '', state: 'profiling', sort: { key: 'name', dir: 'asc' }, limit: 10 });
   assert.deepEqual(keys(profiling.sources), ['default/Deployment/d']);
   const byName = querySources(rows, { q: 'default', state: 'off', sort: { key: 'name', dir: 'desc' }, limit: 1 });
-  assert.deepEqual(keys(byName.sources), ['default/Deployment/e', 'default/Deployment/d'], 'the first by name descending, and the profiled one though it is filtered out');
+  assert.deepEqual(
+    keys(byName.sources),
+    ['default/Deployment/e', 'default/Deployment/d'],
+    'the first by name descending, and the profiled one though it is filtered out',
+  );
   assert.equal(byName.matched, 4);
 });

@@ -84,7 +84,9 @@ export function sortSources(rows: readonly SourceInfo[], sort: SourceSort): Sour
     key === 'name'
       ? (a: SourceInfo, b: SourceInfo) => byText(a.name.toLowerCase(), b.name.toLowerCase()) || byText(a.namespace, b.namespace)
       : (a: SourceInfo, b: SourceInfo) => sortValue(a, key) - sortValue(b, key);
-  return [...rows].sort((a, b) => sign * primary(a, b) || kindRank(a.kind) - kindRank(b.kind) || b.cpuCores - a.cpuCores || byText(a.name, b.name) || byText(a.key, b.key));
+  return [...rows].sort(
+    (a, b) => sign * primary(a, b) || kindRank(a.kind) - kindRank(b.kind) || b.cpuCores - a.cpuCores || byText(a.name, b.name) || byText(a.key, b.key),
+  );
 }
 
 export type SourceStateFilter = 'all' | 'profiling' | 'off';

@@ -32,7 +32,11 @@ export function diffCommand(): Command {
     .description('compare two OTLP Profiles request files (protobuf or JSON, gzip or not): per function base vs target samples and the change in share')
     .argument('<base>', 'the base request file, or - for stdin')
     .argument('<target>', 'the request file to compare with the base, or - for stdin')
-    .addOption(new Option('--format <format>', 'table, json (the symbols array) or folded (`stack base target` per line)').choices(['table', 'json', 'folded']).default('table'))
+    .addOption(
+      new Option('--format <format>', 'table, json (the symbols array) or folded (`stack base target` per line)')
+        .choices(['table', 'json', 'folded'])
+        .default('table'),
+    )
     .option('--workload <key>', 'only this workload (namespace/Kind/name) on both sides')
     .option('--type <key>', 'the profile type compared: cpu, off_cpu, or type:unit as the UI names it', 'cpu')
     .action(async (base: string, target: string, opts: DiffCommandOptions) => {

@@ -37,7 +37,11 @@ export function gatewayCommand(): Command {
     .option('--otlp-http <host:port|off>', 'OTLP/HTTP receiver, also serving /healthz /readyz /metrics (default 127.0.0.1:4318)', listenAddress)
     .option('--ui-endpoint <endpoint>', "the UI's OTLP receiver: host:port for gRPC, a URL for HTTP (default 127.0.0.1:14317)")
     .addOption(new Option('--ui-protocol <protocol>', 'how to send to the UI').choices(['grpc', 'http']))
-    .option('--ui-api <url|off>', "the UI's HTTP API, where the gateway learns which workloads to forward to it (default http://127.0.0.1:3000); off forwards every workload", (v: string) => (v === 'off' ? false : v))
+    .option(
+      '--ui-api <url|off>',
+      "the UI's HTTP API, where the gateway learns which workloads to forward to it (default http://127.0.0.1:3000); off forwards every workload",
+      (v: string) => (v === 'off' ? false : v),
+    )
     .addOption(new Option('--bearer-token <token>', 'require this bearer token from senders').env('PILOTLIGHT_BEARER_TOKEN'))
     .option('--max-request-bytes <n>', 'largest request body on the wire (default 16 MiB)', byteCount)
     .option('--max-decompressed-bytes <n>', 'largest request body after gunzip (default 64 MiB)', byteCount)

@@ -72,10 +72,18 @@ export function nodeCommand(): Command {
     .option('--ebpf-profiler <path>', 'the OpenTelemetry eBPF profiler executable (default: ebpf-profiler on PATH, else the one npm run setup built)')
     .option('--off-cpu', 'also send off-CPU profiles (where workloads wait; profiling.node.offCpu.enabled; eBPF profiler only; default off)')
     .option('--no-off-cpu', 'send CPU profiles only')
-    .option('--off-cpu-probability <p>', 'share of context switches recorded for off-CPU profiles, (0-1] (profiling.node.offCpu.probability; default 0.01)', probability)
+    .option(
+      '--off-cpu-probability <p>',
+      'share of context switches recorded for off-CPU profiles, (0-1] (profiling.node.offCpu.probability; default 0.01)',
+      probability,
+    )
     .addOption(new Option('--kubernetes <mode>', 'resolve pods through the API server: auto = when in a cluster').choices(['auto', 'on', 'off']))
     .option('--node-name <name>', "this node's name for the pod list (default $NODE_NAME, else the host name)")
-    .option('--eager-resolves <n>', 'new processes resolved (workload, maps) as soon as first sampled, at most this many a second; 0 = at flush time only (default 100)', intInRange(0, 100_000))
+    .option(
+      '--eager-resolves <n>',
+      'new processes resolved (workload, maps) as soon as first sampled, at most this many a second; 0 = at flush time only (default 100)',
+      intInRange(0, 100_000),
+    )
     .option('--stats-interval <duration>', 'log the sampler counters this often; 0 = never (default 60s)', durationMs(0, 86_400_000), DEFAULT_STATS_INTERVAL_MS)
     .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
     .action(async (flags: NodeFlags) => {
@@ -83,7 +91,9 @@ export function nodeCommand(): Command {
       // The one switch: a file that says profiling is off means no sampling (running the
       // command without a file is itself the opt-in).
       if (flags.config !== undefined && !config.profiling.enabled) {
-        throw new Error(`${flags.config}: profiling.enabled: false, so the profiles pipeline is off and the node sampler has nothing to do; set profiling.enabled: true`);
+        throw new Error(
+          `${flags.config}: profiling.enabled: false, so the profiles pipeline is off and the node sampler has nothing to do; set profiling.enabled: true`,
+        );
       }
       const logger = makeLogger(flags.logLevel, 'node');
       // The sampler's JavaScript runs once a flush (a second): V8's optimizing compiler spends
@@ -126,7 +136,10 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     const checked = NodeSamplerConfigSchema.safeParse(input);
     if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
     make = (exporter) => new NodeSampler(checked.data, exporter, logger);
-    if (offCpu) logger.warn('off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only');
+    if (offCpu)
+      logger.warn(
+        'off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only',
+      );
   }
   const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
   let sampler: Sampler;
@@ -138,7 +151,17 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     throw err;
   }
   logger.info(
-    { sampler: kind, hz: common.hz, intervalMs: common.intervalMs, ...(kind === 'ebpf-profiler' && offCpu ? { offCpuProbability } : {}), gateway: exporter.config.endpoint, protocol: exporter.config.protocol, pids: common.pids, cgroups: common.cgroups, workloads: common.workloads },
+    {
+      sampler: kind,
+      hz: common.hz,
+      intervalMs: common.intervalMs,
+      ...(kind === 'ebpf-profiler' && offCpu ? { offCpuProbability } : {}),
+      gateway: exporter.config.endpoint,
+      protocol: exporter.config.protocol,
+      pids: common.pids,
+      cgroups: common.cgroups,
+      workloads: common.workloads,
+    },
     'node sampler running',
   );
   const statsTimer = flags.statsInterval > 0 ? setInterval(() => logger.info(sampler.stats(), 'sampler stats'), flags.statsInterval) : undefined;
@@ -195,7 +218,8 @@ function intInRange(min: number, max: number): (value: string) => number {
 
 function probability(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`expected a probability above 0 and at most 1, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1)
+    throw new InvalidArgumentError(`expected a probability above 0 and at most 1, got ${JSON.stringify(value)}`);
   return n;
 }
 

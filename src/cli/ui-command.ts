@@ -27,8 +27,10 @@ export function uiCommand(): Command {
     .option('--web-root <dir>', 'folder of the built web app')
     .addOption(new Option('--bearer-token <token>', 'require this bearer token on the OTLP receiver').env('PILOTLIGHT_BEARER_TOKEN'))
     .addOption(
-      new Option('--optimize-for-size', 'favour memory over speed (V8 --optimize-for-size): RSS with 24 full slots ≈ 10 % lower, slower ingest and API queries')
-        .env('PILOTLIGHT_UI_OPTIMIZE_FOR_SIZE'),
+      new Option(
+        '--optimize-for-size',
+        'favour memory over speed (V8 --optimize-for-size): RSS with 24 full slots ≈ 10 % lower, slower ingest and API queries',
+      ).env('PILOTLIGHT_UI_OPTIMIZE_FOR_SIZE'),
     )
     .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
     .action(async (flags: UiFlags) => {

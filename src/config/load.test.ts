@@ -63,7 +63,10 @@ destinations:
   assert.equal(c.profiling.exporter.timeout, 2000);
   assert.equal(c.profiling.exporter.retryOnFailure.maxElapsedTime, 60_000);
   assert.equal(c.profiling.exporter.retryOnFailure.initialInterval, 5000);
-  assert.deepEqual(c.destinations.map((d) => d.name), ['pyroscope', 'collector']);
+  assert.deepEqual(
+    c.destinations.map((d) => d.name),
+    ['pyroscope', 'collector'],
+  );
 
   const bad: [string, RegExp][] = [
     ['profiling:\n  enabeld: true\n', /bad\.yaml: profiling: unknown key "enabeld"/],
@@ -95,5 +98,7 @@ test('destination defaults by type: Pyroscope reshaped and retrying 500, OTLP as
   assert.deepEqual([off.attributes, off.retryOnHttpStatus], [{ serviceNameFromWorkload: true, drop: [] }, []]);
   // Defaults are fresh per parse: changing one config leaves the next one as it was.
   pyro.attributes.drop.push('x');
-  assert.deepEqual(parseConfig({ destinations: [{ type: 'pyroscope', url: 'http://p:4040' }] }).destinations[0].attributes.drop, [...PYROSCOPE_DROPPED_ATTRIBUTES]);
+  assert.deepEqual(parseConfig({ destinations: [{ type: 'pyroscope', url: 'http://p:4040' }] }).destinations[0].attributes.drop, [
+    ...PYROSCOPE_DROPPED_ATTRIBUTES,
+  ]);
 });

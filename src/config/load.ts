@@ -13,7 +13,10 @@ export class ConfigFileError extends Error {
 /** The first problem of a zod error as `path.to.key: message` (the key is what a user fixes). */
 export function describeIssue(err: z.ZodError, prefix = ''): string {
   const issue = err.issues[0];
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const path = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   const where = [prefix, path].filter(Boolean).join(path.startsWith('[') ? '' : '.');
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;

@@ -105,7 +105,10 @@ const attributes = (defaults: { serviceNameFromWorkload: boolean; drop: readonly
     .strict()
     .prefault({});
 
-const tls = z.object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().optional() }).strict().optional();
+const tls = z
+  .object({ insecureSkipVerify: z.boolean().default(false), caFile: z.string().optional() })
+  .strict()
+  .optional();
 
 export const destinationSchema = z.discriminatedUnion('type', [
   z
@@ -217,7 +220,11 @@ export const configSchema = z
               .prefault({}),
             maxSlots: z.number().int().positive().default(24),
             slotTtlSeconds: z.number().int().positive().default(120),
-            slotMaxBytes: z.number().int().positive().default(8 * MiB),
+            slotMaxBytes: z
+              .number()
+              .int()
+              .positive()
+              .default(8 * MiB),
             cleanupIntervalSeconds: z.number().int().positive().default(15),
           })
           .strict()

@@ -92,7 +92,8 @@ function attributesOf(kvs: readonly KeyValue[] | undefined): Record<string, unkn
   const out: Record<string, unknown> = {};
   for (const kv of kvs ?? []) {
     const v = kv.value?.value;
-    out[kv.keyStrindex !== 0 ? `ref:${kv.keyStrindex}` : kv.key] = v?.case === 'stringValueStrindex' ? `ref:${v.value}` : v?.case === 'intValue' ? Number(v.value) : v?.value;
+    out[kv.keyStrindex !== 0 ? `ref:${kv.keyStrindex}` : kv.key] =
+      v?.case === 'stringValueStrindex' ? `ref:${v.value}` : v?.case === 'intValue' ? Number(v.value) : v?.value;
   }
   return out;
 }
@@ -100,7 +101,9 @@ function attributesOf(kvs: readonly KeyValue[] | undefined): Record<string, unkn
 /** The sample attributes of every sample of the first profile of each resource. */
 function sampleAttributes(req: ExportProfilesServiceRequest): Record<string, unknown>[][] {
   const d = req.dictionary!;
-  return req.resourceProfiles.map((rp) => rp.scopeProfiles[0].profiles[0].samples.map((s) => tableAttributes(s.attributeIndices, d.attributeTable, d.stringTable)));
+  return req.resourceProfiles.map((rp) =>
+    rp.scopeProfiles[0].profiles[0].samples.map((s) => tableAttributes(s.attributeIndices, d.attributeTable, d.stringTable)),
+  );
 }
 
 /**
@@ -157,19 +160,34 @@ describe('FanoutConsumer', () => {
   });
 
   test('answers plain success when every branch keeps the request', async () => {
-    const f = new FanoutConsumer([{ name: 'ui', consumer: ok }, { name: 'dest', consumer: ok }]);
+    const f = new FanoutConsumer([
+      { name: 'ui', consumer: ok },
+      { name: 'dest', consumer: ok },
+    ]);
     assert.deepEqual(await f.consume({ request: REQUEST }), { rejectedProfiles: 0, errorMessage: '' });
   });
 
   test('answers partial success naming the branch that dropped it, when another branch kept it', async () => {
-    const f = new FanoutConsumer([{ name: 'ui', consumer: ok }, { name: 'dest', consumer: full }]);
+    const f = new FanoutConsumer([
+      { name: 'ui', consumer: ok },
+      { name: 'dest', consumer: full },
+    ]);
     assert.deepEqual(await f.consume({ request: REQUEST }), { rejectedProfiles: PROFILES, errorMessage: 'exporter "dest": sending queue is full' });
-    const g = new FanoutConsumer([{ name: 'ui', consumer: closed }, { name: 'dest', consumer: half }]);
-    assert.deepEqual(await g.consume({ request: REQUEST }), { rejectedProfiles: PROFILES, errorMessage: 'ui: exporter is shut down; dest: one profile had no samples' });
+    const g = new FanoutConsumer([
+      { name: 'ui', consumer: closed },
+      { name: 'dest', consumer: half },
+    ]);
+    assert.deepEqual(await g.consume({ request: REQUEST }), {
+      rejectedProfiles: PROFILES,
+      errorMessage: 'ui: exporter is shut down; dest: one profile had no samples',
+    });
   });
 
   test('refuses (retryably) when no branch kept anything, since a retry duplicates nothing', async () => {
-    const f = new FanoutConsumer([{ name: 'ui', consumer: closed }, { name: 'dest', consumer: full }]);
+    const f = new FanoutConsumer([
+      { name: 'ui', consumer: closed },
+      { name: 'dest', consumer: full },
+    ]);
     await assert.rejects(f.consume({ request: REQUEST }), /no destination took the request: ui: exporter is shut down; exporter "dest": sending queue is full/);
   });
 });
@@ -223,7 +241,10 @@ describe('gatewayPlan', () => {
   });
 
   test('flags win over the file; --ui-protocol http alone picks the UI default HTTP endpoint', () => {
-    const p = plan({ profiling: { enabled: true } }, { grpc: false, http: { host: '0.0.0.0', port: 9 }, uiProtocol: 'http', bearerToken: 't', maxRequestBytes: 10 });
+    const p = plan(
+      { profiling: { enabled: true } },
+      { grpc: false, http: { host: '0.0.0.0', port: 9 }, uiProtocol: 'http', bearerToken: 't', maxRequestBytes: 10 },
+    );
     assert.deepEqual(p.receiver, { grpc: false, http: { host: '0.0.0.0', port: 9 }, bearerToken: 't', maxRequestBytes: 10 });
     assert.deepEqual([p.exporters[0].protocol, p.exporters[0].endpoint], ['http', 'http://127.0.0.1:14318']);
   });
@@ -242,30 +263,96 @@ describe('gatewayPlan', () => {
   test('a bad config names the key to fix', () => {
     const cases: [unknown, Record<string, unknown>, RegExp][] = [
       [{ destinations: [{ type: 'loki', url: 'http://x' }] }, {}, /^gw\.yaml: destinations\[0\]\.type: /],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'a:1' }, { type: 'otlp', endpoint: 'b:1' }] }, {}, /^gw\.yaml: destinations\[1\]\.name: "otlp" is already used/],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', name: 'ui', endpoint: 'b:1' }] }, {}, /^gw\.yaml: destinations\[0\]\.name: "ui" is already used/],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'ftp://pyro' }] }, {}, /^gw\.yaml: destinations\[0\]\.url: an HTTP endpoint is a URL/],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', protocol: 'http', endpoint: 'otel:4318' }] }, {}, /^gw\.yaml: destinations\[0\]\.endpoint: an HTTP endpoint is a URL/],
+      [
+        {
+          profiling: { enabled: true },
+          destinations: [
+            { type: 'otlp', endpoint: 'a:1' },
+            { type: 'otlp', endpoint: 'b:1' },
+          ],
+        },
+        {},
+        /^gw\.yaml: destinations\[1\]\.name: "otlp" is already used/,
+      ],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'otlp', name: 'ui', endpoint: 'b:1' }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.name: "ui" is already used/,
+      ],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'ftp://pyro' }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.url: an HTTP endpoint is a URL/,
+      ],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'otlp', protocol: 'http', endpoint: 'otel:4318' }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.endpoint: an HTTP endpoint is a URL/,
+      ],
       [{ profiling: { enabled: true, gateway: { ui: { endpoint: 'ui:1', protocol: 'http' } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.endpoint: /],
       [{ profiling: { enabled: true } }, { uiEndpoint: 'ui:1', uiProtocol: 'http' }, /^--ui-endpoint: an HTTP endpoint is a URL/],
       [{ destinations: [{ type: 'otlp', name: 'b', endpoint: 'b:1' }] }, {}, /^gw\.yaml: profiling\.enabled: false, so the profiles pipeline is off/],
       [{ profiling: { enabled: true } }, { grpc: false, http: false }, /both OTLP listeners are off/],
       [{ profiling: { enabled: true, gateway: { ui: { subscription: { api: 'ui:3000' } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription\.api: /],
       [{ profiling: { enabled: true } }, { uiApi: 'ui:3000' }, /^--ui-api: "ui:3000" is not an http\(s\) URL/],
-      [{ profiling: { enabled: true, gateway: { ui: { subscription: { usageInterval: '10ms' } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription\.usageInterval: 10 ms is too short/],
-      [{ profiling: { enabled: true, gateway: { ui: { subscription: { enable: true } } } } }, {}, /^gw\.yaml: profiling\.gateway\.ui\.subscription: unknown key "enable"/],
-      [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnHttpStatus: [200] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus\[0\]: an HTTP error status is 400-599/],
-      [{ destinations: [{ type: 'pyroscope', url: 'http://p', retryOnGrpcStatus: ['INTERNAL'] }] }, {}, /^gw\.yaml: destinations\[0\]: unknown key "retryOnGrpcStatus"/],
+      [
+        { profiling: { enabled: true, gateway: { ui: { subscription: { usageInterval: '10ms' } } } } },
+        {},
+        /^gw\.yaml: profiling\.gateway\.ui\.subscription\.usageInterval: 10 ms is too short/,
+      ],
+      [
+        { profiling: { enabled: true, gateway: { ui: { subscription: { enable: true } } } } },
+        {},
+        /^gw\.yaml: profiling\.gateway\.ui\.subscription: unknown key "enable"/,
+      ],
+      [
+        { destinations: [{ type: 'pyroscope', url: 'http://p', retryOnHttpStatus: [200] }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus\[0\]: an HTTP error status is 400-599/,
+      ],
+      [
+        { destinations: [{ type: 'pyroscope', url: 'http://p', retryOnGrpcStatus: ['INTERNAL'] }] },
+        {},
+        /^gw\.yaml: destinations\[0\]: unknown key "retryOnGrpcStatus"/,
+      ],
       [{ destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnGrpcStatus: ['BROKEN'] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus\[0\]: /],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnHttpStatus: [500] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus: applies to protocol: http, and this one is grpc/],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'http://c:1', protocol: 'http', retryOnGrpcStatus: ['INTERNAL'] }] }, {}, /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus: applies to protocol: grpc/],
-      [{ destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { dropp: [] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes: unknown key "dropp"/],
-      [{ destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['process.pid', ''] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: /],
-      [{ destinations: [{ type: 'otlp', endpoint: 'c:1', attributes: { serviceNameFromWorkload: 'yes' } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.serviceNameFromWorkload: /],
-      [{ profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['thread.id', 'service.*'] } }] }, {}, /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: "service\.\*" would drop service\.name/],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'c:1', retryOnHttpStatus: [500] }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.retryOnHttpStatus: applies to protocol: http, and this one is grpc/,
+      ],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'otlp', endpoint: 'http://c:1', protocol: 'http', retryOnGrpcStatus: ['INTERNAL'] }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.retryOnGrpcStatus: applies to protocol: grpc/,
+      ],
+      [
+        { destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { dropp: [] } }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.attributes: unknown key "dropp"/,
+      ],
+      [
+        { destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['process.pid', ''] } }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: /,
+      ],
+      [
+        { destinations: [{ type: 'otlp', endpoint: 'c:1', attributes: { serviceNameFromWorkload: 'yes' } }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.attributes\.serviceNameFromWorkload: /,
+      ],
+      [
+        { profiling: { enabled: true }, destinations: [{ type: 'pyroscope', url: 'http://p', attributes: { drop: ['thread.id', 'service.*'] } }] },
+        {},
+        /^gw\.yaml: destinations\[0\]\.attributes\.drop\[1\]: "service\.\*" would drop service\.name/,
+      ],
     ];
     for (const [raw, overrides, message] of cases) {
-      assert.throws(() => plan(raw, overrides), (err: Error) => err instanceof ConfigFileError && message.test(err.message), JSON.stringify(raw));
+      assert.throws(
+        () => plan(raw, overrides),
+        (err: Error) => err instanceof ConfigFileError && message.test(err.message),
+        JSON.stringify(raw),
+      );
     }
   });
 });
@@ -320,7 +407,11 @@ describe('Gateway over loopback', () => {
         // The dead destination's queue filled: later answers say so, naming it, while the UI had them all.
         const partial = answers.filter((a) => a.rejectedProfiles > 0);
         assert.ok(partial.length > 0, 'some answers report the dead destination dropping');
-        for (const a of partial) assert.deepEqual(a, { rejectedProfiles: PROFILES, errorMessage: 'exporter "dead": sending queue is full (2 requests or 67108864 bytes); request dropped' });
+        for (const a of partial)
+          assert.deepEqual(a, {
+            rejectedProfiles: PROFILES,
+            errorMessage: 'exporter "dead": sending queue is full (2 requests or 67108864 bytes); request dropped',
+          });
         assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', 'exporter="dead",reason="queue_full"'), partial.length);
         assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', 'exporter="ui"'), N);
         if (label === 'answering 503') assert.ok(dead.attempts > 0, 'the dead destination was tried');
@@ -336,7 +427,9 @@ describe('Gateway over loopback', () => {
   test('refuses with 503 / UNAVAILABLE when every target dropped the request, so the sender retries', async () => {
     // A destination that takes requests and never answers (closed with the test, so no timer lingers).
     const slow = await hangingServer();
-    const { gw, httpUrl, grpcAddr } = await startGateway([{ name: 'only', protocol: 'http', endpoint: slow.endpoint, ...FAST, sendingQueue: { maxItems: 1, numConsumers: 1 } }]);
+    const { gw, httpUrl, grpcAddr } = await startGateway([
+      { name: 'only', protocol: 'http', endpoint: slow.endpoint, ...FAST, sendingQueue: { maxItems: 1, numConsumers: 1 } },
+    ]);
     try {
       // One in flight, one queued; the third finds the queue full.
       assert.equal((await postHttp(httpUrl)).status, 200);
@@ -367,7 +460,14 @@ describe('Gateway over loopback', () => {
     const ui = await uiReceiver();
     const config = parseConfig({
       profiling: { enabled: true, exporter: { enableDataCompression: true, retryOnFailure: { initialInterval: '1ms', maxInterval: '5ms' } } },
-      destinations: [{ type: 'pyroscope', url: `http://127.0.0.1:${(pyro.address() as AddressInfo).port}/pyro`, tenant: 'team-a', basicAuth: { username: 'alice', password: 's3cret' } }],
+      destinations: [
+        {
+          type: 'pyroscope',
+          url: `http://127.0.0.1:${(pyro.address() as AddressInfo).port}/pyro`,
+          tenant: 'team-a',
+          basicAuth: { username: 'alice', password: 's3cret' },
+        },
+      ],
     });
     const plan = gatewayPlan(config, { grpc: LOOPBACK, http: LOOPBACK, uiEndpoint: ui.grpc, uiApi: false });
     const gw = new Gateway(plan);
@@ -426,7 +526,13 @@ describe('Gateway reshaping for Pyroscope', () => {
     const ui = await uiReceiver();
     const pyro = await httpSink();
     const otlp = await httpSink();
-    const { gw, httpUrl } = await plannedGateway([{ type: 'pyroscope', url: pyro.endpoint }, { type: 'otlp', endpoint: otlp.endpoint, protocol: 'http' }], ui.grpc);
+    const { gw, httpUrl } = await plannedGateway(
+      [
+        { type: 'pyroscope', url: pyro.endpoint },
+        { type: 'otlp', endpoint: otlp.endpoint, protocol: 'http' },
+      ],
+      ui.grpc,
+    );
     const sent = collectorRequest();
     const bytes = Buffer.from(encodeRequest(sent));
     try {
@@ -455,7 +561,10 @@ describe('Gateway reshaping for Pyroscope', () => {
         { 'process.pid': 4242, 'thread.name': 'worker-2' },
         { 'thread.name': 'worker-1' },
       ]);
-      assert.ok(Object.keys(attributesOf(asSent.resourceProfiles[1].resource?.attributes)).every((k) => k.startsWith('ref:')), 'sent with key_strindex');
+      assert.ok(
+        Object.keys(attributesOf(asSent.resourceProfiles[1].resource?.attributes)).every((k) => k.startsWith('ref:')),
+        'sent with key_strindex',
+      );
       assert.deepEqual(otlp.accepted, [bytes]);
 
       assert.equal(await metric(gw, 'pilotlight_gateway_shaped_requests_total', 'exporter="pyroscope"'), 1);
@@ -485,7 +594,13 @@ describe('Gateway reshaping for Pyroscope', () => {
       assert.deepEqual(
         shaped.resourceProfiles.map((rp) => attributesOf(rp.resource?.attributes)),
         [
-          { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'k8s.pod.name': 'checkout-5d9f-x', 'process.pid': 4242, 'service.name': 'checkout' },
+          {
+            'k8s.namespace.name': 'shop',
+            'k8s.deployment.name': 'checkout',
+            'k8s.pod.name': 'checkout-5d9f-x',
+            'process.pid': 4242,
+            'service.name': 'checkout',
+          },
           { 'service.name': 'payments', 'host.name': 'node-1' },
         ],
       );

@@ -52,7 +52,9 @@ export class Gateway {
     }
     const subscribed = options.exporters.filter((e) => e.subscription);
     if (subscribed.length > 1) throw new Error(`only one target can have a subscription; ${subscribed.map((e) => e.name).join(' and ')} both do`);
-    this.exporters = options.exporters.map(({ shaping: _shaping, subscription: _subscription, ...e }) => new Exporter({ ...e, logger: this.logger, registry: this.registry }));
+    this.exporters = options.exporters.map(
+      ({ shaping: _shaping, subscription: _subscription, ...e }) => new Exporter({ ...e, logger: this.logger, registry: this.registry }),
+    );
     this.subscription = subscribed[0]?.subscription ? new UiSubscription(subscribed[0].subscription, this.registry, this.logger) : undefined;
     const fanout = new FanoutConsumer(
       this.exporters.map((exporter, i) => {
@@ -68,7 +70,10 @@ export class Gateway {
   async start(): Promise<ReceiverAddresses> {
     const addrs = await this.receiver.start();
     this.subscription?.start();
-    this.logger.info({ exporters: this.exporters.map((e) => ({ name: e.name, protocol: e.config.protocol, endpoint: e.config.endpoint })) }, 'gateway fanning out');
+    this.logger.info(
+      { exporters: this.exporters.map((e) => ({ name: e.name, protocol: e.config.protocol, endpoint: e.config.endpoint })) },
+      'gateway fanning out',
+    );
     return addrs;
   }
 

@@ -34,7 +34,9 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
   const gw = config.profiling.gateway;
   const tuning = exporterTuning(config);
   if (fromFile && !config.profiling.enabled) {
-    throw new ConfigFileError(`${source}: profiling.enabled: false, so the profiles pipeline is off and the gateway has nothing to do; set profiling.enabled: true`);
+    throw new ConfigFileError(
+      `${source}: profiling.enabled: false, so the profiles pipeline is off and the gateway has nothing to do; set profiling.enabled: true`,
+    );
   }
   const protocol = overrides.uiProtocol ?? gw.ui.protocol;
   // `--ui-protocol http` alone means the UI's default OTLP/HTTP port, not its gRPC one.
@@ -43,12 +45,19 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
   const sub = gw.ui.subscription;
   const api = overrides.uiApi ?? (sub.enabled ? sub.api : false);
   if (api !== false && !/^https?:\/\/[^/]/.test(api)) {
-    throw new ConfigFileError(`${overrides.uiApi !== undefined ? '--ui-api' : `${source}: profiling.gateway.ui.subscription.api`}: ${JSON.stringify(api)} is not an http(s) URL of the UI's API`);
+    throw new ConfigFileError(
+      `${overrides.uiApi !== undefined ? '--ui-api' : `${source}: profiling.gateway.ui.subscription.api`}: ${JSON.stringify(api)} is not an http(s) URL of the UI's API`,
+    );
   }
-  if (sub.usageInterval < 100) throw new ConfigFileError(`${source}: profiling.gateway.ui.subscription.usageInterval: ${sub.usageInterval} ms is too short; use 100ms or more`);
+  if (sub.usageInterval < 100)
+    throw new ConfigFileError(`${source}: profiling.gateway.ui.subscription.usageInterval: ${sub.usageInterval} ms is too short; use 100ms or more`);
   const subscription = api === false ? {} : { subscription: { api, usageIntervalMs: sub.usageInterval } };
   const fromFlag = (key: string): string | undefined =>
-    key === 'endpoint' && overrides.uiEndpoint !== undefined ? '--ui-endpoint' : key === 'protocol' && overrides.uiProtocol !== undefined ? '--ui-protocol' : undefined;
+    key === 'endpoint' && overrides.uiEndpoint !== undefined
+      ? '--ui-endpoint'
+      : key === 'protocol' && overrides.uiProtocol !== undefined
+        ? '--ui-protocol'
+        : undefined;
   const exporters: GatewayOptions['exporters'] = [];
   exporters.push({ name: 'ui', ...checked({ ...tuning, ...ui }, `${source}: profiling.gateway.ui`, fromFlag), ...subscription });
   const names = new Set(exporters.map((e) => e.name));
@@ -57,7 +66,9 @@ export function gatewayPlan(config: PilotlightConfig, overrides: GatewayOverride
     if (names.has(d.name)) throw new ConfigFileError(`${where}.name: ${JSON.stringify(d.name)} is already used; give each destination its own name`);
     names.add(d.name);
     // Pyroscope's key for the endpoint is `url`: name that in errors, not the exporter's field.
-    const settings = checked({ ...tuning, ...destinationTarget(d) }, where, (key) => (d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined));
+    const settings = checked({ ...tuning, ...destinationTarget(d) }, where, (key) =>
+      d.type === 'pyroscope' && key === 'endpoint' ? `${where}.url` : undefined,
+    );
     const shaping = destinationShaping(d, where);
     exporters.push({ name: d.name, ...settings, ...(shaping ? { shaping } : {}) });
   });
@@ -84,7 +95,14 @@ export function destinationTarget(d: Destination) {
     if (d.basicAuth) headers.Authorization = `Basic ${Buffer.from(`${d.basicAuth.username}:${d.basicAuth.password}`).toString('base64')}`;
     return { protocol: 'http' as const, endpoint: d.url, headers, tls: d.tls, retryOnHttpStatus: d.retryOnHttpStatus };
   }
-  return { protocol: d.protocol, endpoint: d.endpoint, headers: d.headers, tls: d.tls, retryOnHttpStatus: d.retryOnHttpStatus, retryOnGrpcStatus: d.retryOnGrpcStatus };
+  return {
+    protocol: d.protocol,
+    endpoint: d.endpoint,
+    headers: d.headers,
+    tls: d.tls,
+    retryOnHttpStatus: d.retryOnHttpStatus,
+    retryOnGrpcStatus: d.retryOnGrpcStatus,
+  };
 }
 
 /**
@@ -97,7 +115,9 @@ export function destinationShaping(d: Destination, where: string): ShapePolicy |
   const { serviceNameFromWorkload, drop } = d.attributes;
   drop.forEach((pattern, i) => {
     if (attributeKeyMatcher([pattern])(SERVICE_NAME)) {
-      throw new ConfigFileError(`${where}.attributes.drop[${i}]: ${JSON.stringify(pattern)} would drop ${SERVICE_NAME}, which names each series; list the keys to drop without it`);
+      throw new ConfigFileError(
+        `${where}.attributes.drop[${i}]: ${JSON.stringify(pattern)} would drop ${SERVICE_NAME}, which names each series; list the keys to drop without it`,
+      );
     }
   });
   if (d.type !== 'pyroscope' && !serviceNameFromWorkload && drop.length === 0) return undefined;

@@ -116,7 +116,13 @@ function resolved(req: ExportProfilesServiceRequest): unknown {
         periodType: p.periodType && [str(p.periodType.typeStrindex), str(p.periodType.unitStrindex)],
         time: [p.timeUnixNano, p.durationNano, p.period, p.profileId, p.droppedAttributesCount, p.originalPayloadFormat, p.originalPayload],
         attrs: p.attributeIndices.map(attr),
-        samples: p.samples.map((s) => ({ stack: stack(s.stackIndex), link: link(s.linkIndex), attrs: s.attributeIndices.map(attr), values: s.values, ts: s.timestampsUnixNano })),
+        samples: p.samples.map((s) => ({
+          stack: stack(s.stackIndex),
+          link: link(s.linkIndex),
+          attrs: s.attributeIndices.map(attr),
+          values: s.values,
+          ts: s.timestampsUnixNano,
+        })),
       })),
     })),
   }));
@@ -129,12 +135,22 @@ describe('RequestShaper', () => {
     const before = Buffer.from(bytes);
     const { request: back, encoded, counts, stats } = shape(PYROSCOPE, bytes);
     const [checkout, payments] = back.resourceProfiles;
-    assert.deepEqual(plainAttributes(checkout.resource?.attributes), { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout', 'service.name': 'checkout' });
+    assert.deepEqual(plainAttributes(checkout.resource?.attributes), {
+      'k8s.namespace.name': 'shop',
+      'k8s.deployment.name': 'checkout',
+      'service.name': 'checkout',
+    });
     assert.deepEqual(plainAttributes(payments.resource?.attributes), { 'service.name': 'payments', 'host.name': 'node-1' });
     assert.deepEqual(plainAttributes(payments.scopeProfiles[0].scope?.attributes), { 'scope.kind': 'ebpf' });
     // Without thread and pid the two `pay` samples are one; the stacks and their counts are unchanged.
     const samples = checkout.scopeProfiles[0].profiles[0].samples;
-    assert.deepEqual(samples.map((s) => [s.values, s.attributeIndices]), [[[5n], []], [[1n], []]]);
+    assert.deepEqual(
+      samples.map((s) => [s.values, s.attributeIndices]),
+      [
+        [[5n], []],
+        [[1n], []],
+      ],
+    );
     assert.deepEqual(foldedByWorkload(encoded), foldedByWorkload(bytes));
     // What was dropped is not sent at all, not even as an unused dictionary entry.
     for (const gone of ['worker-1', 'thread.name', 's3cret', 'checkout-5d9f-x']) assert.ok(!back.dictionary!.stringTable.includes(gone), gone);
@@ -149,7 +165,9 @@ describe('RequestShaper', () => {
     const req = b.build();
     // labels = {team: [ref "perf"]}, every key and string by reference.
     const team = create(KeyValueSchema, { keyStrindex: b.string('team'), value: { value: { case: 'arrayValue', value: { values: [stringRef(b, 'perf')] } } } });
-    req.resourceProfiles[0].resource!.attributes.push(create(KeyValueSchema, { keyStrindex: b.string('labels'), value: { value: { case: 'kvlistValue', value: { values: [team] } } } }));
+    req.resourceProfiles[0].resource!.attributes.push(
+      create(KeyValueSchema, { keyStrindex: b.string('labels'), value: { value: { case: 'kvlistValue', value: { values: [team] } } } }),
+    );
     const shaped = shape({ serviceNameFromWorkload: false, drop: [] }, req).request;
     const labels = shaped.resourceProfiles[0].resource!.attributes[1];
     assert.equal(labels.key, 'labels');
@@ -218,7 +236,11 @@ describe('RequestShaper', () => {
       ['fleet', makeFleetRequest({ processes: 20, functions: 200, locations: 400, programs: 4, stacksPerProgram: 20, seed: 3 })],
       ['fleet timestamps', makeFleetRequest({ processes: 6, programs: 2, stacksPerProgram: 10, functions: 50, locations: 80, seed: 4, shape: 'timestamps' })],
     ];
-    const policies: ShapePolicy[] = [PYROSCOPE, { serviceNameFromWorkload: false, drop: [] }, { serviceNameFromWorkload: true, drop: ['host.*', 'thread.name'] }];
+    const policies: ShapePolicy[] = [
+      PYROSCOPE,
+      { serviceNameFromWorkload: false, drop: [] },
+      { serviceNameFromWorkload: true, drop: ['host.*', 'thread.name'] },
+    ];
     for (const [name, req] of requests) {
       for (const policy of policies) {
         const bytes = encodeRequest(req);
@@ -242,7 +264,9 @@ describe('merging samples left equal', () => {
     const dropped = b.attribute('drop', 'me');
     for (const s of samples) {
       const attributeIndices = [...(s.attrs ?? []).map((k) => b.attribute(k, 1)), dropped];
-      p.samples.push(create(SampleSchema, { stackIndex: stacks[s.stack], linkIndex: s.link ?? 0, attributeIndices, values: s.values ?? [], timestampsUnixNano: s.ts ?? [] }));
+      p.samples.push(
+        create(SampleSchema, { stackIndex: stacks[s.stack], linkIndex: s.link ?? 0, attributeIndices, values: s.values ?? [], timestampsUnixNano: s.ts ?? [] }),
+      );
     }
     const req = b.build();
     req.dictionary!.linkTable.push(create(LinkSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(2) }));
@@ -283,12 +307,25 @@ describe('merging samples left equal', () => {
   });
 
   test('samples of no mergeable shape stay apart', () => {
-    assert.equal(mergeCase([{ stack: 1, values: [1n, 2n] }, { stack: 1, values: [1n, 2n] }]).length, 2);
+    assert.equal(
+      mergeCase([
+        { stack: 1, values: [1n, 2n] },
+        { stack: 1, values: [1n, 2n] },
+      ]).length,
+      2,
+    );
   });
 
   test('sums stay exact past 2^53', () => {
     const big = 2n ** 53n + 1n;
-    assert.deepEqual(mergeCase([{ stack: 1, values: [big] }, { stack: 1, values: [big] }, { stack: 1, values: [1n] }]), [['one', 0, [], [2n * big + 1n], []]]);
+    assert.deepEqual(
+      mergeCase([
+        { stack: 1, values: [big] },
+        { stack: 1, values: [big] },
+        { stack: 1, values: [1n] },
+      ]),
+      [['one', 0, [], [2n * big + 1n], []]],
+    );
   });
 });
 
@@ -305,7 +342,13 @@ describe('ShapingConsumer', () => {
   test('a request that cannot be read goes on as it came, counted', async () => {
     const passed: ProfilesBatch[] = [];
     const registry = new Registry();
-    const c = new ShapingConsumer('pyro', PYROSCOPE, consumerOf((b) => void passed.push(b)), registry, pino({ level: 'silent' }));
+    const c = new ShapingConsumer(
+      'pyro',
+      PYROSCOPE,
+      consumerOf((b) => void passed.push(b)),
+      registry,
+      pino({ level: 'silent' }),
+    );
     const batch: ProfilesBatch = {
       get request(): ExportProfilesServiceRequest {
         throw new Error('malformed');
@@ -319,7 +362,13 @@ describe('ShapingConsumer', () => {
 
   test('hands on the reshaped bytes with their counts, never building the messages of the request', async () => {
     const passed: ProfilesBatch[] = [];
-    const c = new ShapingConsumer('pyro', PYROSCOPE, consumerOf((b) => void passed.push(b)), new Registry(), pino({ level: 'silent' }));
+    const c = new ShapingConsumer(
+      'pyro',
+      PYROSCOPE,
+      consumerOf((b) => void passed.push(b)),
+      new Registry(),
+      pino({ level: 'silent' }),
+    );
     const bytes = encodeRequest(twoProcesses());
     const { wire } = readRequest(bytes, 'protobuf');
     const batch: ProfilesBatch = {

@@ -48,7 +48,12 @@ const UNKNOWN_WORKLOAD = workloadOf({}).key;
 /** Whether a key matches one of the patterns, where `*` matches any run of characters. */
 export function attributeKeyMatcher(patterns: readonly string[]): (key: string) => boolean {
   if (patterns.length === 0) return () => false;
-  const alternatives = patterns.map((p) => p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
+  const alternatives = patterns.map((p) =>
+    p
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*'),
+  );
   const re = new RegExp(`^(?:${alternatives.join('|')})$`, 's');
   return (key) => re.test(key);
 }

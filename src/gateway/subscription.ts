@@ -45,10 +45,25 @@ function subscriptionMetrics(registry: Registry, self: UiSubscription): Subscrip
     });
   }
   return {
-    withheldProfiles: counter(registry, 'pilotlight_gateway_ui_withheld_profiles_total', 'Profiles not forwarded to the UI because their workload has no profiling slot there (their CPU time goes in usage reports)', []),
-    polls: counter(registry, 'pilotlight_gateway_ui_subscription_polls_total', "Answers to the gateway's subscription polls, by outcome (changed, unchanged, failed, unsupported)", ['outcome']),
+    withheldProfiles: counter(
+      registry,
+      'pilotlight_gateway_ui_withheld_profiles_total',
+      'Profiles not forwarded to the UI because their workload has no profiling slot there (their CPU time goes in usage reports)',
+      [],
+    ),
+    polls: counter(
+      registry,
+      'pilotlight_gateway_ui_subscription_polls_total',
+      "Answers to the gateway's subscription polls, by outcome (changed, unchanged, failed, unsupported)",
+      ['outcome'],
+    ),
     usageReports: counter(registry, 'pilotlight_gateway_ui_usage_reports_total', 'Usage reports sent to the UI, by outcome (sent, failed)', ['outcome']),
-    droppedUsageSources: counter(registry, 'pilotlight_gateway_ui_usage_dropped_sources_total', 'Workloads left out of usage reports because USAGE_MAX_SOURCES were already waiting', []),
+    droppedUsageSources: counter(
+      registry,
+      'pilotlight_gateway_ui_usage_dropped_sources_total',
+      'Workloads left out of usage reports because USAGE_MAX_SOURCES were already waiting',
+      [],
+    ),
   };
 }
 

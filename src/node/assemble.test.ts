@@ -18,9 +18,7 @@ function referenceRequest(o: { hz: number; windowStartMs: number; windowEndMs: n
   const b = new RequestBuilder();
   const merged = new Map<string, Sample>();
   for (const s of samples) {
-    const locs = s.frames.map((f) =>
-      b.location(f, f.binary ? b.mapping(f.binary, 0n, 0n, 0n, f.buildId ? { [BUILD_ID_ATTRIBUTE]: f.buildId } : {}) : 0),
-    );
+    const locs = s.frames.map((f) => b.location(f, f.binary ? b.mapping(f.binary, 0n, 0n, 0n, f.buildId ? { [BUILD_ID_ATTRIBUTE]: f.buildId } : {}) : 0));
     const stack = b.stack(locs);
     const profile: Profile = b.profile(s.resource, {
       periodNanos: 1e9 / o.hz,
@@ -46,7 +44,13 @@ function referenceRequest(o: { hz: number; windowStartMs: number; windowEndMs: n
 const window = { hz: 20, windowStartMs: 1_764_000_000_123, windowEndMs: 1_764_000_001_123 };
 
 function burnerSamples(): ResolvedSample[] {
-  const libc: SymFrame = { name: '__libc_start_call_main', binary: '/usr/lib/x86_64-linux-gnu/libc.so.6', address: 0x29d90n, kind: 'native', buildId: 'c289da5071a3399de893d2af81d6a30c62646e1e' };
+  const libc: SymFrame = {
+    name: '__libc_start_call_main',
+    binary: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+    address: 0x29d90n,
+    kind: 'native',
+    buildId: 'c289da5071a3399de893d2af81d6a30c62646e1e',
+  };
   const main: SymFrame = { name: 'main', binary: '/tmp/plburn', address: 0x1234n, kind: 'native', buildId: 'aa' };
   const hot: SymFrame = { name: 'burn_hot', binary: '/tmp/plburn', address: 0x1180n, kind: 'native', buildId: 'aa' };
   const kernel: SymFrame = { name: 'asm_sysvec_apic_timer_interrupt', binary: '[kernel.kallsyms]', kind: 'kernel' };
@@ -205,6 +209,9 @@ test("off-CPU samples: a second profile (off_cpu/nanoseconds, no period) beside 
   const off = aggregateRequest(req, { type: 'off_cpu' });
   assert.equal(off.get(b)!.type.key, 'off_cpu');
   assert.equal(off.get(b)!.samples, 5_000_007);
-  assert.equal(foldedStacks(off.get(b)!.tree), '__libc_start_call_main;main;burn_hot;asm_sysvec_apic_timer_interrupt 7\n__libc_start_call_main;main;burn_hot;schedule 5000000\n');
+  assert.equal(
+    foldedStacks(off.get(b)!.tree),
+    '__libc_start_call_main;main;burn_hot;asm_sysvec_apic_timer_interrupt 7\n__libc_start_call_main;main;burn_hot;schedule 5000000\n',
+  );
   assert.equal(off.get(key(off, 'sleeper'))!.samples, 1_000_000_000_000);
 });

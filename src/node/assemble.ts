@@ -1,5 +1,24 @@
 import { frameLines, linesKey, type SimpleValue } from '../otlp/frame.js';
-import { DICTIONARY, FIXED64, FUNCTION, KEY_VALUE, KEY_VALUE_AND_UNIT, LEN, LINE, LOCATION, MAPPING, PROFILE, REQUEST, RESOURCE, RESOURCE_PROFILES, SAMPLE, SCOPE, SCOPE_PROFILES, STACK, VALUE_TYPE } from '../otlp/wire/fields.js';
+import {
+  DICTIONARY,
+  FIXED64,
+  FUNCTION,
+  KEY_VALUE,
+  KEY_VALUE_AND_UNIT,
+  LEN,
+  LINE,
+  LOCATION,
+  MAPPING,
+  PROFILE,
+  REQUEST,
+  RESOURCE,
+  RESOURCE_PROFILES,
+  SAMPLE,
+  SCOPE,
+  SCOPE_PROFILES,
+  STACK,
+  VALUE_TYPE,
+} from '../otlp/wire/fields.js';
 import { MessageWriter, varintSize } from '../otlp/wire/message-writer.js';
 import type { RequestStats } from '../pipeline/request-stats.js';
 import type { SymFrame } from './symbolize/symbolizer.js';
@@ -286,7 +305,12 @@ export class RequestAssembler {
     this.useStack(stack);
     if (!this.profileStrings) {
       const c = this.cache;
-      this.profileStrings = [this.useString(c.string('samples')), this.useString(c.string('count')), this.useString(c.string('cpu')), this.useString(c.string('nanoseconds'))];
+      this.profileStrings = [
+        this.useString(c.string('samples')),
+        this.useString(c.string('count')),
+        this.useString(c.string('cpu')),
+        this.useString(c.string('nanoseconds')),
+      ];
     }
     const r = this.resource(s.resource);
     this.samples += s.count;

@@ -23,7 +23,9 @@ export function preflight(bpftrace: string, procRoot = '/proc'): string {
   }
   const path = findExecutable(bpftrace);
   if (!path) {
-    throw new PreflightError(`bpftrace is not installed (looked for "${bpftrace}" on PATH); install it (Debian/Ubuntu: apt-get install bpftrace) or pass --bpftrace PATH`);
+    throw new PreflightError(
+      `bpftrace is not installed (looked for "${bpftrace}" on PATH); install it (Debian/Ubuntu: apt-get install bpftrace) or pass --bpftrace PATH`,
+    );
   }
   if (!existsSync(`${procRoot}/sys/kernel/perf_event_paranoid`)) {
     throw new PreflightError('this kernel has no perf events (/proc/sys/kernel/perf_event_paranoid is missing): CPU sampling needs CONFIG_PERF_EVENTS');
@@ -42,7 +44,8 @@ export function effectiveCaps(procRoot: string): bigint {
 }
 
 export function findExecutable(name: string): string | undefined {
-  const candidates = isAbsolute(name) || name.includes('/') ? [name] : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).map((d) => join(d, name));
+  const candidates =
+    isAbsolute(name) || name.includes('/') ? [name] : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).map((d) => join(d, name));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

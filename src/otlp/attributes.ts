@@ -49,11 +49,7 @@ export function keyValues(kvs: readonly KeyValue[] | undefined, strings: readonl
 }
 
 /** Attributes referenced by index into the dictionary's attribute_table. */
-export function tableAttributes(
-  indices: readonly number[],
-  table: readonly KeyValueAndUnit[],
-  strings: readonly string[],
-): Record<string, AttributeValue> {
+export function tableAttributes(indices: readonly number[], table: readonly KeyValueAndUnit[], strings: readonly string[]): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const i of indices) {
     if (i === 0) continue;

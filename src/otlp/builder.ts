@@ -89,9 +89,10 @@ export class RequestBuilder {
     const id = `${key}\0${typeof value}\0${value}\0${unit}`;
     let i = this.attributes.get(id);
     if (i === undefined) {
-      i = this.dictionary.attributeTable.push(
-        create(KeyValueAndUnitSchema, { keyStrindex: this.string(key), value: simpleValue(value), unitStrindex: this.string(unit) }),
-      ) - 1;
+      i =
+        this.dictionary.attributeTable.push(
+          create(KeyValueAndUnitSchema, { keyStrindex: this.string(key), value: simpleValue(value), unitStrindex: this.string(unit) }),
+        ) - 1;
       this.attributes.set(id, i);
     }
     return i;
@@ -101,13 +102,14 @@ export class RequestBuilder {
     const id = `${name}\0${file}\0${systemName}`;
     let i = this.functions.get(id);
     if (i === undefined) {
-      i = this.dictionary.functionTable.push(
-        create(FunctionSchema, {
-          nameStrindex: this.string(name),
-          systemNameStrindex: this.string(systemName),
-          filenameStrindex: this.string(file),
-        }),
-      ) - 1;
+      i =
+        this.dictionary.functionTable.push(
+          create(FunctionSchema, {
+            nameStrindex: this.string(name),
+            systemNameStrindex: this.string(systemName),
+            filenameStrindex: this.string(file),
+          }),
+        ) - 1;
       this.functions.set(id, i);
     }
     return i;
@@ -117,15 +119,16 @@ export class RequestBuilder {
     const id = `${file}\0${memoryStart}\0${memoryLimit}\0${fileOffset}\0${JSON.stringify(attributes)}`;
     let i = this.mappings.get(id);
     if (i === undefined) {
-      i = this.dictionary.mappingTable.push(
-        create(MappingSchema, {
-          filenameStrindex: this.string(file),
-          memoryStart,
-          memoryLimit,
-          fileOffset,
-          attributeIndices: Object.entries(attributes).map(([k, v]) => this.attribute(k, v)),
-        }),
-      ) - 1;
+      i =
+        this.dictionary.mappingTable.push(
+          create(MappingSchema, {
+            filenameStrindex: this.string(file),
+            memoryStart,
+            memoryLimit,
+            fileOffset,
+            attributeIndices: Object.entries(attributes).map(([k, v]) => this.attribute(k, v)),
+          }),
+        ) - 1;
       this.mappings.set(id, i);
     }
     return i;
@@ -138,16 +141,15 @@ export class RequestBuilder {
     const id = `${mapping}\0${frame.address ?? 0n}\0${frame.kind ?? ''}\0${linesKey(lines)}`;
     let i = this.locations.get(id);
     if (i === undefined) {
-      i = this.dictionary.locationTable.push(
-        create(LocationSchema, {
-          mappingIndex: mapping,
-          address: frame.address ?? 0n,
-          lines: lines.map((l) =>
-            create(LineSchema, { functionIndex: this.function(l.name, l.file ?? ''), line: BigInt(l.line ?? 0) }),
-          ),
-          attributeIndices: frame.kind ? [this.attribute('profile.frame.type', frame.kind)] : [],
-        }),
-      ) - 1;
+      i =
+        this.dictionary.locationTable.push(
+          create(LocationSchema, {
+            mappingIndex: mapping,
+            address: frame.address ?? 0n,
+            lines: lines.map((l) => create(LineSchema, { functionIndex: this.function(l.name, l.file ?? ''), line: BigInt(l.line ?? 0) })),
+            attributeIndices: frame.kind ? [this.attribute('profile.frame.type', frame.kind)] : [],
+          }),
+        ) - 1;
       this.locations.set(id, i);
     }
     return i;

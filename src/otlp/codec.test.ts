@@ -31,10 +31,26 @@ const BROKEN: [string, (r: ExportProfilesServiceRequest) => void, RegExp][] = [
     (r) => (r.dictionary!.locationTable[1].lines[0].functionIndex = 500),
     /^dictionary\.location_table\[1\]\.lines\[0\]\.function_index: 500 out of range \(function_table has/,
   ],
-  ['mapping index', (r) => (r.dictionary!.locationTable[1].mappingIndex = 7), /^dictionary\.location_table\[1\]\.mapping_index: 7 out of range \(mapping_table has 1 entries\)$/],
-  ['function name string', (r) => (r.dictionary!.functionTable[1].nameStrindex = 10_000), /^dictionary\.function_table\[1\]\.name_strindex: 10000 out of range \(string_table has/],
-  ['sample attribute', (r) => r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[0].attributeIndices.push(42), new RegExp(`^${esc(SAMPLE)}\\.attribute_indices\\[0\\]: 42 out of range \\(attribute_table has`)],
-  ['link index', (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[1].linkIndex = 3), /samples\[1\]\.link_index: 3 out of range \(link_table has 1 entries\)/],
+  [
+    'mapping index',
+    (r) => (r.dictionary!.locationTable[1].mappingIndex = 7),
+    /^dictionary\.location_table\[1\]\.mapping_index: 7 out of range \(mapping_table has 1 entries\)$/,
+  ],
+  [
+    'function name string',
+    (r) => (r.dictionary!.functionTable[1].nameStrindex = 10_000),
+    /^dictionary\.function_table\[1\]\.name_strindex: 10000 out of range \(string_table has/,
+  ],
+  [
+    'sample attribute',
+    (r) => r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[0].attributeIndices.push(42),
+    new RegExp(`^${esc(SAMPLE)}\\.attribute_indices\\[0\\]: 42 out of range \\(attribute_table has`),
+  ],
+  [
+    'link index',
+    (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[1].linkIndex = 3),
+    /samples\[1\]\.link_index: 3 out of range \(link_table has 1 entries\)/,
+  ],
   [
     'resource attribute key by reference',
     (r) => r.resourceProfiles[0].resource!.attributes.push(create(KeyValueSchema, { keyStrindex: 777 })),
@@ -49,7 +65,11 @@ const BROKEN: [string, (r: ExportProfilesServiceRequest) => void, RegExp][] = [
     /resource\.attributes\[3\]\.value\.string_value_strindex: 888 out of range/,
   ],
   ['missing dictionary', (r) => (r.dictionary = undefined), /^dictionary: missing, but the request has samples/],
-  ['negative sample value', (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[0].values[0] = -5n), new RegExp(`^${esc(SAMPLE)}\\.values\\[0\\]: must not be negative, got -5$`)],
+  [
+    'negative sample value',
+    (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].samples[0].values[0] = -5n),
+    new RegExp(`^${esc(SAMPLE)}\\.values\\[0\\]: must not be negative, got -5$`),
+  ],
   [
     'values and timestamps of different lengths',
     (r) => {
@@ -59,7 +79,11 @@ const BROKEN: [string, (r: ExportProfilesServiceRequest) => void, RegExp][] = [
     },
     /timestamps_unix_nano: has 3 entries but values has 2/,
   ],
-  ['profile id of the wrong length', (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].profileId = new Uint8Array(5)), /profile_id: must be empty or 16 bytes, got 5/],
+  [
+    'profile id of the wrong length',
+    (r) => (r.resourceProfiles[0].scopeProfiles[0].profiles[0].profileId = new Uint8Array(5)),
+    /profile_id: must be empty or 16 bytes, got 5/,
+  ],
 ];
 
 function esc(s: string): string {
@@ -118,7 +142,11 @@ test('bad JSON bodies are decode errors with a reason', () => {
     ['{"resourceProfiles":[{"scopeProfiles":[{"profiles":[{"profileId":"not-hex!"}]}]}]}', /profile_id: ids in OTLP\/JSON are hex strings/],
   ];
   for (const [body, re] of cases) {
-    assert.throws(() => decodeRequest(Buffer.from(body), 'json'), (err: unknown) => err instanceof OtlpDecodeError && re.test(err.message), body);
+    assert.throws(
+      () => decodeRequest(Buffer.from(body), 'json'),
+      (err: unknown) => err instanceof OtlpDecodeError && re.test(err.message),
+      body,
+    );
   }
 });
 

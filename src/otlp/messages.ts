@@ -35,11 +35,5 @@ export {
   type ValueType,
   type KeyValueAndUnit,
 } from './gen/opentelemetry/proto/profiles/v1development/profiles_pb.js';
-export {
-  AnyValueSchema,
-  KeyValueSchema,
-  InstrumentationScopeSchema,
-  type AnyValue,
-  type KeyValue,
-} from './gen/opentelemetry/proto/common/v1/common_pb.js';
+export { AnyValueSchema, KeyValueSchema, InstrumentationScopeSchema, type AnyValue, type KeyValue } from './gen/opentelemetry/proto/common/v1/common_pb.js';
 export { ResourceSchema, type Resource } from './gen/opentelemetry/proto/resource/v1/resource_pb.js';

@@ -13,9 +13,7 @@ import type { AnyValue, ExportProfilesServiceRequest, KeyValue, ProfilesDictiona
  */
 export function validateRequest(req: ExportProfilesServiceRequest): void {
   const dict = req.dictionary;
-  const hasSamples = req.resourceProfiles.some((rp) =>
-    rp.scopeProfiles.some((sp) => sp.profiles.some((p) => p.samples.length > 0)),
-  );
+  const hasSamples = req.resourceProfiles.some((rp) => rp.scopeProfiles.some((sp) => sp.profiles.some((p) => p.samples.length > 0)));
   if (!dict) {
     if (hasSamples) throw new OtlpValidationError('dictionary', 'missing, but the request has samples that refer to it');
     return;
@@ -86,7 +84,11 @@ export function validateRequest(req: ExportProfilesServiceRequest): void {
   });
 }
 
-type Check = (path: string, index: number, table: 'mapping_table' | 'location_table' | 'function_table' | 'link_table' | 'string_table' | 'attribute_table' | 'stack_table') => void;
+type Check = (
+  path: string,
+  index: number,
+  table: 'mapping_table' | 'location_table' | 'function_table' | 'link_table' | 'string_table' | 'attribute_table' | 'stack_table',
+) => void;
 type CheckAll = (path: string, indices: number[], table: Parameters<Check>[2]) => void;
 
 function validateDictionary(dict: ProfilesDictionary, check: Check, checkAll: CheckAll): void {

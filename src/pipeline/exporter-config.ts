@@ -107,10 +107,18 @@ export const exporterConfigSchema = z
   .strict()
   .superRefine((cfg, ctx) => {
     if (cfg.protocol !== 'http' && cfg.retryOnHttpStatus.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['retryOnHttpStatus'], message: `applies to protocol: http, and this one is ${cfg.protocol} (retryOnGrpcStatus is its counterpart)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retryOnHttpStatus'],
+        message: `applies to protocol: http, and this one is ${cfg.protocol} (retryOnGrpcStatus is its counterpart)`,
+      });
     }
     if (cfg.protocol !== 'grpc' && cfg.retryOnGrpcStatus.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['retryOnGrpcStatus'], message: `applies to protocol: grpc, and this one is ${cfg.protocol} (retryOnHttpStatus is its counterpart)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retryOnGrpcStatus'],
+        message: `applies to protocol: grpc, and this one is ${cfg.protocol} (retryOnHttpStatus is its counterpart)`,
+      });
     }
     if (cfg.protocol === 'http' && !/^https?:\/\//.test(cfg.endpoint)) {
       ctx.addIssue({ code: 'custom', path: ['endpoint'], message: `an HTTP endpoint is a URL (http://… or https://…), got ${JSON.stringify(cfg.endpoint)}` });

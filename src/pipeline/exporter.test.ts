@@ -283,7 +283,10 @@ describe('HTTP transport classification', () => {
   test('the partial_success of a 2xx answer is returned', async () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');
     const { ExportProfilesServiceResponseSchema } = await import('../otlp/messages.js');
-    const body = toBinary(ExportProfilesServiceResponseSchema, create(ExportProfilesServiceResponseSchema, { partialSuccess: { rejectedProfiles: 2n, errorMessage: 'no slot' } }));
+    const body = toBinary(
+      ExportProfilesServiceResponseSchema,
+      create(ExportProfilesServiceResponseSchema, { partialSuccess: { rejectedProfiles: 2n, errorMessage: 'no slot' } }),
+    );
     const sink = await httpSink(() => ({ status: 200, body }));
     const t = httpTransport(exporterConfigSchema.parse({ protocol: 'http', endpoint: sink.endpoint + '/' }));
     try {

@@ -61,10 +61,15 @@ export class Exporter implements ProfilesConsumer {
     this.metrics.queueCapacity.set(labels, maxItems);
     this.metrics.queueItems.set(labels, 0);
     this.metrics.queueBytes.set(labels, 0);
-    this.queue = new BoundedQueue<ExportItem>(maxItems, maxBytes, (i) => i.body.byteLength, (items, bytes) => {
-      this.metrics.queueItems.set(labels, items);
-      this.metrics.queueBytes.set(labels, bytes);
-    });
+    this.queue = new BoundedQueue<ExportItem>(
+      maxItems,
+      maxBytes,
+      (i) => i.body.byteLength,
+      (items, bytes) => {
+        this.metrics.queueItems.set(labels, items);
+        this.metrics.queueBytes.set(labels, bytes);
+      },
+    );
 
     const send = timeoutLink(this.config.timeout, (item, signal) => this.timedSend(item, signal));
     this.retry = new RetryLink(this.config.retryOnFailure, send, {

@@ -26,14 +26,7 @@ function histogram<L extends string>(registry: Registry, name: string, help: str
 export type Transport = 'grpc' | 'http';
 
 /** How a received request ended; one label value per class of answer. */
-export type ReceiveOutcome =
-  | 'accepted'
-  | 'invalid'
-  | 'too_large'
-  | 'unsupported'
-  | 'unauthenticated'
-  | 'refused'
-  | 'internal';
+export type ReceiveOutcome = 'accepted' | 'invalid' | 'too_large' | 'unsupported' | 'unauthenticated' | 'refused' | 'internal';
 
 export interface ReceiverMetrics {
   requests: Counter<'transport' | 'outcome'>;
@@ -44,9 +37,18 @@ export interface ReceiverMetrics {
 
 export function receiverMetrics(registry: Registry): ReceiverMetrics {
   return {
-    requests: counter(registry, 'pilotlight_receiver_requests_total', 'OTLP Profiles export requests received, by transport and outcome', ['transport', 'outcome']),
-    samples: counter(registry, 'pilotlight_receiver_samples_total', 'Samples in received requests (decoded ones only), by transport and outcome', ['transport', 'outcome']),
-    bytes: counter(registry, 'pilotlight_receiver_bytes_total', 'Request body bytes as received on the wire (before gunzip), by transport and outcome', ['transport', 'outcome']),
+    requests: counter(registry, 'pilotlight_receiver_requests_total', 'OTLP Profiles export requests received, by transport and outcome', [
+      'transport',
+      'outcome',
+    ]),
+    samples: counter(registry, 'pilotlight_receiver_samples_total', 'Samples in received requests (decoded ones only), by transport and outcome', [
+      'transport',
+      'outcome',
+    ]),
+    bytes: counter(registry, 'pilotlight_receiver_bytes_total', 'Request body bytes as received on the wire (before gunzip), by transport and outcome', [
+      'transport',
+      'outcome',
+    ]),
     rejectedProfiles: counter(registry, 'pilotlight_receiver_rejected_profiles_total', 'Profiles reported back as rejected in partial_success', ['transport']),
   };
 }
@@ -73,13 +75,27 @@ export function exporterMetrics(registry: Registry): ExporterMetrics {
     sentRequests: counter(registry, 'pilotlight_exporter_sent_requests_total', 'Requests the destination accepted', ['exporter']),
     sentBytes: counter(registry, 'pilotlight_exporter_sent_bytes_total', 'Request bytes sent and accepted (after compression)', ['exporter']),
     sentSamples: counter(registry, 'pilotlight_exporter_sent_samples_total', 'Samples in requests the destination accepted', ['exporter']),
-    retries: counter(registry, 'pilotlight_exporter_retries_total', 'Send attempts that failed with a retryable error and were scheduled again', ['exporter', 'reason']),
+    retries: counter(registry, 'pilotlight_exporter_retries_total', 'Send attempts that failed with a retryable error and were scheduled again', [
+      'exporter',
+      'reason',
+    ]),
     droppedRequests: counter(registry, 'pilotlight_exporter_dropped_requests_total', 'Requests given up on, by reason', ['exporter', 'reason']),
     droppedSamples: counter(registry, 'pilotlight_exporter_dropped_samples_total', 'Samples in requests given up on, by reason', ['exporter', 'reason']),
-    rejectedByDestination: counter(registry, 'pilotlight_exporter_rejected_profiles_total', 'Profiles the destination reported as rejected in partial_success', ['exporter']),
+    rejectedByDestination: counter(
+      registry,
+      'pilotlight_exporter_rejected_profiles_total',
+      'Profiles the destination reported as rejected in partial_success',
+      ['exporter'],
+    ),
     queueItems: gauge(registry, 'pilotlight_exporter_queue_size', 'Requests waiting in the sending queue', ['exporter']),
     queueBytes: gauge(registry, 'pilotlight_exporter_queue_bytes', 'Encoded bytes waiting in the sending queue', ['exporter']),
     queueCapacity: gauge(registry, 'pilotlight_exporter_queue_capacity', 'Maximum requests the sending queue holds', ['exporter']),
-    sendSeconds: histogram(registry, 'pilotlight_exporter_send_seconds', 'Duration of one send attempt', ['exporter', 'outcome'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]),
+    sendSeconds: histogram(
+      registry,
+      'pilotlight_exporter_send_seconds',
+      'Duration of one send attempt',
+      ['exporter', 'outcome'],
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    ),
   };
 }

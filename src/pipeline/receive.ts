@@ -21,7 +21,14 @@ export interface ReceiveCore {
  * ReceiveError. `gzipped` is `body` gzipped as the sender sent it, when it was and may go on
  * as it is (see ProfilesBatch.gzipped).
  */
-export async function receive(core: ReceiveCore, transport: Transport, body: Uint8Array, encoding: Encoding, wireBytes: number, gzipped?: Uint8Array): Promise<Uint8Array> {
+export async function receive(
+  core: ReceiveCore,
+  transport: Transport,
+  body: Uint8Array,
+  encoding: Encoding,
+  wireBytes: number,
+  gzipped?: Uint8Array,
+): Promise<Uint8Array> {
   let batch: ProfilesBatch;
   try {
     batch = toBatch(body, encoding, gzipped);

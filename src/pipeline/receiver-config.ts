@@ -18,9 +18,17 @@ export const receiverConfigSchema = z
     /** OTLP/HTTP listener, or false for none. */
     http: z.union([z.literal(false), endpointSchema(4318)]).default({ host: '127.0.0.1', port: 4318 }),
     /** Largest request body on the wire (compressed as sent). */
-    maxRequestBytes: z.number().int().positive().default(16 * MiB),
+    maxRequestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * MiB),
     /** Largest body after gunzip; inflating stops as soon as it is passed (gzip bombs). */
-    maxDecompressedBytes: z.number().int().positive().default(64 * MiB),
+    maxDecompressedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
     /**
      * A sender's connection is closed (gently: after a response over HTTP, with GOAWAY and a
      * grace period over gRPC) once it is this old, so senders reconnect and spread over the

@@ -51,7 +51,10 @@ export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig, adm
     const wire = raw ?? Buffer.alloc(0);
     const body = await inflate(wire, req.headers['content-encoding'], config.maxDecompressedBytes);
     const response = await receive(core, 'http', body, encoding, wire.byteLength, body !== wire && isPlainGzip(wire, body) ? wire : undefined);
-    return reply.code(200).type(encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE).send(Buffer.from(response));
+    return reply
+      .code(200)
+      .type(encoding === 'json' ? JSON_CONTENT_TYPE : PROTOBUF_CONTENT_TYPE)
+      .send(Buffer.from(response));
   });
 
   if (admin) {
@@ -59,7 +62,10 @@ export function buildHttpReceiver(core: ReceiveCore, config: ReceiverConfig, adm
     app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
     app.get('/readyz', async (_req, reply) => {
       const ready = admin.ready();
-      return reply.code(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready\n');
+      return reply
+        .code(ready ? 200 : 503)
+        .type('text/plain')
+        .send(ready ? 'ready\n' : 'not ready\n');
     });
     app.get('/metrics', async (_req, reply) => reply.type(admin.registry.contentType).send(await admin.registry.metrics()));
   }

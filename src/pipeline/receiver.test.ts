@@ -49,11 +49,7 @@ async function stopHarness(h: Harness): Promise<void> {
   await h.receiver.stop(1000);
 }
 
-function grpcExport(
-  client: grpc.Client,
-  bytes: Uint8Array,
-  opts: { token?: string } = {},
-): Promise<{ response?: Uint8Array; error?: grpc.ServiceError }> {
+function grpcExport(client: grpc.Client, bytes: Uint8Array, opts: { token?: string } = {}): Promise<{ response?: Uint8Array; error?: grpc.ServiceError }> {
   const md = new grpc.Metadata();
   if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
   return new Promise((resolve) => {

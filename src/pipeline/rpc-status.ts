@@ -25,12 +25,7 @@ export function encodeRpcStatus(status: RpcStatus): Uint8Array {
     if (seconds) duration.tag(1, WireType.Varint).int64(seconds);
     if (nanos) duration.tag(2, WireType.Varint).int32(nanos);
     const retryInfo = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(duration.finish()).finish();
-    const any = new BinaryWriter()
-      .tag(1, WireType.LengthDelimited)
-      .string(RETRY_INFO_TYPE)
-      .tag(2, WireType.LengthDelimited)
-      .bytes(retryInfo)
-      .finish();
+    const any = new BinaryWriter().tag(1, WireType.LengthDelimited).string(RETRY_INFO_TYPE).tag(2, WireType.LengthDelimited).bytes(retryInfo).finish();
     w.tag(3, WireType.LengthDelimited).bytes(any);
   }
   return w.finish();

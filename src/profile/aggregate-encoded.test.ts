@@ -41,7 +41,11 @@ function summary(m: Map<string, WorkloadProfile>): unknown {
 
 /** Every type of every workload, and the skipped profiles by reason. */
 function typesSummary(m: Map<string, WorkloadProfiles>): unknown {
-  return [...m].map(([key, w]) => ({ key, skipped: w.skipped, types: [...w.types.values()].map((p) => ({ type: p.type, events: p.events, ...(summary(new Map([[key, p]])) as object[])[0] })) }));
+  return [...m].map(([key, w]) => ({
+    key,
+    skipped: w.skipped,
+    types: [...w.types.values()].map((p) => ({ type: p.type, events: p.events, ...(summary(new Map([[key, p]])) as object[])[0] })),
+  }));
 }
 
 function outcome<T>(run: () => T, sum: (x: T) => unknown = summary as (x: unknown) => unknown): Outcome {
@@ -135,7 +139,9 @@ function handBuilt(): [string, ExportProfilesServiceRequest][] {
     const inl = b.location({ name: 'outer', file: 'a.c', line: 10, kind: 'native', inlined: [{ name: 'helper', file: 'a.c', line: 3 }] });
     const main = b.location({ name: 'main', kind: 'go' });
     const dict = b.dictionary;
-    const noFn = dict.locationTable.push(create(LocationSchema, { mappingIndex: mapping, address: 0x7f0000001000n, lines: [create(LineSchema, { functionIndex: 0 })] })) - 1;
+    const noFn =
+      dict.locationTable.push(create(LocationSchema, { mappingIndex: mapping, address: 0x7f0000001000n, lines: [create(LineSchema, { functionIndex: 0 })] })) -
+      1;
     const sysName = dict.functionTable.push({ ...dict.functionTable[1], nameStrindex: 0, systemNameStrindex: b.string('_ZN3sys4nameEv'), startLine: 42n }) - 1;
     const sysLoc = dict.locationTable.push(create(LocationSchema, { lines: [create(LineSchema, { functionIndex: sysName, line: -3n })] })) - 1;
     const startLine = dict.locationTable.push(create(LocationSchema, { lines: [create(LineSchema, { functionIndex: sysName })] })) - 1;
@@ -149,9 +155,20 @@ function handBuilt(): [string, ExportProfilesServiceRequest][] {
     const ref = (s: string): number => strings.push(s) - 1;
     const attrs = req.resourceProfiles[0].resource!.attributes;
     attrs.push(
-      create(KeyValueSchema, { keyStrindex: ref('k8s.namespace.name'), value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('prod') } }) }),
-      create(KeyValueSchema, { keyStrindex: ref('k8s.deployment.name'), value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('api') } }) }),
-      create(KeyValueSchema, { key: 'list', value: create(AnyValueSchema, { value: { case: 'arrayValue', value: { values: [create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('item') } })] } } }) }),
+      create(KeyValueSchema, {
+        keyStrindex: ref('k8s.namespace.name'),
+        value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('prod') } }),
+      }),
+      create(KeyValueSchema, {
+        keyStrindex: ref('k8s.deployment.name'),
+        value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('api') } }),
+      }),
+      create(KeyValueSchema, {
+        key: 'list',
+        value: create(AnyValueSchema, {
+          value: { case: 'arrayValue', value: { values: [create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: ref('item') } })] } },
+        }),
+      }),
       create(KeyValueSchema, { key: 'raw', value: create(AnyValueSchema, { value: { case: 'bytesValue', value: Uint8Array.of(1, 2, 3) } }) }),
       create(KeyValueSchema, { key: 'big', value: create(AnyValueSchema, { value: { case: 'intValue', value: 1n << 60n } }) }),
       create(KeyValueSchema, { key: 'pi', value: create(AnyValueSchema, { value: { case: 'doubleValue', value: 3.14 } }) }),
@@ -200,7 +217,10 @@ const BROKEN: [string, (r: ExportProfilesServiceRequest) => void][] = [
   ['resource attribute key by reference', (r) => r.resourceProfiles[0].resource!.attributes.push(create(KeyValueSchema, { keyStrindex: 777 }))],
   [
     'resource attribute value by reference',
-    (r) => r.resourceProfiles[0].resource!.attributes.push(create(KeyValueSchema, { key: 'x', value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: 888 } }) })),
+    (r) =>
+      r.resourceProfiles[0].resource!.attributes.push(
+        create(KeyValueSchema, { key: 'x', value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: 888 } }) }),
+      ),
   ],
   ['missing dictionary', (r) => (r.dictionary = undefined)],
   ['negative sample value', (r) => (SAMPLE0(r).values[0] = -5n)],
@@ -250,7 +270,10 @@ function malformedBytes(): [string, Uint8Array][] {
   cases.push(['end group without start', Uint8Array.from([0x1c])]);
   cases.push(['unknown group, well formed', Uint8Array.from([0x1b, 0x08, 0x01, 0x1c])]);
   cases.push(['unknown group, wrong end', Uint8Array.from([0x1b, 0x08, 0x01, 0x24])]);
-  cases.push(['unknown fields of every wire type', Uint8Array.from([0x18, 0x96, 0x01, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 0x2a, 0x01, 0x00, 0x35, 1, 2, 3, 4, ...good])]);
+  cases.push([
+    'unknown fields of every wire type',
+    Uint8Array.from([0x18, 0x96, 0x01, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 0x2a, 0x01, 0x00, 0x35, 1, 2, 3, 4, ...good]),
+  ]);
   cases.push(['eleven-byte varint', Uint8Array.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
   cases.push(['tag overflowing uint32', Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x7f])]);
   cases.push(['six-byte tag', Uint8Array.from([0x88, 0x80, 0x80, 0x80, 0x80, 0x00])]);
@@ -311,7 +334,13 @@ const frameArb: fc.Arbitrary<FrameSpec> = fc.record(
   },
   { requiredKeys: ['address'] },
 );
-const resourceArb = fc.constantFrom<Record<string, SimpleValue>>(K8S_INVENTORY, K8S_CHECKOUT, { 'service.name': 'billing' }, { 'process.executable.name': 'node', 'process.pid': 7 }, {});
+const resourceArb = fc.constantFrom<Record<string, SimpleValue>>(
+  K8S_INVENTORY,
+  K8S_CHECKOUT,
+  { 'service.name': 'billing' },
+  { 'process.executable.name': 'node', 'process.pid': 7 },
+  {},
+);
 const sampleArb = fc.record({
   stack: fc.array(frameArb, { minLength: 0, maxLength: 5 }),
   value: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
@@ -321,7 +350,14 @@ const sampleArb = fc.record({
 const profileArb = fc.record({
   resource: resourceArb,
   periodNanos: fc.constantFrom(0, 1, 10_000_000, 50_000_000),
-  sampleType: fc.constantFrom<[string, string] | undefined>(undefined, ['cpu', 'nanoseconds'], ['alloc_space', 'bytes'], ['off_cpu', 'nanoseconds'], ['', ''], ['alloc_space', '']),
+  sampleType: fc.constantFrom<[string, string] | undefined>(
+    undefined,
+    ['cpu', 'nanoseconds'],
+    ['alloc_space', 'bytes'],
+    ['off_cpu', 'nanoseconds'],
+    ['', ''],
+    ['alloc_space', ''],
+  ),
   periodType: fc.constantFrom<[string, string] | null | undefined>(undefined, null, ['wall', 'nanoseconds']),
   shareScope: fc.boolean(),
   timeUnixNano: fc.constantFrom(0n, T0),
@@ -339,7 +375,11 @@ const requestArb = fc.array(profileArb, { minLength: 1, maxLength: 3 }).map((pro
       durationNano: 1_000_000_000n,
     });
     for (const s of p.samples) {
-      b.addSample(profile, b.stackOfFrames(s.stack), { value: s.value, timestamps: s.timestamps, attributes: s.thread ? { 'thread.name': s.thread } : undefined });
+      b.addSample(profile, b.stackOfFrames(s.stack), {
+        value: s.value,
+        timestamps: s.timestamps,
+        attributes: s.thread ? { 'thread.name': s.thread } : undefined,
+      });
     }
   }
   return encodeRequest(b.build());

@@ -4,7 +4,16 @@ import type { WireDictionary } from '../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../otlp/wire/reader.js';
 import { readWireRequest, type WireProfile, type WireRequest, type WireSamples } from '../otlp/wire/request.js';
 import { validateWire } from '../otlp/wire/validate.js';
-import { addProfileTotals, pickType, profileFor, startWorkload, type AggregateOptions, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from './workload-profile.js';
+import {
+  addProfileTotals,
+  pickType,
+  profileFor,
+  startWorkload,
+  type AggregateOptions,
+  type TypeTrees,
+  type WorkloadProfile,
+  type WorkloadProfiles,
+} from './workload-profile.js';
 import type { CallTree } from './calltree.js';
 import { CPU, classifyScope, type TypeNames } from './profile-type.js';
 import { StackResolver, type FrameSink } from './resolve.js';

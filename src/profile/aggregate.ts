@@ -8,7 +8,16 @@ import type { Frame } from './frames.js';
 import { StackResolver } from './resolve.js';
 import { workloadOf } from './workload.js';
 import { CPU, classifyProfile, classifyScope, type TypeNames } from './profile-type.js';
-import { addProfileTotals, pickType, profileFor, startWorkload, type AggregateOptions, type TypeTrees, type WorkloadProfile, type WorkloadProfiles } from './workload-profile.js';
+import {
+  addProfileTotals,
+  pickType,
+  profileFor,
+  startWorkload,
+  type AggregateOptions,
+  type TypeTrees,
+  type WorkloadProfile,
+  type WorkloadProfiles,
+} from './workload-profile.js';
 
 // The shared types and steps, for the tests that import them from here with the oracle.
 export * from './workload-profile.js';
@@ -218,4 +227,3 @@ function basename(path: string): string {
   const i = path.lastIndexOf('/');
   return i >= 0 ? path.slice(i + 1) : path;
 }
-

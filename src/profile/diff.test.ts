@@ -32,7 +32,14 @@ test('the diff flame graph carries both values per node in pre-order, children b
   const d = diffProfiles(profileOf(WINDOW_A), profileOf(WINDOW_B));
   const f = diffFlameToWire(d.flame);
   assert.deepEqual(JSON.parse(diffFlameJson(d.flame)), f);
-  const rows = f.frame.map((fr, i): (string | number)[] => [fr < 0 ? 'all' : f.frames.name[fr], f.depth[i], f.baseTotal[i], f.baseSelf[i], f.total[i], f.self[i]]);
+  const rows = f.frame.map((fr, i): (string | number)[] => [
+    fr < 0 ? 'all' : f.frames.name[fr],
+    f.depth[i],
+    f.baseTotal[i],
+    f.baseSelf[i],
+    f.total[i],
+    f.self[i],
+  ]);
   assert.deepEqual(rows, [
     ['all', 0, 12, 0, 10, 0],
     ['main', 1, 12, 0, 10, 0],
@@ -64,6 +71,12 @@ test('folded output is `stack base target` per line; the table shows counts and 
 test('an empty side gives zero shares, not NaN', () => {
   const empty = profileOf('');
   const d = diffProfiles(empty, profileOf('main;a 3'));
-  assert.deepEqual(d.symbols.map((r) => [r.name, r.baseSelf, r.baseTotal, r.self, r.total]), [['a', 0, 0, 3, 3], ['main', 0, 0, 0, 3]]);
+  assert.deepEqual(
+    d.symbols.map((r) => [r.name, r.baseSelf, r.baseTotal, r.self, r.total]),
+    [
+      ['a', 0, 0, 3, 3],
+      ['main', 0, 0, 0, 3],
+    ],
+  );
   assert.doesNotMatch(formatDiffTable(d, { base: 'x', target: 'y' }), /NaN/);
 });

@@ -133,7 +133,15 @@ export function diffFlameToWire(f: DiffFlame): DiffFlameGraph {
     for (let i = 0; i < a.length; i++) o.push(a[i]);
     return o;
   };
-  return { frames: f.frames, frame: arr(f.frame), depth: arr(f.depth), total: arr(f.total), self: arr(f.self), baseTotal: arr(f.baseTotal), baseSelf: arr(f.baseSelf) };
+  return {
+    frames: f.frames,
+    frame: arr(f.frame),
+    depth: arr(f.depth),
+    total: arr(f.total),
+    self: arr(f.self),
+    baseTotal: arr(f.baseTotal),
+    baseSelf: arr(f.baseSelf),
+  };
 }
 
 /**
@@ -213,7 +221,11 @@ export function diffFolded(diff: ProfileDiff): string {
 }
 
 /** The symbols diff as a fixed-width table; Δ columns are changes in share, in percentage points. */
-export function formatDiffTable(diff: Pick<ProfileDiff, 'symbols' | 'baseSamples' | 'samples'>, labels: { base: string; target: string }, limit = Infinity): string {
+export function formatDiffTable(
+  diff: Pick<ProfileDiff, 'symbols' | 'baseSamples' | 'samples'>,
+  labels: { base: string; target: string },
+  limit = Infinity,
+): string {
   const pct = (v: number, of: number): number => (of > 0 ? (100 * v) / of : 0);
   const delta = (t: number, b: number): string => {
     const d = pct(t, diff.samples) - pct(b, diff.baseSamples);

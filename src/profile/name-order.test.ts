@@ -36,11 +36,7 @@ test('symbols rows: by self, total, then name as strings compare, and each row n
     [['main', 'b', 'a'], 3],
   ];
   for (const [names, count] of stacks) {
-    tree.add(
-      tree.path(names.map((n) => (n.includes('@') ? f(n.split('@')[0], n.split('@')[1]) : f(n)))),
-      count,
-      0,
-    );
+    tree.add(tree.path(names.map((n) => (n.includes('@') ? f(n.split('@')[0], n.split('@')[1]) : f(n)))), count, 0);
     // The order is kept between builds while the table grows.
     symbolsTable(tree);
   }

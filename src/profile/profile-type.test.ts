@@ -51,13 +51,20 @@ test('a profile type is named from sample type and period type', () => {
 });
 
 test('in one scope, a cpu/nanoseconds profile beside a samples/count one repeats it and is skipped', () => {
-  const classes = classifyScope([names('samples', 'count', 'cpu', 'nanoseconds'), names('cpu', 'nanoseconds', 'cpu', 'nanoseconds'), names('off_cpu', 'nanoseconds')]);
+  const classes = classifyScope([
+    names('samples', 'count', 'cpu', 'nanoseconds'),
+    names('cpu', 'nanoseconds', 'cpu', 'nanoseconds'),
+    names('off_cpu', 'nanoseconds'),
+  ]);
   assert.deepEqual(
     classes.map((c) => ('type' in c ? c.type.key : c.skip)),
     ['cpu', 'duplicate_cpu', 'off_cpu'],
   );
   const alone = classifyScope([names('cpu', 'nanoseconds', 'cpu', 'nanoseconds')]);
-  assert.deepEqual(alone.map((c) => ('type' in c ? [c.type.key, c.cpuNanosValued] : c.skip)), [['cpu', true]]);
+  assert.deepEqual(
+    alone.map((c) => ('type' in c ? [c.type.key, c.cpuNanosValued] : c.skip)),
+    [['cpu', true]],
+  );
 });
 
 test('a CPU and an off-CPU profile of one workload in one scope stay apart, with their own totals', () => {
@@ -77,7 +84,11 @@ test('a CPU and an off-CPU profile of one workload in one scope stay apart, with
     assert.equal(off.type.unit, 'nanoseconds');
     assert.equal(cpu.startMs, Number(T0 / 1_000_000n) + 1);
     assert.equal(off.endMs, Number(T0 / 1_000_000n) + 6);
-    assert.equal(Object.values(w.skipped).reduce((a, b) => a + b, 0), 0, `${path}: nothing skipped`);
+    assert.equal(
+      Object.values(w.skipped).reduce((a, b) => a + b, 0),
+      0,
+      `${path}: nothing skipped`,
+    );
   }
   // One type asked for: CPU by default, and the other type's profiles are not counted as skipped.
   const cpuOnly = aggregateEncoded(encodeRequest(req)).get(KEY)!;
@@ -148,10 +159,29 @@ test('the timeline of each type follows its own samples: CPU samples, off-CPU na
   const wire = readWireRequest(encodeRequest(cpuAndOffCpuRequest()));
   const t0 = Number(T0 / 1_000_000n);
   const cpu = timeline([requestTimes(wire)], { stepMs: 1 });
-  assert.deepEqual(cpu.points.map((p) => [p.t - t0, p.samples, p.cpuNanos]), [[1, 1, CPU_PERIOD], [2, 1, CPU_PERIOD], [3, 1, CPU_PERIOD], [4, 0, 0], [5, 1, CPU_PERIOD]]);
+  assert.deepEqual(
+    cpu.points.map((p) => [p.t - t0, p.samples, p.cpuNanos]),
+    [
+      [1, 1, CPU_PERIOD],
+      [2, 1, CPU_PERIOD],
+      [3, 1, CPU_PERIOD],
+      [4, 0, 0],
+      [5, 1, CPU_PERIOD],
+    ],
+  );
   assert.equal(cpu.periodNanos, CPU_PERIOD);
   const off = timeline([requestTimes(wire, 'off_cpu')], { stepMs: 1 });
-  assert.deepEqual(off.points.map((p) => [p.t - t0, p.samples, p.cpuNanos]), [[1, 2_000_000, 0], [2, 0, 0], [3, 0, 0], [4, 3_000_000, 0], [5, 0, 0], [6, 7_000_000, 0]]);
+  assert.deepEqual(
+    off.points.map((p) => [p.t - t0, p.samples, p.cpuNanos]),
+    [
+      [1, 2_000_000, 0],
+      [2, 0, 0],
+      [3, 0, 0],
+      [4, 3_000_000, 0],
+      [5, 0, 0],
+      [6, 7_000_000, 0],
+    ],
+  );
   assert.equal(off.periodNanos, 0);
   assert.equal(timeline([requestTimes(wire, 'alloc_space:bytes')], { stepMs: 1 }).points.length, 0);
 });
@@ -173,6 +203,9 @@ test('pprof of an off-CPU profile has its own sample type and no period', () => 
   const cpu = PprofProfile.decode(toPprof(aggregateRequest(cpuAndOffCpuRequest()).get(KEY)!));
   assert.deepEqual(
     cpu.sampleType.map((v) => [cpu.stringTable.strings[Number(v.type)], cpu.stringTable.strings[Number(v.unit)]]),
-    [['samples', 'count'], ['cpu', 'nanoseconds']],
+    [
+      ['samples', 'count'],
+      ['cpu', 'nanoseconds'],
+    ],
   );
 });

@@ -71,12 +71,7 @@ test('a request with several resources is split by workload key', () => {
     { resource: { ...K8S_INVENTORY, 'k8s.pod.name': 'inventory-7d9f-xyz' }, folded: 'main;a 7' },
   ]);
   const byKey = aggregateRequest(req);
-  assert.deepEqual([...byKey.keys()].sort(), [
-    'default/Deployment/inventory',
-    'host/Process/node',
-    'host/Service/billing',
-    'shop/StatefulSet/checkout',
-  ]);
+  assert.deepEqual([...byKey.keys()].sort(), ['default/Deployment/inventory', 'host/Process/node', 'host/Service/billing', 'shop/StatefulSet/checkout']);
   assert.equal(foldedStacks(byKey.get('default/Deployment/inventory')!.tree), 'main;a 10\n');
   assert.equal(foldedStacks(byKey.get('host/Process/node')!.tree), 'main;d 6\n');
   const one = aggregateRequest(req, { workload: 'shop/StatefulSet/checkout' });
@@ -110,8 +105,18 @@ test('resource attributes given by string-table reference resolve like plain one
   const attrs = req.resourceProfiles[0].resource!.attributes;
   const ref = (s: string): number => strings.push(s) - 1;
   attrs.push(
-    { $typeName: 'opentelemetry.proto.common.v1.KeyValue', key: '', keyStrindex: ref('k8s.namespace.name'), value: { $typeName: 'opentelemetry.proto.common.v1.AnyValue', value: { case: 'stringValueStrindex', value: ref('prod') } } },
-    { $typeName: 'opentelemetry.proto.common.v1.KeyValue', key: '', keyStrindex: ref('k8s.deployment.name'), value: { $typeName: 'opentelemetry.proto.common.v1.AnyValue', value: { case: 'stringValueStrindex', value: ref('api') } } },
+    {
+      $typeName: 'opentelemetry.proto.common.v1.KeyValue',
+      key: '',
+      keyStrindex: ref('k8s.namespace.name'),
+      value: { $typeName: 'opentelemetry.proto.common.v1.AnyValue', value: { case: 'stringValueStrindex', value: ref('prod') } },
+    },
+    {
+      $typeName: 'opentelemetry.proto.common.v1.KeyValue',
+      key: '',
+      keyStrindex: ref('k8s.deployment.name'),
+      value: { $typeName: 'opentelemetry.proto.common.v1.AnyValue', value: { case: 'stringValueStrindex', value: ref('api') } },
+    },
   );
   const decoded = decodeRequest(encodeRequest(req), 'protobuf');
   assert.deepEqual([...aggregateRequest(decoded).keys()], ['prod/Deployment/api']);
@@ -222,7 +227,10 @@ test('flame graph and symbols are cached per tree until the tree changes', () =>
   assert.equal(symbolsTable(p.tree).find((r) => r.name === 'main')!.self, 4);
   const other = only(aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;c 5' }])));
   mergeWorkloadProfile(p, other);
-  assert.ok(flameGraph(p.tree).frame.some((f) => f >= 0 && flameGraph(p.tree).frames.name[f] === 'c'), 'a merge shows in the next graph');
+  assert.ok(
+    flameGraph(p.tree).frame.some((f) => f >= 0 && flameGraph(p.tree).frames.name[f] === 'c'),
+    'a merge shows in the next graph',
+  );
 });
 
 test('merging chunks of one workload adds their trees', () => {
@@ -260,7 +268,13 @@ test('pprof export decodes with pprof-format to the same totals and stacks', () 
   assert.equal(Number(pprof.period), 50_000_000);
   const fnName = new Map(pprof.function.map((f) => [Number(f.id), strings[Number(f.name)]]));
   const locFn = new Map(pprof.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0].functionId))!]));
-  const lines = pprof.sample.map((s) => `${s.locationId.map((id) => locFn.get(Number(id))).reverse().join(';')} ${s.value[0]}`);
+  const lines = pprof.sample.map(
+    (s) =>
+      `${s.locationId
+        .map((id) => locFn.get(Number(id)))
+        .reverse()
+        .join(';')} ${s.value[0]}`,
+  );
   assert.equal(folded(lines.join('\n')), folded(STACKS));
   const cpu = pprof.sample.reduce((sum, s) => sum + Number(s.value[1]), 0);
   assert.equal(cpu, p.cpuNanos);

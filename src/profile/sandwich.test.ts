@@ -26,7 +26,12 @@ main;idle 35
 
 test('flameFolded round-trips the folded stacks a flame graph was built from', () => {
   const g = flameFrom(STACKS);
-  const expected = STACKS.trim().split('\n').map((l) => l.trim()).sort().join('\n') + '\n';
+  const expected =
+    STACKS.trim()
+      .split('\n')
+      .map((l) => l.trim())
+      .sort()
+      .join('\n') + '\n';
   assert.equal(flameFolded(g), expected);
 });
 

@@ -12,7 +12,15 @@ test('two windows 60 s apart fall into buckets 0 and 6 of a 10 s step, empty one
   const t = timeline([times(bothWindows())], { stepMs: 10_000 });
   assert.deepEqual(
     t.points.map((p) => [p.t - T_A, p.samples, p.cpuNanos]),
-    [[0, 12, 12 * PERIOD], [10_000, 0, 0], [20_000, 0, 0], [30_000, 0, 0], [40_000, 0, 0], [50_000, 0, 0], [60_000, 10, 10 * PERIOD]],
+    [
+      [0, 12, 12 * PERIOD],
+      [10_000, 0, 0],
+      [20_000, 0, 0],
+      [30_000, 0, 0],
+      [40_000, 0, 0],
+      [50_000, 0, 0],
+      [60_000, 10, 10 * PERIOD],
+    ],
   );
   assert.equal(t.periodNanos, PERIOD);
   assert.equal(t.untimedSamples, 0);
@@ -21,7 +29,15 @@ test('two windows 60 s apart fall into buckets 0 and 6 of a 10 s step, empty one
 test('1 ms buckets follow each sample timestamp exactly', () => {
   // WINDOW_A lines of 4, 2, 4 and 2 samples at +0.. ms: 4 at +0, 4 at +1, 2 at +2, 2 at +3.
   const t = timeline([times(windowRequest(WINDOW_A, T_A))], { stepMs: 1 });
-  assert.deepEqual(t.points.map((p) => [p.t - T_A, p.samples]), [[0, 4], [1, 4], [2, 2], [3, 2]]);
+  assert.deepEqual(
+    t.points.map((p) => [p.t - T_A, p.samples]),
+    [
+      [0, 4],
+      [1, 4],
+      [2, 2],
+      [3, 2],
+    ],
+  );
 });
 
 test('samples without timestamps count at the profile time; samples with no time at all apart', () => {
@@ -31,7 +47,10 @@ test('samples without timestamps count at the profile time; samples with no time
     { resource: { 'service.name': 'x' }, folded: 'main;b 3', timeUnixNano: 0n },
   ]);
   const t = timeline([times(req)], { stepMs: 5_000 });
-  assert.deepEqual(t.points.map((p) => [p.t - T_A, p.samples]), [[60_000, 7]]);
+  assert.deepEqual(
+    t.points.map((p) => [p.t - T_A, p.samples]),
+    [[60_000, 7]],
+  );
   assert.equal(t.untimedSamples, 3);
 });
 
@@ -41,11 +60,21 @@ test('buckets add up across chunks; chunk events are cached per byte array', () 
   const b = encodeRequest(windowRequest('main;x 5', T_A + 1));
   assert.equal(chunkTimes(a), chunkTimes(a));
   const t = timeline([chunkTimes(a), chunkTimes(b)], { stepMs: 2 });
-  assert.deepEqual(t.points.map((p) => [p.t - T_A, p.samples]), [[0, 8 + 1], [2, 4 + 2], [4, 2]]);
+  assert.deepEqual(
+    t.points.map((p) => [p.t - T_A, p.samples]),
+    [
+      [0, 8 + 1],
+      [2, 4 + 2],
+      [4, 2],
+    ],
+  );
 });
 
 test('a step that would make too many buckets is refused with the step that fits', () => {
-  assert.throws(() => timeline([times(bothWindows())], { stepMs: 1 }), /makes 60005 buckets over the data's 60004 ms \(at most 10000\); use a step of at least 7 ms/);
+  assert.throws(
+    () => timeline([times(bothWindows())], { stepMs: 1 }),
+    /makes 60005 buckets over the data's 60004 ms \(at most 10000\); use a step of at least 7 ms/,
+  );
   assert.throws(() => timeline([], { stepMs: 0 }), /step must be a positive number/);
   assert.deepEqual(timeline([], { stepMs: 1000 }).points, []);
 });

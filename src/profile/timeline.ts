@@ -44,7 +44,14 @@ export interface ChunkTimes {
 }
 
 const cache = new WeakMap<Uint8Array, Map<string, ChunkTimes>>();
-const NO_TIMES: ChunkTimes = Object.freeze({ ms: new Float64Array(0), samples: new Float64Array(0), nanos: new Float64Array(0), untimedSamples: 0, untimedNanos: 0, periodNanos: 0 });
+const NO_TIMES: ChunkTimes = Object.freeze({
+  ms: new Float64Array(0),
+  samples: new Float64Array(0),
+  nanos: new Float64Array(0),
+  untimedSamples: 0,
+  untimedNanos: 0,
+  periodNanos: 0,
+});
 
 /** The events of one profile type (a ProfileType key) in an encoded (already validated) request, cached per byte array. */
 export function chunkTimes(bytes: Uint8Array, type: string = CPU.key): ChunkTimes {
@@ -128,7 +135,14 @@ export function requestTimesByType(req: WireRequest): Map<string, ChunkTimes> {
   }
   const result = new Map<string, ChunkTimes>();
   for (const [key, t] of byType) {
-    result.set(key, { ms: Float64Array.from(t.ms), samples: Float64Array.from(t.samples), nanos: Float64Array.from(t.nanos), untimedSamples: t.untimedSamples, untimedNanos: t.untimedNanos, periodNanos: t.periodNanos });
+    result.set(key, {
+      ms: Float64Array.from(t.ms),
+      samples: Float64Array.from(t.samples),
+      nanos: Float64Array.from(t.nanos),
+      untimedSamples: t.untimedSamples,
+      untimedNanos: t.untimedNanos,
+      periodNanos: t.periodNanos,
+    });
   }
   return result;
 }

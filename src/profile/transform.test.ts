@@ -4,7 +4,19 @@ import fc from 'fast-check';
 import { CallTree } from './calltree.js';
 import { flameGraph, type FlameGraph } from './flame.js';
 import { flameFolded, frameByName } from './sandwich.js';
-import { collapseRecursion, focusFrame, frameByKey, frameKey, hiddenFrames, hideFrames, keyPathAfterMerge, leftHeavy, mergeFrames, transformFlame, NO_TRANSFORM } from './transform.js';
+import {
+  collapseRecursion,
+  focusFrame,
+  frameByKey,
+  frameKey,
+  hiddenFrames,
+  hideFrames,
+  keyPathAfterMerge,
+  leftHeavy,
+  mergeFrames,
+  transformFlame,
+  NO_TRANSFORM,
+} from './transform.js';
 
 /** A flame graph straight from folded stacks (`a;b;c count` lines). */
 function flameFrom(text: string): FlameGraph {
@@ -226,16 +238,28 @@ test('property: hide and collapse keep every sample and a consistent tree', () =
   const names = ['a', 'b', 'c', 'd', 'e'];
   const stack = fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 7 });
   fc.assert(
-    fc.property(fc.array(fc.tuple(stack, fc.integer({ min: 1, max: 20 })), { minLength: 1, maxLength: 25 }), fc.subarray(names), fc.boolean(), (lines, hide, rec) => {
-      const g = flameFrom(lines.map(([s, n]) => `${s.join(';')} ${n}`).join('\n'));
-      const out = mergeFrames(g, hiddenFrames(g.frames, hide.map((pattern) => ({ pattern: `/^${pattern}$/` }))), rec);
-      assertConsistent(out);
-      assert.equal(out.total[0], g.total[0]);
-      for (let i = 1; i < out.frame.length; i++) assert.ok(!hide.includes(out.frames.name[out.frame[i]]), 'no hidden frame left');
-      const lh = leftHeavy(out);
-      assertConsistent(lh);
-      assert.equal(flameFolded(lh), flameFolded(out));
-    }),
+    fc.property(
+      fc.array(fc.tuple(stack, fc.integer({ min: 1, max: 20 })), { minLength: 1, maxLength: 25 }),
+      fc.subarray(names),
+      fc.boolean(),
+      (lines, hide, rec) => {
+        const g = flameFrom(lines.map(([s, n]) => `${s.join(';')} ${n}`).join('\n'));
+        const out = mergeFrames(
+          g,
+          hiddenFrames(
+            g.frames,
+            hide.map((pattern) => ({ pattern: `/^${pattern}$/` })),
+          ),
+          rec,
+        );
+        assertConsistent(out);
+        assert.equal(out.total[0], g.total[0]);
+        for (let i = 1; i < out.frame.length; i++) assert.ok(!hide.includes(out.frames.name[out.frame[i]]), 'no hidden frame left');
+        const lh = leftHeavy(out);
+        assertConsistent(lh);
+        assert.equal(flameFolded(lh), flameFolded(out));
+      },
+    ),
     { numRuns: 300 },
   );
 });

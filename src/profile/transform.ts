@@ -98,7 +98,13 @@ export function mergeFrames(graph: FlameGraph, hidden: Uint8Array | null, collap
  * frames drop out of it and, with recursion collapsed, a frame repeating the one above it (or
  * the root's, `rootKey`) does too, so a zoom stays on the same frame when frames above it go.
  */
-export function keyPathAfterMerge(frames: FlameGraph['frames'], path: readonly string[], hidden: Uint8Array | null, collapseRecursion: boolean, rootKey = ''): string[] {
+export function keyPathAfterMerge(
+  frames: FlameGraph['frames'],
+  path: readonly string[],
+  hidden: Uint8Array | null,
+  collapseRecursion: boolean,
+  rootKey = '',
+): string[] {
   const out: string[] = [];
   for (const key of path) {
     const f = hidden ? frameByKey(frames, key) : -1;

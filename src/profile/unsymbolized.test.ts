@@ -19,7 +19,12 @@ test('per binary, samples whose own (leaf) frame could not be named: unnamed cal
 test('an unnamed start-up frame at the root of every stack, with named code below, is no alarm', () => {
   const profile = [
     ...aggregateRequest(
-      requestFromFolded([{ resource: { 'service.name': 's' }, folded: 'libc.so.6+0x29d90@/usr/lib/libc.so.6;main;work 9\nlibc.so.6+0x29d90@/usr/lib/libc.so.6;main;libz.so+0x10@/usr/lib/libz.so 1' }]),
+      requestFromFolded([
+        {
+          resource: { 'service.name': 's' },
+          folded: 'libc.so.6+0x29d90@/usr/lib/libc.so.6;main;work 9\nlibc.so.6+0x29d90@/usr/lib/libc.so.6;main;libz.so+0x10@/usr/lib/libz.so 1',
+        },
+      ]),
     ).values(),
   ][0];
   assert.deepEqual(unsymbolizedByBinary(flameGraph(profile.tree)), [{ binary: 'libz.so', samples: 1 }]);
@@ -33,5 +38,8 @@ test('only the engine names for unnamed code count as unsymbolized', () => {
   assert.equal(isUnsymbolized('libfoo.so+0x', 'libfoo.so'), false);
   assert.equal(isUnsymbolized('memcpy', 'libc.so.6'), false);
   assert.equal(isUnsymbolized('0xdead', 'libc.so.6'), false);
-  assert.deepEqual(unsymbolizedByBinary({ frames: { name: [], file: [], line: [], binary: [], kind: [] }, frame: [-1], depth: [0], total: [0], self: [0] }), []);
+  assert.deepEqual(
+    unsymbolizedByBinary({ frames: { name: [], file: [], line: [], binary: [], kind: [] }, frame: [-1], depth: [0], total: [0], self: [0] }),
+    [],
+  );
 });

@@ -141,7 +141,16 @@ export function pickType(all: Map<string, WorkloadProfiles>, type: string, opts:
  * time span from its sample timestamps (min/max, Infinity when none), else from the profile's
  * own time and duration.
  */
-export function addProfileTotals(agg: WorkloadProfile, samples: number, nanos: number, events: number, minMs: number, maxMs: number, profileMs: number, profileEndMs: number): void {
+export function addProfileTotals(
+  agg: WorkloadProfile,
+  samples: number,
+  nanos: number,
+  events: number,
+  minMs: number,
+  maxMs: number,
+  profileMs: number,
+  profileEndMs: number,
+): void {
   if (samples === 0 && nanos === 0) return;
   if (minMs === Infinity && !Number.isNaN(profileMs)) {
     minMs = profileMs;

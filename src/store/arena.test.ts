@@ -27,7 +27,11 @@ class Model {
   }
   check(what: string): void {
     assert.ok(this.ring.used <= this.ring.maxBytes, `${what}: ${this.ring.used} bytes held > cap ${this.ring.maxBytes}`);
-    assert.equal(this.ring.used, this.held.reduce((s, c) => s + c.n, 0), `${what}: bytes held`);
+    assert.equal(
+      this.ring.used,
+      this.held.reduce((s, c) => s + c.n, 0),
+      `${what}: bytes held`,
+    );
     for (const c of this.held) assert.deepEqual(this.ring.read(c.pos, c.n), bytesOf(c.id, c.n), `${what}: chunk ${c.id}`);
   }
 }

@@ -63,7 +63,10 @@ test('an unknown type is an error listing the types there are; cpu is always an 
   assert.equal(store.profile(KEY).samples, 0, 'asked for CPU: an empty CPU profile');
   assert.throws(
     () => store.profile(KEY, {}, 'alloc_space:bytes'),
-    (e: unknown) => e instanceof StoreError && e.code === 'UNKNOWN_TYPE' && e.message === `type="alloc_space:bytes": no such profile type in ${KEY}; types there: off_cpu (Off-CPU)`,
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.code === 'UNKNOWN_TYPE' &&
+      e.message === `type="alloc_space:bytes": no such profile type in ${KEY}; types there: off_cpu (Off-CPU)`,
   );
   assert.equal(store.profile(KEY, {}, OFF_CPU).samples, 5_000);
 });
@@ -80,7 +83,11 @@ test('profiles skipped for a reason are counted; the rest of the request is kept
     b.addSample(unitless, b.stackOfFrames([{ name: 'main' }, { name: 'lost' }]), { value: 9 });
     take(store, b.build());
     assert.equal(foldedStacks(store.profile(KEY).tree), 'main;work 2\n', path);
-    assert.deepEqual(store.types(KEY).map((t) => t.type.key), ['cpu'], path);
+    assert.deepEqual(
+      store.types(KEY).map((t) => t.type.key),
+      ['cpu'],
+      path,
+    );
     assert.equal(store.counters.skipped.missing_type, 1, path);
     assert.equal(store.counters.skipped.missing_unit, 1, path);
     // A chunk of skipped profiles only holds nothing to keep, but is counted all the same.
@@ -127,5 +134,9 @@ test("after many drops every type's running aggregate equals a fresh aggregate o
     }
   }
   assert.ok(store.counters.dropped.byteCapChunks > 30);
-  assert.deepEqual(store.types(KEY).map((t) => t.type.key), ['cpu'], 'off-CPU is gone with its chunks');
+  assert.deepEqual(
+    store.types(KEY).map((t) => t.type.key),
+    ['cpu'],
+    'off-CPU is gone with its chunks',
+  );
 });

@@ -68,11 +68,20 @@ function knownRequest(): ExportProfilesServiceRequest {
   const stack = b.stackOfFrames([{ name: 'main' }, { name: 'alloc' }]);
   const mem = b.profile({ 'service.name': 'api' }, { periodNanos: 0, sampleType: ['alloc_space', 'bytes'], periodType: null, timeUnixNano: ns(T - 30_000) });
   b.addSample(mem, stack, { value: 5_000_000 });
-  const lsNanos = b.profile({ 'process.executable.name': 'ls' }, { periodNanos: PERIOD, sampleType: ['cpu', 'nanoseconds'], timeUnixNano: ns(T - 45_000), durationNano: 0n });
+  const lsNanos = b.profile(
+    { 'process.executable.name': 'ls' },
+    { periodNanos: PERIOD, sampleType: ['cpu', 'nanoseconds'], timeUnixNano: ns(T - 45_000), durationNano: 0n },
+  );
   b.addSample(lsNanos, stack, { value: 250_000_000 });
   const counted = b.profile(K8S_INVENTORY, { periodNanos: PERIOD, timeUnixNano: ns(T - 15_000), durationNano: ns(1000), shareScope: true });
   b.addSample(counted, stack, { value: 3 });
-  const valued = b.profile(K8S_INVENTORY, { periodNanos: PERIOD, sampleType: ['cpu', 'nanoseconds'], timeUnixNano: ns(T - 15_000), durationNano: ns(1000), shareScope: true });
+  const valued = b.profile(K8S_INVENTORY, {
+    periodNanos: PERIOD,
+    sampleType: ['cpu', 'nanoseconds'],
+    timeUnixNano: ns(T - 15_000),
+    durationNano: ns(1000),
+    shareScope: true,
+  });
   b.addSample(valued, stack, { value: 3 * PERIOD });
   return b.build();
 }
@@ -141,7 +150,7 @@ test('the bucket ring follows the store clock: a steady source, then silence, th
   const req = b.build();
   const bytes = encodeRequest(req);
   // Four requests per 10 s bucket for six minutes, alternating the paths: 1 s of CPU per bucket, 0.1 cores.
-  for (let i = 0; i < 6 * 60 / 2.5; i++) {
+  for (let i = 0; i < (6 * 60) / 2.5; i++) {
     if (i % 2 === 0) ingestRequest(store, req);
     else store.ingestEncoded(bytes);
     c.advance(2500);
@@ -224,7 +233,8 @@ test('memory is bounded: at most MAX_SOURCES sources, each with a fixed ring; a 
   const total = MAX_SOURCES + 500;
   for (let from = 0; from < total; from += 1000) {
     const workloads = [];
-    for (let i = from; i < Math.min(total, from + 1000); i++) workloads.push({ resource: { 'process.executable.name': `p${i}` }, folded: 'main 1', periodNanos: PERIOD });
+    for (let i = from; i < Math.min(total, from + 1000); i++)
+      workloads.push({ resource: { 'process.executable.name': `p${i}` }, folded: 'main 1', periodNanos: PERIOD });
     const req = requestFromFolded(workloads);
     if ((from / 1000) % 2 === 0) ingestRequest(store, req);
     else store.ingestEncoded(encodeRequest(req));
@@ -245,7 +255,8 @@ test('cores over the last minute are the mean of the newest CPU_RATE_BUCKETS buc
   const store = new ProfileStore(DEFAULT_LIMITS, c.now);
   // One bucket each, 1..8 s of CPU, in the eight buckets before T.
   const workloads = [];
-  for (let k = 1; k <= 8; k++) workloads.push({ resource: { 'service.name': 'ramp' }, folded: `main;f${k} ${k * 100}`, periodNanos: PERIOD, timeUnixNano: ns(T - 10_000 * (9 - k)) });
+  for (let k = 1; k <= 8; k++)
+    workloads.push({ resource: { 'service.name': 'ramp' }, folded: `main;f${k} ${k * 100}`, periodNanos: PERIOD, timeUnixNano: ns(T - 10_000 * (9 - k)) });
   ingestRequest(store, requestFromFolded(workloads));
   c.set(T + 2000);
   const s: SourceInfo = store.sourceInfo('host/Service/ramp')!;

@@ -63,7 +63,13 @@ test('at the slot limit the least recently used slot is evicted; a view refreshe
   }
   store.profile('host/Service/a'); // a is now the most recently used
   store.open(wl('host/Service/d'));
-  assert.deepEqual(store.listSources().filter((s) => s.profiling.active).map((s) => s.key), ['host/Service/a', 'host/Service/c', 'host/Service/d']);
+  assert.deepEqual(
+    store
+      .listSources()
+      .filter((s) => s.profiling.active)
+      .map((s) => s.key),
+    ['host/Service/a', 'host/Service/c', 'host/Service/d'],
+  );
   store.open(wl('host/Service/e'));
   assert.equal(store.slot('host/Service/c'), undefined, 'c was least recently used next');
   assert.equal(store.counters.evictions.lru, 2);
@@ -197,7 +203,13 @@ test('live resize prunes by LRU and by bytes', () => {
   const chunk = store.slot('host/Service/d')!.chunks[0].bytes.byteLength;
   const limits = store.setLimits({ maxSlots: 2, slotMaxBytes: chunk });
   assert.equal(limits.maxSlots, 2);
-  assert.deepEqual(store.listSources().filter((s) => s.profiling.active).map((s) => s.key), ['host/Service/c', 'host/Service/d']);
+  assert.deepEqual(
+    store
+      .listSources()
+      .filter((s) => s.profiling.active)
+      .map((s) => s.key),
+    ['host/Service/c', 'host/Service/d'],
+  );
   assert.equal(foldedStacks(store.profile('host/Service/d').tree), 'main;y 1\n');
   assert.throws(() => store.setLimits({ maxSlots: 0 }), /maxSlots: must be at least 1/);
   assert.throws(() => store.setLimits({ nope: 1 } as never), /Unrecognized key/);
@@ -232,7 +244,11 @@ test('limits come from the environment; bad values name the variable', () => {
     [{ PROFILES_SLOT_MAX_BYTES: '-5' }, /^PROFILES_SLOT_MAX_BYTES="-5": must be a whole number$/],
     [{ PROFILES_CLEANUP_INTERVAL_SECONDS: '1.5' }, /^PROFILES_CLEANUP_INTERVAL_SECONDS="1.5": must be a whole number$/],
   ];
-  for (const [env, re] of bad) assert.throws(() => limitsFromEnv(env), (e: unknown) => e instanceof ConfigError && re.test(e.message));
+  for (const [env, re] of bad)
+    assert.throws(
+      () => limitsFromEnv(env),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+    );
 });
 
 test('subscribers hear about new data for their slot only', () => {

@@ -24,7 +24,10 @@ test('sources list every workload seen, with or without a slot', async () => {
   const res = await app.inject({ method: 'GET', url: '/api/sources' });
   assert.equal(res.statusCode, 200);
   const body = res.json() as SourcesResponse;
-  assert.deepEqual(body.sources.map((s) => [s.key, s.namespace, s.kind, s.name, s.profiling.active]), [[KEY, 'default', 'Deployment', 'inventory', false]]);
+  assert.deepEqual(
+    body.sources.map((s) => [s.key, s.namespace, s.kind, s.name, s.profiling.active]),
+    [[KEY, 'default', 'Deployment', 'inventory', false]],
+  );
   assert.equal(body.limits.maxSlots, 24);
 });
 
@@ -53,7 +56,10 @@ test('enable, ingest, read the profile with exact self/total, download pprof, di
   assert.equal(pb.statusCode, 200);
   assert.match(String(pb.headers['content-disposition']), /attachment; filename="default-Deployment-inventory\.pb\.gz"/);
   const decoded = PprofProfile.decode(gunzipSync(pb.rawPayload));
-  assert.equal(decoded.sample.reduce((s, x) => s + Number(x.value[0]), 0), 10);
+  assert.equal(
+    decoded.sample.reduce((s, x) => s + Number(x.value[0]), 0),
+    10,
+  );
 
   const off = await app.inject({ method: 'DELETE', url: `/api/sources/${ENC}/profiling` });
   assert.equal(off.statusCode, 200);

@@ -16,7 +16,18 @@ import { unsymbolizedOf } from '../profile/unsymbolized.js';
 import { parseWorkloadKey, type WorkloadId } from '../profile/workload.js';
 import { ProfileStore, StoreError } from '../store/store.js';
 import { emptyCpuSeries } from '../store/cpu.js';
-import type { DiffResponse, DiffSide, ProfileResponse, ProfileTypeInfo, ProfileTypeName, SlotResponse, SourceInfo, SourcesResponse, StoreLimits, TimelineResponse } from '../api/types.js';
+import type {
+  DiffResponse,
+  DiffSide,
+  ProfileResponse,
+  ProfileTypeInfo,
+  ProfileTypeName,
+  SlotResponse,
+  SourceInfo,
+  SourcesResponse,
+  StoreLimits,
+  TimelineResponse,
+} from '../api/types.js';
 import type { WorkloadProfile } from '../profile/workload-profile.js';
 import type { ProfileType } from '../profile/profile-type.js';
 import type { Slot, TypeSummary } from '../store/slot.js';
@@ -25,7 +36,15 @@ import { registerStoreMetrics } from './metrics.js';
 import { serveSlotEvents } from './events.js';
 import { PROFILE_MEDIA_TYPE, encodeProfile } from '../api/profile-codec.js';
 import { registerPipelineRoutes } from './pipeline-routes.js';
-import { FIRST_DIR, SOURCES_LIMIT_MAX, querySources, type SortDir, type SourceSortKey, type SourceStateFilter, type SourcesQuery } from '../api/source-query.js';
+import {
+  FIRST_DIR,
+  SOURCES_LIMIT_MAX,
+  querySources,
+  type SortDir,
+  type SourceSortKey,
+  type SourceStateFilter,
+  type SourcesQuery,
+} from '../api/source-query.js';
 
 export interface UiAppOptions {
   store: ProfileStore;
@@ -124,7 +143,9 @@ export async function buildUiApp(opts: UiAppOptions): Promise<FastifyInstance> {
     const first = chunks[0];
     const last = chunks[chunks.length - 1];
     const data = `${serialOf(slot)}:${first?.pos ?? 0}:${last ? last.pos + last.byteLength : 0}:${chunks.length}`;
-    const hash = createHash('sha1').update(JSON.stringify([boot, data, type, window.from ?? null, window.to ?? null, search ?? null, format])).digest('base64url');
+    const hash = createHash('sha1')
+      .update(JSON.stringify([boot, data, type, window.from ?? null, window.to ?? null, search ?? null, format]))
+      .digest('base64url');
     return `W/"${hash.slice(0, 22)}"`;
   };
 
@@ -370,11 +391,17 @@ function framesHeld(param: string | undefined, table: string, count: number): nu
 }
 
 function sendError(reply: FastifyReply, statusCode: number, code: string, message: string): FastifyReply {
-  return reply.code(statusCode).type('application/json').send({ statusCode, code, error: statusText(statusCode), message });
+  return reply
+    .code(statusCode)
+    .type('application/json')
+    .send({ statusCode, code, error: statusText(statusCode), message });
 }
 
 function statusText(status: number): string {
-  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type' }[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
+  return (
+    { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type' }[status] ??
+    (status >= 500 ? 'Internal Server Error' : 'Error')
+  );
 }
 
 function workloadKey(key: string): WorkloadId {
@@ -384,7 +411,13 @@ function workloadKey(key: string): WorkloadId {
 }
 
 function emptySource(w: WorkloadId): SourceInfo {
-  return { ...w, lastSeenAt: 0, cpuCores: 0, cpuSeries: emptyCpuSeries(), profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null } };
+  return {
+    ...w,
+    lastSeenAt: 0,
+    cpuCores: 0,
+    cpuSeries: emptyCpuSeries(),
+    profiling: { active: false, bytes: 0, chunks: 0, samples: 0, lastDataAt: null, expiresAt: null },
+  };
 }
 
 /** The `type` query parameter: a profile type key, or undefined when absent or empty. */
@@ -432,14 +465,16 @@ function parseSourcesQuery(q: Record<string, string | undefined>): SourcesQuery 
   const state = q.state ?? 'all';
   if (state !== 'all' && state !== 'profiling' && state !== 'off') bad(`state=${JSON.stringify(state)}: expected all, profiling or off`);
   const key = q.sort;
-  if (key !== undefined && key !== 'name' && key !== 'cpu' && key !== 'lastSeen' && key !== 'profiling') bad(`sort=${JSON.stringify(key)}: expected name, cpu, lastSeen or profiling`);
+  if (key !== undefined && key !== 'name' && key !== 'cpu' && key !== 'lastSeen' && key !== 'profiling')
+    bad(`sort=${JSON.stringify(key)}: expected name, cpu, lastSeen or profiling`);
   const dir = q.dir ?? (key === undefined ? undefined : FIRST_DIR[key as SourceSortKey]);
   if (dir !== undefined && dir !== 'asc' && dir !== 'desc') bad(`dir=${JSON.stringify(dir)}: expected asc or desc`);
   if (key === undefined && dir !== undefined) bad('dir needs sort');
   let limit: number | undefined;
   if (q.limit !== undefined) {
     limit = Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > SOURCES_LIMIT_MAX) bad(`limit=${JSON.stringify(q.limit)}: expected a whole number from 1 to ${SOURCES_LIMIT_MAX}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > SOURCES_LIMIT_MAX)
+      bad(`limit=${JSON.stringify(q.limit)}: expected a whole number from 1 to ${SOURCES_LIMIT_MAX}`);
   }
   if (q.keep !== undefined && q.keep.length > 1024) bad('keep is longer than 1024 characters');
   const sort = key === undefined ? undefined : { key: key as SourceSortKey, dir: dir as SortDir };

@@ -60,7 +60,11 @@ test('an unknown type is a 400 that lists the types there are, on every per-sour
   ]) {
     const err = await get<ApiError>(url, 400);
     assert.equal(err.code, 'PL_UI_UNKNOWN_TYPE', url);
-    assert.match(err.message, /type="alloc_space:bytes": no such profile type in default\/Deployment\/inventory; types there: cpu \(CPU\), off_cpu \(Off-CPU\)/, url);
+    assert.match(
+      err.message,
+      /type="alloc_space:bytes": no such profile type in default\/Deployment\/inventory; types there: cpu \(CPU\), off_cpu \(Off-CPU\)/,
+      url,
+    );
   }
   const empty = await get<ProfileResponse>(`/api/sources/${ENC}/profile?type=`);
   assert.equal(empty.type.key, 'cpu', 'an empty type is the default');
@@ -80,19 +84,31 @@ test('timeline, pprof download and diff follow the type', async () => {
   store.ingestEncoded(encodeRequest(cpuAndOffCpuRequest()));
   const tl = await get<TimelineResponse>(`/api/sources/${ENC}/timeline?step=0.001&type=off_cpu`);
   assert.equal(tl.type.key, 'off_cpu');
-  assert.deepEqual(tl.profileTypes.map((t) => t.key), ['cpu', 'off_cpu']);
-  assert.equal(tl.points.reduce((a, p) => a + p.samples, 0), 12_000_000);
+  assert.deepEqual(
+    tl.profileTypes.map((t) => t.key),
+    ['cpu', 'off_cpu'],
+  );
+  assert.equal(
+    tl.points.reduce((a, p) => a + p.samples, 0),
+    12_000_000,
+  );
   assert.equal(tl.periodNanos, 0);
   const cpuTl = await get<TimelineResponse>(`/api/sources/${ENC}/timeline?step=0.001`);
   assert.equal(cpuTl.type.key, 'cpu');
-  assert.equal(cpuTl.points.reduce((a, p) => a + p.cpuNanos, 0), 4 * CPU_PERIOD);
+  assert.equal(
+    cpuTl.points.reduce((a, p) => a + p.cpuNanos, 0),
+    4 * CPU_PERIOD,
+  );
 
   const pb = await app.inject({ method: 'GET', url: `/api/sources/${ENC}/profile.pb.gz?type=off_cpu` });
   assert.equal(pb.statusCode, 200);
   assert.match(String(pb.headers['content-disposition']), /filename="default-Deployment-inventory-off_cpu\.pb\.gz"/);
   const prof = PprofProfile.decode(gunzipSync(pb.rawPayload));
   assert.equal(prof.stringTable.strings[Number(prof.sampleType[0].type)], 'off_cpu');
-  assert.equal(prof.sample.reduce((a, s) => a + Number(s.value[0]), 0), 12_000_000);
+  assert.equal(
+    prof.sample.reduce((a, s) => a + Number(s.value[0]), 0),
+    12_000_000,
+  );
 
   const diff = await get<DiffResponse>(`/api/diff?base=${ENC}&type=off_cpu`);
   assert.deepEqual(diff.type, { key: 'off_cpu', label: 'Off-CPU', unit: 'nanoseconds' });
@@ -106,11 +122,17 @@ test('a cached CPU answer still lists a type that arrived since', async () => {
   const { store, get } = await setup();
   ingest(store, requestFromFolded([{ resource: K8S_INVENTORY, folded: 'main;a 3' }]));
   const first = await get<ProfileResponse>(`/api/sources/${ENC}/profile`);
-  assert.deepEqual(first.profileTypes.map((t) => t.key), ['cpu']);
+  assert.deepEqual(
+    first.profileTypes.map((t) => t.key),
+    ['cpu'],
+  );
   store.ingestEncoded(encodeRequest(cpuAndOffCpuRequest([{ frames: [{ name: 'main' }, { name: 'wait' }], offCpu: [[1, 10]] }])));
   const again = await get<ProfileResponse>(`/api/sources/${ENC}/profile`);
   assert.equal(again.samples, 3, 'the CPU tree did not change');
-  assert.deepEqual(again.profileTypes.map((t) => t.key), ['cpu', 'off_cpu']);
+  assert.deepEqual(
+    again.profileTypes.map((t) => t.key),
+    ['cpu', 'off_cpu'],
+  );
 });
 
 test('/metrics counts skipped profiles by reason; /api/slots has the same figures', async () => {

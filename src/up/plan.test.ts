@@ -19,9 +19,17 @@ test('running up without a file is the opt-in; with a file its profiling.enabled
 });
 
 test('the file sets ports and rates, flags override them', () => {
-  const config = parseConfig({ profiling: { ui: { port: 8080, otlp: { http: { port: 0 } } }, node: { hz: 49, interval: '2s' }, gateway: { grpc: { host: '0.0.0.0', port: 5317 } } } });
+  const config = parseConfig({
+    profiling: { ui: { port: 8080, otlp: { http: { port: 0 } } }, node: { hz: 49, interval: '2s' }, gateway: { grpc: { host: '0.0.0.0', port: 5317 } } },
+  });
   const fromFile = upPlan(config, 'f.yaml', {}, DEFAULT_LIMITS);
-  assert.deepEqual(fromFile.ui, { host: '127.0.0.1', port: 8080, otlpGrpc: { host: '127.0.0.1', port: 14317 }, otlpHttp: { host: '127.0.0.1', port: 0 }, limits: DEFAULT_LIMITS });
+  assert.deepEqual(fromFile.ui, {
+    host: '127.0.0.1',
+    port: 8080,
+    otlpGrpc: { host: '127.0.0.1', port: 14317 },
+    otlpHttp: { host: '127.0.0.1', port: 0 },
+    limits: DEFAULT_LIMITS,
+  });
   assert.deepEqual(fromFile.node, { hz: 49, intervalMs: 2000, bpftrace: 'bpftrace' });
   assert.deepEqual(fromFile.gateway.grpc, { host: '0.0.0.0', port: 5317 });
   const flagged = upPlan(config, 'f.yaml', { port: 0, hz: 99, interval: 500, gatewayGrpc: false, bpftrace: '/opt/bt' }, DEFAULT_LIMITS);
@@ -31,8 +39,14 @@ test('the file sets ports and rates, flags override them', () => {
 });
 
 test('a plan whose parts cannot reach each other is refused, naming the key', () => {
-  assert.throws(() => upPlan(defaults, undefined, { gatewayGrpc: false, gatewayHttp: false }, DEFAULT_LIMITS), /^ConfigFileError: flags: profiling\.gateway: both grpc and http are off/);
-  assert.throws(() => upPlan(defaults, 'x.yaml', { uiOtlpGrpc: false, uiOtlpHttp: false }, DEFAULT_LIMITS), /^ConfigFileError: x\.yaml: profiling\.ui\.otlp: both receivers are off/);
+  assert.throws(
+    () => upPlan(defaults, undefined, { gatewayGrpc: false, gatewayHttp: false }, DEFAULT_LIMITS),
+    /^ConfigFileError: flags: profiling\.gateway: both grpc and http are off/,
+  );
+  assert.throws(
+    () => upPlan(defaults, 'x.yaml', { uiOtlpGrpc: false, uiOtlpHttp: false }, DEFAULT_LIMITS),
+    /^ConfigFileError: x\.yaml: profiling\.ui\.otlp: both receivers are off/,
+  );
 });
 
 test('parts are dialled on loopback when bound to a wildcard, gRPC preferred', () => {
@@ -41,7 +55,10 @@ test('parts are dialled on loopback when bound to a wildcard, gRPC preferred', (
   assert.equal(dialHost('::1'), '[::1]');
   assert.equal(dialHost('10.0.0.5'), '10.0.0.5');
   assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }), { protocol: 'grpc', endpoint: '127.0.0.1:1' });
-  assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }, 'http'), { protocol: 'http', endpoint: 'http://127.0.0.1:2' });
+  assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 }, http: { host: '0.0.0.0', port: 2 } }, 'http'), {
+    protocol: 'http',
+    endpoint: 'http://127.0.0.1:2',
+  });
   assert.deepEqual(targetOf({ grpc: { host: '0.0.0.0', port: 1 } }, 'http'), { protocol: 'grpc', endpoint: '127.0.0.1:1' });
   assert.deepEqual(targetOf({ http: { host: '127.0.0.1', port: 2 } }), { protocol: 'http', endpoint: 'http://127.0.0.1:2' });
   assert.equal(browsable('http://0.0.0.0:3000'), 'http://127.0.0.1:3000');
@@ -50,7 +67,9 @@ test('parts are dialled on loopback when bound to a wildcard, gRPC preferred', (
 });
 
 test('every hop gets the exporter tuning of profiling.exporter', () => {
-  const config = parseConfig({ profiling: { exporter: { enableDataCompression: false, timeout: '2s', retryOnFailure: { maxElapsedTime: '1m' }, queue: { maxItems: 7 } } } });
+  const config = parseConfig({
+    profiling: { exporter: { enableDataCompression: false, timeout: '2s', retryOnFailure: { maxElapsedTime: '1m' }, queue: { maxItems: 7 } } },
+  });
   assert.deepEqual(exporterTuning(config), {
     enableDataCompression: false,
     timeout: 2000,
@@ -60,10 +79,22 @@ test('every hop gets the exporter tuning of profiling.exporter', () => {
 });
 
 test('the config file: --config, else $PILOTLIGHT_CONFIG, else ./pilotlight.yaml when present', () => {
-  assert.equal(configPath('a.yaml', { PILOTLIGHT_CONFIG: 'b.yaml' }, () => true), 'a.yaml');
-  assert.equal(configPath(undefined, { PILOTLIGHT_CONFIG: 'b.yaml' }, () => true), 'b.yaml');
-  assert.equal(configPath(undefined, {}, () => true), 'pilotlight.yaml');
-  assert.equal(configPath(undefined, { PILOTLIGHT_CONFIG: '' }, () => false), undefined);
+  assert.equal(
+    configPath('a.yaml', { PILOTLIGHT_CONFIG: 'b.yaml' }, () => true),
+    'a.yaml',
+  );
+  assert.equal(
+    configPath(undefined, { PILOTLIGHT_CONFIG: 'b.yaml' }, () => true),
+    'b.yaml',
+  );
+  assert.equal(
+    configPath(undefined, {}, () => true),
+    'pilotlight.yaml',
+  );
+  assert.equal(
+    configPath(undefined, { PILOTLIGHT_CONFIG: '' }, () => false),
+    undefined,
+  );
 });
 
 test('pilotlight.example.yaml shows every default, and its commented destinations are valid', async () => {

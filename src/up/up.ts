@@ -74,7 +74,13 @@ export class LocalStack {
       const gateway = new Gateway({
         ...gatewayPlan(
           plan.config,
-          { grpc: plan.gateway.grpc, http: plan.gateway.http, uiEndpoint: toUi.endpoint, uiProtocol: toUi.protocol, uiApi: plan.config.profiling.gateway.ui.subscription.enabled ? ui.url : false },
+          {
+            grpc: plan.gateway.grpc,
+            http: plan.gateway.http,
+            uiEndpoint: toUi.endpoint,
+            uiProtocol: toUi.protocol,
+            uiApi: plan.config.profiling.gateway.ui.subscription.enabled ? ui.url : false,
+          },
           plan.configSource,
           false, // upPlan already applied profiling.enabled (file or flag)
         ),
@@ -110,7 +116,11 @@ export class LocalStack {
       const rates = { hz: plan.node.hz, intervalMs: plan.node.intervalMs };
       const { offCpu } = plan.config.profiling.node;
       if (offCpu.enabled && plan.config.profiling.node.sampler !== 'ebpf-profiler') {
-        progress.step('node', 'skipped', 'off-CPU profiles (profiling.node.offCpu.enabled) need the eBPF profiler (profiling.node.sampler: ebpf-profiler); bpftrace sends CPU profiles only');
+        progress.step(
+          'node',
+          'skipped',
+          'off-CPU profiles (profiling.node.offCpu.enabled) need the eBPF profiler (profiling.node.sampler: ebpf-profiler); bpftrace sends CPU profiles only',
+        );
       }
       const sampler =
         plan.config.profiling.node.sampler === 'ebpf-profiler'

@@ -49,7 +49,10 @@ export interface Harness {
   /** Types a query into the search box (as the user would). */
   search: (query: string) => void;
   /** The search core (focus.ts: parse + match names + measure the share), for the benchmark. */
-  searchFlame: (g: FlameGraph, query: string) => { ok: true; matchedSamples: number; totalSamples: number; matchedFrames: number } | { ok: false; error: string };
+  searchFlame: (
+    g: FlameGraph,
+    query: string,
+  ) => { ok: true; matchedSamples: number; totalSamples: number; matchedFrames: number } | { ok: false; error: string };
   /** A synthetic graph of about `nodes` nodes (built, not drawn: time `load` on its own). */
   make: (nodes: number, seed?: number) => FlameGraph;
   /** Draws a synthetic graph of about `nodes` nodes; returns its node count. */

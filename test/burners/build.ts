@@ -63,6 +63,10 @@ export function goBinary(): string | undefined {
 export function buildGoLeafBurner(go: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'pl-leafgo-'));
   const out = join(dir, 'plleafgo');
-  execFileSync(go, ['build', '-o', out, LEAF_GO], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } });
+  execFileSync(go, ['build', '-o', out, LEAF_GO], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' },
+  });
   return out;
 }

@@ -11,11 +11,15 @@ const NOBODY = 65534;
  */
 export function nobodyUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'switching to user nobody needs root';
-  const probe = spawnSync(process.execPath, ['-e', 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)', join(ROOT, 'node_modules', 'tsx', 'package.json')], {
-    uid: NOBODY,
-    gid: NOBODY,
-    encoding: 'utf8',
-  });
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)', join(ROOT, 'node_modules', 'tsx', 'package.json')],
+    {
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+    },
+  );
   if (probe.status !== 0) return `user nobody cannot read this checkout (${ROOT}), so the CLI cannot run as nobody here`;
   return undefined;
 }

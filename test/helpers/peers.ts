@@ -53,10 +53,14 @@ function required(dir: string, module: string): string {
 }
 
 export function collectorBinary(): Found {
-  return built(`OpenTelemetry Collector ${PEER_VERSIONS.COLLECTOR_BUILDER_VERSION}`, join(PEERS_DIR, `collector-${buildKey(['versions.env', 'collector/manifest.yaml'])}`, 'otelcol-pilotlight'));
+  return built(
+    `OpenTelemetry Collector ${PEER_VERSIONS.COLLECTOR_BUILDER_VERSION}`,
+    join(PEERS_DIR, `collector-${buildKey(['versions.env', 'collector/manifest.yaml'])}`, 'otelcol-pilotlight'),
+  );
 }
 
-const EBPF_DIR = (): string => join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum', 'ebpf-profiler/reporter/main.go'])}`);
+const EBPF_DIR = (): string =>
+  join(PEERS_DIR, `ebpf-profiler-${buildKey(['versions.env', 'ebpf-profiler/go.mod', 'ebpf-profiler/go.sum', 'ebpf-profiler/reporter/main.go'])}`);
 
 /**
  * tools/peers/ebpf-profiler/reporter: the eBPF profiler's own OTLP reporter sending known traces,
@@ -121,7 +125,7 @@ export function pyroscopeBinary(): Found {
     return {
       why:
         'Grafana Pyroscope is not available here: the Go module proxy refuses github.com/grafana/pyroscope/v2 (and v1.14+, the releases that speak ' +
-        "this OTLP Profiles layout), so setup cannot build it. Set PILOTLIGHT_PYROSCOPE_BIN to a Pyroscope >= 2.x binary to run this test",
+        'this OTLP Profiles layout), so setup cannot build it. Set PILOTLIGHT_PYROSCOPE_BIN to a Pyroscope >= 2.x binary to run this test',
     };
   }
   if (!existsSync(path)) return { why: `PILOTLIGHT_PYROSCOPE_BIN=${path} does not exist` };
@@ -152,7 +156,14 @@ export interface Peer {
 const OUTPUT_KEEP = 256 * 1024;
 
 /** Starts `cmd`, resolves once `ready` holds (polled), rejects with its output if it exits or times out first. */
-async function startPeer(t: TestContext, name: string, cmd: string, args: string[], ready: (out: string) => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<Peer> {
+async function startPeer(
+  t: TestContext,
+  name: string,
+  cmd: string,
+  args: string[],
+  ready: (out: string) => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<Peer> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer): void => {
@@ -218,7 +229,9 @@ export async function startCollector(t: TestContext, path: string, exporters: Re
     },
   };
   const file = tempFile(t, 'collector.yaml', stringify(config));
-  const peer = await startPeer(t, 'OpenTelemetry Collector', path, ['--config', file, '--feature-gates=service.profilesSupport'], (out) => out.includes('Everything is ready'));
+  const peer = await startPeer(t, 'OpenTelemetry Collector', path, ['--config', file, '--feature-gates=service.profilesSupport'], (out) =>
+    out.includes('Everything is ready'),
+  );
   return { ...peer, ports };
 }
 
@@ -233,7 +246,17 @@ export interface EbpfProfilerOptions {
 
 /** The OpenTelemetry eBPF profiler, sampling every process, sending to `agent`. */
 export async function startEbpfProfiler(t: TestContext, path: string, o: EbpfProfilerOptions): Promise<Peer> {
-  const args = ['-collection-agent', o.agent, '-disable-tls', '-samples-per-second', String(o.hz ?? 20), '-reporter-interval', o.reporterInterval ?? '1s', '-reporter-jitter', '0'];
+  const args = [
+    '-collection-agent',
+    o.agent,
+    '-disable-tls',
+    '-samples-per-second',
+    String(o.hz ?? 20),
+    '-reporter-interval',
+    o.reporterInterval ?? '1s',
+    '-reporter-jitter',
+    '0',
+  ];
   if (o.offCpuThreshold) args.push('-off-cpu-threshold', String(o.offCpuThreshold));
   return startPeer(t, 'OpenTelemetry eBPF profiler', path, args, (out) => out.includes('Attached sched monitor'), 120_000);
 }
@@ -282,12 +305,19 @@ export async function startPyroscope(t: TestContext, path: string): Promise<Peer
     '-storage.backend=filesystem',
     `-storage.filesystem.dir=${join(dir, 'data')}`,
   ];
-  const peer = await startPeer(t, 'Grafana Pyroscope', path, args, async () => {
-    try {
-      return (await fetch(`${url}/ready`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 120_000);
+  const peer = await startPeer(
+    t,
+    'Grafana Pyroscope',
+    path,
+    args,
+    async () => {
+      try {
+        return (await fetch(`${url}/ready`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    120_000,
+  );
   return { ...peer, url };
 }

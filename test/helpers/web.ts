@@ -62,7 +62,14 @@ export interface RunningUi {
 
 /** The real UI server (store + OTLP/HTTP receiver + API + web app) on loopback ports. */
 export async function startUi(limits: Partial<StoreLimits> = {}): Promise<RunningUi> {
-  const ui = await startUiServer({ host: '127.0.0.1', port: 0, webRoot: WEB_DIST, limits: { ...DEFAULT_LIMITS, ...limits }, eventsHeartbeatMs: 1000, otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } } });
+  const ui = await startUiServer({
+    host: '127.0.0.1',
+    port: 0,
+    webRoot: WEB_DIST,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    eventsHeartbeatMs: 1000,
+    otlp: { grpc: false, http: { host: '127.0.0.1', port: 0 } },
+  });
   const otlpUrl = `http://127.0.0.1:${ui.otlp.http!.port}/v1development/profiles`;
   return {
     url: ui.url,

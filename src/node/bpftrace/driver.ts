@@ -193,6 +193,10 @@ export class BpftraceDriver {
 
 function startFailure(bpftrace: string, code: number | null, stderr: string[]): string {
   if (code === 127) return `bpftrace not found (${bpftrace}); install it (Debian: apt-get install bpftrace)`;
-  const detail = stderr.filter((l) => /error|denied|permission|not supported|failed/i.test(l)).slice(-2).join('; ') || stderr.slice(-2).join('; ');
+  const detail =
+    stderr
+      .filter((l) => /error|denied|permission|not supported|failed/i.test(l))
+      .slice(-2)
+      .join('; ') || stderr.slice(-2).join('; ');
   return `bpftrace could not attach the profiling probe${detail ? `: ${detail}` : ` (exit code ${code})`}`;
 }

@@ -5,8 +5,7 @@ import { buildProgram } from './program.js';
 
 // Lines as bpftrace 0.17 prints them with -f json and BPFTRACE_NO_USER_SYMBOLS=1 (recorded).
 const USER_ONLY = '7615,7615,burn,,\n    0x55c94bc40154\n    0x55c94bc4016a\n    0x7f45451ed24a\n,0';
-const WITH_KERNEL =
-  '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n,0';
+const WITH_KERNEL = '7846,7846,node,\n    native_set_pte+0\n    set_ptes.isra.0+54\n    asm_exc_page_fault+34\n,\n    0x1f5f370\n    0xd15ae1\n,0';
 
 test('parseSampleKey splits pid, tid, comm and both stacks, leaf first', () => {
   assert.deepEqual(parseSampleKey(USER_ONLY), {
@@ -104,7 +103,13 @@ test('parseOutputLine reads first-sample process announcements (printf lines) an
     exec: '6',
     comm: 'my burner',
   });
-  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 0 kworker/0:1\\n"}'), { type: 'process', pid: 7, start: '0', exec: '0', comm: 'kworker/0:1' });
+  assert.deepEqual(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 0 kworker/0:1\\n"}'), {
+    type: 'process',
+    pid: 7,
+    start: '0',
+    exec: '0',
+    comm: 'kworker/0:1',
+  });
   assert.equal(parseOutputLine('{"type": "printf", "data": "pl-proc 7 0 kworker\\n"}')?.type, 'other');
   assert.equal(parseOutputLine('{"type": "printf", "data": "pl-proc x 1 y\\n"}')?.type, 'other');
   assert.equal(parseOutputLine('{"type": "printf", "data": "hello\\n"}')?.type, 'other');

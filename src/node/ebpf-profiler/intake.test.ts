@@ -49,7 +49,13 @@ function profilerRequest(pid: number, exe: string, stack: Frame[], timestamps: n
   const locations: object[] = [{}];
   for (const f of stack) {
     if ('address' in f) {
-      mappings.push({ memoryStart: f.start, memoryLimit: f.limit, fileOffset: f.offset, filenameStrindex: str(f.file), attributeIndices: f.buildId ? [attr('process.executable.build_id.gnu', f.buildId)] : [] });
+      mappings.push({
+        memoryStart: f.start,
+        memoryLimit: f.limit,
+        fileOffset: f.offset,
+        filenameStrindex: str(f.file),
+        attributeIndices: f.buildId ? [attr('process.executable.build_id.gnu', f.buildId)] : [],
+      });
       locations.push({ mappingIndex: mappings.length - 1, address: f.address, attributeIndices: [attr('profile.frame.type', 'native')] });
     } else {
       functions.push({ nameStrindex: str(f.name), filenameStrindex: str(f.file ?? '') });
@@ -93,18 +99,35 @@ function profilerRequest(pid: number, exe: string, stack: Frame[], timestamps: n
         ],
       },
     ],
-    dictionary: { stringTable: strings, attributeTable: attributes, mappingTable: mappings, functionTable: functions, locationTable: locations, stackTable: [{}, { locationIndices: locations.map((_, i) => i).slice(1) }] },
+    dictionary: {
+      stringTable: strings,
+      attributeTable: attributes,
+      mappingTable: mappings,
+      functionTable: functions,
+      locationTable: locations,
+      stackTable: [{}, { locationIndices: locations.map((_, i) => i).slice(1) }],
+    },
   });
 }
 
 function intake(o: { workloads?: string[]; offCpu?: boolean } = {}): { intake: ProfilerIntake; symbolizer: Symbolizer } {
-  const attribution = new Attribution({ procRoot: '/proc', kubernetes: 'off', podListIntervalMs: 30_000, cgroups: [], workloads: o.workloads ?? [] }, pino({ level: 'silent' }));
+  const attribution = new Attribution(
+    { procRoot: '/proc', kubernetes: 'off', podListIntervalMs: 30_000, cgroups: [], workloads: o.workloads ?? [] },
+    pino({ level: 'silent' }),
+  );
   const symbolizer = new Symbolizer('/proc');
   return { intake: new ProfilerIntake({ attribution, symbolizer, procRoot: '/proc', excluded: () => false, offCpu: o.offCpu }), symbolizer };
 }
 
 /** The C burner running under a service name, with where `pl_burn_inner` is: its ELF address, the profiler's mapping of it and the address in the process. */
-function burner(t: TestContext): { pid: number; exe: string; buildId: string; inner: bigint; mapping: { start: bigint; limit: bigint; offset: bigint }; runtime: number } {
+function burner(t: TestContext): {
+  pid: number;
+  exe: string;
+  buildId: string;
+  inner: bigint;
+  mapping: { start: bigint; limit: bigint; offset: bigint };
+  runtime: number;
+} {
   const exe = buildCBurner();
   const child = spawn(exe, ['30'], { stdio: 'ignore', env: { ...process.env, OTEL_SERVICE_NAME: 'pl-intake-burner' } });
   t.after(() => child.kill('SIGKILL'));
@@ -154,10 +177,17 @@ test('a frame of another build of the file, or of a process that is gone, is kep
   const b = burner(t);
   const { intake: i } = intake();
   const file = basename(b.exe);
-  const other = i.read(profilerRequest(b.pid, file, [{ kind: 'native', file, ...b.mapping, buildId: '00'.repeat(20), address: b.inner }], 1)).samples[0].frames[0];
+  const other = i.read(profilerRequest(b.pid, file, [{ kind: 'native', file, ...b.mapping, buildId: '00'.repeat(20), address: b.inner }], 1)).samples[0]
+    .frames[0];
   assert.deepEqual(
     { name: other.name, binary: other.binary, address: other.address, buildId: other.buildId, segment: other.segment },
-    { name: undefined, binary: file, address: b.inner, buildId: '00'.repeat(20), segment: { vaddr: Number(b.mapping.start), filesz: Number(b.mapping.limit - b.mapping.start), offset: Number(b.mapping.offset) } },
+    {
+      name: undefined,
+      binary: file,
+      address: b.inner,
+      buildId: '00'.repeat(20),
+      segment: { vaddr: Number(b.mapping.start), filesz: Number(b.mapping.limit - b.mapping.start), offset: Number(b.mapping.offset) },
+    },
   );
   const gone = i.read(profilerRequest(2 ** 22 + 7, file, [{ kind: 'native', file, ...b.mapping, address: b.inner }], 1)).samples[0];
   assert.equal(gone.frames[0].name, undefined);

@@ -114,7 +114,12 @@ export class ProfilerIntake {
               frames = this.stack(pid, dict, s.stackIndex);
               stacks.set(stackKey, frames);
             }
-            (offCpu ? out.offCpuSamples : out.samples).push({ resource: workload.resource, frames, attributes: this.o.attribution.sampleAttributes(pid, thread, workload), count });
+            (offCpu ? out.offCpuSamples : out.samples).push({
+              resource: workload.resource,
+              frames,
+              attributes: this.o.attribution.sampleAttributes(pid, thread, workload),
+              count,
+            });
           }
         }
       }
@@ -149,7 +154,11 @@ export class ProfilerIntake {
     const file = mapping ? (strings[mapping.filenameStrindex] ?? '') : '';
     const lines = loc.lines.map((l) => {
       const fn = dict.functionTable[l.functionIndex];
-      return { name: strings[fn?.nameStrindex ?? 0] || strings[fn?.systemNameStrindex ?? 0] || '', file: strings[fn?.filenameStrindex ?? 0] || undefined, line: Number(l.line) || undefined };
+      return {
+        name: strings[fn?.nameStrindex ?? 0] || strings[fn?.systemNameStrindex ?? 0] || '',
+        file: strings[fn?.filenameStrindex ?? 0] || undefined,
+        line: Number(l.line) || undefined,
+      };
     });
     if (kind === 'kernel') {
       const name = lines.at(-1)?.name;
@@ -164,7 +173,8 @@ export class ProfilerIntake {
         if (self.file) f.file = self.file;
         if (self.line) f.line = self.line;
         if (file) f.binary = file;
-        if (lines.length > 1) f.inlined = lines.slice(0, -1).map((l) => ({ name: l.name, ...(l.file ? { file: l.file } : {}), ...(l.line ? { line: l.line } : {}) }));
+        if (lines.length > 1)
+          f.inlined = lines.slice(0, -1).map((l) => ({ name: l.name, ...(l.file ? { file: l.file } : {}), ...(l.line ? { line: l.line } : {}) }));
         return f;
       });
     }

@@ -73,7 +73,7 @@ export function ebpfProfilerMissing(procRoot = '/proc', kernel = release()): str
     );
   }
   if (!existsSync('/sys/kernel/tracing/events') && !existsSync('/sys/kernel/debug/tracing/events')) {
-    return 'the eBPF profiler needs tracefs, which is not mounted (/sys/kernel/tracing/events is missing): mount -t tracefs nodev /sys/kernel/tracing (in a pod: mount the host\'s /sys/kernel/tracing)';
+    return "the eBPF profiler needs tracefs, which is not mounted (/sys/kernel/tracing/events is missing): mount -t tracefs nodev /sys/kernel/tracing (in a pod: mount the host's /sys/kernel/tracing)";
   }
   const m = /^(\d+)\.(\d+)/.exec(kernel);
   if (m && (Number(m[1]) < MIN_KERNEL[0] || (Number(m[1]) === MIN_KERNEL[0] && Number(m[2]) < MIN_KERNEL[1]))) {
@@ -99,14 +99,15 @@ export function explainProfilerExit(tail: readonly string[]): string | undefined
   if (/rlimit[^\n]*operation not permitted|operation not permitted[^\n]*rlimit/i.test(text)) {
     return 'the eBPF profiler could not lift RLIMIT_MEMLOCK (it needs CAP_SYS_RESOURCE or an unlimited hard memlock limit; run it privileged, or use --sampler bpftrace)';
   }
-  if (/requires kernel version/i.test(text)) return `the eBPF profiler needs Linux ${MIN_KERNEL.join('.')} or newer (${lastMatch(tail, /requires kernel version/i)})`;
+  if (/requires kernel version/i.test(text))
+    return `the eBPF profiler needs Linux ${MIN_KERNEL.join('.')} or newer (${lastMatch(tail, /requires kernel version/i)})`;
   if (/tracefs|tracing\/events|debugfs/i.test(text) && /no such file|not found|not mounted/i.test(text)) {
-    return 'the eBPF profiler found no tracefs: mount -t tracefs nodev /sys/kernel/tracing (in a pod: mount the host\'s /sys/kernel/tracing)';
+    return "the eBPF profiler found no tracefs: mount -t tracefs nodev /sys/kernel/tracing (in a pod: mount the host's /sys/kernel/tracing)";
   }
   if (/operation not permitted|permission denied/i.test(text) && /ebpf|bpf|perf/i.test(text)) {
     return `the eBPF profiler was not allowed to load its eBPF programs (it needs root: CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON): ${lastMatch(tail, /operation not permitted|permission denied/i)}`;
   }
-  if (/Failed to setup gRPC connection/i.test(text)) return 'the eBPF profiler could not reach the node agent\'s loopback OTLP receiver';
+  if (/Failed to setup gRPC connection/i.test(text)) return "the eBPF profiler could not reach the node agent's loopback OTLP receiver";
   return undefined;
 }
 

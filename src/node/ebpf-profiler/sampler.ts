@@ -36,12 +36,16 @@ const SWEEP_AFTER_REQUESTS = 60;
 /** The profiler's command line: send to the loopback receiver at `port`, sample as configured. */
 export function profilerArgs(c: Pick<EbpfProfilerSamplerConfig, 'hz' | 'intervalMs' | 'offCpuThreshold'>, port: number): string[] {
   const args = [
-    '-collection-agent', `127.0.0.1:${port}`,
+    '-collection-agent',
+    `127.0.0.1:${port}`,
     '-disable-tls',
-    '-samples-per-second', String(c.hz),
-    '-reporter-interval', `${c.intervalMs}ms`,
+    '-samples-per-second',
+    String(c.hz),
+    '-reporter-interval',
+    `${c.intervalMs}ms`,
     // One request per interval, on time, as bpftrace's windows.
-    '-reporter-jitter', '0',
+    '-reporter-jitter',
+    '0',
   ];
   if (c.offCpuThreshold > 0) args.push('-off-cpu-threshold', String(c.offCpuThreshold));
   return args;

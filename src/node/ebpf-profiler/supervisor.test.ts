@@ -55,12 +55,22 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 test('a first start that fails is one line saying what is missing', async (t) => {
   const { log } = recordingLog();
   const rlimit = script(t, `echo '${RLIMIT}' >&2\nexit 1`);
-  const err = await profilerSupervisor(rlimit.path, [], settings, log).start().then(() => undefined, (e: unknown) => e);
+  const err = await profilerSupervisor(rlimit.path, [], settings, log)
+    .start()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.ok(err instanceof ChildStartError);
   assert.match(err.message, /^the eBPF profiler could not lift RLIMIT_MEMLOCK \(it needs CAP_SYS_RESOURCE/);
   assert.doesNotMatch(err.message, /\n/);
 
-  const bare = await profilerSupervisor('/bin/false', [], settings, log).start().then(() => undefined, (e: unknown) => e);
+  const bare = await profilerSupervisor('/bin/false', [], settings, log)
+    .start()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.ok(bare instanceof ChildStartError);
   assert.equal(bare.message, 'the eBPF profiler exited with code 1');
 });
@@ -71,7 +81,11 @@ test('a profiler that dies is restarted with doubling backoff, each exit logged 
   const sup = profilerSupervisor(path, [], settings, log);
   await sup.start();
   const restarting = (): typeof records => records.filter((r) => /; restarting in \d+ ms$/.test(r.msg));
-  await waitFor('four restarts', () => restarting().length >= 4, { timeoutMs: 10_000, intervalMs: 50, detail: () => JSON.stringify(records.map((r) => r.msg)) });
+  await waitFor('four restarts', () => restarting().length >= 4, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    detail: () => JSON.stringify(records.map((r) => r.msg)),
+  });
   const restarts = restarting();
   assert.ok(restarts.length >= 4, `four restarts within 10 s: ${JSON.stringify(records.map((r) => r.msg))}`);
   assert.deepEqual(
@@ -81,7 +95,10 @@ test('a profiler that dies is restarted with doubling backoff, each exit logged 
   );
   for (const r of restarts) assert.match(r.msg, /^the eBPF profiler could not lift RLIMIT_MEMLOCK \(it needs CAP_SYS_RESOURCE[^\n]*\); restarting in/);
   // The starts really are that far apart: each run lasts 0.2 s, then the wait.
-  const starts = readFileSync(join(dir, 'starts'), 'utf8').trim().split('\n').map((l) => Number(BigInt(l) / 1_000_000n));
+  const starts = readFileSync(join(dir, 'starts'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Number(BigInt(l) / 1_000_000n));
   const gaps = starts.slice(1).map((s, i) => s - starts[i]);
   assert.ok(gaps[0] >= 290 && gaps[1] >= 390 && gaps[2] >= 590, `gaps between starts grow: ${gaps.join(', ')} ms`);
   assert.equal(sup.stats.restarts, restarting().length, 'every restart counted');
@@ -111,7 +128,12 @@ test('a profiler left behind by an agent that was killed is stopped too', async 
   const here = dirname(fileURLToPath(import.meta.url));
   const agent = spawn(
     process.execPath,
-    ['--import', 'tsx', '-e', `import('${join(here, 'sampler.ts')}').then(async (m) => { await m.profilerSupervisor(${JSON.stringify(path)}, [], { readyTimeoutMs: 10000, restartInitialMs: 100, restartMaxMs: 400 }, (await import('pino')).pino({ level: 'silent' })).start(); console.log('up'); setInterval(() => {}, 1000); })`],
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import('${join(here, 'sampler.ts')}').then(async (m) => { await m.profilerSupervisor(${JSON.stringify(path)}, [], { readyTimeoutMs: 10000, restartInitialMs: 100, restartMaxMs: 400 }, (await import('pino')).pino({ level: 'silent' })).start(); console.log('up'); setInterval(() => {}, 1000); })`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   t.after(() => agent.kill('SIGKILL'));
@@ -130,12 +152,33 @@ test('a profiler left behind by an agent that was killed is stopped too', async 
 test("the profiler's flags are ones its pinned version defines", (t) => {
   const versions = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tools', 'peers', 'versions.env'), 'utf8');
   const version = /^EBPF_PROFILER_VERSION=(\S+)/m.exec(versions)![1];
-  const source = join(process.env.GOMODCACHE ?? join(process.env.HOME ?? '/root', 'go', 'pkg', 'mod'), 'go.opentelemetry.io', `ebpf-profiler@${version}`, 'cli_flags.go');
+  const source = join(
+    process.env.GOMODCACHE ?? join(process.env.HOME ?? '/root', 'go', 'pkg', 'mod'),
+    'go.opentelemetry.io',
+    `ebpf-profiler@${version}`,
+    'cli_flags.go',
+  );
   if (!existsSync(source)) return t.skip(`the profiler's source is not in the Go module cache (${source}): run npm run setup`);
   const defined = new Set([...readFileSync(source, 'utf8').matchAll(/fs\.\w+Var\(&[\w.]+,\s*"([\w-]+)"/g)].map((m) => m[1]));
   const args = profilerArgs({ hz: 49, intervalMs: 2000, offCpuThreshold: 0.5 }, 4317);
   const flags = args.filter((a) => a.startsWith('-')).map((a) => a.slice(1));
-  assert.deepEqual(flags.filter((f) => !defined.has(f)), [], `flags ${flags.join(' ')}`);
-  assert.deepEqual(args, ['-collection-agent', '127.0.0.1:4317', '-disable-tls', '-samples-per-second', '49', '-reporter-interval', '2000ms', '-reporter-jitter', '0', '-off-cpu-threshold', '0.5']);
+  assert.deepEqual(
+    flags.filter((f) => !defined.has(f)),
+    [],
+    `flags ${flags.join(' ')}`,
+  );
+  assert.deepEqual(args, [
+    '-collection-agent',
+    '127.0.0.1:4317',
+    '-disable-tls',
+    '-samples-per-second',
+    '49',
+    '-reporter-interval',
+    '2000ms',
+    '-reporter-jitter',
+    '0',
+    '-off-cpu-threshold',
+    '0.5',
+  ]);
   assert.equal(profilerArgs({ hz: 20, intervalMs: 1000, offCpuThreshold: 0 }, 1).includes('-off-cpu-threshold'), false, 'off-CPU only when asked');
 });

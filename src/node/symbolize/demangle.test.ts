@@ -13,7 +13,10 @@ test('mangled C++ names become readable in one batch to one running c++filt; oth
   const js = { name: 'checkout', kind: 'v8js' };
   const unnamed = { binary: 'libfoo.so', address: 16n };
   const hostile = { name: '_Zx\nrm -rf', kind: 'native' };
-  await d.prepare([[start, plain], [cold, js, unnamed, hostile]]);
+  await d.prepare([
+    [start, plain],
+    [cold, js, unnamed, hostile],
+  ]);
   assert.equal(d.runs, 1);
   const out = d.frames<FrameSpec>([start, plain, cold, js, unnamed, hostile]);
   assert.deepEqual(

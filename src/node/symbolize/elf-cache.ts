@@ -58,11 +58,7 @@ export class ElfCache {
     // map_files opens exactly the mapped file (even if deleted or in another mount
     // namespace); the root path covers containers; the plain path is the last resort for a
     // process that has already exited.
-    const candidates = [
-      `${procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`,
-      `${procRoot}/${pid}/root${m.path}`,
-      m.path,
-    ];
+    const candidates = [`${procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, `${procRoot}/${pid}/root${m.path}`, m.path];
     for (let i = 0; i < candidates.length; i++) {
       const path = candidates[i];
       let fd: number;

@@ -363,7 +363,9 @@ export function readElfImage(src: ElfSource, o: { symbolsOnly?: boolean } = {}):
   // Found by section name; a file without section headers still has the segment the loader uses.
   let functionStarts: Float64Array | undefined;
   const hdr = sections.find((s) => s.name === '.eh_frame_hdr' && s.type !== SHT_NOBITS && s.size > 0);
-  const where = hdr ? { offset: hdr.offset, vaddr: hdr.addr, size: hdr.size } : ehFrameSegment && { offset: ehFrameSegment.offset, vaddr: ehFrameSegment.vaddr, size: ehFrameSegment.filesz };
+  const where = hdr
+    ? { offset: hdr.offset, vaddr: hdr.addr, size: hdr.size }
+    : ehFrameSegment && { offset: ehFrameSegment.offset, vaddr: ehFrameSegment.vaddr, size: ehFrameSegment.filesz };
   if (where && where.offset + where.size <= src.size) functionStarts = readEhFrameHdr(read(where.offset, where.size), where.vaddr);
 
   const plt = machine === EM_X86_64 ? readPltTables(sections, (s) => pltData(s as ElfSection)) : [];

@@ -51,7 +51,11 @@ test('a stripped Go binary is named from its .gopclntab: the same functions at t
       .filter((f) => f.length === 3 && /^[Tt]$/.test(f[1]))
       .map((f) => [f[2], parseInt(f[0], 16)]),
   );
-  assert.equal(execFileSync('nm', [join(dir, 'stripped')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(), '', 'the stripped binary has no symbol table');
+  assert.equal(
+    execFileSync('nm', [join(dir, 'stripped')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    '',
+    'the stripped binary has no symbol table',
+  );
   execFileSync('objcopy', ['-O', 'binary', '--only-section=.gopclntab', join(dir, 'stripped'), join(dir, 'pclntab')]);
   // The header's text start is left unrelocated (0): the reader takes the .text section's address.
   const text = /\s\.text\s+PROGBITS\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', join(dir, 'stripped')], { encoding: 'utf8' }))!;

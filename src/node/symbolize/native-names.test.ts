@@ -141,7 +141,10 @@ test('unnamed code is one frame per function (.eh_frame_hdr function starts), sh
   sym.beginFlush();
   const inner = fns.get('pl_burn_inner')!;
   const outer = fns.get('pl_burn_outer')!;
-  const innerFrames = sym.user(6101, [...Array(inner.size).keys()].map((i) => a.at(inner.start + i)));
+  const innerFrames = sym.user(
+    6101,
+    [...Array(inner.size).keys()].map((i) => a.at(inner.start + i)),
+  );
   assert.equal(new Set(innerFrames).size, 1, `${inner.size} addresses in one function: one frame object`);
   const [f] = innerFrames;
   assert.equal(f.name, undefined, 'unnamed: the UI shows binary+0x<offset>');
@@ -161,7 +164,10 @@ test('unnamed code is one frame per function (.eh_frame_hdr function starts), sh
   execFileSync('strip', [bare]);
   assert.equal(readElf(bare)!.hasFunctionStarts, false);
   const c = fakeProcess(root, 6103, bare, 0x5555_4000_0000);
-  const frames = sym.user(6103, ['pl_burn_inner', 'pl_burn_outer', 'main'].map((n) => c.at(bareFns.get(n)!.start + 3)));
+  const frames = sym.user(
+    6103,
+    ['pl_burn_inner', 'pl_burn_outer', 'main'].map((n) => c.at(bareFns.get(n)!.start + 3)),
+  );
   assert.equal(new Set(frames).size, 1);
   assert.equal(frames[0].address, BigInt(c.text.vaddr));
   assert.equal(uiOffset(frames[0]), c.text.offset);

@@ -52,7 +52,9 @@ test('processes running one binary share its frame objects, wherever each maps i
   if (!hasGcc()) return t.skip('gcc is not installed');
   const bin = buildCBurner();
   const elf = readElf(bin)!;
-  const nm = execFileSync('nm', [bin], { encoding: 'utf8' }).split('\n').find((l) => l.endsWith(' pl_burn_inner'))!;
+  const nm = execFileSync('nm', [bin], { encoding: 'utf8' })
+    .split('\n')
+    .find((l) => l.endsWith(' pl_burn_inner'))!;
   const inner = parseInt(nm.split(' ')[0], 16);
   const text = elf.segments.find((s) => inner >= s.vaddr && inner < s.vaddr + s.filesz)!;
   const fileOffset = inner - text.vaddr + text.offset;

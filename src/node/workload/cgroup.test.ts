@@ -6,9 +6,7 @@ const ID = 'a3f1c2d4e5b6a7980123456789abcdef0123456789abcdef0123456789abcdef';
 const UID = '2f4c7e1a-9b3d-4e5f-8a6b-1c2d3e4f5a6b';
 
 test('containerd under systemd, cgroup v2', () => {
-  const info = parseCgroup(
-    `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope\n`,
-  );
+  const info = parseCgroup(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope\n`);
   assert.equal(info.containerId, ID);
   assert.equal(info.runtime, 'containerd');
   assert.equal(info.podUid, UID);

@@ -88,10 +88,7 @@ export function bareContainerId(id: string | undefined): string | undefined {
 }
 
 /** Per-container resource attributes of a pod, keyed by container id. */
-export async function podContainers(
-  pod: Pod,
-  fetch: OwnerFetcher,
-): Promise<Map<string, Record<string, string>>> {
+export async function podContainers(pod: Pod, fetch: OwnerFetcher): Promise<Map<string, Record<string, string>>> {
   const base: Record<string, string> = {
     'k8s.namespace.name': pod.metadata.namespace ?? 'default',
     'k8s.pod.name': pod.metadata.name,
@@ -100,11 +97,7 @@ export async function podContainers(
     ...(await ownerAttributes(pod, fetch)),
   };
   const out = new Map<string, Record<string, string>>();
-  const statuses = [
-    ...(pod.status?.containerStatuses ?? []),
-    ...(pod.status?.initContainerStatuses ?? []),
-    ...(pod.status?.ephemeralContainerStatuses ?? []),
-  ];
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
   for (const s of statuses) {
     const id = bareContainerId(s.containerID);
     if (id) out.set(id, { ...base, 'k8s.container.name': s.name, 'container.id': id });

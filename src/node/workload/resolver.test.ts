@@ -17,7 +17,12 @@ function proc(pid: number, o: { cgroup: string; env?: Record<string, string>; ex
   const dir = join(root, String(pid));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'cgroup'), o.cgroup);
-  writeFileSync(join(dir, 'environ'), Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}\0`).join(''));
+  writeFileSync(
+    join(dir, 'environ'),
+    Object.entries(o.env ?? {})
+      .map(([k, v]) => `${k}=${v}\0`)
+      .join(''),
+  );
   writeFileSync(join(dir, 'stat'), `${pid} (x y) S 1 ${Array.from({ length: 17 }, () => '0').join(' ')} ${o.start ?? 100} 0 0\n`);
   rmSync(join(dir, 'exe'), { force: true });
   if (o.exe) symlinkSync(o.exe, join(dir, 'exe'));
@@ -53,7 +58,13 @@ test('on Kubernetes: container id → pod → Deployment; pod-level attributes r
     {
       podsOnNode: async () => [
         {
-          metadata: { name: 'web-abc12-xyz', namespace: 'shop', uid: 'u1', labels: { 'pod-template-hash': 'abc12' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-abc12', controller: true }] },
+          metadata: {
+            name: 'web-abc12-xyz',
+            namespace: 'shop',
+            uid: 'u1',
+            labels: { 'pod-template-hash': 'abc12' },
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'web-abc12', controller: true }],
+          },
           spec: { nodeName: 'n1' },
           status: { containerStatuses: [{ name: 'web', containerID: `containerd://${ID}` }] },
         },

@@ -147,7 +147,13 @@ export class WorkloadResolver {
     const sampleAttributes: Record<string, SimpleValue> = {};
     // What the key was made from must sit on the resource, or the receiver would compute
     // another key; the rest is workload-level only when listed.
-    const keyAttr = key.startsWith('host/Container/') ? 'container.id' : key.startsWith('host/Process/') ? 'process.executable.name' : key.includes('/Pod/') ? 'k8s.pod.name' : '';
+    const keyAttr = key.startsWith('host/Container/')
+      ? 'container.id'
+      : key.startsWith('host/Process/')
+        ? 'process.executable.name'
+        : key.includes('/Pod/')
+          ? 'k8s.pod.name'
+          : '';
     for (const [k, v] of Object.entries(attrs)) {
       if (WORKLOAD_LEVEL.has(k) || k === keyAttr) resource[k] = v;
       else sampleAttributes[k] = v;

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { decodeRequest, encodeRequest } from '../codec.js';
 import { subsetRequest } from '../subset.js';
-import { AnyValueSchema, ExportProfilesServiceRequestSchema, KeyValueSchema, type AnyValue, type ExportProfilesServiceRequest, type KeyValue } from '../messages.js';
+import {
+  AnyValueSchema,
+  ExportProfilesServiceRequestSchema,
+  KeyValueSchema,
+  type AnyValue,
+  type ExportProfilesServiceRequest,
+  type KeyValue,
+} from '../messages.js';
 import { WireChunker } from './chunk.js';
 import { readWireRequest } from './request.js';
 import { validateWire } from './validate.js';
@@ -43,7 +50,12 @@ function resolved(req: ExportProfilesServiceRequest): unknown {
   };
   const loc = (i: number): unknown => {
     const l = d.locationTable[i];
-    return { mapping: mapping(l.mappingIndex), address: l.address, lines: l.lines.map((x) => ({ fn: fn(x.functionIndex), line: x.line, column: x.column })), attrs: l.attributeIndices.map(attr) };
+    return {
+      mapping: mapping(l.mappingIndex),
+      address: l.address,
+      lines: l.lines.map((x) => ({ fn: fn(x.functionIndex), line: x.line, column: x.column })),
+      attrs: l.attributeIndices.map(attr),
+    };
   };
   const stack = (i: number): unknown => d.stackTable[i].locationIndices.map(loc);
   const link = (i: number): unknown => ({ trace: d.linkTable[i].traceId, span: d.linkTable[i].spanId });
@@ -60,7 +72,13 @@ function resolved(req: ExportProfilesServiceRequest): unknown {
           periodType: p.periodType && [str(p.periodType.typeStrindex), str(p.periodType.unitStrindex)],
           fields: [p.timeUnixNano, p.durationNano, p.period, p.profileId, p.droppedAttributesCount, p.originalPayloadFormat, p.originalPayload],
           attrs: p.attributeIndices.map(attr),
-          samples: p.samples.map((s) => ({ stack: stack(s.stackIndex), link: link(s.linkIndex), attrs: s.attributeIndices.map(attr), values: s.values, ts: s.timestampsUnixNano })),
+          samples: p.samples.map((s) => ({
+            stack: stack(s.stackIndex),
+            link: link(s.linkIndex),
+            attrs: s.attributeIndices.map(attr),
+            values: s.values,
+            ts: s.timestampsUnixNano,
+          })),
         })),
       })),
     })),
@@ -123,10 +141,18 @@ test('attributes by reference, nested values, a non-empty entry 0 and sample att
           case: 'kvlistValue',
           value: {
             values: [
-              create(KeyValueSchema, { keyStrindex: strindex('lead'), value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: strindex('ana') } }) }),
+              create(KeyValueSchema, {
+                keyStrindex: strindex('lead'),
+                value: create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: strindex('ana') } }),
+              }),
               create(KeyValueSchema, {
                 key: 'tags',
-                value: create(AnyValueSchema, { value: { case: 'arrayValue', value: { values: [create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: strindex('pay') } })] } } }),
+                value: create(AnyValueSchema, {
+                  value: {
+                    case: 'arrayValue',
+                    value: { values: [create(AnyValueSchema, { value: { case: 'stringValueStrindex', value: strindex('pay') } })] },
+                  },
+                }),
               }),
             ],
           },
@@ -171,7 +197,10 @@ test('locations and functions are written from the columns, or from their bytes 
   assert.equal(readWireRequest(encodeRequest(narrow)).dictionary!.narrowNumbers, true);
   checkChunks(narrow);
   // A line past 32 bits, or negative: the tables are rewritten from their bytes.
-  for (const change of [(r: ExportProfilesServiceRequest) => (r.dictionary!.locationTable[4].lines[0].line = 2n ** 40n), (r: ExportProfilesServiceRequest) => (r.dictionary!.functionTable[2].startLine = -3n)]) {
+  for (const change of [
+    (r: ExportProfilesServiceRequest) => (r.dictionary!.locationTable[4].lines[0].line = 2n ** 40n),
+    (r: ExportProfilesServiceRequest) => (r.dictionary!.functionTable[2].startLine = -3n),
+  ]) {
     const wide = create(ExportProfilesServiceRequestSchema, narrow);
     change(wide);
     assert.equal(readWireRequest(encodeRequest(wide)).dictionary!.narrowNumbers, false);

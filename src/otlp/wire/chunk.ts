@@ -752,7 +752,7 @@ export class WireChunker {
       if (str.n === 0) w.close(w.open(DICTIONARY.stringTable));
       const strStart = d.strStart.a;
       const strLen = d.strLen.a;
-      for (let k = 0; k < str.n; ) {
+      for (let k = 0; k < str.n;) {
         // A run of strings in use that lie one after the other in the request, each field just
         // a one-byte tag and the shortest length (nothing else fits between them), is copied in
         // one piece after the first one's tag and length: a string field holds no index.
@@ -770,7 +770,14 @@ export class WireChunker {
       this.entries(ATTR, DICTIONARY.attributeTable, d.attrAt.a, d.attrEnd.a);
       this.stacks(d);
     } else {
-      const tables = [DICTIONARY.mappingTable, DICTIONARY.locationTable, DICTIONARY.functionTable, DICTIONARY.stringTable, DICTIONARY.attributeTable, DICTIONARY.stackTable];
+      const tables = [
+        DICTIONARY.mappingTable,
+        DICTIONARY.locationTable,
+        DICTIONARY.functionTable,
+        DICTIONARY.stringTable,
+        DICTIONARY.attributeTable,
+        DICTIONARY.stackTable,
+      ];
       for (const fieldNo of tables) w.close(w.open(fieldNo));
       w.zeroLink();
     }

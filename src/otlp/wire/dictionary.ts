@@ -215,7 +215,8 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
     }
   }
   for (const col of [d.mapFilename, d.mapAttrStart, d.mapAttrCount, d.mapAt, d.mapEnd]) col.reserve(mappings);
-  for (const col of [d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd, d.lineFunction]) col.reserve(locations);
+  for (const col of [d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd, d.lineFunction])
+    col.reserve(locations);
   d.lineNumber.reserve(locations);
   d.lineColumn.reserve(locations);
   for (const col of [d.fnName, d.fnSystemName, d.fnFilename, d.fnAt, d.fnEnd]) col.reserve(functions);
@@ -419,7 +420,8 @@ function readLocation(r: WireReader, len: number, d: WireDictionary): void {
 /** Adds the location just read: its lines and attribute indices are the runs from `lineStart` and `attrStart` on. */
 function addLocation(d: WireDictionary, mapping: number, lo: number, hi: number, lineStart: number, attrStart: number, at: number, end: number): void {
   const i = d.locationCount;
-  if (i === d.locMapping.a.length) growRows(i + 1, d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd);
+  if (i === d.locMapping.a.length)
+    growRows(i + 1, d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd);
   d.locMapping.a[i] = mapping;
   d.locAddrLo.a[i] = lo;
   d.locAddrHi.a[i] = hi;
@@ -430,7 +432,17 @@ function addLocation(d: WireDictionary, mapping: number, lo: number, hi: number,
   d.locAt.a[i] = at;
   d.locEnd.a[i] = end;
   const n = i + 1;
-  d.locationCount = d.locMapping.n = d.locAddrLo.n = d.locAddrHi.n = d.locLineStart.n = d.locLineCount.n = d.locAttrStart.n = d.locAttrCount.n = d.locAt.n = d.locEnd.n = n;
+  d.locationCount =
+    d.locMapping.n =
+    d.locAddrLo.n =
+    d.locAddrHi.n =
+    d.locLineStart.n =
+    d.locLineCount.n =
+    d.locAttrStart.n =
+    d.locAttrCount.n =
+    d.locAt.n =
+    d.locEnd.n =
+      n;
 }
 
 function readLine(r: WireReader, len: number, d: WireDictionary): void {

@@ -16,8 +16,17 @@ test('columns cut from the shared slab hold exactly what was pushed, each its ow
       floats.push(round + i / 8);
     }
     assert.equal(ints.n, n);
-    assert.deepEqual(Array.from(ints.a.subarray(0, n)), Array.from({ length: n }, (_, i) => round * 100_000 + i));
-    assert.deepEqual(Array.from(others.a.subarray(0, n)), Array.from({ length: n }, (_, i) => -i - 1));
-    assert.deepEqual(Array.from(floats.a.subarray(0, n)), Array.from({ length: n }, (_, i) => round + i / 8));
+    assert.deepEqual(
+      Array.from(ints.a.subarray(0, n)),
+      Array.from({ length: n }, (_, i) => round * 100_000 + i),
+    );
+    assert.deepEqual(
+      Array.from(others.a.subarray(0, n)),
+      Array.from({ length: n }, (_, i) => -i - 1),
+    );
+    assert.deepEqual(
+      Array.from(floats.a.subarray(0, n)),
+      Array.from({ length: n }, (_, i) => round + i / 8),
+    );
   }
 });

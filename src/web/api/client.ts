@@ -51,7 +51,10 @@ function query(params: Record<string, string | number | undefined>): string {
 
 export const api = {
   sources: (q: SourcesQuery, signal?: AbortSignal) =>
-    call<SourcesResponse>(`/api/sources${query({ q: q.q || undefined, state: q.state === 'all' ? undefined : q.state, sort: q.sort?.key, dir: q.sort?.dir, limit: q.limit, keep: q.keep })}`, { signal }),
+    call<SourcesResponse>(
+      `/api/sources${query({ q: q.q || undefined, state: q.state === 'all' ? undefined : q.state, sort: q.sort?.key, dir: q.sort?.dir, limit: q.limit, keep: q.keep })}`,
+      { signal },
+    ),
   // The profile itself: api/profileFetch.ts (ETag, binary form).
   timeline: (key: string, stepSeconds: number, signal?: AbortSignal, type?: string) =>
     call<TimelineResponse>(`${sourcePath(key)}/timeline${query({ step: stepSeconds, type })}`, { signal }),

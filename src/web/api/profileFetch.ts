@@ -55,7 +55,13 @@ export interface FetchTiming {
  * and a 304 gives `held` back unchanged (the same object: nothing to render); else the binary
  * form is decoded, continuing `held`'s frames table when the server sent only its new frames.
  */
-export async function fetchProfile(key: string, query: ProfileQuery, held: HeldProfile | null, signal?: AbortSignal, timing?: (t: FetchTiming) => void): Promise<HeldProfile> {
+export async function fetchProfile(
+  key: string,
+  query: ProfileQuery,
+  held: HeldProfile | null,
+  signal?: AbortSignal,
+  timing?: (t: FetchTiming) => void,
+): Promise<HeldProfile> {
   const format = profileFormat();
   const params = new URLSearchParams();
   if (query.type !== undefined) params.set('type', query.type);
@@ -112,4 +118,3 @@ export async function fetchProfile(key: string, query: ProfileQuery, held: HeldP
   timing?.({ fetchMs: t1 - t0, decodeMs: performance.now() - t1, bytes: text.length, status: res.status });
   return { profile, etag, framesTable: null };
 }
-

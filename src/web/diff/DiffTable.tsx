@@ -41,7 +41,14 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
   return (
     <section className="symbols diff-table" aria-label="Diff table" title="Total share of each side's samples; change in percentage points">
       <div className="symbols-toolbar">
-        <input type="search" className="search" placeholder="Filter symbols" aria-label="Filter symbols" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        <input
+          type="search"
+          className="search"
+          placeholder="Filter symbols"
+          aria-label="Filter symbols"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
         <span className="muted">
           {formatCount(shown.length)} of {formatCount(rows.length)} functions
         </span>
@@ -75,8 +82,14 @@ export function DiffTable({ diff }: { diff: DiffResponse }) {
               {formatPercent(r.share)}
             </span>
             <span
-              className={!isSignificant(r) ? 'diff-cell delta noise' : r.delta > 0 ? 'diff-cell delta up' : r.delta < 0 ? 'diff-cell delta down' : 'diff-cell delta'}
-              title={isSignificant(r) ? undefined : `Within sampling noise: at these sample counts a share moves by ±${formatDelta(r.noise).replace(/^[+−]/, '')} by chance`}
+              className={
+                !isSignificant(r) ? 'diff-cell delta noise' : r.delta > 0 ? 'diff-cell delta up' : r.delta < 0 ? 'diff-cell delta down' : 'diff-cell delta'
+              }
+              title={
+                isSignificant(r)
+                  ? undefined
+                  : `Within sampling noise: at these sample counts a share moves by ±${formatDelta(r.noise).replace(/^[+−]/, '')} by chance`
+              }
             >
               {formatDelta(r.delta)}
             </span>

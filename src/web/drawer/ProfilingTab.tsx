@@ -177,7 +177,10 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
   const onZoomChange = useCallback((p: readonly string[]) => update({ zoom: [...p] }, true), [update]);
   const onSearchChange = useCallback((q: string) => update({ q: q === '' ? undefined : q }, false), [update]);
   // Hidden frames, focus, recursion and left-heavy live in the URL, changed with the zoom in one step.
-  const onTransformChange = useCallback((t: FlameTransform, zoom: readonly string[]) => update({ ...flameTransformFields(t), zoom: [...zoom] }, true), [update]);
+  const onTransformChange = useCallback(
+    (t: FlameTransform, zoom: readonly string[]) => update({ ...flameTransformFields(t), zoom: [...zoom] }, true),
+    [update],
+  );
   const onSandwich = useCallback((key: string) => update({ fn: key, mode: 'sandwich' }, true), [update]);
 
   const act = async (what: 'enable' | 'disable'): Promise<void> => {
@@ -231,7 +234,10 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
           ))}
         </div>
         <TypePicker types={p?.profileTypes ?? []} shown={type ?? p?.type.key ?? 'cpu'} onPick={(key) => update({ type: key, zoom: undefined }, true)} />
-        <label className="live-toggle" title={prof.transport === 'polling' ? 'Live updates by polling (the event stream is unavailable)' : 'Live updates as data arrives'}>
+        <label
+          className="live-toggle"
+          title={prof.transport === 'polling' ? 'Live updates by polling (the event stream is unavailable)' : 'Live updates as data arrives'}
+        >
           <input
             type="checkbox"
             checked={live}
@@ -270,7 +276,8 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
       {confirmDisable && (
         <div className="confirm-bar" role="alertdialog" aria-label="Disable profiling">
           <span>
-            Disable profiling for {source.name}? The {formatCount(source.profiling.samples)} buffered {source.profiling.samples === 1 ? 'sample is' : 'samples are'} dropped.
+            Disable profiling for {source.name}? The {formatCount(source.profiling.samples)} buffered{' '}
+            {source.profiling.samples === 1 ? 'sample is' : 'samples are'} dropped.
           </span>
           <button type="button" className="btn danger" onClick={() => void act('disable')} disabled={busy} autoFocus>
             Disable and drop samples
@@ -300,7 +307,12 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               {!range && live && ' · live'}
             </span>
             {range && (
-              <button type="button" className="btn small" onClick={() => update({ from: undefined, to: undefined }, true)} title="Show all data again, following live updates">
+              <button
+                type="button"
+                className="btn small"
+                onClick={() => update({ from: undefined, to: undefined }, true)}
+                title="Show all data again, following live updates"
+              >
                 Clear
               </button>
             )}
@@ -309,7 +321,11 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
               <>
                 <label className="compare-base">
                   Base{' '}
-                  <select aria-label="Base" value={baseKey === source.key ? '' : baseKey} onChange={(e) => update({ cmp: e.target.value ? { base: e.target.value } : {} }, true)}>
+                  <select
+                    aria-label="Base"
+                    value={baseKey === source.key ? '' : baseKey}
+                    onChange={(e) => update({ cmp: e.target.value ? { base: e.target.value } : {} }, true)}
+                  >
                     <option value="">this workload, a time range</option>
                     {otherSources.map((s) => (
                       <option key={s.key} value={s.key}>
@@ -320,10 +336,22 @@ export function ProfilingTab({ source, sources, limits, onSourceChanged, onSlotC
                 </label>
                 {baseKey === source.key && (
                   <span className="segmented small" role="radiogroup" aria-label="Dragging selects">
-                    <button type="button" role="radio" aria-checked={dragSets === 'base'} className={dragSets === 'base' ? 'seg active base' : 'seg'} onClick={() => setDragSets('base')}>
+                    <button
+                      type="button"
+                      role="radio"
+                      aria-checked={dragSets === 'base'}
+                      className={dragSets === 'base' ? 'seg active base' : 'seg'}
+                      onClick={() => setDragSets('base')}
+                    >
                       Drag: base {baseRange ? rangeLabel(baseRange) : '(all data)'}
                     </button>
-                    <button type="button" role="radio" aria-checked={dragSets === 'comparison'} className={dragSets === 'comparison' ? 'seg active' : 'seg'} onClick={() => setDragSets('comparison')}>
+                    <button
+                      type="button"
+                      role="radio"
+                      aria-checked={dragSets === 'comparison'}
+                      className={dragSets === 'comparison' ? 'seg active' : 'seg'}
+                      onClick={() => setDragSets('comparison')}
+                    >
                       Drag: comparison
                     </button>
                   </span>

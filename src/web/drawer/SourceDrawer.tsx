@@ -79,16 +79,38 @@ export function SourceDrawer({ sourceKey, source, sources, limits, onClose, onSo
           </button>
         </header>
         <div className="tabs" role="tablist">
-          <button type="button" role="tab" aria-selected={tab === 'profiling'} className={tab === 'profiling' ? 'tab active' : 'tab'} onClick={() => setTab('profiling')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === 'profiling'}
+            className={tab === 'profiling' ? 'tab active' : 'tab'}
+            onClick={() => setTab('profiling')}
+          >
             Profiling
           </button>
-          <button type="button" role="tab" aria-selected={tab === 'details'} className={tab === 'details' ? 'tab active' : 'tab'} onClick={() => setTab('details')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === 'details'}
+            className={tab === 'details' ? 'tab active' : 'tab'}
+            onClick={() => setTab('details')}
+          >
             Details
           </button>
         </div>
         <div className="drawer-body">
           {!source && <p className="muted">This source is no longer reported. It reappears when its data does.</p>}
-          {source && tab === 'profiling' && <ProfilingTab key={source.key} source={source} sources={sources} limits={limits} onSourceChanged={onSourceChanged} onSlotClosed={onSlotClosed} onSlotFigures={onSlotFigures} />}
+          {source && tab === 'profiling' && (
+            <ProfilingTab
+              key={source.key}
+              source={source}
+              sources={sources}
+              limits={limits}
+              onSourceChanged={onSourceChanged}
+              onSlotClosed={onSlotClosed}
+              onSlotFigures={onSlotFigures}
+            />
+          )}
           {source && tab === 'details' && (
             <dl className="details">
               <dt>Key</dt>

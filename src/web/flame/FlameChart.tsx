@@ -59,7 +59,22 @@ const ARROWS: Record<string, [FrameMove, FrameMove]> = {
  * it, Escape zooms out one level (and is left to the page, which closes the drawer, when not
  * zoomed), the context-menu key or Shift+F10 opens its menu.
  */
-export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom, values, percentOf, inverted = false, ariaLabel, nodeColors = null, tooltip, onFrameMenu, menuOpen = false }: Props) {
+export function FlameChart({
+  probe,
+  layout,
+  colors,
+  highlight,
+  zoomNode,
+  onZoom,
+  values,
+  percentOf,
+  inverted = false,
+  ariaLabel,
+  nodeColors = null,
+  tooltip,
+  onFrameMenu,
+  menuOpen = false,
+}: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const mainRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -302,7 +317,8 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
 
   // The keyboard's tooltip: below its frame's left end, while the mouse is not showing another.
   const keyTip = showKey && !hover && !menuOpen ? anchorOf(keyNode) : null;
-  const keyName = keyNode >= 0 && keyNode < layout.size ? (layout.graph.frame[keyNode] >= 0 ? layout.graph.frames.name[layout.graph.frame[keyNode]] : 'all') : '';
+  const keyName =
+    keyNode >= 0 && keyNode < layout.size ? (layout.graph.frame[keyNode] >= 0 ? layout.graph.frames.name[layout.graph.frame[keyNode]] : 'all') : '';
   // What the pointer and the keyboard can do on a frame ("all" has no menu).
   const hasMenu = (node: number): boolean => onFrameMenu !== undefined && layout.graph.frame[node] >= 0;
   const mouseHint = (node: number): string | undefined => (hasMenu(node) ? 'Click to zoom · right-click for more' : undefined);
@@ -355,9 +371,21 @@ export function FlameChart({ probe, layout, colors, highlight, zoomNode, onZoom,
         </div>
       </div>
       {hover && !menuOpen && tooltip && tooltip(hover.node, hover.clientX, hover.clientY)}
-      {hover && !menuOpen && !tooltip && <FlameTooltip layout={layout} node={hover.node} clientX={hover.clientX} clientY={hover.clientY} values={values} percentOf={percentOf} hint={mouseHint(hover.node)} />}
+      {hover && !menuOpen && !tooltip && (
+        <FlameTooltip
+          layout={layout}
+          node={hover.node}
+          clientX={hover.clientX}
+          clientY={hover.clientY}
+          values={values}
+          percentOf={percentOf}
+          hint={mouseHint(hover.node)}
+        />
+      )}
       {keyTip && tooltip && tooltip(keyNode, keyTip.x, keyTip.y)}
-      {keyTip && !tooltip && <FlameTooltip layout={layout} node={keyNode} clientX={keyTip.x} clientY={keyTip.y} values={values} percentOf={percentOf} hint={keyHint(keyNode)} />}
+      {keyTip && !tooltip && (
+        <FlameTooltip layout={layout} node={keyNode} clientX={keyTip.x} clientY={keyTip.y} values={values} percentOf={percentOf} hint={keyHint(keyNode)} />
+      )}
       {/* The keyboard's frame for screen readers (the tooltip is drawn for the eye). */}
       <span className="sr-only" aria-live="polite">
         {showKey && keyName

@@ -55,7 +55,8 @@ function framesPresent(graph: FlameGraph): Uint8Array {
   return out;
 }
 
-const sameRule = (a: HideRule, b: HideRule): boolean => ('frame' in a && 'frame' in b && a.frame === b.frame) || ('pattern' in a && 'pattern' in b && a.pattern === b.pattern);
+const sameRule = (a: HideRule, b: HideRule): boolean =>
+  ('frame' in a && 'frame' in b && a.frame === b.frame) || ('pattern' in a && 'pattern' in b && a.pattern === b.pattern);
 
 /** The clipboard API, else the older copy command; neither working is not an error worth showing. */
 async function copyText(text: string): Promise<void> {
@@ -127,7 +128,8 @@ export function FlameGraphView(props: Props) {
     const i = zoom.path.indexOf(key);
     change({ ...t, focus: key }, i >= 0 ? zoom.path.slice(i + 1) : []);
   };
-  const setRecursion = (on: boolean): void => change({ ...t, collapseRecursion: on }, on ? keyPathAfterMerge(graph.frames, zoom.path, null, true, t.focus ?? '') : zoom.path);
+  const setRecursion = (on: boolean): void =>
+    change({ ...t, collapseRecursion: on }, on ? keyPathAfterMerge(graph.frames, zoom.path, null, true, t.focus ?? '') : zoom.path);
 
   const openMenu = useCallback(
     (node: number, at: { x: number; y: number }) => {
@@ -170,7 +172,12 @@ export function FlameGraphView(props: Props) {
       group: true,
       onSelect: () => hide({ frame: m.key }),
     },
-    { label: 'Hide frames matching…', title: 'Hide every function whose name matches: text (case-insensitive) or /regex/, as the search reads it', opensPattern: true, onSelect: () => undefined },
+    {
+      label: 'Hide frames matching…',
+      title: 'Hide every function whose name matches: text (case-insensitive) or /regex/, as the search reads it',
+      opensPattern: true,
+      onSelect: () => undefined,
+    },
     {
       label: 'Collapse recursion',
       title: 'Show a function that calls itself directly once',
@@ -259,12 +266,7 @@ export function FlameGraphView(props: Props) {
         graph={graph}
         present={present}
         focusTotal={t.focus ? total : 0}
-        onRemoveHide={(rule) =>
-          change(
-            { ...t, hide: t.hide.filter((r) => !sameRule(r, rule)) },
-            zoom.path,
-          )
-        }
+        onRemoveHide={(rule) => change({ ...t, hide: t.hide.filter((r) => !sameRule(r, rule)) }, zoom.path)}
         onRemoveFocus={() => change({ ...t, focus: null }, [])}
         onRemoveRecursion={() => setRecursion(false)}
         onClearAll={() => change({ ...NO_TRANSFORM, leftHeavy: t.leftHeavy }, [])}

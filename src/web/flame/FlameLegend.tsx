@@ -27,7 +27,12 @@ export function FlameLegend({ graph }: { graph: FlameGraph }) {
   return (
     <ul className="flame-legend" aria-label="Frame colours by type">
       {entries.map((e) => (
-        <li key={e.kind} data-kind={e.kind} data-shades={e.shades.join('|')} title={`${e.label}: frames of type ${e.kind}${e.kind === 'native' ? ' (and of no or another type)' : ''}`}>
+        <li
+          key={e.kind}
+          data-kind={e.kind}
+          data-shades={e.shades.join('|')}
+          title={`${e.label}: frames of type ${e.kind}${e.kind === 'native' ? ' (and of no or another type)' : ''}`}
+        >
           <span className="legend-swatch" style={{ background: stripes(e.shades) }} aria-hidden="true" />
           {e.label}
         </li>

@@ -23,7 +23,23 @@ function keyParts(key: string): { name: string; binary: string } {
   return { name, binary };
 }
 
-function Chip({ label, value, note, title, remove, onRemove, testId }: { label: string; value: string; note?: string; title: string; remove: string; onRemove: () => void; testId: string }) {
+function Chip({
+  label,
+  value,
+  note,
+  title,
+  remove,
+  onRemove,
+  testId,
+}: {
+  label: string;
+  value: string;
+  note?: string;
+  title: string;
+  remove: string;
+  onRemove: () => void;
+  testId: string;
+}) {
   return (
     <span className="chip tool-chip" title={title} data-testid={testId}>
       <span className="chip-label">{label}</span>
@@ -85,7 +101,14 @@ export function TransformChips({ transform: t, graph, present, focusTotal, onRem
       })}
       {t.collapseRecursion && (
         <span role="listitem">
-          <Chip testId="rec-chip" label="Recursion" value="collapsed" title="A function calling itself directly is shown once" remove="Expand recursion" onRemove={onRemoveRecursion} />
+          <Chip
+            testId="rec-chip"
+            label="Recursion"
+            value="collapsed"
+            title="A function calling itself directly is shown once"
+            remove="Expand recursion"
+            onRemove={onRemoveRecursion}
+          />
         </span>
       )}
       {count > 1 && (

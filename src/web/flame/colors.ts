@@ -156,5 +156,7 @@ export interface LegendEntry {
 export function legendEntries(kinds: Iterable<string>): LegendEntry[] {
   const seen = new Set<number>();
   for (const k of kinds) seen.add(familyOf(k));
-  return KINDS.flatMap((kind, fam) => (seen.has(fam) ? [{ kind, label: KIND_LABELS[kind] ?? kind, shades: PALETTE.slice(fam * SHADES, (fam + 1) * SHADES) }] : []));
+  return KINDS.flatMap((kind, fam) =>
+    seen.has(fam) ? [{ kind, label: KIND_LABELS[kind] ?? kind, shades: PALETTE.slice(fam * SHADES, (fam + 1) * SHADES) }] : [],
+  );
 }

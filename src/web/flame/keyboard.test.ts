@@ -27,7 +27,11 @@ const walk = (from: string, moves: FrameMove[], zoom = 'all'): string[] => {
 };
 
 test('arrows walk the drawn frames: Down to the largest callee, Up to the caller, sideways among siblings', () => {
-  assert.deepEqual(walk('all', ['child', 'child', 'child', 'child', 'child']), ['main', 'serve', 'handle', 'parse', 'parse'], 'largest callee first; a leaf stays');
+  assert.deepEqual(
+    walk('all', ['child', 'child', 'child', 'child', 'child']),
+    ['main', 'serve', 'handle', 'parse', 'parse'],
+    'largest callee first; a leaf stays',
+  );
   // main's callees by name: idle (45) then serve (55).
   assert.deepEqual(walk('main;idle', ['next', 'next', 'prev', 'prev', 'parent', 'parent', 'parent']), ['serve', 'serve', 'idle', 'idle', 'main', 'all', 'all']);
   assert.deepEqual(walk('main', ['next', 'prev']), ['main', 'main'], 'an only child has no siblings');

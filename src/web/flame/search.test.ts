@@ -49,6 +49,9 @@ test('a single picked frame highlights only that frame', () => {
   const g = flameFromFolded(STACKS);
   const f = g.frames.name.indexOf('render');
   const m = singleFrame(g, f);
-  assert.equal(m.reduce((a, b) => a + b, 0), 1);
+  assert.equal(
+    m.reduce((a, b) => a + b, 0),
+    1,
+  );
   assert.equal(summarizeMatches(layoutFlame(g), m).samples, 20);
 });

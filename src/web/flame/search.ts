@@ -35,7 +35,7 @@ export function summarizeMatches(layout: FlameLayout, matches: Uint8Array, withi
       break;
     }
   }
-  for (let i = within; i < stop; ) {
+  for (let i = within; i < stop;) {
     if (frame[i] >= 0 && matches[frame[i]]) {
       if (samples < total[within]) samples += total[i];
       nodes++;

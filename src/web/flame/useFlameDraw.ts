@@ -24,7 +24,10 @@ export interface DrawStats {
  * cost one redraw, on the next animation frame. The input is read from a ref at draw time,
  * so scrolling redraws without re-rendering React.
  */
-export function useFlameDraw(canvas: RefObject<HTMLCanvasElement | null>, input: RefObject<DrawInput | null>): {
+export function useFlameDraw(
+  canvas: RefObject<HTMLCanvasElement | null>,
+  input: RefObject<DrawInput | null>,
+): {
   schedule: () => void;
   drawn: RefObject<DrawnFrame>;
   stats: RefObject<DrawStats>;
@@ -49,7 +52,13 @@ export function useFlameDraw(canvas: RefObject<HTMLCanvasElement | null>, input:
     if (!ctx) return;
     if (drawn.current.nodes.length < inp.layout.size) drawn.current = drawBuffers(inp.layout.size);
     const t0 = performance.now();
-    drawFlame(ctx, inp.layout, inp.view, { frameColors: inp.colors, highlight: inp.highlight, dpr, zoomDepth: inp.zoomDepth, nodeColors: inp.nodeColors }, drawn.current);
+    drawFlame(
+      ctx,
+      inp.layout,
+      inp.view,
+      { frameColors: inp.colors, highlight: inp.highlight, dpr, zoomDepth: inp.zoomDepth, nodeColors: inp.nodeColors },
+      drawn.current,
+    );
     stats.current.lastDrawAt = performance.now();
     stats.current.lastDrawMs = stats.current.lastDrawAt - t0;
     stats.current.draws++;

@@ -76,5 +76,15 @@ export function useSources(everyMs: number, query: SourcesQuery): SourcesState {
     });
   }, []);
   const sources = data?.sources ?? [];
-  return { sources, limits: data?.limits ?? null, total: data?.total ?? sources.length, matched: data?.matched ?? sources.length, error, loadedAt, refresh, update, patchSlot };
+  return {
+    sources,
+    limits: data?.limits ?? null,
+    total: data?.total ?? sources.length,
+    matched: data?.matched ?? sources.length,
+    error,
+    loadedAt,
+    refresh,
+    update,
+    patchSlot,
+  };
 }

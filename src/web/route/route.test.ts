@@ -24,8 +24,16 @@ test('flame graph transforms are in the URL: hidden frames and patterns, focus, 
   assert.deepEqual(parseRoute(hash), r);
   assert.deepEqual(flameTransformOf(parseRoute(hash)), { hide: r.hide, focus: r.focus, collapseRecursion: true, leftHeavy: true });
   // Off is absent from the link.
-  assert.deepEqual(flameTransformFields({ hide: [], focus: null, collapseRecursion: false, leftHeavy: false }), { hide: undefined, focus: undefined, rec: undefined, heavy: undefined });
-  assert.equal(formatRoute({ key: 'a/B/c', hasView: true, ...flameTransformFields({ hide: [], focus: null, collapseRecursion: false, leftHeavy: false }) }), '#/sources/a%2FB%2Fc');
+  assert.deepEqual(flameTransformFields({ hide: [], focus: null, collapseRecursion: false, leftHeavy: false }), {
+    hide: undefined,
+    focus: undefined,
+    rec: undefined,
+    heavy: undefined,
+  });
+  assert.equal(
+    formatRoute({ key: 'a/B/c', hasView: true, ...flameTransformFields({ hide: [], focus: null, collapseRecursion: false, leftHeavy: false }) }),
+    '#/sources/a%2FB%2Fc',
+  );
   // A mangled or hostile link: what is not a rule is dropped, the rest kept.
   const bad = (v: string): unknown => parseRoute(`#/sources/a?hide=${encodeURIComponent(v)}`).hide;
   assert.equal(bad('not json'), undefined);

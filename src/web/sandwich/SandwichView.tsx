@@ -15,7 +15,23 @@ interface Props {
   values: ValueFormat;
 }
 
-function Half({ probe, layout, colors, title, inverted, values, percentOf }: { probe: string; layout: FlameLayout; colors: Uint16Array; title: string; inverted: boolean; values: ValueFormat; percentOf: number }) {
+function Half({
+  probe,
+  layout,
+  colors,
+  title,
+  inverted,
+  values,
+  percentOf,
+}: {
+  probe: string;
+  layout: FlameLayout;
+  colors: Uint16Array;
+  title: string;
+  inverted: boolean;
+  values: ValueFormat;
+  percentOf: number;
+}) {
   const zoom = useZoom(layout);
   return (
     <div className={`sandwich-half ${inverted ? 'callers' : 'callees'}`}>

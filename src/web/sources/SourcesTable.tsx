@@ -122,7 +122,14 @@ export function SourcesTable({ sources, total, matched, limits, onOpen, onQueryC
           {shown.map((s) => {
             const p = s.profiling;
             return (
-              <tr key={s.key} className="source-row" data-key={s.key} tabIndex={0} onClick={() => onOpen(s.key)} onKeyDown={(e) => e.key === 'Enter' && onOpen(s.key)}>
+              <tr
+                key={s.key}
+                className="source-row"
+                data-key={s.key}
+                tabIndex={0}
+                onClick={() => onOpen(s.key)}
+                onKeyDown={(e) => e.key === 'Enter' && onOpen(s.key)}
+              >
                 <td>
                   <div className="src-line" title={s.key}>
                     <span className="src-name">{s.name}</span>
@@ -161,8 +168,8 @@ export function SourcesTable({ sources, total, matched, limits, onOpen, onQueryC
         <div className="empty-state">
           <h3>No sources yet</h3>
           <p className="muted">
-            A source appears when profiles for it reach this UI's OTLP receiver. Start a sampler (<code>pilotlight node</code>) or point a gateway or an OpenTelemetry
-            Collector at this server.
+            A source appears when profiles for it reach this UI's OTLP receiver. Start a sampler (<code>pilotlight node</code>) or point a gateway or an
+            OpenTelemetry Collector at this server.
           </p>
         </div>
       )}

@@ -73,7 +73,14 @@ export function SymbolsTable({ rows, totalSamples, values, selectedKey, onSelect
   return (
     <section className={compact ? 'symbols compact' : 'symbols'} aria-label="Symbols table">
       <div className="symbols-toolbar">
-        <input type="search" className="search" placeholder="Filter symbols" aria-label="Filter symbols" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        <input
+          type="search"
+          className="search"
+          placeholder="Filter symbols"
+          aria-label="Filter symbols"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
         <span className="muted">
           {formatCount(shown.length)} of {formatCount(rows.length)} functions
         </span>

@@ -19,21 +19,56 @@ const row = (name: string, self: number, total: number, binary = 'app'): SymbolR
 const ROWS = [row('parse', 30, 35), row('main', 0, 100), row('render', 20, 20), row('idle', 30, 30, 'libc.so.6')];
 
 test('sort by total or self, either way, ties by name', () => {
-  assert.deepEqual(sortRows(ROWS, 'total', 'desc').map((r) => r.name), ['main', 'parse', 'idle', 'render']);
-  assert.deepEqual(sortRows(ROWS, 'self', 'desc').map((r) => r.name), ['idle', 'parse', 'render', 'main']);
-  assert.deepEqual(sortRows(ROWS, 'self', 'asc').map((r) => r.name), ['main', 'render', 'idle', 'parse']);
-  assert.deepEqual(sortRows(ROWS, 'name', 'asc').map((r) => r.name), ['idle', 'main', 'parse', 'render']);
-  assert.deepEqual(ROWS.map((r) => r.name), ['parse', 'main', 'render', 'idle'], 'input untouched');
+  assert.deepEqual(
+    sortRows(ROWS, 'total', 'desc').map((r) => r.name),
+    ['main', 'parse', 'idle', 'render'],
+  );
+  assert.deepEqual(
+    sortRows(ROWS, 'self', 'desc').map((r) => r.name),
+    ['idle', 'parse', 'render', 'main'],
+  );
+  assert.deepEqual(
+    sortRows(ROWS, 'self', 'asc').map((r) => r.name),
+    ['main', 'render', 'idle', 'parse'],
+  );
+  assert.deepEqual(
+    sortRows(ROWS, 'name', 'asc').map((r) => r.name),
+    ['idle', 'main', 'parse', 'render'],
+  );
+  assert.deepEqual(
+    ROWS.map((r) => r.name),
+    ['parse', 'main', 'render', 'idle'],
+    'input untouched',
+  );
 });
 
 test('filter by name or binary, with the search syntax', () => {
-  assert.deepEqual(filterRows(ROWS, 'PAR').map((r) => r.name), ['parse']);
-  assert.deepEqual(filterRows(ROWS, 'libc').map((r) => r.name), ['idle']);
-  assert.deepEqual(filterRows(ROWS, '/^(main|idle)$/').map((r) => r.name), ['main', 'idle']);
+  assert.deepEqual(
+    filterRows(ROWS, 'PAR').map((r) => r.name),
+    ['parse'],
+  );
+  assert.deepEqual(
+    filterRows(ROWS, 'libc').map((r) => r.name),
+    ['idle'],
+  );
+  assert.deepEqual(
+    filterRows(ROWS, '/^(main|idle)$/').map((r) => r.name),
+    ['main', 'idle'],
+  );
   // As in the flame search: a /regex/ is case-sensitive unless it says /…/i.
-  assert.deepEqual(filterRows(ROWS, '/^PARSE$/').map((r) => r.name), []);
-  assert.deepEqual(filterRows(ROWS, '/^PARSE$/i').map((r) => r.name), ['parse']);
-  assert.deepEqual(filterRows(ROWS, '/(unclosed/').map((r) => r.name), [], 'a half-typed regex matches nothing');
+  assert.deepEqual(
+    filterRows(ROWS, '/^PARSE$/').map((r) => r.name),
+    [],
+  );
+  assert.deepEqual(
+    filterRows(ROWS, '/^PARSE$/i').map((r) => r.name),
+    ['parse'],
+  );
+  assert.deepEqual(
+    filterRows(ROWS, '/(unclosed/').map((r) => r.name),
+    [],
+    'a half-typed regex matches nothing',
+  );
   assert.equal(filterRows(ROWS, ''), ROWS);
 });
 
@@ -45,7 +80,7 @@ test('a row and its flame graph frame share one key', () => {
 
 test('names merged in over many updates keep the order strings have', () => {
   let seed = 7;
-  const rand = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const rand = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const word = (): string => Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abcdefgh'[Math.floor(rand() * 8)]).join('');
   const order = new NameOrder();
   const seen = new Set<string>();
@@ -94,7 +129,11 @@ test('two tables sorted in slices at once, one renumbering the names under the o
   await sortRowsAsync(big, 'self', 'desc', pause);
   // The small table's new names make the order start afresh from its rows (the list is far
   // larger than it), while the big one is between slices, and then the big one's names again.
-  const [a, b, c] = await Promise.all([sortRowsAsync(big, 'total', 'asc', pause), sortRowsAsync(small, 'self', 'desc', pause), sortRowsAsync(big, 'name', 'desc', pause)]);
+  const [a, b, c] = await Promise.all([
+    sortRowsAsync(big, 'total', 'asc', pause),
+    sortRowsAsync(small, 'self', 'desc', pause),
+    sortRowsAsync(big, 'name', 'desc', pause),
+  ]);
   assert.deepEqual(a, sortRowsByComparator(big, 'total', 'asc'));
   assert.deepEqual(b, sortRowsByComparator(small, 'self', 'desc'));
   assert.deepEqual(c, sortRowsByComparator(big, 'name', 'desc'));

@@ -53,7 +53,7 @@ function* sortSteps(rows: readonly SymbolRow[], key: SortKey, dir: SortDir): Gen
   if (key === 'name') {
     // Equal names (one function in two binaries): by binary, keeping the input order otherwise.
     const out = Array.from(byName);
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       let j = i + 1;
       while (j < n && rank[out[j]] === rank[out[i]]) j++;
       if (j - i > 1) {
@@ -231,7 +231,7 @@ export class NameOrder {
     let fits = true;
     let o = 0;
     let k = 0;
-    for (let j = 0; j < fresh.length; ) {
+    for (let j = 0; j < fresh.length;) {
       const at = lowerBound(old, fresh[j], o);
       while (o < at) all[k++] = old[o++];
       // The new names that go before the same old one share the gap below it.

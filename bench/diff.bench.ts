@@ -19,7 +19,7 @@ import { ProfileStore } from '../src/store/store.js';
 import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { buildUiApp } from '../src/ui/app.js';
 import { diffPath } from '../src/api/types.js';
-import { makeChunks } from './gen.js';
+import { makeChunks } from '../test/helpers/gen.js';
 import { fmt, measure, table, type Timing } from './measure.js';
 import { ingest } from '../test/helpers/ingest.js';
 

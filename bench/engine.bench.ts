@@ -12,7 +12,7 @@ import { readWireRequest } from '../src/otlp/wire/request.js';
 import { validateWire } from '../src/otlp/wire/validate.js';
 import { flameGraph } from '../src/profile/flame.js';
 import { symbolsTable } from '../src/profile/symbols.js';
-import { makeChunks, makeFleetBytes } from './gen.js';
+import { makeChunks, makeFleetBytes } from '../test/helpers/gen.js';
 import { measure, peakRssMiB, table, fmt, type Timing } from './measure.js';
 
 /**

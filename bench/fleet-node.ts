@@ -1,6 +1,6 @@
 import { RequestBuilder, type SimpleValue } from '../src/otlp/builder.js';
 import { encodeRequest } from '../src/otlp/codec.js';
-import { makeUniverse, rng, type Universe } from './gen.js';
+import { makeUniverse, rng, type Universe } from '../test/helpers/gen.js';
 
 /**
  * What one simulated node of the fleet bench sends: one request per flush holding every

@@ -18,7 +18,7 @@ import { gzipOptions } from '../src/pipeline/compress.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import type { ReceiverAddresses } from '../src/pipeline/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
-import { makeFleetRequest } from './gen.js';
+import { makeFleetRequest } from '../test/helpers/gen.js';
 import { cpuMedians, fmt, quantile, table } from './measure.js';
 
 /**

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Browser, CDPSession, Page } from 'playwright-core';
-import { makeUniverse, rng, zipf, type Universe } from './gen.js';
+import { makeUniverse, rng, zipf, type Universe } from '../test/helpers/gen.js';
 import { RequestBuilder, type FrameSpec } from '../src/otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { gzipSync } from 'node:zlib';

@@ -15,7 +15,7 @@ import { requestStats } from '../src/pipeline/request-stats.js';
 import { parseWorkloadKey } from '../src/profile/workload.js';
 import type { ProfileResponse, SourcesResponse, StoreLimits } from '../src/api/types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
-import { makeFleetRequest, rng } from './gen.js';
+import { makeFleetRequest, rng } from '../test/helpers/gen.js';
 import { fmt, quantile, table } from './measure.js';
 import { emitResult, type BenchResult } from './report.js';
 

@@ -9,7 +9,7 @@ import { PYROSCOPE_DROPPED_ATTRIBUTES } from '../src/config/schema.js';
 import { ACCEPTED, encodedBatch } from '../src/pipeline/consumer.js';
 import { MessageShaper } from '../test/helpers/shape-oracle.js';
 import type { BenchResult } from './report.js';
-import { makeFleetRequest } from './gen.js';
+import { makeFleetRequest } from '../test/helpers/gen.js';
 import { fmt, quantile, table } from './measure.js';
 
 /**

@@ -15,7 +15,7 @@ import { flameGraph } from '../src/profile/flame.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { startUiServer } from '../src/ui/server.js';
 import { favourMemoryOverSpeed } from '../src/ui/memory-mode.js';
-import { makeChunks, makeFleetRequest } from './gen.js';
+import { makeChunks, makeFleetRequest } from '../test/helpers/gen.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { readWireRequest } from '../src/otlp/wire/request.js';
 import { validateWire } from '../src/otlp/wire/validate.js';

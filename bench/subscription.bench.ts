@@ -11,7 +11,7 @@ import { wireKeyValues } from '../src/profile/aggregate-encoded.js';
 import { parseWorkloadKey, workloadOf } from '../src/profile/workload.js';
 import { consumerOf, encodedBatch } from '../src/pipeline/consumer.js';
 import { startUiServer } from '../src/ui/server.js';
-import { makeFleetBytes } from './gen.js';
+import { makeFleetBytes } from '../test/helpers/gen.js';
 import { fmt, table } from './measure.js';
 import type { BenchResult } from './report.js';
 

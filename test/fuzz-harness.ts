@@ -1,6 +1,6 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { gzipSync } from 'node:zlib';
-import { makeFleetRequest, rng } from '../bench/gen.js';
+import { makeFleetRequest, rng } from './helpers/gen.js';
 import { RequestBuilder } from '../src/otlp/builder.js';
 import { decodeRequest, encodeRequest, gunzipBoundedSync, requestToJson, type Encoding } from '../src/otlp/codec.js';
 import { OtlpInputError, OtlpValidationError } from '../src/otlp/errors.js';

@@ -21,6 +21,7 @@ import { grpcSink, httpSink, type Sink } from '../pipeline/test-sinks.js';
 import { FanoutConsumer } from './fanout.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { gatewayPlan } from './plan.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const REQUEST = requestFromFolded([
   { resource: K8S_INVENTORY, folded: 'main;work;hot 10\nmain;idle 3' },
@@ -32,15 +33,6 @@ const PROFILES = 2;
 /** Millisecond backoff so tests are quick; no assertion depends on timing. */
 const FAST = { enableDataCompression: false, timeout: 2000, retryOnFailure: { initialInterval: 1, maxInterval: 5, maxElapsedTime: 60_000 } };
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
-
-/** Waits for a condition (a wait, not a timing assertion: it only bounds a hang). */
-async function until(what: string, cond: () => boolean, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** A UI stand-in: a real OTLP receiver (gRPC + HTTP) that records what it is handed. */
 async function uiReceiver(): Promise<{ received: ProfilesBatch[]; grpc: string; http: string; stop: () => Promise<void> }> {
@@ -368,7 +360,7 @@ describe('Gateway over loopback', () => {
     try {
       assert.deepEqual(await postHttp(httpUrl), { status: 200, result: { rejectedProfiles: 0, errorMessage: '' } });
       assert.deepEqual(await grpcExport(grpcAddr), { code: grpc.status.OK, result: { rejectedProfiles: 0, errorMessage: '' } });
-      await until('both targets have both requests', () => ui.received.length === 2 && dest.accepted.length === 2);
+      await waitFor('both targets have both requests', () => ui.received.length === 2 && dest.accepted.length === 2);
       await Promise.all(gw.exporters.map((e) => e.idle()));
       for (const b of ui.received) assert.deepEqual(Buffer.from(encodeRequest(b.request)), BYTES);
       assert.deepEqual(dest.accepted, [BYTES, BYTES]);
@@ -402,7 +394,7 @@ describe('Gateway over loopback', () => {
           assert.equal(r.status, 200, r.result.errorMessage);
           answers.push(r.result);
         }
-        await until('the UI has every request', () => ui.received.length === N);
+        await waitFor('the UI has every request', () => ui.received.length === N);
         await gw.exporters[0].idle();
         // The dead destination's queue filled: later answers say so, naming it, while the UI had them all.
         const partial = answers.filter((a) => a.rejectedProfiles > 0);
@@ -433,7 +425,7 @@ describe('Gateway over loopback', () => {
     try {
       // One in flight, one queued; the third finds the queue full.
       assert.equal((await postHttp(httpUrl)).status, 200);
-      await until('the first request is in flight', () => gw.exporters[0].queueSize === 0);
+      await waitFor('the first request is in flight', () => gw.exporters[0].queueSize === 0);
       assert.equal((await postHttp(httpUrl)).status, 200);
       const refused = await postHttp(httpUrl);
       assert.equal(refused.status, 503);
@@ -474,7 +466,7 @@ describe('Gateway over loopback', () => {
     const a = await gw.start();
     try {
       assert.equal((await postHttp(`http://127.0.0.1:${a.http!.port}`)).status, 200);
-      await until('pyroscope and the UI have the request', () => seen.length === 1 && ui.received.length === 1);
+      await waitFor('pyroscope and the UI have the request', () => seen.length === 1 && ui.received.length === 1);
       const [r] = seen;
       assert.equal(r.method, 'POST');
       assert.equal(r.url, '/pyro/v1development/profiles');
@@ -538,7 +530,7 @@ describe('Gateway reshaping for Pyroscope', () => {
     try {
       assert.equal((await postHttp(httpUrl, bytes)).status, 200);
       await Promise.all(gw.exporters.map((e) => e.idle()));
-      await until('the UI has the request', () => ui.received.length === 1);
+      await waitFor('the UI has the request', () => ui.received.length === 1);
 
       const shaped = decodeRequest(pyro.accepted[0], 'protobuf');
       assert.deepEqual(

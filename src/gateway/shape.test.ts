@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { makeFleetRequest } from '../../bench/gen.js';
+import { makeFleetRequest } from '../../test/helpers/gen.js';
 import { makeSeeds } from '../../test/fuzz-harness.js';
 import { MessageShaper } from '../../test/helpers/shape-oracle.js';
 import { RequestBuilder } from '../otlp/builder.js';

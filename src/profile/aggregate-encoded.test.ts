@@ -6,7 +6,7 @@ import { decodeRequest, encodeRequest } from '../otlp/codec.js';
 import { RequestBuilder, type FrameSpec, type SimpleValue } from '../otlp/builder.js';
 import { AnyValueSchema, KeyValueSchema, LineSchema, LocationSchema, type ExportProfilesServiceRequest } from '../otlp/messages.js';
 import { requestFromFolded, K8S_INVENTORY, K8S_CHECKOUT } from '../../test/helpers/fixtures.js';
-import { makeChunks, makeFleetRequest } from '../../bench/gen.js';
+import { makeChunks, makeFleetRequest } from '../../test/helpers/gen.js';
 import { aggregateRequest, aggregateRequestTypes, type AggregateOptions, type WorkloadProfile, type WorkloadProfiles } from './aggregate.js';
 import { aggregateEncoded, aggregateWireTypes } from './aggregate-encoded.js';
 import { readWireRequest } from '../otlp/wire/request.js';

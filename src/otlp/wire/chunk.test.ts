@@ -14,7 +14,7 @@ import {
 import { WireChunker } from './chunk.js';
 import { readWireRequest } from './request.js';
 import { validateWire } from './validate.js';
-import { makeFleetRequest } from '../../../bench/gen.js';
+import { makeFleetRequest } from '../../../test/helpers/gen.js';
 import { makeSeeds } from '../../../test/fuzz-harness.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../../test/helpers/fixtures.js';
 import { RequestBuilder } from '../builder.js';

@@ -1,6 +1,6 @@
-import { RequestBuilder, type FrameSpec, type SimpleValue } from '../src/otlp/builder.js';
-import { encodeRequest } from '../src/otlp/codec.js';
-import type { ExportProfilesServiceRequest, Profile } from '../src/otlp/messages.js';
+import { RequestBuilder, type FrameSpec, type SimpleValue } from '../../src/otlp/builder.js';
+import { encodeRequest } from '../../src/otlp/codec.js';
+import type { ExportProfilesServiceRequest, Profile } from '../../src/otlp/messages.js';
 
 /**
  * Deterministic, realistic OTLP Profiles requests for the engine benchmark and the fast-path

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProfileStore, MAX_SOURCES, PROCESS_RETENTION_MS, SOURCE_RETENTION_MS } from './store.js';
+import { ProfileStore } from './store.js';
+import { MAX_SOURCES, PROCESS_RETENTION_MS, SOURCE_RETENTION_MS } from './sources.js';
 import { CPU_RING_BUCKETS, CpuRing, bucketOf } from './cpu.js';
 import { DEFAULT_LIMITS } from './config.js';
 import { encodeRequest } from '../otlp/codec.js';

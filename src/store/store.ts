@@ -3,17 +3,18 @@ import { EventEmitter } from 'node:events';
 import { encodeRequest } from '../otlp/codec.js';
 import { readRequest } from '../otlp/read-request.js';
 import type { WorkloadProfile, WorkloadProfiles } from '../profile/workload-profile.js';
-import { aggregateWireTypes, wireKeyValues } from '../profile/aggregate-encoded.js';
+import { aggregateWireTypes } from '../profile/aggregate-encoded.js';
 import { CPU, addSkipCounts, emptySkipCounts, type ProfileType, type SkipCounts } from '../profile/profile-type.js';
-import { workloadId, workloadOf, type WorkloadId } from '../profile/workload.js';
-import { WireChunker } from '../otlp/wire/chunk.js';
-import type { WireRequest, WireResourceProfiles } from '../otlp/wire/request.js';
+import type { WorkloadId } from '../profile/workload.js';
+import type { WireRequest } from '../otlp/wire/request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../pipeline/consumer.js';
 import type { SlotEvent, SlotsResponse, SourceInfo, StoreLimits } from '../api/types.js';
 import type { SubscriptionResponse, UsageSource } from '../api/pipeline.js';
 import { DEFAULT_LIMITS, partialLimitsSchema } from './config.js';
-import { CpuRing, bucketOf, countWireCpu, emptyCpuSeries } from './cpu.js';
+import { emptyCpuSeries } from './cpu.js';
 import { Slot, type TypeSummary } from './slot.js';
+import { SourceRegistry } from './sources.js';
+import { RequestSplit, countWireProfiles } from './split.js';
 
 export type Clock = () => number;
 
@@ -22,33 +23,6 @@ export interface StoreCounters {
   dropped: { noSlot: number; chunkTooLarge: number; byteCapChunks: number };
   /** Profiles of workloads with a slot that went into no profile type, by reason (counted once, at ingest). */
   skipped: SkipCounts;
-}
-
-/** How long a workload stays in the Sources list after its last data. */
-export const SOURCE_RETENTION_MS = 15 * 60 * 1000;
-/**
- * How long a bare process (kind `Process`: neither a Kubernetes workload, a service nor a
- * container) stays after its last data. Most are short-lived commands (`ls`, a cron script, a
- * `kworker/…` thread), and a host runs many: kept for 15 minutes they would drown the
- * workloads in the list. A process that keeps running is seen on every export and stays.
- */
-export const PROCESS_RETENTION_MS = 2 * 60 * 1000;
-/**
- * At most this many sources are remembered; the longest unseen go first. With the CPU ring of
- * each (cpu.ts: CPU_RING_BUCKETS numbers) this bounds the memory the Sources list takes.
- */
-export const MAX_SOURCES = 10_000;
-
-/** How long a source of `kind` is listed after its last data (a source with a slot stays regardless). */
-export function sourceRetentionMs(kind: string): number {
-  return kind === 'Process' ? PROCESS_RETENTION_MS : SOURCE_RETENTION_MS;
-}
-
-/** A source the store has seen: its workload, when its data last came, and the CPU it used. */
-interface SourceEntry {
-  workload: WorkloadId;
-  lastSeenAt: number;
-  cpu: CpuRing;
 }
 
 export class StoreError extends Error {
@@ -66,13 +40,13 @@ export class StoreError extends Error {
  * enabled. Slots live in a Map in least-recently-used order (a view moves a slot to the end);
  * at the slot limit the first is evicted. A slot not viewed for the TTL is swept by the
  * cleanup loop. Data for workloads without a slot is counted and dropped. Every workload the
- * data names is a source of the Sources list, with the CPU time it used (cpu.ts) counted from
- * every request, slot or not.
+ * data names is a source of the Sources list (sources.ts), with the CPU time it used counted
+ * from every request, slot or not; a request is cut into workloads by split.ts.
  */
 export class ProfileStore implements ProfilesConsumer {
   private readonly slots = new Map<string, Slot>();
-  /** Every source seen, in last-seen order (the least recently seen first). */
-  private readonly sources = new Map<string, SourceEntry>();
+  /** Every source seen; those with a slot are kept past their retention and the MAX_SOURCES trim. */
+  private readonly sources = new SourceRegistry((key) => this.slots.has(key));
   private readonly events = new EventEmitter();
   /** Hears when the set of slots changes (see `subscription`). */
   private readonly slotSetEvents = new EventEmitter();
@@ -124,7 +98,7 @@ export class ProfileStore implements ProfilesConsumer {
     while (this.slots.size >= this.limitsValue.maxSlots) this.evictOldest('lru');
     slot = new Slot(workload, now, this.limitsValue.slotMaxBytes);
     this.slots.set(workload.key, slot);
-    if (!this.sources.has(workload.key)) this.addSource(workload, now);
+    this.sources.ensure(workload, now);
     this.slotSetChanged();
     return slot;
   }
@@ -194,8 +168,8 @@ export class ProfileStore implements ProfilesConsumer {
   }
 
   /**
-   * Removes slots not viewed for the TTL, and sources unseen for their retention
-   * (`sourceRetentionMs`: 2 minutes for a bare process, 15 for the others) unless they have a
+   * Removes slots not viewed for the TTL, and sources unseen for their retention (sources.ts,
+   * `sourceRetentionMs`: 2 minutes for a bare process, 15 for the others) unless they have a
    * slot; returns the keys of the slots swept.
    */
   sweep(): string[] {
@@ -211,9 +185,7 @@ export class ProfileStore implements ProfilesConsumer {
       }
     }
     if (swept.length > 0) this.slotSetChanged();
-    for (const [key, src] of this.sources) {
-      if (!this.retained(src, now)) this.sources.delete(key);
-    }
+    this.sources.prune(now);
     return swept;
   }
 
@@ -266,36 +238,25 @@ export class ProfileStore implements ProfilesConsumer {
    */
   ingestEncoded(encoded: Uint8Array, wire: WireRequest = readRequest(encoded, 'protobuf').wire): ConsumeResult {
     const now = this.clock();
-    const d = wire.dictionary;
-    const byKey = new Map<string, { workload: WorkloadId; parts: WireResourceProfiles[] }>();
-    for (const rp of wire.resourceProfiles) {
-      const workload = workloadOf(wireKeyValues(rp.resourceAttributes, d));
-      let entry = byKey.get(workload.key);
-      if (!entry) {
-        entry = { workload, parts: [] };
-        byKey.set(workload.key, entry);
-      }
-      entry.parts.push(rp);
-    }
-    let chunker: WireChunker | undefined;
+    const split = new RequestSplit(encoded, wire);
     let rejected = 0;
     const messages: string[] = [];
     const accepted = new Map<string, { slot: Slot; bytes: Uint8Array }>();
-    for (const [key, { workload, parts }] of byKey) {
-      countWireCpu(this.seen(workload, now).cpu, parts, wire, now);
+    for (const [key, part] of split.workloads) {
+      this.sources.countWire(part.workload, part.parts, wire, now);
       const slot = this.slots.get(key);
       if (!slot) {
-        this.counters.dropped.noSlot += countWireProfiles(parts);
+        this.counters.dropped.noSlot += countWireProfiles(part.parts);
         continue;
       }
       // A request of one workload is kept as received, dictionary entries it does not use and
       // all (they count against the slot's byte cap as the bytes they are); a shared one is cut
       // into chunks. The bytes are copied into the slot's arena: neither the received buffer nor
       // the chunker's output is kept.
-      const kept = byKey.size === 1 ? encoded : (chunker ??= new WireChunker(wire, encoded)).chunk(parts).bytes;
+      const kept = split.bytesOf(part);
       if (kept.byteLength > this.limitsValue.slotMaxBytes) {
         this.counters.dropped.chunkTooLarge++;
-        rejected += countWireProfiles(parts);
+        rejected += countWireProfiles(part.parts);
         messages.push(`${key}: chunk of ${kept.byteLength} bytes exceeds the slot cap of ${this.limitsValue.slotMaxBytes}`);
         continue;
       }
@@ -350,50 +311,7 @@ export class ProfileStore implements ProfilesConsumer {
    * a time after the store's current bucket counts in it, one older than the ring is dropped.
    */
   addUsage(sources: readonly UsageSource[]): void {
-    const now = this.clock();
-    const nowBucket = bucketOf(now);
-    for (const u of sources) {
-      const src = this.seen(workloadId(u.namespace, u.kind, u.name), now);
-      src.cpu.advance(nowBucket);
-      for (const [ms, ns] of u.cpu) src.cpu.add(ms, ns);
-    }
-  }
-
-  /** Data for `workload` arrived: its source entry, made (and the list trimmed) when new. */
-  private seen(workload: WorkloadId, now: number): SourceEntry {
-    const src = this.sources.get(workload.key);
-    if (src) {
-      src.lastSeenAt = now;
-      // Keep the map in last-seen order so the oldest is first when trimming.
-      this.sources.delete(workload.key);
-      this.sources.set(workload.key, src);
-      return src;
-    }
-    return this.addSource(workload, now);
-  }
-
-  /** A new source, last seen `now`; past MAX_SOURCES the longest unseen without a slot goes. */
-  private addSource(workload: WorkloadId, now: number): SourceEntry {
-    const src: SourceEntry = { workload, lastSeenAt: now, cpu: new CpuRing() };
-    this.sources.set(workload.key, src);
-    while (this.sources.size > MAX_SOURCES) {
-      // The first keys are the longest unseen: only sources with slots are passed over.
-      let oldest: string | undefined;
-      for (const k of this.sources.keys()) {
-        if (!this.slots.has(k)) {
-          oldest = k;
-          break;
-        }
-      }
-      if (oldest === undefined) break;
-      this.sources.delete(oldest);
-    }
-    return src;
-  }
-
-  /** Whether a source is still listed at `now` (see `sourceRetentionMs`). */
-  private retained(src: SourceEntry, now: number): boolean {
-    return now - src.lastSeenAt <= sourceRetentionMs(src.workload.kind) || this.slots.has(src.workload.key);
+    this.sources.addUsage(sources, this.clock());
   }
 
   /** A source as the API shows it, CPU over the last minute and the last five included. */
@@ -430,7 +348,7 @@ export class ProfileStore implements ProfilesConsumer {
   listSources(): SourceInfo[] {
     const now = this.clock();
     const keys = new Set<string>(this.slots.keys());
-    for (const [key, src] of this.sources) if (this.retained(src, now)) keys.add(key);
+    for (const key of this.sources.retainedKeys(now)) keys.add(key);
     return [...keys].map((k) => this.sourceInfo(k, now)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -470,10 +388,4 @@ export class ProfileStore implements ProfilesConsumer {
   private emit(key: string): void {
     this.events.emit(key);
   }
-}
-
-function countWireProfiles(parts: WireResourceProfiles[]): number {
-  let n = 0;
-  for (const rp of parts) for (const sp of rp.scopes) n += sp.profiles.length;
-  return n;
 }

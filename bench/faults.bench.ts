@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { encodeRequest } from '../src/otlp/codec.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Exporter } from '../src/pipeline/exporter.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Exporter } from '../src/pipeline/exporter/exporter.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { requestFromFolded } from '../test/helpers/fixtures.js';
-import { promValue } from './load.bench.js';
+import { promValue } from '../test/helpers/metrics.js';
 import { fmt, table } from './measure.js';
 import { emitResult, type BenchResult } from './report.js';
 

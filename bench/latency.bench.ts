@@ -1,14 +1,15 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { encodeRequest } from '../src/otlp/codec.js';
 import type { ProfileResponse } from '../src/api/types.js';
 import { hasGcc } from '../test/burners/build.js';
+import { buildBurster, startBurster } from '../test/helpers/burster.js';
+import { CLI_MAIN } from '../test/helpers/cli.js';
 import { ebpfUnavailable } from '../test/helpers/ebpf.js';
 import { requestFromFolded } from '../test/helpers/fixtures.js';
-import { CLI_MAIN, freePort, startGatewayChild, startNode, type CliChild, type GatewayChild } from './load.bench.js';
+import { freePort } from '../test/helpers/peers.js';
+import { startGatewayChild, startNode, type CliChild, type GatewayChild } from '../test/helpers/processes.js';
 import { fmt, quantile, table } from './measure.js';
 import { emitResult, type BenchResult } from './report.js';
 
@@ -17,9 +18,9 @@ import { emitResult, type BenchResult } from './report.js';
  * visible in the UI API. Three real processes: `pilotlight node` (eBPF via bpftrace, default
  * 20 Hz and 1 s flush unless LATENCY_HZ / LATENCY_INTERVAL say otherwise) → `pilotlight
  * gateway` → `pilotlight ui`. Profiling is enabled for the burster's workload. The burster is
- * one long-lived C process (built here; main → pl_latency_burst → pl_latency_inner) that idles
- * until told to burn LATENCY_BURST_MS of CPU time (CPU, not wall time: on a busy machine a
- * wall-time burst may get no CPU at all). Per burst the profile is polled every 20 ms until
+ * one long-lived C process (test/helpers/burster.ts; main → pl_latency_burst → pl_latency_inner)
+ * that idles until told to burn LATENCY_BURST_MS of CPU time (CPU, not wall time: on a busy
+ * machine a wall-time burst may get no CPU at all). Per burst the profile is polled every 20 ms until
  * pl_latency_burst's total (every stack of the burst has it) rises. Latency = burst start →
  * the first answer that shows it (and, as a second figure, burst end → that answer; negative
  * when the burst was visible before it ended). Before the next burst the count is let settle.
@@ -32,43 +33,6 @@ import { emitResult, type BenchResult } from './report.js';
  * (OTLP/HTTP) → visible in the UI, i.e. the pipeline without the sampler's flush window.
  * LATENCY_BURSTS sets the number of bursts (default 30). Needs root, bpftrace and gcc.
  */
-
-/** The burster: reads a CPU time in ms per line, burns it, answers "done". */
-const BURSTER_C = `
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-volatile unsigned long pl_sink;
-void pl_latency_inner(void) {
-  for (int i = 0; i < 1000; i++) pl_sink += (unsigned long)i * i;
-}
-static double cpu_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-void pl_latency_burst(double ms) {
-  double end = cpu_ms() + ms;
-  while (cpu_ms() < end)
-    for (int k = 0; k < 100; k++) pl_latency_inner();
-}
-int main(void) {
-  char line[64];
-  while (fgets(line, sizeof line, stdin)) {
-    pl_latency_burst(atof(line));
-    printf("done\\n");
-    fflush(stdout);
-  }
-  return 0;
-}
-`;
-
-export function buildBurster(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pl-latency-'));
-  writeFileSync(join(dir, 'burster.c'), BURSTER_C);
-  execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-o', join(dir, 'burster'), join(dir, 'burster.c')]);
-  return join(dir, 'burster');
-}
 
 const BURSTS = Number(process.env.LATENCY_BURSTS ?? 30);
 const BURST_MS = Number(process.env.LATENCY_BURST_MS ?? 200);
@@ -131,35 +95,13 @@ export interface LatencyFigures {
 // call rather than in pl_latency_inner), so its total counts the burst.
 const FN = 'pl_latency_burst';
 
-/** The long-lived burster process: `burst()` resolves when the burst has ended. */
-export function startBurster(bin: string, service = SERVICE): { pid: number; burst(ms: number): Promise<number>; stop(): void } {
-  const child = spawn(bin, [], { env: { ...process.env, OTEL_SERVICE_NAME: service }, stdio: ['pipe', 'pipe', 'ignore'] });
-  let waiting: ((at: number) => void) | undefined;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => {
-    for (const _ of d.match(/done\n/g) ?? []) waiting?.(performance.now());
-  });
-  return {
-    pid: child.pid!,
-    burst(ms) {
-      return new Promise((resolve) => {
-        waiting = resolve;
-        child.stdin.write(`${ms}\n`);
-      });
-    },
-    stop() {
-      child.kill('SIGKILL');
-    },
-  };
-}
-
 export async function main(): Promise<BenchResult | undefined> {
   const why = ebpfUnavailable() ?? (hasGcc() ? undefined : 'gcc is not installed');
   if (why) {
     console.log(`latency: skipped: ${why}`);
     return { title: 'end-to-end latency (skipped)', figures: [], notes: [`skipped: ${why}`] };
   }
-  const burster = startBurster(buildBurster());
+  const burster = startBurster(buildBurster(), SERVICE);
   const load0 = loadavg()[0];
   const otlpPort = await freePort();
   let ui: CliChild | undefined;

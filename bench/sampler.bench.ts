@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { PreflightError, preflight } from '../src/node/preflight.js';
 import { buildCBurner } from '../test/burners/build.js';
 import { table } from './measure.js';

@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { freePort, promValue, startGatewayChild, startNode, CLI_MAIN, type CliChild, type GatewayChild } from '../bench/load.bench.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { attributeString, keyValues } from '../src/otlp/attributes.js';
 import { decodeRequest, encodeRequest } from '../src/otlp/codec.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Exporter } from '../src/pipeline/exporter.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Exporter } from '../src/pipeline/exporter/exporter.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
 import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 import { startUiServer } from '../src/ui/server.js';
+import { CLI_MAIN } from './helpers/cli.js';
 import { requestFromFolded } from './helpers/fixtures.js';
+import { promValue } from './helpers/metrics.js';
+import { freePort } from './helpers/peers.js';
+import { startGatewayChild, startNode, type CliChild, type GatewayChild } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 /**

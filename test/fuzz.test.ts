@@ -14,7 +14,7 @@ import { WireChunker } from '../src/otlp/wire/chunk.js';
 import { aggregateEncoded } from '../src/profile/aggregate-encoded.js';
 import { foldedStacks } from '../src/profile/folded.js';
 import { exportMethod } from '../src/pipeline/otlp-grpc.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { decodeRpcStatus } from '../src/pipeline/rpc-status.js';
 import { ProfileStore } from '../src/store/store.js';
 import { K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';

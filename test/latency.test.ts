@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildBurster, startBurster } from '../bench/latency.bench.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { NodeSampler } from '../src/node/sampler.js';
-import { Exporter } from '../src/pipeline/exporter.js';
+import { Exporter } from '../src/pipeline/exporter/exporter.js';
 import type { ProfileResponse } from '../src/api/types.js';
 import { startUiServer } from '../src/ui/server.js';
 import { hasGcc } from './burners/build.js';
+import { buildBurster, startBurster } from './helpers/burster.js';
 import { ebpfUnavailable, quietLog, sleep } from './helpers/ebpf.js';
 
 /**

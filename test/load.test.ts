@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runLoad } from '../bench/load.bench.js';
+import { runLoad } from './helpers/load.js';
 
 /**
- * The load bench, short: 20 senders (real exporters, half gRPC, half HTTP) → `pilotlight
- * gateway` (a child process) → the UI server for 10 s, with small store caps so that the LRU
- * and the byte cap work all the time. No timing is asserted: only that nothing was lost or
- * refused and that the caps held exactly on every change.
+ * The load run (test/helpers/load.ts; bench/load.bench.ts runs it long), short: 20 senders
+ * (real exporters, half gRPC, half HTTP) → `pilotlight gateway` (a child process) → the UI
+ * server for 10 s, with small store caps so that the LRU and the byte cap work all the time.
+ * No timing is asserted: only that nothing was lost or refused and that the caps held exactly
+ * on every change.
  */
 test('20 senders through the gateway into the UI for 10 s: no errors, caps exact on every change, LRU as modelled', async () => {
   const r = await runLoad({

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { buildCBurner, hasGcc } from './burners/build.js';

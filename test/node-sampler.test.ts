@@ -6,25 +6,19 @@ import { test } from 'node:test';
 import { NodeSampler } from '../src/node/sampler.js';
 import type { WorkloadProfile } from '../src/profile/aggregate.js';
 import { foldedStacks } from '../src/profile/folded.js';
-import { symbolsTable } from '../src/profile/symbols.js';
+import { symbolsTable, type SymbolRow } from '../src/profile/symbols.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { tableAttributes } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
 import { BURN_JS, NODE_PERF_FLAGS, buildCBurner, buildCLeafBurner, buildGoLeafBurner, goBinary, hasCxxFilt, hasGcc } from './burners/build.js';
 import { collectingConsumer, ebpfUnavailable, profilesByWorkload, quietLog, sleep, startChild } from './helpers/ebpf.js';
+import { cpuSecondsOf } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const HZ = 20;
 const SECONDS = 4;
 /** Waits for the sampler (a hang guard, not a speed check): bpftrace may take long to start. */
 const SLOW = { timeoutMs: 90_000, intervalMs: 100 };
-
-/** CPU seconds (user + system) the kernel has charged a process so far (USER_HZ = 100). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** Every `process.pid` sample attribute in the requests. */
 function sampledPids(requests: ExportProfilesServiceRequest[]): Set<number> {
@@ -37,6 +31,23 @@ function sampledPids(requests: ExportProfilesServiceRequest[]): Set<number> {
           for (const s of p.samples) pids.add(Number(tableAttributes(s.attributeIndices, d.attributeTable, d.stringTable)['process.pid']));
   }
   return pids;
+}
+
+/**
+ * The JS burner's hot function (test/burners/burn.js) among `rows`, asserted named (`how`: from
+ * where; else the top symbols are listed) and a JIT-compiled JS frame.
+ */
+function plBurnHot(rows: SymbolRow[], how = ''): SymbolRow {
+  const hot = rows.find((r) => r.name === 'plBurnHot');
+  assert.ok(
+    hot,
+    `plBurnHot named${how}; top symbols: ${rows
+      .slice(0, 8)
+      .map((r) => `${r.name}(${r.self})`)
+      .join(', ')}`,
+  );
+  assert.equal(hot.kind, 'v8js');
+  return hot;
 }
 
 test('samples every process with eBPF and names C and JIT-compiled JS hot functions under their workloads', async (t) => {
@@ -52,10 +63,10 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   const sampler = new NodeSampler({ hz: HZ, intervalMs: 1000, kubernetes: 'off' }, consumer, quietLog);
   t.after(() => sampler.stop());
   await sampler.start();
-  const cpu0 = [cpuSeconds(cChild.pid!), cpuSeconds(jsChild.pid!)];
+  const cpu0 = [cpuSecondsOf(cChild.pid!), cpuSecondsOf(jsChild.pid!)];
   const bpftracePid = sampler.bpftracePid;
   await sleep(SECONDS * 1000);
-  const cpu = [cpuSeconds(cChild.pid!) - cpu0[0], cpuSeconds(jsChild.pid!) - cpu0[1]];
+  const cpu = [cpuSecondsOf(cChild.pid!) - cpu0[0], cpuSecondsOf(jsChild.pid!) - cpu0[1]];
   await sampler.stop();
 
   assert.ok(requests.length >= SECONDS - 1, `one request per flush (got ${requests.length})`);
@@ -83,15 +94,7 @@ test('samples every process with eBPF and names C and JIT-compiled JS hot functi
   assert.equal(inner.kind, 'native');
 
   const jsRows = symbolsTable(js.tree);
-  const hot = jsRows.find((r) => r.name === 'plBurnHot');
-  assert.ok(
-    hot,
-    `plBurnHot named; top symbols: ${jsRows
-      .slice(0, 8)
-      .map((r) => `${r.name}(${r.self})`)
-      .join(', ')}`,
-  );
-  assert.equal(hot.kind, 'v8js');
+  const hot = plBurnHot(jsRows);
   assert.match(hot.file, /burn\.js$/);
   assert.ok(hot.total >= js.samples * 0.5, `plBurnHot on most JS stacks (${hot.total}/${js.samples})`);
   assert.match(foldedStacks(js.tree), /plBurnLoop;plBurnHot/);
@@ -226,16 +229,7 @@ test('a short-lived process that exits before the flush still gets its workload 
   assert.equal(p.resource['service.name'], 'pl-short-lived');
   const pj = afterJs.get('host/Service/pl-short-js');
   assert.ok(pj, `the exited JS burner's workload among ${[...afterJs.keys()].join(', ')}`);
-  const jsRows = symbolsTable(pj.tree);
-  const hot = jsRows.find((r) => r.name === 'plBurnHot');
-  assert.ok(
-    hot,
-    `plBurnHot named; top symbols: ${jsRows
-      .slice(0, 8)
-      .map((r) => `${r.name}(${r.self})`)
-      .join(', ')}`,
-  );
-  assert.equal(hot.kind, 'v8js');
+  plBurnHot(symbolsTable(pj.tree));
   const stats = sampler.stats();
   assert.ok(stats.eagerResolves >= 1, `resolved when first sampled (${JSON.stringify(stats)})`);
   assert.equal(stats.eagerSkipped, 0);
@@ -362,9 +356,7 @@ test('JIT frames of a process in its own pid and mount namespace are named from 
   await sampler.stop();
   const p = profilesByWorkload(requests).get('host/Service/pl-ns-js');
   assert.ok(p, `workload present among ${[...profilesByWorkload(requests).keys()].join(', ')}`);
-  const hot = symbolsTable(p.tree).find((r) => r.name === 'plBurnHot');
-  assert.ok(hot, 'plBurnHot named from the namespaced perf map');
-  assert.equal(hot.kind, 'v8js');
+  plBurnHot(symbolsTable(p.tree), ' from the namespaced perf map');
 });
 
 function hasUnshare(): boolean {

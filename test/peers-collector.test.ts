@@ -6,7 +6,7 @@ import { Gateway } from '../src/gateway/gateway.js';
 import type { ExportProfilesServiceRequest } from '../src/otlp/messages.js';
 import { keyValues } from '../src/otlp/attributes.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { startUiServer } from '../src/ui/server.js';
 import { buildCBurner, hasGcc } from './burners/build.js';
 import { ebpfUnavailable, startChild } from './helpers/ebpf.js';

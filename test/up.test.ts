@@ -14,7 +14,7 @@ import type { ProfileResponse, SourcesResponse } from '../src/api/types.js';
 import { sourcePath } from '../src/api/types.js';
 import { upCommand } from '../src/cli/up-command.js';
 import { consumerOf } from '../src/pipeline/consumer.js';
-import { Receiver } from '../src/pipeline/receiver.js';
+import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { DEMOS, demoKey } from '../src/up/demo.js';
 import { ebpfUnavailable } from './helpers/ebpf.js';

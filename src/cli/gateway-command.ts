@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Gateway } from '../gateway/gateway.js';
 import { gatewayPlan, type GatewayOverrides } from '../gateway/plan.js';
-import type { ListenAddress } from '../pipeline/receiver.js';
+import type { ListenAddress } from '../pipeline/receiver/receiver.js';
 import { listenAddress, makeLogger, readConfig, stopOnSignals } from './common.js';
 
 interface GatewayFlags {

@@ -7,8 +7,8 @@ import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.j
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
 import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
-import { Exporter } from '../pipeline/exporter.js';
-import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
+import { Exporter } from '../pipeline/exporter/exporter.js';
+import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter/exporter-config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { durationMs, makeLogger, readConfig, stopOnSignals } from './common.js';
 

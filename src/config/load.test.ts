@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from './load.js';
 import { exporterTuning, PYROSCOPE_DROPPED_ATTRIBUTES } from './schema.js';
 import { parseDuration } from './duration.js';
-import { exporterConfigSchema } from '../pipeline/exporter-config.js';
+import { exporterConfigSchema } from '../pipeline/exporter/exporter-config.js';
 
 test('defaults: profiling off, exporter tuning as the Helm values name it', () => {
   const c = parseConfig({});

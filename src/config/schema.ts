@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EXPORTER_DEFAULTS, grpcErrorStatusSchema, httpErrorStatusSchema, type ExporterConfigInput } from '../pipeline/exporter-config.js';
+import { EXPORTER_DEFAULTS, grpcErrorStatusSchema, httpErrorStatusSchema, type ExporterConfigInput } from '../pipeline/exporter/exporter-config.js';
 import { duration } from './duration.js';
 
 /**

@@ -1,8 +1,8 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { Exporter, type ExporterOptions } from '../pipeline/exporter.js';
+import { Exporter, type ExporterOptions } from '../pipeline/exporter/exporter.js';
 import type { ProfilesConsumer } from '../pipeline/consumer.js';
-import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
+import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver/receiver.js';
 import { FanoutConsumer } from './fanout.js';
 import type { ShapePolicy } from './shape.js';
 import { ShapingConsumer } from './shaping.js';

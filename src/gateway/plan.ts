@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ConfigFileError, describeIssue } from '../config/load.js';
 import { exporterTuning, type Destination, type PilotlightConfig } from '../config/schema.js';
-import { exporterConfigSchema } from '../pipeline/exporter-config.js';
+import { exporterConfigSchema } from '../pipeline/exporter/exporter-config.js';
 import type { GatewayOptions } from './gateway.js';
 import { attributeKeyMatcher, SERVICE_NAME, type ShapePolicy } from './shape.js';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver.js';
+import { Receiver, type ReceiverAddresses, type ReceiverOptions } from '../pipeline/receiver/receiver.js';
 import { DEFAULT_LIMITS } from '../store/config.js';
 import { ProfileStore, type Clock } from '../store/store.js';
 import type { StoreLimits } from '../api/types.js';

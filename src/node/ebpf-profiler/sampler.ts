@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../../pipeline/consumer.js';
-import { Receiver } from '../../pipeline/receiver.js';
+import { Receiver } from '../../pipeline/receiver/receiver.js';
 import { AssemblerCache, RequestAssembler } from '../assemble.js';
 import { Attribution, FlushExporter, type ExportCounts } from '../attribution.js';
 import { Demangler } from '../symbolize/demangle.js';

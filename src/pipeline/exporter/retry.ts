@@ -2,7 +2,7 @@ import { Backoff } from './backoff.js';
 import { isPermanent, RetryableError } from './exporter-errors.js';
 import type { ExportItem, SendFn, SendOutcome } from './export-item.js';
 import type { RetryConfig } from './exporter-config.js';
-import type { DropReason } from './metrics.js';
+import type { DropReason } from '../metrics.js';
 
 export interface RetryHooks {
   onRetry(item: ExportItem, err: unknown, delayMs: number): void;

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { errorText } from '../otlp/codec.js';
-import { profilesServiceDefinition } from './otlp-grpc.js';
+import { errorText } from '../../otlp/codec.js';
+import { profilesServiceDefinition } from '../otlp-grpc.js';
 import { bearerMatches, receive, refused, type ReceiveCore } from './receive.js';
 import type { ReceiverConfig } from './receiver-config.js';
 import { unauthenticated } from './receiver-errors.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { decodeResponse, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, errorText } from '../otlp/codec.js';
+import { decodeResponse, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, errorText } from '../../otlp/codec.js';
 import { gzippedBody } from './compress.js';
 import type { ExporterConfig } from './exporter-config.js';
 import { parseRetryAfter, PermanentError, RETRYABLE_HTTP_STATUS, RetryableError } from './exporter-errors.js';
 import type { SendOutcome, Transport } from './export-item.js';
-import { HTTP_PROFILES_PATH } from './receiver-http.js';
-import { decodeRpcStatus } from './rpc-status.js';
+import { HTTP_PROFILES_PATH } from '../otlp-http.js';
+import { decodeRpcStatus } from '../rpc-status.js';
 
 /** Responses are small (a partial_success); more than this from a destination is not OTLP. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -1,12 +1,12 @@
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { encodeRequest, errorText } from '../otlp/codec.js';
-import type { ConsumeResult, ProfilesBatch, ProfilesConsumer } from './consumer.js';
-import { ACCEPTED, batchStats } from './consumer.js';
+import { encodeRequest, errorText } from '../../otlp/codec.js';
+import type { ConsumeResult, ProfilesBatch, ProfilesConsumer } from '../consumer.js';
+import { ACCEPTED, batchStats } from '../consumer.js';
 import { exporterConfigSchema, type ExporterConfig, type ExporterConfigInput } from './exporter-config.js';
 import { ExporterClosedError, PermanentError, RetryableError } from './exporter-errors.js';
 import type { ExportItem, SendOutcome, Transport } from './export-item.js';
-import { exporterMetrics, type DropReason, type ExporterMetrics } from './metrics.js';
+import { exporterMetrics, type DropReason, type ExporterMetrics } from '../metrics.js';
 import { BoundedQueue } from './queue.js';
 import { RetryLink } from './retry.js';
 import { timeoutLink } from './timeout.js';

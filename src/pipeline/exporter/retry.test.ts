@@ -5,7 +5,7 @@ import { retryConfigSchema } from './exporter-config.js';
 import { parseRetryAfter, PermanentError, RetryableError } from './exporter-errors.js';
 import type { ExportItem } from './export-item.js';
 import { RetryLink } from './retry.js';
-import { decodeRpcStatus, encodeRpcStatus } from './rpc-status.js';
+import { decodeRpcStatus, encodeRpcStatus } from '../rpc-status.js';
 
 const item: ExportItem = { body: new Uint8Array(1), profiles: 1, samples: 1 };
 

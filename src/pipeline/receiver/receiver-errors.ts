@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { ReceiveOutcome } from './metrics.js';
+import type { ReceiveOutcome } from '../metrics.js';
 
 /**
  * Every way the receiver refuses a request, made in one place (as Fastify's FST_ERR_*): a code

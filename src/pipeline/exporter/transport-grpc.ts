@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { decodeResponse } from '../otlp/codec.js';
+import { decodeResponse } from '../../otlp/codec.js';
 import type { ExporterConfig } from './exporter-config.js';
 import { PermanentError, RetryableError } from './exporter-errors.js';
 import type { SendOutcome, Transport } from './export-item.js';
-import { exportMethod } from './otlp-grpc.js';
-import { decodeRpcStatus } from './rpc-status.js';
+import { exportMethod } from '../otlp-grpc.js';
+import { decodeRpcStatus } from '../rpc-status.js';
 
 /** Codes the OTLP spec calls retryable; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
 const RETRYABLE = new Set([

@@ -1,12 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { encodeResponse, errorText, type Encoding } from '../otlp/codec.js';
-import { OtlpInputError } from '../otlp/errors.js';
-import { ExportProfilesPartialSuccessSchema, ExportProfilesServiceResponseSchema } from '../otlp/messages.js';
-import { readRequest, wireStats } from '../otlp/read-request.js';
-import { batchStats, encodedBatch, type ProfilesBatch, type ProfilesConsumer } from './consumer.js';
-import type { ReceiverMetrics, Transport } from './metrics.js';
+import { encodeResponse, errorText, type Encoding } from '../../otlp/codec.js';
+import { OtlpInputError } from '../../otlp/errors.js';
+import { ExportProfilesPartialSuccessSchema, ExportProfilesServiceResponseSchema } from '../../otlp/messages.js';
+import { readRequest, wireStats } from '../../otlp/read-request.js';
+import { batchStats, encodedBatch, type ProfilesBatch, type ProfilesConsumer } from '../consumer.js';
+import type { ReceiverMetrics, Transport } from '../metrics.js';
 import { ReceiveError } from './receiver-errors.js';
 
 /** What both transports share once they hold the (inflated) body: decode, hand on, answer. */

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
-import { encodeRequest } from '../otlp/codec.js';
-import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../test/helpers/fixtures.js';
+import { encodeRequest } from '../../otlp/codec.js';
+import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../../test/helpers/fixtures.js';
 import { Exporter, type ExporterOptions } from './exporter.js';
 import type { ExportItem, SendOutcome, Transport } from './export-item.js';
-import { encodeRpcStatus } from './rpc-status.js';
+import { encodeRpcStatus } from '../rpc-status.js';
 import { grpcSink, httpSink, type Sink } from './test-sinks.js';
 import { httpTransport } from './transport-http.js';
 import { exporterConfigSchema, GRPC_ERROR_STATUS_NAMES } from './exporter-config.js';
@@ -282,7 +282,7 @@ describe('HTTP transport classification', () => {
 
   test('the partial_success of a 2xx answer is returned', async () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');
-    const { ExportProfilesServiceResponseSchema } = await import('../otlp/messages.js');
+    const { ExportProfilesServiceResponseSchema } = await import('../../otlp/messages.js');
     const body = toBinary(
       ExportProfilesServiceResponseSchema,
       create(ExportProfilesServiceResponseSchema, { partialSuccess: { rejectedProfiles: 2n, errorMessage: 'no slot' } }),

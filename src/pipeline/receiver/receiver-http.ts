@@ -1,13 +1,12 @@
 import type { Registry } from 'prom-client';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { gunzipBounded, DecompressedTooLargeError, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, type Encoding } from '../otlp/codec.js';
-import { OtlpInputError } from '../otlp/errors.js';
+import { gunzipBounded, DecompressedTooLargeError, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, type Encoding } from '../../otlp/codec.js';
+import { OtlpInputError } from '../../otlp/errors.js';
 import { bearerMatches, receive, refused, type ReceiveCore } from './receive.js';
 import type { ReceiverConfig } from './receiver-config.js';
 import { bodyTooLarge, decompressedTooLarge, ReceiveError, unauthenticated } from './receiver-errors.js';
-import { encodeRpcStatus } from './rpc-status.js';
-
-export const HTTP_PROFILES_PATH = '/v1development/profiles';
+import { HTTP_PROFILES_PATH } from '../otlp-http.js';
+import { encodeRpcStatus } from '../rpc-status.js';
 
 /** GET /metrics, /healthz, /readyz beside the OTLP route (the gateway's probes use the OTLP/HTTP port). */
 export interface AdminRoutes {

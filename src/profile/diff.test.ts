@@ -4,7 +4,9 @@ import { requestFromFolded, K8S_INVENTORY } from '../../test/helpers/fixtures.js
 import { WINDOW_A, WINDOW_B } from '../../test/helpers/time-windows.js';
 import { aggregateRequest, type WorkloadProfile } from './aggregate.js';
 import { diffFlameJson, diffFlameToWire, diffFolded, diffProfiles, formatDiffTable } from './diff.js';
+import { foldedStacks } from './folded.js';
 import { flameFolded } from './sandwich.js';
+import { symbolsTable } from './symbols.js';
 
 function profileOf(folded: string): WorkloadProfile {
   return [...aggregateRequest(requestFromFolded([{ resource: K8S_INVENTORY, folded }])).values()][0];
@@ -79,4 +81,32 @@ test('an empty side gives zero shares, not NaN', () => {
     ],
   );
   assert.doesNotMatch(formatDiffTable(d, { base: 'x', target: 'y' }), /NaN/);
+});
+
+test("each side of the diff is that profile's own symbols table and folded stacks", () => {
+  const base = profileOf(WINDOW_A);
+  const target = profileOf(WINDOW_B);
+  const d = diffProfiles(base, target);
+  const side = (which: 'base' | 'target'): string[] =>
+    d.symbols
+      .map((r) => (which === 'base' ? [r.name, r.baseSelf, r.baseTotal] : [r.name, r.self, r.total]))
+      .filter(([, self, total]) => self !== 0 || total !== 0)
+      .map((r) => r.join(' '))
+      .sort();
+  const own = (p: WorkloadProfile): string[] =>
+    symbolsTable(p.tree)
+      .map((r) => `${r.name} ${r.self} ${r.total}`)
+      .sort();
+  assert.deepEqual(side('base'), own(base));
+  assert.deepEqual(side('target'), own(target));
+  const column = (i: 1 | 2): string =>
+    diffFolded(d)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      .filter((c) => Number(c[i]) > 0)
+      .map((c) => `${c[0]} ${c[i]}\n`)
+      .join('');
+  assert.equal(column(1), foldedStacks(base.tree));
+  assert.equal(column(2), foldedStacks(target.tree));
 });

@@ -1,8 +1,10 @@
 import type { WorkloadProfile } from './workload-profile.js';
 import { ColumnTree, type CallTree } from './calltree.js';
-import { childrenByName, nameRanks, preOrder } from './children.js';
+import { childrenByName, nameRanks, preOrder, type ChildIndex, type PreOrder } from './children.js';
 import { frameColumns, type FlameGraph } from './flame.js';
+import { foldedLines } from './folded.js';
 import { FrameTable } from './frames.js';
+import { sumByFrame } from './symbols.js';
 
 /**
  * A diff of two profiles (base → target) on one call tree holding both: every node carries the
@@ -60,8 +62,23 @@ export function diffProfiles(base: WorkloadProfile, target: WorkloadProfile): Pr
   const tree = new DiffTree(base.tree.size + target.tree.size);
   tree.add(base.tree, 'base');
   tree.add(target.tree, 'target');
-  const flame = diffFlame(tree);
-  return { flame, symbols: diffSymbols(flame, base.samples, target.samples), baseSamples: base.samples, samples: target.samples, tree };
+  const baseTotal = tree.subtreeTotals(tree.baseSelf);
+  const total = tree.subtreeTotals(tree.self);
+  // Nodes a running aggregate took back to zero on both sides are left out.
+  const either = new Float64Array(tree.size);
+  for (let n = 0; n < tree.size; n++) either[n] = Math.max(total[n], baseTotal[n]);
+  // Children by name, and symbol rows by name where the changes tie: one ranking of the names.
+  const frames = frameColumns(tree.frames);
+  const rank = nameRanks(frames.name);
+  const byName = childrenByName(tree, rank);
+  const columns = { tree, baseTotal, total };
+  return {
+    flame: diffFlame(frames, preOrder(byName, 0, either), columns),
+    symbols: diffSymbols(byName, either, rank, columns, base.samples, target.samples),
+    baseSamples: base.samples,
+    samples: target.samples,
+    tree,
+  };
 }
 
 /**
@@ -102,27 +119,27 @@ export class DiffTree extends ColumnTree {
   }
 }
 
-/** The diff tree in pre-order, children by name; nodes a running aggregate took back to zero on both sides are left out. */
-function diffFlame(tree: DiffTree): DiffFlame {
-  const { frame: nodeFrame, baseSelf, self } = tree;
-  const baseTotal = tree.subtreeTotals(baseSelf);
-  const total = tree.subtreeTotals(self);
-  const either = new Float64Array(tree.size);
-  for (let n = 0; n < tree.size; n++) either[n] = Math.max(total[n], baseTotal[n]);
-  const frames = frameColumns(tree.frames);
-  const { node, depth } = preOrder(childrenByName(tree, nameRanks(frames.name)), 0, either);
+/** The diff tree with both sides' totals per node. */
+interface DiffColumns {
+  tree: DiffTree;
+  baseTotal: Float64Array;
+  total: Float64Array;
+}
+
+/** The flame graph: the tree's columns per node of `order`. */
+function diffFlame(frames: FlameGraph['frames'], { node, depth }: PreOrder, { tree, baseTotal, total }: DiffColumns): DiffFlame {
   const gather = <T extends Int32Array | Float64Array>(col: T, out: T): T => {
     for (let i = 0; i < node.length; i++) out[i] = col[node[i]];
     return out;
   };
   return {
     frames,
-    frame: gather(nodeFrame, new Int32Array(node.length)),
+    frame: gather(tree.frame, new Int32Array(node.length)),
     depth,
     total: gather(total, new Float64Array(node.length)),
-    self: gather(self, new Float64Array(node.length)),
+    self: gather(tree.self, new Float64Array(node.length)),
     baseTotal: gather(baseTotal, new Float64Array(node.length)),
-    baseSelf: gather(baseSelf, new Float64Array(node.length)),
+    baseSelf: gather(tree.baseSelf, new Float64Array(node.length)),
   };
 }
 
@@ -156,68 +173,46 @@ export function diffFlameJson(f: DiffFlame): string {
   );
 }
 
-/** Per function: self sums every node; total takes only the outermost node on each path. */
-function diffSymbols(flame: DiffFlame, baseSamples: number, samples: number): DiffSymbolRow[] {
-  const nFrames = flame.frames.name.length;
-  const bSelf = new Float64Array(nFrames);
-  const bTotal = new Float64Array(nFrames);
-  const tSelf = new Float64Array(nFrames);
-  const tTotal = new Float64Array(nFrames);
-  const onPath = new Int32Array(nFrames);
-  const path: number[] = [];
-  const { frame, depth } = flame;
-  for (let i = 0; i < frame.length; i++) {
-    const d = depth[i];
-    while (path.length > d) {
-      const f = path.pop()!;
-      if (f >= 0) onPath[f]--;
-    }
-    const f = frame[i];
-    path.push(f);
-    if (f < 0) continue;
-    bSelf[f] += flame.baseSelf[i];
-    tSelf[f] += flame.self[i];
-    if (onPath[f] === 0) {
-      bTotal[f] += flame.baseTotal[i];
-      tTotal[f] += flame.total[i];
-    }
-    onPath[f]++;
-  }
-  const rows: DiffSymbolRow[] = [];
-  for (let f = 0; f < nFrames; f++) {
-    if (bTotal[f] === 0 && tTotal[f] === 0 && bSelf[f] === 0 && tSelf[f] === 0) continue;
-    rows.push({
-      name: flame.frames.name[f],
-      file: flame.frames.file[f],
-      binary: flame.frames.binary[f],
-      kind: flame.frames.kind[f],
-      baseSelf: bSelf[f],
-      baseTotal: bTotal[f],
-      self: tSelf[f],
-      total: tTotal[f],
-    });
-  }
+/**
+ * Per function, both sides summed as the symbols table sums them (sumByFrame, symbols.ts) over
+ * the nodes the flame graph keeps; rows by the change in self share, then total share, then name.
+ */
+function diffSymbols(
+  byName: ChildIndex,
+  keep: Float64Array,
+  rank: Int32Array,
+  { tree, baseTotal, total }: DiffColumns,
+  baseSamples: number,
+  samples: number,
+): DiffSymbolRow[] {
+  const nFrames = tree.frames.size;
+  const sides = [
+    { self: tree.baseSelf, total: baseTotal },
+    { self: tree.self, total },
+  ];
+  const [b, t] = sumByFrame(tree, nFrames, byName, sides, keep);
   const share = (v: number, of: number): number => (of > 0 ? v / of : 0);
-  const dSelf = (r: DiffSymbolRow): number => Math.abs(share(r.self, samples) - share(r.baseSelf, baseSamples));
-  const dTotal = (r: DiffSymbolRow): number => Math.abs(share(r.total, samples) - share(r.baseTotal, baseSamples));
-  rows.sort((a, b) => dSelf(b) - dSelf(a) || dTotal(b) - dTotal(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return rows;
+  const dSelf = new Float64Array(nFrames);
+  const dTotal = new Float64Array(nFrames);
+  const ids: number[] = [];
+  for (let f = 0; f < nFrames; f++) {
+    if (b.total[f] === 0 && t.total[f] === 0 && b.self[f] === 0 && t.self[f] === 0) continue;
+    ids.push(f);
+    dSelf[f] = Math.abs(share(t.self[f], samples) - share(b.self[f], baseSamples));
+    dTotal[f] = Math.abs(share(t.total[f], samples) - share(b.total[f], baseSamples));
+  }
+  ids.sort((x, y) => dSelf[y] - dSelf[x] || dTotal[y] - dTotal[x] || rank[x] - rank[y]);
+  return ids.map((f) => {
+    const fr = tree.frames.get(f);
+    return { name: fr.name, file: fr.file, binary: fr.binary, kind: fr.kind, baseSelf: b.self[f], baseTotal: b.total[f], self: t.self[f], total: t.total[f] };
+  });
 }
 
 /** `root;…;leaf base target` per stack with self samples on either side, sorted. */
 export function diffFolded(diff: ProfileDiff): string {
   const { tree } = diff;
-  const names = diff.flame.frames.name;
-  const paths: string[] = new Array(tree.size);
-  paths[0] = '';
-  const lines: string[] = [];
-  for (let n = 1; n < tree.size; n++) {
-    const p = paths[tree.parent[n]];
-    paths[n] = p === '' ? names[tree.frame[n]] : `${p};${names[tree.frame[n]]}`;
-    if (tree.baseSelf[n] !== 0 || tree.self[n] !== 0) lines.push(`${paths[n]} ${tree.baseSelf[n]} ${tree.self[n]}`);
-  }
-  lines.sort();
-  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+  const { baseSelf, self } = tree;
+  return foldedLines(tree, diff.flame.frames.name, (n) => (baseSelf[n] !== 0 || self[n] !== 0 ? `${baseSelf[n]} ${self[n]}` : undefined));
 }
 
 /** The symbols diff as a fixed-width table; Δ columns are changes in share, in percentage points. */

@@ -11,7 +11,15 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   log: Logger;
   /** A line of its output (stdout or stderr) that says it is up and sampling. */
-  ready: (line: string) => boolean;
+  ready?: (line: string) => boolean;
+  /**
+   * For a child whose stdout is its data: takes every line of its stdout (which is then neither
+   * checked with `ready`, relayed nor kept for `explain`) and says through `run` when the child
+   * is ready.
+   */
+  stdout?: (line: string, run: ChildRun) => void;
+  /** Lines it prints that say nothing is wrong (or that the caller counts): neither kept for `explain` nor relayed. */
+  ignore?: (line: string) => boolean;
   /**
    * Why it could not run, in one line a person can act on, from the last lines it printed and
    * how it ended; undefined when its output does not say.
@@ -28,6 +36,29 @@ export interface SupervisorOptions {
   /** The signal that asks it to stop; SIGKILL follows after `stopTimeoutMs`. */
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
+  /** Whether the child gets SIGTERM when this process dies (see ChildSupervisor); true by default. */
+  parentDeathSignal?: boolean;
+  /** The log lines it writes, where this child's differ from the defaults. */
+  logs?: {
+    /** When it is ready: `<name> is up`. */
+    up?: string;
+    /** When it exited and is started again in `inMs`: the reason (see `explain`), then `; restarting in <inMs> ms`. */
+    restarting?: (reason: string, inMs: number) => string;
+    /** The field its output goes in, in a restart's line and a relayed line: `output`. */
+    outputField?: string;
+    /** How many of its last lines a restart's line carries: 5. */
+    tailLines?: number;
+    /** At most this many relayed lines a minute: 20 (a child in a loop must not flood the log). */
+    relayPerMinute?: number;
+  };
+}
+
+/** One start of the child, as a `stdout` handler sees it. */
+export interface ChildRun {
+  /** Whether it has said it is ready. */
+  readonly ready: boolean;
+  /** Says it is ready (once; later calls do nothing), with fields for the log line that says so. */
+  up(fields?: Record<string, unknown>): void;
 }
 
 export interface SupervisorStats {
@@ -42,18 +73,19 @@ export class ChildStartError extends Error {}
 
 /** Output lines kept for the reason given when the child exits. */
 const TAIL_LINES = 20;
-/** At most this many relayed lines a minute reach the log (a child in a loop must not flood it). */
+/** At most this many relayed lines a minute reach the log, by default. */
 const RELAY_PER_MINUTE = 20;
 
 /**
  * Keeps one child process running: starts it, waits until it says it is ready, restarts it
  * with exponential backoff when it exits (each exit logged with its last lines and one line
  * saying what is missing), and stops it. Its output is read line by line and only the last
- * lines are kept, so a chatty child costs bounded memory.
+ * lines are kept, so a chatty child costs bounded memory; a child whose stdout is its data
+ * (bpftrace) has those lines handed to its `stdout` handler instead.
  *
  * The child gets SIGTERM when this process dies without stopping it (`setpriv --pdeathsig`,
- * where util-linux has it): a profiler left running by a killed agent would sample the node
- * for nobody.
+ * where util-linux has it; unless `parentDeathSignal` is false): a profiler left running by a
+ * killed agent would sample the node for nobody.
  */
 export class ChildSupervisor {
   readonly stats: SupervisorStats = { starts: 0, restarts: 0, suppressedLines: 0 };
@@ -63,10 +95,11 @@ export class ChildSupervisor {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly tail: string[] = [];
   private relayWindow = { start: 0, lines: 0 };
-  private readonly setpriv = findExecutable('setpriv');
+  private readonly setpriv: string | undefined;
 
   constructor(private readonly o: SupervisorOptions) {
     this.backoffMs = o.restartInitialMs ?? 1000;
+    this.setpriv = o.parentDeathSignal === false ? undefined : findExecutable('setpriv');
   }
 
   /** The running child's pid. */
@@ -118,19 +151,29 @@ export class ChildSupervisor {
         child.kill('SIGKILL');
       }, this.o.readyTimeoutMs ?? 60_000);
 
+    const up = (fields?: Record<string, unknown>): void => {
+      if (ready) return;
+      ready = true;
+      if (readyTimer) clearTimeout(readyTimer);
+      log.info({ ...fields, pid: child.pid }, this.o.logs?.up ?? `${name} is up`);
+      settled = true;
+      onReady?.();
+    };
+    const run: ChildRun = {
+      get ready() {
+        return ready;
+      },
+      up,
+    };
     const onLine = (line: string): void => {
-      if (line.trim() === '') return;
+      if (line.trim() === '' || this.o.ignore?.(line)) return;
       this.tail.push(line);
       if (this.tail.length > TAIL_LINES) this.tail.shift();
-      if (!ready && this.o.ready(line)) {
-        ready = true;
-        if (readyTimer) clearTimeout(readyTimer);
-        log.info({ pid: child.pid }, `${name} is up`);
-        settled = true;
-        onReady?.();
-      } else if (ready && this.o.relay?.(line)) this.relayLine(line);
+      if (!ready && this.o.ready?.(line)) up();
+      else if (ready && this.o.relay?.(line)) this.relayLine(line);
     };
-    createInterface({ input: child.stdout! }).on('line', onLine);
+    const stdout = this.o.stdout;
+    createInterface({ input: child.stdout! }).on('line', stdout ? (line) => stdout(line, run) : onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
 
     child.on('error', (err) => {
@@ -149,7 +192,11 @@ export class ChildSupervisor {
       this.stats.restarts++;
       const delay = this.backoffMs;
       this.backoffMs = Math.min(this.backoffMs * 2, this.o.restartMaxMs ?? 30_000);
-      log.warn({ code, signal, restarts: this.stats.restarts, inMs: delay, output: this.tail.slice(-5) }, `${reason}; restarting in ${delay} ms`);
+      const logs = this.o.logs;
+      log.warn(
+        { code, signal, restarts: this.stats.restarts, inMs: delay, [logs?.outputField ?? 'output']: this.tail.slice(-(logs?.tailLines ?? 5)) },
+        logs?.restarting?.(reason, delay) ?? `${reason}; restarting in ${delay} ms`,
+      );
       this.restartTimer = setTimeout(() => {
         if (!this.stopping) this.launch(() => this.resetBackoffLater());
       }, delay);
@@ -168,11 +215,11 @@ export class ChildSupervisor {
   private relayLine(line: string): void {
     const now = Date.now();
     if (now - this.relayWindow.start > 60_000) this.relayWindow = { start: now, lines: 0 };
-    if (++this.relayWindow.lines > RELAY_PER_MINUTE) {
+    if (++this.relayWindow.lines > (this.o.logs?.relayPerMinute ?? RELAY_PER_MINUTE)) {
       this.stats.suppressedLines++;
       return;
     }
-    this.o.log.warn({ output: line.slice(0, 500) }, this.o.name);
+    this.o.log.warn({ [this.o.logs?.outputField ?? 'output']: line.slice(0, 500) }, this.o.name);
   }
 
   private resetBackoffLater(): void {

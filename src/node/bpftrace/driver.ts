@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import { ChildSupervisor, type ChildRun } from '../supervisor.js';
 import { KSYMS_TAG, SampleKeys, parseOutputLine, type RawSample } from './output.js';
 
 export interface DriverOptions {
@@ -34,9 +33,6 @@ export interface DriverStats {
   processEvents: number;
 }
 
-/** bpftrace could not be started or could not attach; `message` says why, for the user. */
-export class BpftraceStartError extends Error {}
-
 /**
  * Lines bpftrace prints that do not mean anything is wrong: that it could not raise
  * RLIMIT_MEMLOCK (the kernel accounts BPF memory by cgroup, and bpftrace runs anyway).
@@ -46,152 +42,109 @@ const LOST_STACK = /failed to look up stack id/;
 
 /**
  * Keeps one bpftrace running: compiling the program is costly in CPU, so it is started once
- * and restarted (with exponential backoff, logged and counted) only when it dies.
+ * and restarted only when it dies. Starting, watching, restarting with exponential backoff
+ * (logged and counted) and stopping are a ChildSupervisor's; the driver reads bpftrace's
+ * stdout (attach, printed maps, process announcements) and picks the stderr lines that matter.
  *
  * bpftrace is started through `sh -c 'exec bpftrace … "$$"'` so that its own pid is passed as
  * positional parameter `$1` and the program can exclude it. If the sampler dies without
  * stopping it, bpftrace gets SIGPIPE at its next print and exits.
  */
 export class BpftraceDriver {
-  readonly stats: DriverStats = { starts: 0, restarts: 0, flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0, processEvents: 0 };
-  private child: ChildProcess | undefined;
-  private stopping = false;
-  private backoffMs: number;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly supervisor: ChildSupervisor;
+  private readonly counts = { flushes: 0, malformedKeys: 0, invalidLines: 0, lostStacks: 0, processEvents: 0 };
   private windowStart = Date.now();
-  private readonly stderrTail: string[] = [];
+  /** Probes attached, as bpftrace last said. */
+  private probes = 0;
   /** Parsed map keys, kept across restarts (a key means the same whichever bpftrace printed it). */
   private readonly keys = new SampleKeys();
+  /** A program that loads the kernel symbols at start (buildProgram's) is ready once it says so; another once its probes are attached. */
+  private readonly waitForReady: boolean;
 
   constructor(private readonly o: DriverOptions) {
-    this.backoffMs = o.restartInitialMs ?? 1000;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** Starts bpftrace; resolves once its probes are attached, rejects if the first start fails. */
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.launch(resolve, reject);
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      // SIGINT makes bpftrace detach its probes cleanly.
-      child.kill('SIGINT');
-    });
-  }
-
-  private launch(onAttached?: () => void, onFailed?: (err: Error) => void): void {
-    const { log } = this.o;
-    this.stats.starts++;
-    this.stderrTail.length = 0;
-    let attached = false;
-    const child = spawn('/bin/sh', ['-c', 'exec "$0" -f json -e "$PILOTLIGHT_BT_PROGRAM" "$$"', this.o.bpftrace], {
-      env: { ...process.env, BPFTRACE_NO_USER_SYMBOLS: '1', PILOTLIGHT_BT_PROGRAM: this.o.program },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    const attachTimer =
-      onFailed &&
-      setTimeout(() => {
-        if (!attached) child.kill('SIGKILL');
-      }, this.o.attachTimeoutMs ?? 30_000);
-
-    const waitForReady = this.o.program.includes(KSYMS_TAG);
-    let probes = 0;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const ev = parseOutputLine(line, this.keys);
-      if (!ev) return;
-      if (ev.type === 'attached' || ev.type === 'ready') {
-        if (ev.type === 'attached') probes = ev.probes;
-        // A program that loads the kernel symbols at start (buildProgram's) is ready once it
-        // says so; another once its probes are attached.
-        if (attached || (ev.type === 'attached' && waitForReady)) return;
-        attached = true;
-        this.windowStart = Date.now();
-        if (attachTimer) clearTimeout(attachTimer);
-        log.info({ probes, pid: child.pid }, 'bpftrace attached');
-        onAttached?.();
-      } else if (ev.type === 'process') {
-        this.stats.processEvents++;
-        try {
-          this.o.onProcess?.(ev.pid, ev.start, ev.exec, ev.comm);
-        } catch (err) {
-          log.error({ err }, 'process handler failed');
-        }
-      } else if (ev.type === 'samples') {
-        const end = Date.now();
-        const window = { start: this.windowStart, end };
-        this.windowStart = end;
-        this.stats.flushes++;
-        this.stats.malformedKeys += ev.malformedKeys;
-        try {
-          this.o.onSamples(ev.samples, window);
-        } catch (err) {
-          log.error({ err }, 'sample handler failed');
-        }
-      } else if (ev.type === 'invalid') {
-        this.stats.invalidLines++;
-        log.warn({ line: ev.line.slice(0, 200) }, 'unparsable bpftrace output line');
-      }
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (line.trim() === '' || NOISE.some((re) => re.test(line))) return;
-      if (LOST_STACK.test(line)) {
+    this.waitForReady = o.program.includes(KSYMS_TAG);
+    this.supervisor = new ChildSupervisor({
+      name: 'bpftrace',
+      command: '/bin/sh',
+      args: ['-c', 'exec "$0" -f json -e "$PILOTLIGHT_BT_PROGRAM" "$$"', o.bpftrace],
+      env: { ...process.env, BPFTRACE_NO_USER_SYMBOLS: '1', PILOTLIGHT_BT_PROGRAM: o.program },
+      log: o.log,
+      stdout: (line, run) => this.onStdout(line, run),
+      ignore: (line) => {
+        if (NOISE.some((re) => re.test(line))) return true;
+        if (!LOST_STACK.test(line)) return false;
         // Routine under load (one line per affected sample): counted, not logged each time.
-        this.stats.lostStacks++;
-        return;
-      }
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > 20) this.stderrTail.shift();
-      if (attached) log.warn({ stderr: line }, 'bpftrace');
-    });
-
-    child.on('error', (err) => {
-      // spawn itself failed (no /bin/sh); the exit handler does not run in every such case.
-      if (attachTimer) clearTimeout(attachTimer);
-      if (onFailed) onFailed(new BpftraceStartError(`cannot start bpftrace: ${err.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      if (attachTimer) clearTimeout(attachTimer);
-      if (this.stopping) return;
-      if (!attached && onFailed) {
-        onFailed(new BpftraceStartError(startFailure(this.o.bpftrace, code, this.stderrTail)));
-        return;
-      }
-      this.stats.restarts++;
-      log.warn({ code, signal, restarts: this.stats.restarts, inMs: this.backoffMs, stderr: this.stderrTail.slice(-3) }, 'bpftrace exited; restarting');
-      const delay = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, this.o.restartMaxMs ?? 30_000);
-      this.restartTimer = setTimeout(() => {
-        if (!this.stopping) this.launch(() => this.resetBackoffLater());
-      }, delay);
+        this.counts.lostStacks++;
+        return true;
+      },
+      explain: (tail, code) => startFailure(o.bpftrace, code, tail),
+      relay: () => true,
+      readyTimeoutMs: o.attachTimeoutMs ?? 30_000,
+      restartInitialMs: o.restartInitialMs,
+      restartMaxMs: o.restartMaxMs,
+      // SIGINT makes bpftrace detach its probes cleanly.
+      stopSignal: 'SIGINT',
+      stopTimeoutMs: 3000,
+      // Without a parent-death signal: it goes with SIGPIPE (above).
+      parentDeathSignal: false,
+      logs: { up: 'bpftrace attached', restarting: () => 'bpftrace exited; restarting', outputField: 'stderr', tailLines: 3, relayPerMinute: Infinity },
     });
   }
 
-  /** A bpftrace that stays up for a minute has recovered; the next failure starts the backoff afresh. */
-  private resetBackoffLater(): void {
-    const child = this.child;
-    setTimeout(() => {
-      if (this.child === child && child?.exitCode === null) this.backoffMs = this.o.restartInitialMs ?? 1000;
-    }, 60_000).unref();
+  get stats(): DriverStats {
+    const { starts, restarts } = this.supervisor.stats;
+    return { starts, restarts, ...this.counts };
+  }
+
+  /** The running bpftrace's pid. */
+  get pid(): number | undefined {
+    return this.supervisor.pid;
+  }
+
+  /** Starts bpftrace; resolves once its probes are attached, rejects with a ChildStartError if the first start fails. */
+  start(): Promise<void> {
+    return this.supervisor.start();
+  }
+
+  stop(): Promise<void> {
+    return this.supervisor.stop();
+  }
+
+  private onStdout(line: string, run: ChildRun): void {
+    const { log } = this.o;
+    const ev = parseOutputLine(line, this.keys);
+    if (!ev) return;
+    if (ev.type === 'attached' || ev.type === 'ready') {
+      if (ev.type === 'attached') this.probes = ev.probes;
+      if (run.ready || (ev.type === 'attached' && this.waitForReady)) return;
+      this.windowStart = Date.now();
+      run.up({ probes: this.probes });
+    } else if (ev.type === 'process') {
+      this.counts.processEvents++;
+      try {
+        this.o.onProcess?.(ev.pid, ev.start, ev.exec, ev.comm);
+      } catch (err) {
+        log.error({ err }, 'process handler failed');
+      }
+    } else if (ev.type === 'samples') {
+      const end = Date.now();
+      const window = { start: this.windowStart, end };
+      this.windowStart = end;
+      this.counts.flushes++;
+      this.counts.malformedKeys += ev.malformedKeys;
+      try {
+        this.o.onSamples(ev.samples, window);
+      } catch (err) {
+        log.error({ err }, 'sample handler failed');
+      }
+    } else if (ev.type === 'invalid') {
+      this.counts.invalidLines++;
+      log.warn({ line: ev.line.slice(0, 200) }, 'unparsable bpftrace output line');
+    }
   }
 }
 
-function startFailure(bpftrace: string, code: number | null, stderr: string[]): string {
+function startFailure(bpftrace: string, code: number | null, stderr: readonly string[]): string {
   if (code === 127) return `bpftrace not found (${bpftrace}); install it (Debian: apt-get install bpftrace)`;
   const detail =
     stderr

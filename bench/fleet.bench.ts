@@ -6,18 +6,10 @@ import { fileURLToPath } from 'node:url';
 import type { ProfileResponse, SlotsResponse, SourcesResponse } from '../src/api/types.js';
 import { daemonSetKey, DAEMONSETS, deploymentKey, FleetLayout, parseMark, type NodeShape } from './fleet-node.js';
 import type { SenderCommand, SenderConfig, SenderEvent, SenderStats } from './fleet-sender.js';
-import {
-  CLI_MAIN,
-  cpuSecondsOf,
-  freePort,
-  promNonZero,
-  promValue,
-  rssMiBOf,
-  startGatewayChild,
-  startNode,
-  type CliChild,
-  type GatewayChild,
-} from './load.bench.js';
+import { CLI_MAIN } from '../test/helpers/cli.js';
+import { promNonZero, promValue } from '../test/helpers/metrics.js';
+import { freePort } from '../test/helpers/peers.js';
+import { cpuSecondsOf, rssMiBOf, startGatewayChild, startNode, type CliChild, type GatewayChild } from '../test/helpers/processes.js';
 import { fmt, quantile, table } from './measure.js';
 import { emitResult, type BenchFigure, type BenchResult } from './report.js';
 

@@ -232,21 +232,25 @@ async function drive(opts: {
   return { requests, seconds: (Math.max(lastArrival, started) - started) / 1000, ack, delivery, rejected, undelivered: requests - delivered };
 }
 
-/** The gateway in its own process, so its RSS and CPU are its own. */
-interface GatewayChild {
+/**
+ * The gateway in its own process, so its RSS and CPU are its own: this file again, running the
+ * Gateway class with two exporters and answering over IPC (not `pilotlight gateway`, which is
+ * startGatewayChild in test/helpers/processes.ts).
+ */
+interface GatewayWorker {
   addrs: ReceiverAddresses;
   rss(): Promise<{ rss: number; maxRss: number; cpuMs: number }>;
   stop(): Promise<void>;
 }
 
-interface ChildConfig {
+interface WorkerConfig {
   transport: TransportName;
   gzip: boolean;
   sinks: string[];
 }
 
-async function startGatewayChild(config: ChildConfig): Promise<GatewayChild> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway-child', JSON.stringify(config)], {
+async function startGatewayWorker(config: WorkerConfig): Promise<GatewayWorker> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway-worker', JSON.stringify(config)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const replies: ((m: unknown) => void)[] = [];
@@ -255,12 +259,12 @@ async function startGatewayChild(config: ChildConfig): Promise<GatewayChild> {
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code) => {
       exitCode = code;
-      for (const r of replies.splice(0)) r(new Error(`gateway child exited (${code})`));
+      for (const r of replies.splice(0)) r(new Error(`gateway worker exited (${code})`));
       resolve();
     }),
   );
   const request = async <T>(msg?: string): Promise<T> => {
-    if (exitCode !== undefined) throw new Error(`gateway child exited (${exitCode})`);
+    if (exitCode !== undefined) throw new Error(`gateway worker exited (${exitCode})`);
     const reply = await new Promise<unknown>((resolve) => {
       replies.push(resolve);
       if (msg) child.send(msg);
@@ -279,7 +283,7 @@ async function startGatewayChild(config: ChildConfig): Promise<GatewayChild> {
   };
 }
 
-async function gatewayChild(config: ChildConfig): Promise<void> {
+async function runGatewayWorker(config: WorkerConfig): Promise<void> {
   const tuning = { protocol: config.transport, enableDataCompression: config.gzip, timeout: 10_000 };
   const gw = new Gateway({
     receiver: { grpc: LOOPBACK, http: LOOPBACK, maxRequestBytes: 64 << 20 },
@@ -313,7 +317,7 @@ export async function main(): Promise<void> {
   try {
     for (const transport of ['http', 'grpc'] as const) {
       for (const gz of [false, true]) {
-        const gw = await startGatewayChild({ transport, gzip: gz, sinks: sinks.map((s) => target(s.addrs, transport)) });
+        const gw = await startGatewayWorker({ transport, gzip: gz, sinks: sinks.map((s) => target(s.addrs, transport)) });
         try {
           const common = { transport, gzip: gz, base: bytes, markAt };
           // Warm-up (JIT, connections), not recorded.
@@ -404,7 +408,7 @@ export async function main(): Promise<void> {
 
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
-  const i = process.argv.indexOf('--gateway-child');
-  if (i >= 0) await gatewayChild(JSON.parse(process.argv[i + 1]) as ChildConfig);
+  const i = process.argv.indexOf('--gateway-worker');
+  if (i >= 0) await runGatewayWorker(JSON.parse(process.argv[i + 1]) as WorkerConfig);
   else await main();
 }

@@ -4,12 +4,6 @@ import { runLoad, type LoadOptions } from '../test/helpers/load.js';
 import { fmt, quantile, table } from './measure.js';
 import { emitResult, type BenchResult } from './report.js';
 
-// Until bench/fleet.bench.ts imports them from test/helpers, where they now live.
-export { CLI_MAIN } from '../test/helpers/cli.js';
-export { freePort } from '../test/helpers/peers.js';
-export { promNonZero, promValue } from '../test/helpers/metrics.js';
-export { cpuSecondsOf, rssMiBOf, startGatewayChild, startNode, type CliChild, type GatewayChild } from '../test/helpers/processes.js';
-
 /**
  * Load: N simulated nodes → `pilotlight gateway` (a child process) → the UI server, with a
  * viewer enabling slots and querying profiles, the store's caps checked on every change: the

@@ -3,8 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SourcesResponse } from '../src/api/types.js';
-import { freePort, GO, hostSetting, IMAGE_DIR, ImageProcess, imageTestUnavailable, privilegedCaps, ROOT, run, STORAGE } from './helpers/image.js';
-import { PEER_VERSIONS } from './helpers/peers.js';
+import { GO, hostSetting, IMAGE_DIR, ImageProcess, imageTestUnavailable, privilegedCaps, ROOT, run, STORAGE } from './helpers/image.js';
+import { freePort, PEER_VERSIONS } from './helpers/peers.js';
 
 /**
  * The Dockerfile, built and started on this machine. No registry is reachable here, so the

@@ -9,6 +9,7 @@ import { CPU_BUCKET_MS } from '../src/store/cpu.js';
 import type { StoreLimits } from '../src/api/types.js';
 import { startUiServer, type UiServer } from '../src/ui/server.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from './helpers/fixtures.js';
+import { promValue } from './helpers/metrics.js';
 import { UiClient } from './helpers/ui-client.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -85,11 +86,6 @@ async function post(gatewayUrl: string, body: Uint8Array = nodeRequest()): Promi
   assert.equal(res.status, 200, await res.text());
 }
 
-async function metric(gw: Gateway, name: string): Promise<number> {
-  const line = (await gw.registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
-
 function cpuNanos(ui: UiServer, key: string): number {
   const info = ui.store.sourceInfo(key);
   return info ? info.cpuSeries.reduce((a, b) => a + b, 0) : 0;
@@ -108,7 +104,7 @@ test('the gateway forwards only workloads with a slot; the others reach the Sour
   await post(url);
   await waitFor('both workloads are listed with their CPU', () => cpuNanos(ui, INVENTORY) > 0 && cpuNanos(ui, CHECKOUT) > 0);
   assert.equal(ui.store.counters.dropped.noSlot, 0, 'the UI got stacks of workloads it has no slot for');
-  assert.equal(await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total'), 2);
+  assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_ui_withheld_profiles_total'), 2);
 
   // Enable → forwarded from the next request on: the set reaches the gateway within one node interval (1 s).
   const client = new UiClient(ui.url);
@@ -118,14 +114,14 @@ test('the gateway forwards only workloads with a slot; the others reach the Sour
   const p = await client.profileWhen(INVENTORY, (p) => p.samples === 13, 'the forwarded inventory samples');
   assert.equal(p.samples, 13);
   assert.equal(ui.store.counters.dropped.noSlot, 0, 'checkout was forwarded although it has no slot');
-  assert.equal(await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total'), 3);
+  assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_ui_withheld_profiles_total'), 3);
 
   // Disable → withheld again.
   const res = await fetch(`${ui.url}/api/sources/${encodeURIComponent(INVENTORY)}/profiling`, { method: 'DELETE' });
   assert.equal(res.status, 200);
   await waitFor('the gateway drops inventory from its set', () => gw.subscription?.workloads?.has(INVENTORY) === false, 1000);
   await post(url);
-  await waitFor('both withheld', async () => (await metric(gw, 'pilotlight_gateway_ui_withheld_profiles_total')) === 5);
+  await waitFor('both withheld', async () => promValue(await gw.registry.metrics(), 'pilotlight_gateway_ui_withheld_profiles_total') === 5);
   assert.equal(ui.store.counters.dropped.noSlot, 0);
 });
 
@@ -202,7 +198,7 @@ test('two gateways into one UI both honour the subscription', async () => {
   const p = await client.profileWhen(INVENTORY, (p) => p.samples === 26, 'inventory from both gateways');
   assert.equal(p.samples, 26);
   assert.equal(ui.store.counters.dropped.noSlot, 0);
-  for (const g of [one, two]) assert.equal(await metric(g.gw, 'pilotlight_gateway_ui_withheld_profiles_total'), 1);
+  for (const g of [one, two]) assert.equal(promValue(await g.gw.registry.metrics(), 'pilotlight_gateway_ui_withheld_profiles_total'), 1);
 });
 
 test('a receiver without the subscription API (404) gets every workload, as without a subscription', async () => {
@@ -216,5 +212,5 @@ test('a receiver without the subscription API (404) gets every workload, as with
   assert.equal(gw.subscription?.workloads, undefined);
   await post(url);
   await waitFor('the UI got (and dropped) both', () => ui.store.counters.dropped.noSlot === 2);
-  assert.equal(await metric(gw, 'pilotlight_gateway_ui_subscription_workloads'), -1);
+  assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_ui_subscription_workloads'), -1);
 });

@@ -17,10 +17,11 @@ import { foldedStacks } from '../profile/folded.js';
 import { consumerOf, type ConsumeResult, type ProfilesBatch } from '../pipeline/consumer.js';
 import { exportMethod } from '../pipeline/otlp-grpc.js';
 import { Receiver } from '../pipeline/receiver/receiver.js';
-import { grpcSink, httpSink, type Sink } from '../pipeline/exporter/test-sinks.js';
 import { FanoutConsumer } from './fanout.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { gatewayPlan } from './plan.js';
+import { promValue } from '../../test/helpers/metrics.js';
+import { grpcSink, httpSink, type Sink } from '../../test/helpers/sinks.js';
 import { waitFor } from '../../test/helpers/wait.js';
 
 const REQUEST = requestFromFolded([
@@ -66,12 +67,6 @@ function grpcExport(addr: string, body: Uint8Array = BYTES): Promise<{ code: grp
       resolve({ code: grpc.status.OK, result: { rejectedProfiles: Number(ps?.rejectedProfiles ?? 0n), errorMessage: ps?.errorMessage ?? '' } });
     });
   });
-}
-
-async function metric(gw: Gateway, name: string, labels: string): Promise<number> {
-  const text = await gw.registry.metrics();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** Folded stacks per workload: what a profile backend shows of a request. */
@@ -365,8 +360,8 @@ describe('Gateway over loopback', () => {
       for (const b of ui.received) assert.deepEqual(Buffer.from(encodeRequest(b.request)), BYTES);
       assert.deepEqual(dest.accepted, [BYTES, BYTES]);
       assert.equal(dest.headers[0]['x-tenant'], 'blue');
-      assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', 'exporter="otlp"'), 2);
-      assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', 'exporter="ui"'), 2);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_requests_total', { exporter: 'otlp' }), 2);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_requests_total', { exporter: 'ui' }), 2);
     } finally {
       await gw.stop(1000);
       await ui.stop();
@@ -404,10 +399,16 @@ describe('Gateway over loopback', () => {
             rejectedProfiles: PROFILES,
             errorMessage: 'exporter "dead": sending queue is full (2 requests or 67108864 bytes); request dropped',
           });
-        assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', 'exporter="dead",reason="queue_full"'), partial.length);
-        assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', 'exporter="ui"'), N);
+        assert.equal(
+          promValue(await gw.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'dead', reason: 'queue_full' }),
+          partial.length,
+        );
+        assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_requests_total', { exporter: 'ui' }), N);
         if (label === 'answering 503') assert.ok(dead.attempts > 0, 'the dead destination was tried');
-        assert.ok((await metric(gw, 'pilotlight_exporter_retries_total', 'exporter="dead"')) > 0, 'the dead destination is being retried');
+        assert.ok(
+          promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'dead' }) > 0,
+          'the dead destination is being retried',
+        );
       } finally {
         await gw.stop(500);
         await ui.stop();
@@ -559,14 +560,14 @@ describe('Gateway reshaping for Pyroscope', () => {
       );
       assert.deepEqual(otlp.accepted, [bytes]);
 
-      assert.equal(await metric(gw, 'pilotlight_gateway_shaped_requests_total', 'exporter="pyroscope"'), 1);
-      assert.equal(await metric(gw, 'pilotlight_gateway_filled_service_names_total', 'exporter="pyroscope"'), 1);
-      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope",from="resource"'), 2);
-      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope",from="sample"'), 5);
-      assert.equal(await metric(gw, 'pilotlight_gateway_merged_samples_total', 'exporter="pyroscope"'), 1);
-      assert.equal(await metric(gw, 'pilotlight_gateway_shaped_requests_total', 'exporter="otlp"'), 0);
-      assert.equal(await metric(gw, 'pilotlight_exporter_sent_samples_total', 'exporter="pyroscope"'), 3);
-      assert.equal(await metric(gw, 'pilotlight_exporter_sent_samples_total', 'exporter="ui"'), 4);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_shaped_requests_total', { exporter: 'pyroscope' }), 1);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_filled_service_names_total', { exporter: 'pyroscope' }), 1);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_dropped_attributes_total', { exporter: 'pyroscope', from: 'resource' }), 2);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_dropped_attributes_total', { exporter: 'pyroscope', from: 'sample' }), 5);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_merged_samples_total', { exporter: 'pyroscope' }), 1);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_shaped_requests_total', { exporter: 'otlp' }), 0);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_samples_total', { exporter: 'pyroscope' }), 3);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_samples_total', { exporter: 'ui' }), 4);
     } finally {
       await gw.stop(500);
       await ui.stop();
@@ -601,7 +602,7 @@ describe('Gateway reshaping for Pyroscope', () => {
         { 'process.pid': 4242, 'thread.name': 'worker-2' },
         { 'thread.name': 'worker-1' },
       ]);
-      assert.equal(await metric(gw, 'pilotlight_gateway_dropped_attributes_total', 'exporter="pyroscope"'), 0);
+      assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_gateway_dropped_attributes_total', { exporter: 'pyroscope' }), 0);
     } finally {
       await gw.stop(500);
       await ui.stop();
@@ -627,14 +628,18 @@ describe('Gateway reshaping for Pyroscope', () => {
       await Promise.all(gw.exporters.map((e) => e.idle()));
       for (const name of ['pyroscope', 'otlp-500']) {
         assert.deepEqual([sinks[name].attempts, sinks[name].accepted.length], [2, 1], name);
-        assert.equal(await metric(gw, 'pilotlight_exporter_retries_total', `exporter="${name}",reason="http_500"`), 1, name);
-        assert.equal(await metric(gw, 'pilotlight_exporter_sent_requests_total', `exporter="${name}"`), 1, name);
-        assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', `exporter="${name}"`), 0, name);
+        assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: name, reason: 'http_500' }), 1, name);
+        assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_sent_requests_total', { exporter: name }), 1, name);
+        assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { exporter: name }), 0, name);
       }
       for (const name of ['pyroscope-otlp-rules', 'otlp']) {
         assert.deepEqual([sinks[name].attempts, sinks[name].accepted.length], [1, 0], name);
-        assert.equal(await metric(gw, 'pilotlight_exporter_dropped_requests_total', `exporter="${name}",reason="permanent_error"`), 1, name);
-        assert.equal(await metric(gw, 'pilotlight_exporter_retries_total', `exporter="${name}"`), 0, name);
+        assert.equal(
+          promValue(await gw.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { exporter: name, reason: 'permanent_error' }),
+          1,
+          name,
+        );
+        assert.equal(promValue(await gw.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: name }), 0, name);
       }
     } finally {
       await gw.stop(500);

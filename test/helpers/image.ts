@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { effectiveCaps, findExecutable } from '../../src/node/preflight.js';
@@ -127,18 +126,6 @@ const CAPABILITIES = [
 export function privilegedCaps(): string[] {
   const caps = effectiveCaps('/proc');
   return CAPABILITIES.filter((_, i) => ((caps >> BigInt(i)) & 1n) === 1n);
-}
-
-/** A free TCP port on the loopback interface. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunOptions {

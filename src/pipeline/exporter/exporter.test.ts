@@ -5,10 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { encodeRequest } from '../../otlp/codec.js';
 import { K8S_CHECKOUT, K8S_INVENTORY, requestFromFolded } from '../../../test/helpers/fixtures.js';
+import { promValue } from '../../../test/helpers/metrics.js';
+import { grpcSink, httpSink, type Sink } from '../../../test/helpers/sinks.js';
 import { Exporter, type ExporterOptions } from './exporter.js';
 import type { ExportItem, SendOutcome, Transport } from './export-item.js';
 import { encodeRpcStatus } from '../rpc-status.js';
-import { grpcSink, httpSink, type Sink } from './test-sinks.js';
 import { httpTransport } from './transport-http.js';
 import { exporterConfigSchema, GRPC_ERROR_STATUS_NAMES } from './exporter-config.js';
 import { PermanentError, RetryableError } from './exporter-errors.js';
@@ -33,12 +34,6 @@ function exporter(sink: Sink | undefined, opts: Partial<ExporterOptions> & { pro
   });
 }
 
-async function metric(e: Exporter, name: string, labels: string): Promise<number> {
-  const text = await e.registry.metrics();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 for (const protocol of ['http', 'grpc'] as const) {
   describe(`Exporter over ${protocol}`, () => {
     const failing = (n: number) =>
@@ -55,9 +50,9 @@ for (const protocol of ['http', 'grpc'] as const) {
         assert.equal(sink.attempts, 4);
         assert.equal(sink.accepted.length, 1);
         assert.deepEqual(sink.accepted[0], BYTES);
-        assert.equal(await metric(e, 'pilotlight_exporter_retries_total', 'exporter="test"'), 3);
-        assert.equal(await metric(e, 'pilotlight_exporter_sent_requests_total', 'exporter="test"'), 1);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'exporter="test"'), 0);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'test' }), 3);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_sent_requests_total', { exporter: 'test' }), 1);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { exporter: 'test' }), 0);
       } finally {
         await e.shutdown(1000);
         await sink.close();
@@ -93,7 +88,7 @@ for (const protocol of ['http', 'grpc'] as const) {
           await e.consume({ request: REQUEST, encoded: BYTES, gzipped: asSent });
           await e.idle();
           assert.deepEqual(sink.accepted, [BYTES]);
-          const sent = await metric(e, 'pilotlight_exporter_sent_bytes_total', 'exporter="test"');
+          const sent = promValue(await e.registry.metrics(), 'pilotlight_exporter_sent_bytes_total', { exporter: 'test' });
           // Over gRPC, grpc-js compresses the message itself.
           if (protocol === 'http') assert.equal(sent, enableDataCompression ? asSent.byteLength : BYTES.byteLength);
         } finally {
@@ -113,9 +108,9 @@ for (const protocol of ['http', 'grpc'] as const) {
         await e.consume({ request: REQUEST, encoded: BYTES });
         await e.idle();
         assert.equal(sink.attempts, 1);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="permanent_error"'), 1);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_samples_total', 'reason="permanent_error"'), 3);
-        assert.equal(await metric(e, 'pilotlight_exporter_retries_total', 'exporter="test"'), 0);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'permanent_error' }), 1);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_samples_total', { reason: 'permanent_error' }), 3);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_retries_total', { exporter: 'test' }), 0);
       } finally {
         await e.shutdown(1000);
         await sink.close();
@@ -130,7 +125,7 @@ for (const protocol of ['http', 'grpc'] as const) {
         await e.idle();
         assert.ok(sink.attempts >= 1);
         assert.equal(sink.accepted.length, 0);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="retries_exhausted"'), 1);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'retries_exhausted' }), 1);
       } finally {
         await e.shutdown(1000);
         await sink.close();
@@ -147,8 +142,8 @@ for (const protocol of ['http', 'grpc'] as const) {
         await e.consume({ request: REQUEST, encoded: BYTES });
         await e.idle();
         // Given up as retries_exhausted, not permanent_error: the refusal was classified retryable.
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="retries_exhausted"'), 1);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="permanent_error"'), 0);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'retries_exhausted' }), 1);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'permanent_error' }), 0);
       } finally {
         await e.shutdown(1000);
       }
@@ -161,7 +156,7 @@ for (const protocol of ['http', 'grpc'] as const) {
         await e.consume({ request: REQUEST, encoded: BYTES });
         await e.idle();
         assert.equal(sink.attempts, 1);
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="retry_disabled"'), 1);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'retry_disabled' }), 1);
       } finally {
         await e.shutdown(1000);
         await sink.close();
@@ -203,7 +198,7 @@ describe('Exporter over grpc: RESOURCE_EXHAUSTED', () => {
       await e.consume({ request: REQUEST, encoded: BYTES });
       await e.idle();
       assert.equal(sink.attempts, 1);
-      assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="permanent_error"'), 1);
+      assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'permanent_error' }), 1);
     } finally {
       await e.shutdown(1000);
       await sink.close();
@@ -223,7 +218,7 @@ describe('Exporter over grpc: retryOnGrpcStatus', () => {
         await e.consume({ request: REQUEST, encoded: BYTES });
         await e.idle();
         assert.deepEqual([sink.attempts, sink.accepted.length], [attempts, delivered], JSON.stringify(retryOnGrpcStatus));
-        assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="permanent_error"'), 1 - delivered);
+        assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'permanent_error' }), 1 - delivered);
       } finally {
         await e.shutdown(1000);
         await sink.close();
@@ -346,12 +341,12 @@ describe('Exporter queue', () => {
         [0, 0, 0, 2],
       );
       assert.match(results[3].errorMessage, /exporter "q": sending queue is full/);
-      assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="queue_full"'), 1);
-      assert.equal(await metric(e, 'pilotlight_exporter_queue_size', 'exporter="q"'), 2);
+      assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'queue_full' }), 1);
+      assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_queue_size', { exporter: 'q' }), 2);
       transport.release();
       await e.idle();
       assert.equal(transport.sent.length, 3);
-      assert.equal(await metric(e, 'pilotlight_exporter_queue_size', 'exporter="q"'), 0);
+      assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_queue_size', { exporter: 'q' }), 0);
     } finally {
       await e.shutdown(1000);
     }
@@ -397,7 +392,7 @@ describe('Exporter queue', () => {
     // The held send never finishes by itself, so only the deadline can end shutdown: the one in
     // flight is aborted and the two queued are never sent; all three are counted.
     await e.shutdown(20);
-    assert.equal(await metric(e, 'pilotlight_exporter_dropped_requests_total', 'reason="shutdown"'), 3);
+    assert.equal(promValue(await e.registry.metrics(), 'pilotlight_exporter_dropped_requests_total', { reason: 'shutdown' }), 3);
     assert.equal(transport.sent.length, 0);
   });
 });

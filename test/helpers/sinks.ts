@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { exportMethod } from '../otlp-grpc.js';
+import { exportMethod } from '../../src/pipeline/otlp-grpc.js';
 
 /** Loopback OTLP sinks for exporter tests and benchmarks: they answer from a script and keep what they accepted. */
 

@@ -69,7 +69,7 @@ export function buildFivePrograms(dir: string, tag: string, seconds: number): Fi
     writeFileSync(
       join(dir, `${cls}.java`),
       `public class ${cls} {\n  static long sink;\n` +
-        `  static long javaHot(int n) { long s = 0; for (int i = 0; i < n; i++) s += (long) i * i ^ (s >>> 3); return s; }\n` +
+        `  ${javaHotMethod('javaHot')}\n` +
         `  static long javaMiddle() { long s = 0; for (int i = 0; i < 10; i++) s += javaHot(100000); return s; }\n` +
         `  static void javaOuter() { long end = System.currentTimeMillis() + ${s * 1000}L; while (System.currentTimeMillis() < end) sink += javaMiddle(); }\n` +
         `  public static void main(String[] a) { javaOuter(); }\n}\n`,
@@ -119,4 +119,16 @@ export function chainShare(folded: string, [outer, middle, hot]: [string, string
     if (at >= 2 && frames[at - 1].includes(middle) && frames[at - 2].includes(outer)) chained += n;
   }
   return { hot: all, chained };
+}
+
+/**
+ * `static long NAME(int n)`, a hot loop whose bytecode (about 700 bytes) is more than HotSpot's
+ * JIT inlines into a caller (FreqInlineSize, 325 bytes), so it stays a frame of its own. A
+ * small method would be inlined into its caller, and a sampler reading HotSpot's frames (the
+ * eBPF profiler) sees inlined code only at the JIT's debug points (safepoints, calls), not in a
+ * counted loop: the samples go to the caller unless the JVM runs with -XX:+DebugNonSafepoints.
+ */
+export function javaHotMethod(name: string): string {
+  const cases = Array.from({ length: 32 }, (_, k) => `case ${k}: s += (long) i * ${2 * k + 3}L ^ (s >>> 3); break;`).join(' ');
+  return `static long ${name}(int n) { long s = 0; for (int i = 0; i < n; i++) { switch (i & 31) { ${cases} } } return s; }`;
 }

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -98,12 +98,19 @@ export function ebpfProfilerBuilt(): Found {
   return built(`OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION}`, join(EBPF_DIR(), 'ebpf-profiler'));
 }
 
+/** The eBPF profiler when it can run here; `shim`: only when run under it (test/helpers/memlock-shim.c). */
+export type Profiler = Found & { shim?: string };
+
 /**
  * The eBPF profiler, when it can run here: it needs root, tracefs (mounted here when missing),
  * the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading its eBPF programs
  * and fails without (CAP_SYS_RESOURCE, or a hard limit already unlimited), and Linux >= 5.10.
+ * Where only that right is missing and the kernel (>= 5.11) charges eBPF maps to the memory
+ * cgroup instead of that limit, it runs under the memlock shim, which lets the profiler's
+ * setting of the limit succeed without doing it: whoever starts the profiler, or the agent
+ * that starts it, starts it under `shim` (the agent then finds the limit liftable too).
  */
-export function ebpfProfilerBinary(): Found {
+export function ebpfProfilerBinary(): Profiler {
   const found = ebpfProfilerBuilt();
   if (!found.path) return found;
   // The node agent's own check (what `pilotlight node --sampler ebpf-profiler` says), so a test
@@ -114,8 +121,37 @@ export function ebpfProfilerBinary(): Found {
     if (mount.status !== 0) return { why: `${missing}; mounting it failed: ${mount.stderr.trim() || mount.error?.message}` };
     missing = ebpfProfilerMissing();
   }
+  let shim: string | undefined;
+  if (missing?.includes('RLIMIT_MEMLOCK') && memcgChargesEbpf()) {
+    const built = memlockShim();
+    if (built.path) {
+      shim = built.path;
+      missing = ebpfProfilerMissing('/proc', release(), () => spawnSync(built.path, ['prlimit', '--memlock=unlimited:unlimited', 'true']).status === 0);
+    } else {
+      missing += `; ${built.why}`;
+    }
+  }
   if (missing) return { why: `${missing} (OpenTelemetry eBPF profiler ${PEER_VERSIONS.EBPF_PROFILER_VERSION})` };
-  return found;
+  return { path: found.path, shim };
+}
+
+/** Linux 5.11 and later charge eBPF maps to the memory cgroup, not to RLIMIT_MEMLOCK. */
+function memcgChargesEbpf(kernel = release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
+  return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 11));
+}
+
+/** test/helpers/memlock-shim.c compiled (once per source, in the temp folder). */
+function memlockShim(): Found {
+  const source = join(dirname(fileURLToPath(import.meta.url)), 'memlock-shim.c');
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const exe = join(tmpdir(), `pl-memlock-shim-${hash}`);
+  if (existsSync(exe)) return { path: exe };
+  const tmp = `${exe}.${process.pid}`;
+  const cc = spawnSync('gcc', ['-O2', '-o', tmp, source], { encoding: 'utf8' });
+  if (cc.status !== 0) return { why: `the memlock shim could not be built (gcc: ${cc.error?.message ?? cc.stderr.trim()})` };
+  renameSync(tmp, exe);
+  return { path: exe };
 }
 
 /** Grafana Pyroscope, given by path: the Go module proxy refuses its module, so setup cannot build it. */
@@ -245,7 +281,7 @@ export interface EbpfProfilerOptions {
 }
 
 /** The OpenTelemetry eBPF profiler, sampling every process, sending to `agent`. */
-export async function startEbpfProfiler(t: TestContext, path: string, o: EbpfProfilerOptions): Promise<Peer> {
+export async function startEbpfProfiler(t: TestContext, profiler: { path: string; shim?: string }, o: EbpfProfilerOptions): Promise<Peer> {
   const args = [
     '-collection-agent',
     o.agent,
@@ -258,7 +294,8 @@ export async function startEbpfProfiler(t: TestContext, path: string, o: EbpfPro
     '0',
   ];
   if (o.offCpuThreshold) args.push('-off-cpu-threshold', String(o.offCpuThreshold));
-  return startPeer(t, 'OpenTelemetry eBPF profiler', path, args, (out) => out.includes('Attached sched monitor'), 120_000);
+  const [cmd, argv] = profiler.shim ? [profiler.shim, [profiler.path, ...args]] : [profiler.path, args];
+  return startPeer(t, 'OpenTelemetry eBPF profiler', cmd, argv, (out) => out.includes('Attached sched monitor'), 120_000);
 }
 
 /**

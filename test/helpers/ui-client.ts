@@ -18,13 +18,13 @@ export class UiClient {
   }
 
   /** Polls the profile until `done` holds (a hang guard, not a speed check). */
-  async profileWhen(key: string, done: (p: ProfileResponse) => boolean, what: string, limitMs = 60_000): Promise<ProfileResponse> {
+  async profileWhen(key: string, done: (p: ProfileResponse) => boolean, what: string, limitMs = 60_000, query = ''): Promise<ProfileResponse> {
     let last: ProfileResponse | undefined;
     const detail = (): string => (last ? `last profile of ${key}: ${last.samples} samples\n${foldedOf(last).slice(0, 2000)}` : `no profile of ${key} yet`);
     return waitFor(
       what,
       async () => {
-        last = await this.profile(key);
+        last = await this.profile(key, query);
         return done(last) ? last : undefined;
       },
       { timeoutMs: limitMs, intervalMs: 250, detail },

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -57,16 +58,21 @@ function builtProfilers(): string[] {
  * when it has all of it: the rights to load eBPF programs (root: CAP_SYS_ADMIN, or CAP_BPF +
  * CAP_PERFMON), the right to lift RLIMIT_MEMLOCK, which it sets to unlimited before loading
  * anything and exits without (CAP_SYS_RESOURCE, or a hard limit already unlimited), tracefs
- * (its tracepoints are found there) and a kernel of 5.10 or newer.
+ * (its tracepoints are found there) and a kernel of 5.10 or newer. `liftable` answers when the
+ * capability and the hard limit say no: by default, for this process, the kernel is asked.
  */
-export function ebpfProfilerMissing(procRoot = '/proc', kernel = release()): string | undefined {
+export function ebpfProfilerMissing(
+  procRoot = '/proc',
+  kernel = release(),
+  liftable = procRoot === '/proc' ? memlockLiftable : () => false,
+): string | undefined {
   const caps = effectiveCaps(procRoot);
   const has = (c: bigint): boolean => ((caps >> c) & 1n) === 1n;
   if (!(has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)))) {
     return 'the eBPF profiler needs root (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON) to load eBPF programs; run it as root or in a privileged container';
   }
   const memlock = memlockHardLimit(procRoot);
-  if (!has(CAP_SYS_RESOURCE) && memlock !== 'unlimited') {
+  if (!has(CAP_SYS_RESOURCE) && memlock !== 'unlimited' && !liftable()) {
     return (
       `the eBPF profiler needs CAP_SYS_RESOURCE: it sets RLIMIT_MEMLOCK to unlimited before loading its eBPF programs, and here the hard limit is ${memlock} bytes ` +
       'and may not be raised; run it privileged (or add CAP_SYS_RESOURCE), raise the hard limit (ulimit -l unlimited, LimitMEMLOCK=infinity), or use --sampler bpftrace'
@@ -80,6 +86,17 @@ export function ebpfProfilerMissing(procRoot = '/proc', kernel = release()): str
     return `the eBPF profiler needs Linux ${MIN_KERNEL.join('.')} or newer; this kernel is ${kernel} (use --sampler bpftrace)`;
   }
   return undefined;
+}
+
+/**
+ * What off-CPU profiling lacks here, in one line, or undefined: the profiler attaches a kprobe
+ * to the scheduler's finish_task_switch, through the kprobe PMU or tracefs's kprobe_events,
+ * and a kernel built without kprobes (CONFIG_KPROBES, CONFIG_KPROBE_EVENTS) has neither.
+ */
+export function offCpuMissing(sysRoot = '/sys'): string | undefined {
+  const places = [`${sysRoot}/bus/event_source/devices/kprobe`, `${sysRoot}/kernel/tracing/kprobe_events`, `${sysRoot}/kernel/debug/tracing/kprobe_events`];
+  if (places.some((p) => existsSync(p))) return undefined;
+  return `off-CPU profiling needs kprobes (the eBPF profiler probes the scheduler's finish_task_switch), and this kernel has none (no ${places[0]}, no ${places[1]})`;
 }
 
 /** The executable to run, after checking that it can run here; throws a PreflightError naming what is missing. */
@@ -99,6 +116,9 @@ export function explainProfilerExit(tail: readonly string[]): string | undefined
   if (/rlimit[^\n]*operation not permitted|operation not permitted[^\n]*rlimit/i.test(text)) {
     return 'the eBPF profiler could not lift RLIMIT_MEMLOCK (it needs CAP_SYS_RESOURCE or an unlimited hard memlock limit; run it privileged, or use --sampler bpftrace)';
   }
+  if (/failed to start off-cpu profiling/i.test(text)) {
+    return `the eBPF profiler could not start off-CPU profiling (it needs kprobes; turn off-CPU off with --no-off-cpu): ${lastMatch(tail, /off-cpu/i)}`;
+  }
   if (/requires kernel version/i.test(text))
     return `the eBPF profiler needs Linux ${MIN_KERNEL.join('.')} or newer (${lastMatch(tail, /requires kernel version/i)})`;
   if (/tracefs|tracing\/events|debugfs/i.test(text) && /no such file|not found|not mounted/i.test(text)) {
@@ -116,6 +136,15 @@ function lastMatch(tail: readonly string[], re: RegExp): string {
   const line = [...tail].reverse().find((l) => re.test(l)) ?? '';
   const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
   return (msg ? msg[1].replace(/\\"/g, '"') : line).slice(0, 300);
+}
+
+/**
+ * Whether this process may set RLIMIT_MEMLOCK to unlimited, asked of the kernel: util-linux's
+ * prlimit tries it on itself (what the profiler does first). The capability and the hard limit
+ * say the same, except where a seccomp filter decides (test/helpers/memlock-shim.c).
+ */
+function memlockLiftable(): boolean {
+  return spawnSync('prlimit', ['--memlock=unlimited:unlimited', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
 }
 
 function memlockHardLimit(procRoot: string): string {

@@ -8,7 +8,7 @@ import { Symbolizer, type SymbolizerStats } from '../symbolize/symbolizer.js';
 import { ChildSupervisor, type SupervisorStats } from '../supervisor.js';
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerConfig, type EbpfProfilerSamplerInput } from './config.js';
 import { ProfilerIntake } from './intake.js';
-import { ebpfProfilerPreflight, explainProfilerExit } from './preflight.js';
+import { ebpfProfilerPreflight, explainProfilerExit, offCpuMissing } from './preflight.js';
 
 export interface EbpfProfilerSamplerStats extends ExportCounts {
   profiler: SupervisorStats;
@@ -128,10 +128,13 @@ export class EbpfProfilerSampler {
   async start(): Promise<void> {
     const c = this.config;
     const profiler = ebpfProfilerPreflight(c.profiler, c.procRoot);
+    // Off-CPU is an addition: where the kernel cannot give it, CPU profiles still flow.
+    const offCpuWhy = c.offCpuThreshold > 0 ? offCpuMissing() : undefined;
+    if (offCpuWhy) this.log.warn(`${offCpuWhy}: sampling CPU only`);
     await this.startReceiver();
     try {
       await this.attribution.start();
-      this.supervisor = profilerSupervisor(profiler, profilerArgs(c, this.receiverPort!), c, this.log);
+      this.supervisor = profilerSupervisor(profiler, profilerArgs(offCpuWhy ? { ...c, offCpuThreshold: 0 } : c, this.receiverPort!), c, this.log);
       await this.supervisor.start();
     } catch (err) {
       await this.stopReceiver();

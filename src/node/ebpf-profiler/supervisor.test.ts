@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { ChildStartError } from '../supervisor.js';
+import { offCpuMissing } from './preflight.js';
 import { profilerArgs, profilerSupervisor } from './sampler.js';
 
 /** What the profiler prints once it samples, and what it prints when it may not lift RLIMIT_MEMLOCK (as v0.0.202633 prints them). */
@@ -181,4 +182,33 @@ test("the profiler's flags are ones its pinned version defines", (t) => {
     '0.5',
   ]);
   assert.equal(profilerArgs({ hz: 20, intervalMs: 1000, offCpuThreshold: 0 }, 1).includes('-off-cpu-threshold'), false, 'off-CPU only when asked');
+});
+
+test('off-CPU on a kernel without kprobes: one line saying so, from the start or from what the profiler printed', async (t) => {
+  // What v0.0.202633 prints on such a kernel (this machine's: no kprobe PMU, no kprobe_events).
+  const noKprobes =
+    'time=2026-12-02T19:52:35.738Z level=ERROR msg="Failed to start agent controller: failed to start off-cpu profiling: ' +
+    "failed to attach to one of 1 symbols with prefix 'finish_task_switch'\"";
+  const { log } = recordingLog();
+  const err = await profilerSupervisor(script(t, `echo ${JSON.stringify(noKprobes)} >&2\nexit 1`).path, [], settings, log)
+    .start()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof ChildStartError);
+  assert.match(
+    err.message,
+    /^the eBPF profiler could not start off-CPU profiling \(it needs kprobes; turn off-CPU off with --no-off-cpu\): .*finish_task_switch/,
+  );
+
+  const sys = mkdtempSync(join(tmpdir(), 'pl-sys-'));
+  t.after(() => rmSync(sys, { recursive: true, force: true }));
+  assert.match(
+    offCpuMissing(sys) ?? '',
+    /^off-CPU profiling needs kprobes .*no .*\/bus\/event_source\/devices\/kprobe, no .*\/kernel\/tracing\/kprobe_events\)$/,
+  );
+  mkdirSync(join(sys, 'kernel', 'tracing'), { recursive: true });
+  writeFileSync(join(sys, 'kernel', 'tracing', 'kprobe_events'), '');
+  assert.equal(offCpuMissing(sys), undefined);
 });

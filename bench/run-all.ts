@@ -4,6 +4,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { emitResult, isBenchResult, machineInfo, parseResults, RESULT_PREFIX, renderReport, type BenchRun } from './report.js';
+import { memlockShimPrefix } from '../test/helpers/peers.js';
 
 /**
  * `npm run bench [-- FILTER...] [--report[=FILE]] [--no-report]`: runs every `bench/*.bench.ts`,
@@ -71,7 +72,9 @@ async function runAll(args: string[]): Promise<void> {
 function runOne(file: string, name: string, timeoutS: number): Promise<BenchRun> {
   const started = performance.now();
   return new Promise((done) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    // Under the memlock shim where the eBPF profiler needs it (the stacks bench runs it in-process).
+    const [cmd, ...args] = [...memlockShimPrefix(), process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)];
+    const child = spawn(cmd, args, {
       env: { ...process.env, [CHILD_ENV]: file },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

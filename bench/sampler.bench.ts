@@ -8,12 +8,14 @@ import { consumerOf } from '../src/pipeline/consumer.js';
 import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { PreflightError, preflight } from '../src/node/preflight.js';
 import { buildCBurner } from '../test/burners/build.js';
+import { ebpfProfilerBinary } from '../test/helpers/peers.js';
 import { table } from './measure.js';
 
 /**
- * The node sampler's own cost: CPU time of `pilotlight node` plus its bpftrace (read from
- * /proc/PID/stat) while both cores are busy with N burner processes, at
- * 20 Hz and 99 Hz. The sampler runs as the real command in a child process and exports through
+ * The node sampler's own cost, for each sampler (profiling.node.sampler: bpftrace and the
+ * OpenTelemetry eBPF profiler, one after the other in one run): CPU time of `pilotlight node`
+ * plus its sampler child (read from /proc/PID/stat) while both cores are busy with N burner
+ * processes, at 20 Hz and 99 Hz. The sampler runs as the real command in a child process and exports through
  * the real exporter (OTLP/HTTP as by default, gzip) to a loopback receiver in this process, which counts the
  * samples and the bytes on the wire.
  *
@@ -34,6 +36,11 @@ import { table } from './measure.js';
  * The burners run at nice 19 by default (--burner-nice 0 to change): CPU time consumed does not
  * depend on priority, but at equal priority in one cgroup, 100 busy processes delay every
  * wake-up of the sampler and of this process's receiver so much that gRPC sends time out.
+ *
+ * --samplers bpftrace,ebpf-profiler: which samplers run (default both; the eBPF profiler's rows
+ *   say why when it cannot run here). bpftrace filters the burners' pids in the kernel; the
+ *   profiler unwinds every process and the agent keeps the burners' samples, so its "burners"
+ *   rows carry the cost of whatever else runs on the machine (little, on a quiet one).
  *
  * Needs root and bpftrace; prints why and returns otherwise. Figures only, never pass/fail.
  */
@@ -69,7 +76,10 @@ interface Options {
   burnerNice: number;
   /** Run the compiled command (dist/, `npm run build`) with plain node instead of tsx. */
   built: boolean;
+  samplers: Sampler[];
 }
+
+type Sampler = 'bpftrace' | 'ebpf-profiler';
 
 function options(argv: string[]): Options {
   const flag = (name: string): string | undefined => {
@@ -85,6 +95,9 @@ function options(argv: string[]): Options {
     allRates: (flag('all-hz') ?? process.env.SAMPLER_BENCH_ALL_HZ ?? '20').split(',').filter(Boolean).map(Number),
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),
     built: argv.includes('--built') || process.env.SAMPLER_BENCH_BUILT === '1',
+    samplers: (flag('samplers') ?? process.env.SAMPLER_BENCH_SAMPLERS ?? 'bpftrace,ebpf-profiler')
+      .split(',')
+      .filter((x): x is Sampler => x === 'bpftrace' || x === 'ebpf-profiler'),
     burnerNice: Number(flag('burner-nice') ?? process.env.SAMPLER_BENCH_BURNER_NICE ?? 19),
     // Measure the steady state, after start-up. The sampler has one-off costs in its first one
     // to two minutes: a maps read, an ELF load and a workload resolve per new pid; the caches
@@ -184,12 +197,13 @@ interface RunFigures {
   hz: string;
   cpuPercent: number;
   nodeCpuPercent: number;
-  bpftraceCpuPercent: number;
+  /** The sampler child's (bpftrace's or the eBPF profiler's). */
+  samplerCpuPercent: number;
   startCpuSeconds: number;
-  /** CPU % of a core (sampler + bpftrace) during the warm-up, after start-up. */
+  /** CPU % of a core (agent + sampler) during the warm-up, after start-up. */
   warmupCpuPercent: number;
   rssMiB: number;
-  bpftraceRssMiB: number;
+  samplerRssMiB: number;
   samplesPerSecond: number;
   bytesPerSecond: number;
   flushesPerSecond: number;
@@ -198,13 +212,21 @@ interface RunFigures {
   threads: string;
 }
 
-/** Starts `pilotlight node`; resolves once it says it is running (bpftrace attached). */
-async function startNode(args: string[], built: boolean): Promise<{ child: ChildProcess; bpftrace: number; log: () => string }> {
+/** How a sampler is started: its flags, the executable that stands before node (the memlock shim, where needed), its child's name. */
+interface SamplerRun {
+  sampler: Sampler;
+  args: string[];
+  prefix: string[];
+  comm: string;
+}
+
+/** Starts `pilotlight node`; resolves once it says it is running (its sampler started). */
+async function startNode(args: string[], built: boolean, how: SamplerRun): Promise<{ child: ChildProcess; sampler: number; log: () => string }> {
   // SAMPLER_BENCH_NODE_FLAGS: extra Node.js flags for the sampler, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.SAMPLER_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, ...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', nodeMain(built), '--', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = [process.execPath, ...extra, ...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', nodeMain(built), '--', ...how.args, ...args];
+  const [cmd, ...rest] = [...how.prefix, ...argv];
+  const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -219,9 +241,9 @@ async function startNode(args: string[], built: boolean): Promise<{ child: Child
       }
     }, 50);
   });
-  const bt = childrenOf(child.pid!).find((c) => c.comm === 'bpftrace');
-  if (!bt) throw new Error('no bpftrace child found');
-  return { child, bpftrace: bt.pid, log: () => log };
+  const sampler = childrenOf(child.pid!).find((c) => c.comm === how.comm);
+  if (!sampler) throw new Error(`no ${how.comm} child found`);
+  return { child, sampler: sampler.pid, log: () => log };
 }
 
 async function stopNode(child: ChildProcess): Promise<void> {
@@ -238,6 +260,7 @@ async function run(
   o: Options,
   label: string,
   nodeArgs: string[],
+  how: SamplerRun,
   received: Received,
   receiver: Receiver,
   burner?: { bin: string; baseline: number; scope: Scope },
@@ -257,8 +280,8 @@ async function run(
     progress(`${label}: ${pids.length} burners running; starting pilotlight node for them only`);
   } else progress(`${label}: starting pilotlight node`);
   // Otherwise started before the burners: compiling the program under 100 busy processes at equal priority takes minutes.
-  const node = await startNode(nodeArgs, o.built);
-  const startCpu = cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.bpftrace);
+  const node = await startNode(nodeArgs, o.built, how);
+  const startCpu = cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.sampler);
   try {
     if (burner && !burners) {
       // bpftrace loads the kernel symbol table at its first print: let that happen before the
@@ -269,16 +292,16 @@ async function run(
       burners = runBurners(burner.bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice);
     }
     // From here, not from start-up: an "all" run first waits for the sampler's first request.
-    const w0 = { t: performance.now(), cpu: cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.bpftrace) };
+    const w0 = { t: performance.now(), cpu: cpuSecondsOf(node.child.pid!) + cpuSecondsOf(node.sampler) };
     await sleep(o.warmupSeconds * 1000);
-    const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.bpftrace), threads: threadCpuSeconds(node.child.pid!) };
+    const c0 = { node: cpuSecondsOf(node.child.pid!), bt: cpuSecondsOf(node.sampler), threads: threadCpuSeconds(node.child.pid!) };
     const warmupCpuPercent = (100 * (c0.node + c0.bt - w0.cpu)) / ((performance.now() - w0.t) / 1000);
     const r0 = { ...received, bytes: await receiverBytes(receiver) };
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const elapsed = (performance.now() - t0) / 1000;
     const nodeCpu = cpuSecondsOf(node.child.pid!) - c0.node;
-    const btCpu = cpuSecondsOf(node.bpftrace) - c0.bt;
+    const btCpu = cpuSecondsOf(node.sampler) - c0.bt;
     const threads = [...threadCpuSeconds(node.child.pid!)]
       .map(([name, secs]) => [name, (100 * (secs - (c0.threads.get(name) ?? 0))) / elapsed] as const)
       .filter(([, pct]) => pct > 0)
@@ -290,11 +313,11 @@ async function run(
       hz: label,
       cpuPercent: (100 * (nodeCpu + btCpu)) / elapsed,
       nodeCpuPercent: (100 * nodeCpu) / elapsed,
-      bpftraceCpuPercent: (100 * btCpu) / elapsed,
+      samplerCpuPercent: (100 * btCpu) / elapsed,
       startCpuSeconds: startCpu,
       warmupCpuPercent,
       rssMiB: statusKiB(node.child.pid!, 'VmRSS') / 1024,
-      bpftraceRssMiB: statusKiB(node.bpftrace, 'VmRSS') / 1024,
+      samplerRssMiB: statusKiB(node.sampler, 'VmRSS') / 1024,
       samplesPerSecond: (received.samples - r0.samples) / elapsed,
       bytesPerSecond: bytes / elapsed,
       flushesPerSecond: (received.requests - r0.requests) / elapsed,
@@ -353,27 +376,47 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const common = ['--gateway', `http://127.0.0.1:${http!.port}`, ...quiet];
   const overGrpc = ['--gateway', `127.0.0.1:${grpc!.port}`, ...quiet];
 
+  const hows: SamplerRun[] = [];
+  if (o.samplers.includes('bpftrace')) hows.push({ sampler: 'bpftrace', args: ['--sampler', 'bpftrace'], prefix: [], comm: 'bpftrace' });
+  if (o.samplers.includes('ebpf-profiler')) {
+    const found = ebpfProfilerBinary();
+    if (found.path) {
+      hows.push({
+        sampler: 'ebpf-profiler',
+        args: ['--sampler', 'ebpf-profiler', '--ebpf-profiler', found.path],
+        prefix: found.shim ? [found.shim] : [],
+        comm: 'ebpf-profiler',
+      });
+      if (found.shim) console.log(`eBPF profiler: run under ${found.shim} (this root may not lift RLIMIT_MEMLOCK; the kernel ignores it for eBPF maps)`);
+    } else console.log(`eBPF profiler: not run: ${found.why}`);
+  }
+
   try {
     progress('baseline: burners without the sampler');
     const baseline = await runBurners(bin, o.burners, o.seconds + o.warmupSeconds + 10, o.burnerNice).done;
-    const runs: RunFigures[] = [];
-    // The fixed cost: the same command with nothing to sample (a pid filter on an idle process).
-    runs.push(await run(o, 'idle', [...common, '--hz', '20', '--pid', String(process.pid)], received, receiver));
-    const repeats = new Map<number, RunFigures[]>();
-    for (const hz of o.rates) {
-      for (let i = 1; i <= o.repeat; i++) {
-        const r = await run(o, o.repeat > 1 ? `${hz} #${i}` : String(hz), [...common, '--hz', String(hz)], received, receiver, {
-          bin,
-          baseline,
-          scope: 'burners',
-        });
-        runs.push(r);
-        repeats.set(hz, [...(repeats.get(hz) ?? []), r]);
+    const runs: (RunFigures & { sampler: Sampler })[] = [];
+    const repeats = new Map<string, RunFigures[]>();
+    for (const how of hows) {
+      const add = (r: RunFigures): void => void runs.push({ ...r, sampler: how.sampler });
+      const name = (hz: string): string => `${hz} ${how.sampler}`;
+      // The fixed cost: the same command with nothing to sample (a pid filter on an idle process).
+      add(await run(o, name('idle'), [...common, '--hz', '20', '--pid', String(process.pid)], how, received, receiver));
+      for (const hz of o.rates) {
+        for (let i = 1; i <= o.repeat; i++) {
+          const r = await run(o, name(o.repeat > 1 ? `${hz} #${i}` : String(hz)), [...common, '--hz', String(hz)], how, received, receiver, {
+            bin,
+            baseline,
+            scope: 'burners',
+          });
+          add(r);
+          repeats.set(name(String(hz)), [...(repeats.get(name(String(hz))) ?? []), r]);
+        }
       }
+      for (const hz of o.grpcRates)
+        add(await run(o, name(`${hz} grpc`), [...overGrpc, '--hz', String(hz)], how, received, receiver, { bin, baseline, scope: 'burners' }));
+      for (const hz of o.allRates)
+        add(await run(o, name(`${hz} all`), [...common, '--hz', String(hz)], how, received, receiver, { bin, baseline, scope: 'all' }));
     }
-    for (const hz of o.grpcRates)
-      runs.push(await run(o, `${hz} grpc`, [...overGrpc, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'burners' }));
-    for (const hz of o.allRates) runs.push(await run(o, `${hz} all`, [...common, '--hz', String(hz)], received, receiver, { bin, baseline, scope: 'all' }));
 
     console.log(
       '\n' +
@@ -382,11 +425,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
             'hz',
             'CPU % of a core',
             'node %',
-            'bpftrace %',
+            'sampler %',
             'start CPU s',
             'warm-up CPU %',
             'node RSS MiB',
-            'bpftrace RSS MiB',
+            'sampler RSS MiB',
             'samples/s',
             'flushes/s',
             'bytes/s sent',
@@ -396,11 +439,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
             r.hz,
             r.cpuPercent,
             r.nodeCpuPercent,
-            r.bpftraceCpuPercent,
+            r.samplerCpuPercent,
             r.startCpuSeconds,
             r.warmupCpuPercent,
             r.rssMiB,
-            r.bpftraceRssMiB,
+            r.samplerRssMiB,
             r.samplesPerSecond,
             r.flushesPerSecond,
             r.bytesPerSecond,
@@ -421,9 +464,14 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     }
     console.log('\npilotlight node CPU % per thread:');
     for (const r of runs) console.log(`  ${r.hz}: ${r.threads || '-'}`);
-    console.log(`\nCPU % = (pilotlight node + its bpftrace) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`);
+    console.log(
+      `\nCPU % = (pilotlight node + its sampler: bpftrace or the eBPF profiler) CPU time / wall time in the steady state; goal ≤ 1 % of one core at 20 Hz.`,
+    );
+    console.log('RSS: goal ≤ 250 MiB, node and sampler together.');
     console.log('idle = the same command sampling one idle process: the fixed cost (timers, flush of an empty map).');
-    console.log('start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program.');
+    console.log(
+      'start CPU s = tsx compiling the CLI (a built `pilotlight node` skips it) plus bpftrace compiling its program, or the profiler loading its eBPF programs.',
+    );
     console.log(
       `warm-up CPU % = the ${o.warmupSeconds} s after start-up and before the measured window (new pids resolved, caches filling, V8's post-start-up GCs).`,
     );

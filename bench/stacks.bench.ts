@@ -13,7 +13,7 @@ import { foldedStacks } from '../src/profile/folded.js';
 import { buildCLeafBurner, buildGoLeafBurner, goBinary, hasGcc } from '../test/burners/build.js';
 import { buildFivePrograms, chainShare, FIVE_LANGS, type FiveLang } from '../test/burners/five.js';
 import { profilesByWorkload } from '../test/helpers/ebpf.js';
-import { ebpfProfilerBinary } from '../test/helpers/peers.js';
+import { ebpfProfilerBinary, rerunUnderMemlockShim } from '../test/helpers/peers.js';
 import { table } from './measure.js';
 import type { BenchFigure, BenchResult } from './report.js';
 
@@ -365,4 +365,4 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href && !rerunUnderMemlockShim()) await main();

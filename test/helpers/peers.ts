@@ -135,6 +135,29 @@ export function ebpfProfilerBinary(): Profiler {
   return { path: found.path, shim };
 }
 
+/**
+ * What a process that starts the profiler in-process (EbpfProfilerSampler: the benches) must run
+ * under: [the memlock shim] where the profiler needs it and this process is not under a seccomp
+ * filter already (the shim's, inherited), else nothing.
+ */
+export function memlockShimPrefix(): string[] {
+  if (/^Seccomp:\s+2$/m.test(readFileSync('/proc/self/status', 'utf8'))) return [];
+  const found = ebpfProfilerBinary();
+  return found.shim ? [found.shim] : [];
+}
+
+/**
+ * Runs this script again, as it was started, under the memlock shim when memlockShimPrefix
+ * says so, and returns true with its exit code set (the caller then stops); false otherwise.
+ */
+export function rerunUnderMemlockShim(): boolean {
+  const prefix = memlockShimPrefix();
+  if (prefix.length === 0) return false;
+  const r = spawnSync(prefix[0], [...prefix.slice(1), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+  return true;
+}
+
 /** Linux 5.11 and later charge eBPF maps to the memory cgroup, not to RLIMIT_MEMLOCK. */
 function memcgChargesEbpf(kernel = release()): boolean {
   const m = /^(\d+)\.(\d+)/.exec(kernel);

@@ -42,7 +42,12 @@ interface ProcMaps {
   maps: MapEntry[];
   readAt: number;
   usedAt: number;
+  /** Address-only native frames this process's samples had, as our symbolizer named them (by file, offset, start, address, build id). */
+  named: Map<string, SymFrame>;
 }
+
+/** Named native frames remembered per process at most; then its table starts over. */
+const MAX_NAMED_PER_PROCESS = 20_000;
 
 /**
  * Reads the OpenTelemetry eBPF profiler's requests (one resource per process, `process.pid` on
@@ -200,24 +205,37 @@ export class ProfilerIntake {
    * Undefined when the mapping is not found or holds another build of the file.
    */
   private symbolize(pid: number, file: string, start: number, offset: number, address: number, buildId: string | undefined): SymFrame | undefined {
-    const m = this.mapping(pid, file, offset);
+    const p = this.proc(pid);
+    // The key names the code itself (the file's build and the address in it), so a pid that
+    // comes to run another program cannot be given this one's names.
+    const key = `${file}\0${offset}\0${start}\0${address}\0${buildId ?? ''}`;
+    const known = p.named.get(key);
+    if (known) return known;
+    const m = this.mapping(p, pid, file, offset);
     if (!m) return undefined;
     const runtime = m.start + (address - start);
     if (runtime < m.start || runtime >= m.end) return undefined;
     const f = this.o.symbolizer.user(pid, [`0x${runtime.toString(16)}`])[0];
     if (!f || f.binary !== m.path) return undefined;
     if (buildId && f.buildId && f.buildId !== buildId) return undefined;
+    if (p.named.size >= MAX_NAMED_PER_PROCESS) p.named.clear();
+    p.named.set(key, f);
     return f;
   }
 
-  private mapping(pid: number, file: string, offset: number): MapEntry | undefined {
+  /** What is kept of a process: read its maps on first sight. */
+  private proc(pid: number): ProcMaps {
     let p = this.procMaps.get(pid);
-    const find = (): MapEntry | undefined => p?.maps.find((m) => m.offset === offset && basename(m.path) === file);
     if (!p) {
-      p = { maps: this.readMaps(pid), readAt: this.requests, usedAt: this.requests };
+      p = { maps: this.readMaps(pid), readAt: this.requests, usedAt: this.requests, named: new Map() };
       this.procMaps.set(pid, p);
     }
     p.usedAt = this.requests;
+    return p;
+  }
+
+  private mapping(p: ProcMaps, pid: number, file: string, offset: number): MapEntry | undefined {
+    const find = (): MapEntry | undefined => p.maps.find((m) => m.offset === offset && basename(m.path) === file);
     let m = find();
     if (!m && this.requests - p.readAt >= MAPS_REFRESH_EVERY) {
       const maps = this.readMaps(pid);

@@ -340,7 +340,11 @@ describe('values.schema.json', () => {
     ['a zero queue', { profiling: { exporter: { queue: { maxItems: 0 } } } }, /maxItems': minimum: got 0, want 1/],
     ['hz out of range', { profiling: { node: { hz: 5000 } } }, /at '\/profiling\/node\/hz': maximum: got 5,000, want 1,000/],
     ['an unknown protocol', { profiling: { node: { gateway: { protocol: 'udp' } } } }, /protocol': value must be one of 'grpc', 'http'/],
-    ['an unknown sampler', { profiling: { node: { sampler: 'perf' } } }, /at '\/profiling\/node\/sampler': value must be one of 'bpftrace', 'ebpf-profiler'/],
+    [
+      'an unknown sampler',
+      { profiling: { node: { sampler: 'perf' } } },
+      /at '\/profiling\/node\/sampler': value must be one of '', 'bpftrace', 'ebpf-profiler'/,
+    ],
     [
       'an unknown autoscaling key',
       { profiling: { gateway: { autoscaling: { targetMemory: 80 } } } },
@@ -735,7 +739,6 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.deepEqual(p.node, {
         hz: 20,
         interval: 1000,
-        sampler: 'bpftrace',
         offCpu: { enabled: false, probability: 0.01 },
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.cluster.local:4318`, protocol: 'http' },
       });
@@ -800,7 +803,6 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.deepEqual(config.profiling.node, {
         hz: 99,
         interval: 2000,
-        sampler: 'bpftrace',
         offCpu: { enabled: false, probability: 0.01 },
         gateway: { endpoint: `http://${FULL}-gateway.${NS}.svc.corp.local:5318`, protocol: 'http' },
       });

@@ -165,7 +165,10 @@ describe('the container image', { skip: unavailable, timeout: 45 * 60_000 }, () 
 
   test('`pilotlight node` (bpftrace, as the DaemonSet runs it: root, privileged, host PIDs) samples and its profiles reach the UI in the image', async () => {
     assert.ok(uiOtlpHttp > 0, 'the UI test ran first');
-    const node = await start(['node', '--gateway', `http://127.0.0.1:${uiOtlpHttp}`, '--stats-interval', '2s'], { user: '0', caps: privilegedCaps() });
+    const node = await start(['node', '--sampler', 'bpftrace', '--gateway', `http://127.0.0.1:${uiOtlpHttp}`, '--stats-interval', '2s'], {
+      user: '0',
+      caps: privilegedCaps(),
+    });
     const running = await node.waitFor(/"msg":"node sampler running"/, 180_000);
     assert.match(running, /"sampler":"bpftrace"/, 'bpftrace is the default sampler');
     await node.waitFor(/"samples":[1-9].*"msg":"sampler stats"/, 60_000);

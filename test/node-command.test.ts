@@ -86,7 +86,7 @@ test('bad flags and settings are one clear line and a non-zero exit', async (t) 
   const hz = runCli(t, ['node', '--hz', '0', '--eager-resolves', '5']);
   const eager = runCli(t, ['node', '--eager-resolves', 'many']);
   const http = runCli(t, ['node', '--protocol', 'http', '--gateway', '127.0.0.1:4318']);
-  const bt = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
+  const bt = runCli(t, ['node', '--sampler', 'bpftrace', '--bpftrace', '/nonexistent/bpftrace']);
   const off = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
   writeFileSync(off, 'profiling:\n  enabled: false\n');
   const disabled = runCli(t, ['node', '--config', off]);
@@ -105,10 +105,12 @@ test('off-CPU: a bad probability is one line naming it; asked of bpftrace, one w
   const file = join(mkdtempSync(join(tmpdir(), 'pl-node-')), 'pilotlight.yaml');
   writeFileSync(file, 'profiling:\n  enabled: true\n  node:\n    offCpu:\n      enabled: true\n      probability: 0\n');
   const fromFile = runCli(t, ['node', '--config', file]);
-  // bpftrace (the default sampler) with off-CPU on: the warning, then bpftrace's own refusal.
-  const bpftrace = runCli(t, ['node', '--off-cpu', '--bpftrace', '/nonexistent/bpftrace']);
-  const plain = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace']);
-  const [f, z, ff, b, p] = await Promise.all([flag.exited, zero.exited, fromFile.exited, bpftrace.exited, plain.exited]);
+  // bpftrace with off-CPU on: the warning, then bpftrace's own refusal.
+  const bpftrace = runCli(t, ['node', '--sampler', 'bpftrace', '--off-cpu', '--bpftrace', '/nonexistent/bpftrace']);
+  const plain = runCli(t, ['node', '--sampler', 'bpftrace', '--bpftrace', '/nonexistent/bpftrace']);
+  // No sampler named: the eBPF profiler where it can run here, else bpftrace after one line saying why.
+  const defaulted = runCli(t, ['node', '--bpftrace', '/nonexistent/bpftrace', '--ebpf-profiler', '/nonexistent/ebpf-profiler']);
+  const [f, z, ff, b, p, d] = await Promise.all([flag.exited, zero.exited, fromFile.exited, bpftrace.exited, plain.exited, defaulted.exited]);
   assertOneLineError(f, flag.stderr(), /--off-cpu-probability.*probability above 0 and at most 1, got "1\.5"/);
   assertOneLineError(z, zero.stderr(), /--off-cpu-probability.*probability above 0 and at most 1, got "0"/);
   assertOneLineError(ff, fromFile.stderr(), /profiling\.node\.offCpu\.probability/);
@@ -124,6 +126,11 @@ test('off-CPU: a bad probability is one line naming it; asked of bpftrace, one w
     'off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only',
   ]);
   assert.equal(p.code, 1, plain.stderr());
+  assert.equal(d.code, 1, defaulted.stderr());
+  assert.deepEqual(warnings(defaulted.stdout()), [
+    'sampling with bpftrace (frame pointers only), not the default eBPF profiler: the eBPF profiler is not at /nonexistent/ebpf-profiler (--ebpf-profiler): no executable there; set profiling.node.sampler (--sampler) to choose',
+  ]);
+  assert.match(defaulted.stderr(), /bpftrace/, 'then bpftrace refuses, as when named');
   assert.deepEqual(warnings(plain.stdout()), [], 'no warning when off-CPU is not asked for');
 });
 
@@ -180,7 +187,21 @@ test('pilotlight node sends the C burner under its workload key to a gateway, an
   t.after(() => burner.kill('SIGKILL'));
 
   const KEY = 'host/Service/pl-cli-burner';
-  const cli = runCli(t, ['node', '--gateway', `127.0.0.1:${grpc!.port}`, '--hz', '49', '--interval', '500ms', '--workload', KEY, '--log-level', 'info']);
+  const cli = runCli(t, [
+    'node',
+    '--sampler',
+    'bpftrace',
+    '--gateway',
+    `127.0.0.1:${grpc!.port}`,
+    '--hz',
+    '49',
+    '--interval',
+    '500ms',
+    '--workload',
+    KEY,
+    '--log-level',
+    'info',
+  ]);
 
   let hotSamples = 0;
   const otherKeys = new Set<string>();

@@ -45,7 +45,18 @@ for (const protocol of ['grpc', 'http'] as const) {
     await client.enable(key);
     const child = startChild(t, burner.path, ['60'], { OTEL_SERVICE_NAME: service });
     const gateway = protocol === 'grpc' ? `127.0.0.1:${col.ports.grpc}` : `http://127.0.0.1:${col.ports.http}`;
-    const node = startChild(t, process.execPath, [...CLI, 'node', '--pid', String(child.pid), '--gateway', gateway, '--interval', '500ms']);
+    const node = startChild(t, process.execPath, [
+      ...CLI,
+      'node',
+      '--sampler',
+      'bpftrace',
+      '--pid',
+      String(child.pid),
+      '--gateway',
+      gateway,
+      '--interval',
+      '500ms',
+    ]);
     const p = await client.profileWhen(
       key,
       (p) => samplesThrough(p, `main;${burner.outer};${burner.inner}`) >= 20,

@@ -229,6 +229,8 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
     );
   }
 
+  assert.match(node.out(), /"sampler":"ebpf-profiler".*"msg":"node sampler running"/, 'the default sampler where the profiler can run');
+  assert.doesNotMatch(node.out(), /sampling with bpftrace/);
   node.child.kill('SIGTERM');
   assert.equal(await node.exited, 0, node.out().slice(-4000));
   assert.match(node.out(), /"msg":"node sampler stopped"/);
@@ -306,7 +308,7 @@ async function uiBehindGateway(t: TestContext): Promise<{ client: UiClient; gate
   return { client: new UiClient(ui.url), gatewayPort: gw.grpc!.port };
 }
 
-/** `pilotlight node --sampler ebpf-profiler` into the gateway at 20 Hz, flushing every second; killed when the test ends. */
+/** `pilotlight node` (the eBPF profiler, its default here) into the gateway at 20 Hz, flushing every second; killed when the test ends. */
 function startAgent(
   t: TestContext,
   profiler: { path: string; shim?: string },
@@ -316,10 +318,9 @@ function startAgent(
   // Under the memlock shim where the profiler needs it (ebpfProfilerBinary): the agent's child inherits it.
   const agent = [process.execPath, ...CLI];
   const [cmd, ...argv] = profiler.shim ? [profiler.shim, ...agent] : agent;
+  // No --sampler: where the profiler can run, it is the default.
   const args = [
     'node',
-    '--sampler',
-    'ebpf-profiler',
     '--ebpf-profiler',
     profiler.path,
     '--gateway',

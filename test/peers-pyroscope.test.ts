@@ -84,7 +84,18 @@ test('pilotlight node -> gateway -> real Grafana Pyroscope: the burner under its
   await ui.enable(key);
   const from = Date.now() - 60_000;
   const burner = startChild(t, exe, ['60']);
-  const node = startChild(t, process.execPath, [...CLI, 'node', '--pid', String(burner.pid), '--gateway', gatewayUrl, '--interval', '500ms']);
+  const node = startChild(t, process.execPath, [
+    ...CLI,
+    'node',
+    '--sampler',
+    'bpftrace',
+    '--pid',
+    String(burner.pid),
+    '--gateway',
+    gatewayUrl,
+    '--interval',
+    '500ms',
+  ]);
   await ui.profileWhen(key, (p) => p.samples >= 80, '80 samples of the burner in the UI', 60_000);
   node.kill('SIGTERM');
   await new Promise((r) => node.once('exit', r));

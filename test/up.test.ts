@@ -88,7 +88,7 @@ test('up --demo: the demos show up, profiling one shows its hot function, a dest
   // A folder of its own to run from, to see that nothing is left in it (no V8 isolate-*-v8.log).
   const cwd = mkdtempSync(join(tmpdir(), 'pl-up-cwd-'));
   t.after(() => rmSync(cwd, { recursive: true, force: true }));
-  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--config', config, '--demo', ...FREE_PORTS], {
+  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--config', config, '--demo', '--sampler', 'bpftrace', ...FREE_PORTS], {
     cwd,
     env: { ...process.env, PL_UP_TEST_MARK: marker },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,7 +188,7 @@ test('Ctrl-C while bpftrace is still starting stops what already runs and leaves
   const slow = join(mkdtempSync(join(tmpdir(), 'pl-up-')), 'slow-bpftrace');
   writeFileSync(slow, `#!/bin/sh\ntrap 'kill $! 2>/dev/null; exit 130' INT TERM\nsleep 60 & wait $!\nexec bpftrace "$@"\n`, { mode: 0o755 });
   const marker = randomUUID();
-  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--demo', '--bpftrace', slow, ...FREE_PORTS], {
+  const child = spawn(CLI[0], [...CLI.slice(1), 'up', '--demo', '--sampler', 'bpftrace', '--bpftrace', slow, ...FREE_PORTS], {
     cwd: tmpdir(),
     env: { ...process.env, PL_UP_TEST_MARK: marker, PILOTLIGHT_CONFIG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -231,6 +231,8 @@ test('a port in use is one line naming the setting to change', async (t) => {
   t.after(() => busy.close());
   const port = (busy.address() as { port: number }).port;
   const r = runUp([
+    '--sampler',
+    'bpftrace',
     '--port',
     String(port),
     '--gateway-grpc',
@@ -323,7 +325,7 @@ test('profiling.node.sampler: ebpf-profiler runs the eBPF profiler, or says in o
 });
 
 test('a missing prerequisite is one message with its fix, before anything starts', (t) => {
-  const noBpftrace = runUp(['--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS]);
+  const noBpftrace = runUp(['--sampler', 'bpftrace', '--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS]);
   if (process.getuid?.() === 0) {
     assert.equal(noBpftrace.status, 1, noBpftrace.stderr);
     assert.equal(
@@ -335,7 +337,7 @@ test('a missing prerequisite is one message with its fix, before anything starts
   // The same as an ordinary user: no root, so both problems and both fixes in one message.
   const why = nobodyUnavailable();
   if (why) return t.skip(why);
-  const asNobody = runUp(['--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS], {}, 'nobody');
+  const asNobody = runUp(['--sampler', 'bpftrace', '--bpftrace', '/nonexistent/bpftrace', ...FREE_PORTS], {}, 'nobody');
   if (/setpriv: /.test(asNobody.stderr)) return t.skip(`cannot switch to nobody: ${asNobody.stderr.trim()}`);
   assert.equal(asNobody.status, 1, asNobody.stderr);
   assert.match(asNobody.stderr, /^pilotlight: the node sampler cannot start:\n/);

@@ -7,6 +7,7 @@ import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.j
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
 import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
+import { chooseSampler, fallbackLine } from '../node/choose-sampler.js';
 import { Exporter } from '../pipeline/exporter/exporter.js';
 import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter/exporter-config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
@@ -67,7 +68,12 @@ export function nodeCommand(): Command {
     .option('--queue-max-items <n>', 'requests held while the gateway is slow or down (default 1000)', intInRange(1, 1_000_000))
     .option('--queue-max-bytes <n>', 'bytes held in the queue (default 64 MiB)', intInRange(1, 2 ** 40))
     .addOption(new Option('--bearer-token <token>', 'send Authorization: Bearer <token>').env('PILOTLIGHT_BEARER_TOKEN'))
-    .addOption(new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default bpftrace)').choices(['bpftrace', 'ebpf-profiler']))
+    .addOption(
+      new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default: the eBPF profiler where it can run, else bpftrace)').choices([
+        'bpftrace',
+        'ebpf-profiler',
+      ]),
+    )
     .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
     .option('--ebpf-profiler <path>', 'the OpenTelemetry eBPF profiler executable (default: ebpf-profiler on PATH, else the one npm run setup built)')
     .option('--off-cpu', 'also send off-CPU profiles (where workloads wait; profiling.node.offCpu.enabled; eBPF profiler only; default off)')
@@ -112,7 +118,9 @@ interface Sampler {
 
 async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logger): Promise<void> {
   const node = config.profiling.node;
-  const kind = flags.sampler ?? node.sampler;
+  const choice = chooseSampler(flags.sampler ?? node.sampler, flags.ebpfProfiler);
+  const kind = choice.kind;
+  if (choice.fallback) logger.warn(fallbackLine(choice.fallback));
   const common = {
     hz: flags.hz ?? node.hz,
     intervalMs: flags.interval ?? node.interval,

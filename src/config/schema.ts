@@ -153,10 +153,10 @@ export const configSchema = z
             interval: duration.default(1000),
             /**
              * What samples: bpftrace (frame pointers only) or the OpenTelemetry eBPF profiler
-             * (.eh_frame unwinding, interpreter frames). bpftrace until the two have been compared
-             * side by side (bench/stacks.bench.ts) on a machine where the profiler runs.
+             * (.eh_frame unwinding, interpreter frames). Unset: the eBPF profiler where it can
+             * run, else bpftrace (src/node/choose-sampler.ts).
              */
-            sampler: z.enum(['bpftrace', 'ebpf-profiler']).default('bpftrace'),
+            sampler: z.enum(['bpftrace', 'ebpf-profiler']).optional(),
             /**
              * Off-CPU profiles ("where does this workload wait?"), with the eBPF profiler only:
              * each context switch (a thread leaving the CPU) is recorded with `probability`

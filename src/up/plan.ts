@@ -1,3 +1,4 @@
+import type { SamplerKind } from '../node/choose-sampler.js';
 import type { PilotlightConfig } from '../config/schema.js';
 import { ConfigFileError } from '../config/load.js';
 import type { StoreLimits } from '../api/types.js';
@@ -17,6 +18,7 @@ export interface UpFlags {
   hz?: number;
   interval?: number;
   bpftrace?: string;
+  sampler?: SamplerKind;
 }
 
 /** Everything `up` runs, resolved from pilotlight.yaml, PROFILES_* and flags. */
@@ -27,7 +29,8 @@ export interface UpPlan {
   demo: boolean;
   ui: { host: string; port: number; otlpGrpc: Listen; otlpHttp: Listen; limits: StoreLimits };
   gateway: { grpc: Listen; http: Listen; bearerToken?: string };
-  node: { hz: number; intervalMs: number; bpftrace: string };
+  /** `sampler`: as named (flag, else the file); unset, chooseSampler decides when up starts. */
+  node: { hz: number; intervalMs: number; bpftrace: string; sampler?: SamplerKind };
   config: PilotlightConfig;
   configSource: string;
 }
@@ -54,7 +57,12 @@ export function upPlan(config: PilotlightConfig, configSource: string | undefine
       limits,
     },
     gateway: { grpc: flags.gatewayGrpc ?? p.gateway.grpc, http: flags.gatewayHttp ?? p.gateway.http, bearerToken: p.gateway.bearerToken },
-    node: { hz: flags.hz ?? p.node.hz, intervalMs: flags.interval ?? p.node.interval, bpftrace: flags.bpftrace ?? 'bpftrace' },
+    node: {
+      hz: flags.hz ?? p.node.hz,
+      intervalMs: flags.interval ?? p.node.interval,
+      bpftrace: flags.bpftrace ?? 'bpftrace',
+      ...named(flags.sampler ?? p.node.sampler),
+    },
     config,
     configSource: configSource ?? 'built-in defaults',
   };
@@ -88,4 +96,9 @@ export function targetOf(
   const target = prefer === 'http' ? (http ?? grpc) : (grpc ?? http);
   if (!target) throw new Error('no OTLP listener to send to');
   return target;
+}
+
+/** The sampler when one is named; none (chooseSampler decides when up starts) otherwise. */
+function named(sampler: SamplerKind | undefined): { sampler?: SamplerKind } {
+  return sampler ? { sampler } : {};
 }

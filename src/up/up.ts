@@ -3,6 +3,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { gatewayPlan } from '../gateway/plan.js';
 import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
+import { chooseSampler, fallbackLine } from '../node/choose-sampler.js';
 import { Exporter } from '../pipeline/exporter/exporter.js';
 import type { ReceiverAddresses } from '../pipeline/receiver/receiver.js';
 import { startUiServer, type UiServer } from '../ui/server.js';
@@ -47,7 +48,8 @@ export class LocalStack {
   async start(): Promise<Started> {
     const { plan, progress, log } = this;
     if (!plan.enabled) throw new Error('LocalStack.start: profiling is disabled');
-    checkPrerequisites(plan.node.bpftrace, '/proc', plan.config.profiling.node.sampler);
+    const choice = chooseSampler(plan.node.sampler);
+    checkPrerequisites(plan.node.bpftrace, '/proc', choice.kind);
     try {
       progress.step('ui', 'starting');
       const ui = await startUiServer({
@@ -115,7 +117,8 @@ export class LocalStack {
       });
       const rates = { hz: plan.node.hz, intervalMs: plan.node.intervalMs };
       const { offCpu } = plan.config.profiling.node;
-      if (offCpu.enabled && plan.config.profiling.node.sampler !== 'ebpf-profiler') {
+      if (choice.fallback) progress.step('node', 'starting', fallbackLine(choice.fallback));
+      if (offCpu.enabled && choice.kind !== 'ebpf-profiler') {
         progress.step(
           'node',
           'skipped',
@@ -123,7 +126,7 @@ export class LocalStack {
         );
       }
       const sampler =
-        plan.config.profiling.node.sampler === 'ebpf-profiler'
+        choice.kind === 'ebpf-profiler'
           ? new EbpfProfilerSampler({ ...rates, offCpuThreshold: offCpu.enabled ? offCpu.probability : 0 }, this.nodeExporter, log.child({ component: 'node' }))
           : new NodeSampler({ ...rates, bpftrace: plan.node.bpftrace }, this.nodeExporter, log.child({ component: 'node' }));
       this.sampler = sampler;

@@ -141,9 +141,11 @@ Kubernetes-only keys (resources, service, ...) are left out: the config file rej
 {{- $node := dict
   "hz" ($p.node.hz | int64)
   "interval" $p.node.interval
-  "sampler" $p.node.sampler
   "offCpu" (dict "enabled" $p.node.offCpu.enabled "probability" ($p.node.offCpu.probability | float64))
   "gateway" (dict "endpoint" (include "pilotlight.nodeGatewayEndpoint" .) "protocol" $p.node.gateway.protocol) -}}
+{{- if $p.node.sampler -}}
+{{- $_ := set $node "sampler" $p.node.sampler -}}
+{{- end -}}
 {{- $gateway := dict
   "grpc" (dict "host" "0.0.0.0" "port" 4317)
   "http" (dict "host" "0.0.0.0" "port" 4318)

@@ -42,8 +42,12 @@ interface ProcMaps {
   maps: MapEntry[];
   readAt: number;
   usedAt: number;
-  /** Address-only native frames this process's samples had, as our symbolizer named them (by file, offset, start, address, build id). */
-  named: Map<string, SymFrame>;
+  /**
+   * Address-only native frames this process's samples had (by file, offset, start, address,
+   * build id): as our symbolizer named them, or the request in which they could not be named
+   * (tried again once the maps may be read again, MAPS_REFRESH_EVERY requests later).
+   */
+  named: Map<string, SymFrame | number>;
 }
 
 /** Named native frames remembered per process at most; then its table starts over. */
@@ -210,7 +214,15 @@ export class ProfilerIntake {
     // comes to run another program cannot be given this one's names.
     const key = `${file}\0${offset}\0${start}\0${address}\0${buildId ?? ''}`;
     const known = p.named.get(key);
-    if (known) return known;
+    if (typeof known === 'object') return known;
+    if (known !== undefined && this.requests - known < MAPS_REFRESH_EVERY) return undefined;
+    const f = this.name(p, pid, file, start, offset, address, buildId);
+    if (p.named.size >= MAX_NAMED_PER_PROCESS) p.named.clear();
+    p.named.set(key, f ?? this.requests);
+    return f;
+  }
+
+  private name(p: ProcMaps, pid: number, file: string, start: number, offset: number, address: number, buildId: string | undefined): SymFrame | undefined {
     const m = this.mapping(p, pid, file, offset);
     if (!m) return undefined;
     const runtime = m.start + (address - start);
@@ -218,8 +230,6 @@ export class ProfilerIntake {
     const f = this.o.symbolizer.user(pid, [`0x${runtime.toString(16)}`])[0];
     if (!f || f.binary !== m.path) return undefined;
     if (buildId && f.buildId && f.buildId !== buildId) return undefined;
-    if (p.named.size >= MAX_NAMED_PER_PROCESS) p.named.clear();
-    p.named.set(key, f);
     return f;
   }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
+import { recordingLog, standIn } from '../../../test/helpers/stand-in.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { BpftraceDriver, type DriverOptions } from './driver.js';
 import type { RawSample } from './output.js';
@@ -17,24 +17,7 @@ const KSYMS = '{"type": "printf", "data": "pl-ksyms _stext\\n"}';
 
 /** A shell script standing in for bpftrace (started as bpftrace is: `exec "$0" -f json -e PROGRAM PID`); `$dir` is its directory. */
 function fakeBpftrace(t: TestContext, body: string): { path: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'pl-fake-bpftrace-'));
-  const path = join(dir, 'bpftrace');
-  writeFileSync(path, `#!/bin/sh\ndir="$(dirname "$0")"\nout() { printf '%s\\n' "$1"; }\nerr() { printf '%s\\n' "$1" >&2; }\n${body}\n`);
-  chmodSync(path, 0o755);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return { path, dir };
-}
-
-/** A logger whose records the test reads. */
-function recordingLog(): { log: pino.Logger; records: { msg: string; [k: string]: unknown }[] } {
-  const records: { msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as { msg: string });
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), records };
+  return standIn(t, 'bpftrace', body, `dir="$(dirname "$0")"\nout() { printf '%s\\n' "$1"; }\nerr() { printf '%s\\n' "$1" >&2; }\n`);
 }
 
 function driver(t: TestContext, bpftrace: string, log: pino.Logger, o: Partial<DriverOptions> = {}): BpftraceDriver {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { recordingLog, standIn } from '../../../test/helpers/stand-in.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { ChildStartError } from '../supervisor.js';
 import { offCpuMissing } from './preflight.js';
@@ -22,24 +21,7 @@ const settings = { readyTimeoutMs: 10_000, restartInitialMs: 100, restartMaxMs: 
 
 /** A shell script standing in for the profiler (a real executable, started as the profiler is). */
 function script(t: TestContext, body: string): { path: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'pl-fake-profiler-'));
-  const path = join(dir, 'ebpf-profiler');
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, 0o755);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return { path, dir };
-}
-
-/** A logger whose records the test reads. */
-function recordingLog(): { log: pino.Logger; records: { msg: string; [k: string]: unknown }[] } {
-  const records: { msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as { msg: string });
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), records };
+  return standIn(t, 'ebpf-profiler', body);
 }
 
 function alive(pid: number): boolean {

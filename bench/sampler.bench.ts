@@ -90,7 +90,7 @@ function options(argv: string[]): Options {
   return {
     seconds,
     burners: Number(flag('burners') ?? process.env.SAMPLER_BENCH_BURNERS ?? 100),
-    rates: (flag('hz') ?? process.env.SAMPLER_BENCH_HZ ?? '20,99').split(',').map(Number),
+    rates: (flag('hz') ?? process.env.SAMPLER_BENCH_HZ ?? '20,99').split(',').filter(Boolean).map(Number),
     repeat: Math.max(1, Math.trunc(Number(flag('repeat') ?? process.env.SAMPLER_BENCH_REPEAT ?? 1))),
     allRates: (flag('all-hz') ?? process.env.SAMPLER_BENCH_ALL_HZ ?? '20').split(',').filter(Boolean).map(Number),
     grpcRates: (flag('grpc-hz') ?? process.env.SAMPLER_BENCH_GRPC_HZ ?? '20').split(',').filter(Boolean).map(Number),

@@ -200,7 +200,7 @@ test("the eBPF profiler's own OTLP reporter -> gateway -> UI: one workload for t
  * (test/burners/five.ts, which bench/stacks.bench.ts measures too) started WITHOUT any profiling flags, each as a service: the hot function by name under the
  * service's key, with its two callers above it in at least 90 % of its samples.
  */
-test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2 C without frame pointers, each under its workload key with its callers', async (t) => {
+test('pilotlight node, the eBPF profiler its default sampler here: Python, Java, Node.js, Go and -O2 C without frame pointers, each under its workload key with its callers', async (t) => {
   const profiler = ebpfProfilerBinary();
   if (!profiler.path) return t.skip(profiler.why);
   const tag = `pl${randomBytes(3).toString('hex')}`;
@@ -241,7 +241,7 @@ test('pilotlight node --sampler ebpf-profiler: Python, Java, Node.js, Go and -O2
  * it) in functions only the test knows. The sleeping function is the off-CPU profile, not the
  * CPU one; the spinning one is the CPU profile, not the off-CPU one.
  */
-test('pilotlight node --sampler ebpf-profiler --off-cpu: where a service waits is in its off-CPU profile and not in its CPU profile', async (t) => {
+test('pilotlight node --off-cpu with the eBPF profiler: where a service waits is in its off-CPU profile and not in its CPU profile', async (t) => {
   const profiler = ebpfProfilerBinary();
   if (!profiler.path) return t.skip(profiler.why);
   if (!hasGcc()) return t.skip('gcc is not installed');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Gateway } from '../src/gateway/gateway.js';
+import { readElf, type ElfSymbols } from '../src/node/symbolize/elf.js';
 import { offCpuMissing } from '../src/node/ebpf-profiler/preflight.js';
 import { startUiServer } from '../src/ui/server.js';
 import { BURN_C, hasCommand, hasGcc } from './burners/build.js';
@@ -47,14 +48,14 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java and 
   const programs: { key: string; caller: string; hot: string }[] = [];
   // Native frames go out as addresses (the profiler leaves naming them to the backend; `pilotlight
   // node` names them, the next test): checked against the executable's symbol table.
-  let native: { key: string; exe: string; symbols: Map<string, [bigint, bigint]>; caller: string; hot: string } | undefined;
+  let native: { key: string; exe: string; elf: ElfSymbols; caller: string; hot: string } | undefined;
 
   // Native code built without frame pointers: the profiler unwinds it from .eh_frame.
   if (hasGcc()) {
     const exe = join(dir, `${tag}-native`);
     execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-inline', `-Dpl_burn_outer=${tag}_outer`, `-Dpl_burn_inner=${tag}_inner`, '-o', exe, BURN_C]);
     startChild(t, exe, ['60']);
-    native = { key: `host/Process/${tag}-native`, exe: `${tag}-native`, symbols: elfSymbols(exe), caller: `${tag}_outer`, hot: `${tag}_inner` };
+    native = { key: `host/Process/${tag}-native`, exe: `${tag}-native`, elf: readElf(exe)!, caller: `${tag}_outer`, hot: `${tag}_inner` };
   }
   const python = ['python3.11'].find((p) => has(p));
   if (python) {
@@ -107,10 +108,7 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java and 
     // Unwound from .eh_frame: the leaf's address in the hot function, its caller's in the caller.
     const inFn = (frame: string | undefined, fn: string): boolean => {
       const m = frame === undefined ? null : new RegExp(`^${n.exe}\\+0x([0-9a-f]+)$`).exec(frame);
-      const range = n.symbols.get(fn);
-      if (!m || !range) return false;
-      const address = BigInt(`0x${m[1]}`);
-      return address >= range[0] && address < range[0] + range[1];
+      return m !== null && n.elf.lookup(Number.parseInt(m[1], 16))?.name === fn;
     };
     const chained = (line: string): boolean => {
       const frames = line.slice(0, line.lastIndexOf(' ')).split(';');
@@ -134,16 +132,6 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java and 
     );
   }
 });
-
-/** An executable's function symbols: name -> [address, size] (binutils' nm). */
-function elfSymbols(exe: string): Map<string, [bigint, bigint]> {
-  const out = new Map<string, [bigint, bigint]>();
-  for (const line of execFileSync('nm', ['-S', '--defined-only', exe], { encoding: 'utf8' }).split('\n')) {
-    const m = /^([0-9a-f]+) ([0-9a-f]+) [tT] (\S+)$/.exec(line);
-    if (m) out.set(m[3], [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)]);
-  }
-  return out;
-}
 
 /**
  * What the eBPF profiler's exporter writes, byte for byte, where the profiler itself cannot run:
@@ -222,7 +210,7 @@ test('pilotlight node, the eBPF profiler its default sampler here: Python, Java,
     // loses that caller (goMiddle), as bpftrace's stacks do without its leaf-caller probe. What
     // it does give is checked: the leaf under the rest of the chain.
     const shown = p.lang === 'go' ? [p.chain[0], hot] : p.chain;
-    const share = p.lang === 'go' ? goShare(foldedOf(profile), p.chain) : chainShare(foldedOf(profile), p.chain);
+    const share = chainShare(foldedOf(profile), shown);
     assert.ok(
       share.chained >= 0.9 * share.hot,
       `${p.lang}: ${shown.join(' → ')} in ${share.chained} of ${share.hot} samples of ${hot}:\n${foldedOf(profile).slice(0, 3000)}`,
@@ -340,19 +328,4 @@ function startAgent(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.after(() => child.kill('SIGKILL'));
   return { child, out: () => out, exited };
-}
-
-/** Of the samples through `hot`, those right under `outer` (main.…Outer;main.…Hot), for the eBPF profiler's Go stacks (see above). */
-function goShare(folded: string, [outer, , hot]: [string, string, string]): { hot: number; chained: number } {
-  let all = 0;
-  let chained = 0;
-  for (const line of folded.split('\n').filter(Boolean)) {
-    const frames = line.slice(0, line.lastIndexOf(' ')).split(';');
-    const at = frames.findLastIndex((f) => f.includes(hot));
-    if (at < 0) continue;
-    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
-    all += count;
-    if (at > 0 && frames[at - 1].includes(outer)) chained += count;
-  }
-  return { hot: all, chained };
 }

@@ -103,10 +103,13 @@ export function buildFivePrograms(dir: string, tag: string, seconds: number): Fi
 }
 
 /**
- * Of the folded lines (`root;…;leaf count`) through `hot` (its innermost occurrence), the
- * samples (`hot`) and those whose two callers sit right above it, in order (`chained`).
+ * Of the folded lines (`root;…;leaf count`) through `hot`, the last of `chain` (its innermost
+ * occurrence), the samples (`hot`) and those whose callers, the rest of `chain` outermost first,
+ * sit right above it in that order (`chained`).
  */
-export function chainShare(folded: string, [outer, middle, hot]: [string, string, string]): { hot: number; chained: number } {
+export function chainShare(folded: string, chain: readonly string[]): { hot: number; chained: number } {
+  const hot = chain[chain.length - 1];
+  const callers = chain.length - 1;
   let all = 0;
   let chained = 0;
   for (const line of folded.split('\n')) {
@@ -116,7 +119,7 @@ export function chainShare(folded: string, [outer, middle, hot]: [string, string
     if (at < 0) continue;
     const n = Number(line.slice(sp + 1));
     all += n;
-    if (at >= 2 && frames[at - 1].includes(middle) && frames[at - 2].includes(outer)) chained += n;
+    if (at >= callers && chain.slice(0, callers).every((c, k) => frames[at - callers + k].includes(c))) chained += n;
   }
   return { hot: all, chained };
 }

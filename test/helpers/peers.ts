@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { ebpfProfilerMissing } from '../../src/node/ebpf-profiler/preflight.js';
+import { ebpfProfilerMissing, kernelAtLeast, memlockLiftable } from '../../src/node/ebpf-profiler/preflight.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -122,11 +122,12 @@ export function ebpfProfilerBinary(): Profiler {
     missing = ebpfProfilerMissing();
   }
   let shim: string | undefined;
-  if (missing?.includes('RLIMIT_MEMLOCK') && memcgChargesEbpf()) {
+  // Linux 5.11 and later charge eBPF maps to the memory cgroup, not to RLIMIT_MEMLOCK.
+  if (missing?.includes('RLIMIT_MEMLOCK') && kernelAtLeast(release(), [5, 11]) === true) {
     const built = memlockShim();
     if (built.path) {
       shim = built.path;
-      missing = ebpfProfilerMissing('/proc', release(), () => spawnSync(built.path, ['prlimit', '--memlock=unlimited:unlimited', 'true']).status === 0);
+      missing = ebpfProfilerMissing('/proc', release(), () => memlockLiftable([built.path]));
     } else {
       missing += `; ${built.why}`;
     }
@@ -156,12 +157,6 @@ export function rerunUnderMemlockShim(): boolean {
   const r = spawnSync(prefix[0], [...prefix.slice(1), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exitCode = r.status ?? 1;
   return true;
-}
-
-/** Linux 5.11 and later charge eBPF maps to the memory cgroup, not to RLIMIT_MEMLOCK. */
-function memcgChargesEbpf(kernel = release()): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(kernel);
-  return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 11));
 }
 
 /** test/helpers/memlock-shim.c compiled (once per source, in the temp folder). */

@@ -64,7 +64,7 @@ function builtProfilers(): string[] {
 export function ebpfProfilerMissing(
   procRoot = '/proc',
   kernel = release(),
-  liftable = procRoot === '/proc' ? memlockLiftable : () => false,
+  liftable = procRoot === '/proc' ? () => memlockLiftable() : () => false,
 ): string | undefined {
   const caps = effectiveCaps(procRoot);
   const has = (c: bigint): boolean => ((caps >> c) & 1n) === 1n;
@@ -81,8 +81,7 @@ export function ebpfProfilerMissing(
   if (!existsSync('/sys/kernel/tracing/events') && !existsSync('/sys/kernel/debug/tracing/events')) {
     return "the eBPF profiler needs tracefs, which is not mounted (/sys/kernel/tracing/events is missing): mount -t tracefs nodev /sys/kernel/tracing (in a pod: mount the host's /sys/kernel/tracing)";
   }
-  const m = /^(\d+)\.(\d+)/.exec(kernel);
-  if (m && (Number(m[1]) < MIN_KERNEL[0] || (Number(m[1]) === MIN_KERNEL[0] && Number(m[2]) < MIN_KERNEL[1]))) {
+  if (kernelAtLeast(kernel, MIN_KERNEL) === false) {
     return `the eBPF profiler needs Linux ${MIN_KERNEL.join('.')} or newer; this kernel is ${kernel} (use --sampler bpftrace)`;
   }
   return undefined;
@@ -139,12 +138,21 @@ function lastMatch(tail: readonly string[], re: RegExp): string {
 }
 
 /**
- * Whether this process may set RLIMIT_MEMLOCK to unlimited, asked of the kernel: util-linux's
- * prlimit tries it on itself (what the profiler does first). The capability and the hard limit
- * say the same, except where a seccomp filter decides (test/helpers/memlock-shim.c).
+ * Whether this process (or one started under `prefix`, a launcher that execs its arguments) may
+ * set RLIMIT_MEMLOCK to unlimited, asked of the kernel: util-linux's prlimit tries it on itself
+ * (what the profiler does first). The capability and the hard limit say the same, except where
+ * a seccomp filter decides (test/helpers/memlock-shim.c).
  */
-function memlockLiftable(): boolean {
-  return spawnSync('prlimit', ['--memlock=unlimited:unlimited', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+export function memlockLiftable(prefix: readonly string[] = []): boolean {
+  const [cmd, ...args] = [...prefix, 'prlimit', '--memlock=unlimited:unlimited', 'true'];
+  return spawnSync(cmd, args, { stdio: 'ignore', timeout: 5000 }).status === 0;
+}
+
+/** Whether a kernel release (`6.18.44-…`) is `version` or newer; undefined when it does not say. */
+export function kernelAtLeast(kernel: string, [major, minor]: readonly [number, number]): boolean | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
+  if (!m) return undefined;
+  return Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor);
 }
 
 function memlockHardLimit(procRoot: string): string {

@@ -1,8 +1,9 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { PilotlightConfig } from '../config/schema.js';
+import { SAMPLER_KINDS } from '../node/choose-sampler.js';
 
 /** `host:port`, `:port` or `port`; `off` (or `false`) disables the listener. */
 export function listenAddress(value: string): { host: string; port: number } | false {
@@ -61,4 +62,11 @@ export function stopOnSignals(stop: () => Promise<void>, logger?: Logger): void 
   };
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);
+}
+
+/** `--sampler`, as `pilotlight node` and `pilotlight up` take it (profiling.node.sampler). */
+export function samplerOption(): Option {
+  return new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default: the eBPF profiler where it can run, else bpftrace)').choices(
+    SAMPLER_KINDS,
+  );
 }

@@ -7,11 +7,11 @@ import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.j
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
 import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
 import { NodeSampler } from '../node/sampler.js';
-import { chooseSampler, fallbackLine } from '../node/choose-sampler.js';
+import { chooseSampler, fallbackLine, type SamplerKind } from '../node/choose-sampler.js';
 import { Exporter } from '../pipeline/exporter/exporter.js';
 import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter/exporter-config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
-import { durationMs, makeLogger, readConfig, stopOnSignals } from './common.js';
+import { durationMs, makeLogger, readConfig, samplerOption, stopOnSignals } from './common.js';
 
 interface NodeFlags {
   config?: string;
@@ -32,7 +32,7 @@ interface NodeFlags {
   queueMaxBytes?: number;
   bearerToken?: string;
   bpftrace?: string;
-  sampler?: 'bpftrace' | 'ebpf-profiler';
+  sampler?: SamplerKind;
   ebpfProfiler?: string;
   offCpu?: boolean;
   offCpuProbability?: number;
@@ -68,12 +68,7 @@ export function nodeCommand(): Command {
     .option('--queue-max-items <n>', 'requests held while the gateway is slow or down (default 1000)', intInRange(1, 1_000_000))
     .option('--queue-max-bytes <n>', 'bytes held in the queue (default 64 MiB)', intInRange(1, 2 ** 40))
     .addOption(new Option('--bearer-token <token>', 'send Authorization: Bearer <token>').env('PILOTLIGHT_BEARER_TOKEN'))
-    .addOption(
-      new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default: the eBPF profiler where it can run, else bpftrace)').choices([
-        'bpftrace',
-        'ebpf-profiler',
-      ]),
-    )
+    .addOption(samplerOption())
     .option('--bpftrace <path>', 'the bpftrace executable (default: bpftrace on PATH)')
     .option('--ebpf-profiler <path>', 'the OpenTelemetry eBPF profiler executable (default: ebpf-profiler on PATH, else the one npm run setup built)')
     .option('--off-cpu', 'also send off-CPU profiles (where workloads wait; profiling.node.offCpu.enabled; eBPF profiler only; default off)')

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { limitsFromEnv } from '../store/config.js';
 import { upPlan, type UpFlags } from '../up/plan.js';
 import { lineProgress } from '../up/progress.js';
 import { LocalStack, StartInterrupted } from '../up/up.js';
-import { durationMs, listenAddress, portNumber } from './common.js';
+import { durationMs, listenAddress, portNumber, samplerOption } from './common.js';
 
 interface UpCommandFlags extends UpFlags {
   config?: string;
@@ -40,12 +40,7 @@ export function upCommand(): Command {
     .option('--hz <n>', 'samples per second per CPU (profiling.node.hz, default 20)', wholeNumber)
     .option('--interval <duration>', 'export interval (profiling.node.interval, default 1s)', durationMs())
     .option('--bpftrace <path>', 'bpftrace executable (default: bpftrace on PATH)')
-    .addOption(
-      new Option('--sampler <sampler>', 'what samples (profiling.node.sampler; default: the eBPF profiler where it can run, else bpftrace)').choices([
-        'bpftrace',
-        'ebpf-profiler',
-      ]),
-    )
+    .addOption(samplerOption())
     .option('--log-level <level>', 'component log level (JSON on stderr)', process.env.PILOTLIGHT_LOG_LEVEL ?? 'warn')
     .action(async (flags: UpCommandFlags) => {
       const out = (text: string): void => void process.stdout.write(text);

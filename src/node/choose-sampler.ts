@@ -1,7 +1,8 @@
 import { ebpfProfilerMissing, findEbpfProfiler } from './ebpf-profiler/preflight.js';
 import { PreflightError } from './preflight.js';
 
-export type SamplerKind = 'bpftrace' | 'ebpf-profiler';
+export const SAMPLER_KINDS = ['bpftrace', 'ebpf-profiler'] as const;
+export type SamplerKind = (typeof SAMPLER_KINDS)[number];
 
 /** Which sampler runs, and, when the default fell back to bpftrace, why. */
 export interface SamplerChoice {

@@ -1,3 +1,4 @@
+import type { SamplerKind } from '../node/choose-sampler.js';
 import { ebpfProfilerPreflight } from '../node/ebpf-profiler/preflight.js';
 import { findExecutable, preflight, PreflightError } from '../node/preflight.js';
 
@@ -17,7 +18,7 @@ export class MissingPrerequisiteError extends Error {
  * Checks the node sampler's needs before anything starts, so a first run ends with every
  * missing piece and its fix at once rather than one at a time.
  */
-export function checkPrerequisites(bpftrace: string, procRoot = '/proc', sampler: 'bpftrace' | 'ebpf-profiler' = 'bpftrace'): void {
+export function checkPrerequisites(bpftrace: string, procRoot = '/proc', sampler: SamplerKind = 'bpftrace'): void {
   if (sampler === 'ebpf-profiler') {
     try {
       ebpfProfilerPreflight(undefined, procRoot);

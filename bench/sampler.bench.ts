@@ -9,6 +9,7 @@ import { Receiver } from '../src/pipeline/receiver/receiver.js';
 import { PreflightError, preflight } from '../src/node/preflight.js';
 import { buildCBurner } from '../test/burners/build.js';
 import { ebpfProfilerBinary } from '../test/helpers/peers.js';
+import { cpuSecondsOf } from '../test/helpers/processes.js';
 import { table } from './measure.js';
 
 /**
@@ -109,17 +110,6 @@ function options(argv: string[]): Options {
 }
 
 const TICKS_PER_SECOND = 100; // USER_HZ: /proc/PID/stat times are in these on Linux
-
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-/** utime + stime of every thread of the process, in seconds. */
-function cpuSecondsOf(pid: number): number {
-  const f = statFields(pid);
-  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
-}
 
 /** CPU seconds per thread name (threads of one name summed: V8 workers, libuv pool, …). */
 function threadCpuSeconds(pid: number): Map<string, number> {

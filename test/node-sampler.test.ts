@@ -342,8 +342,10 @@ test('JIT frames of a process in its own pid and mount namespace are named from 
   // perf map exists only as /proc/HOSTPID/root/tmp/perf-1.map. The script is opened before the
   // mount and read from stdin, as the checkout itself may live under /tmp.
   const script = `exec 3<"${BURN_JS}"; mount -t tmpfs tmpfs /tmp && exec "${process.execPath}" ${NODE_PERF_FLAGS.join(' ')} - 30 <&3`;
-  const child = startChild(t, 'unshare', ['--pid', '--fork', '--mount', '--propagation', 'private', 'sh', '-c', script], { OTEL_SERVICE_NAME: 'pl-ns-js' });
-  // unshare forks: the burner is its child.
+  const child = startChild(t, 'unshare', ['--pid', '--fork', '--kill-child', '--mount', '--propagation', 'private', 'sh', '-c', script], {
+    OTEL_SERVICE_NAME: 'pl-ns-js',
+  });
+  // unshare forks: the burner is its child (killed with it: --kill-child).
   let pid: number | undefined;
   await waitFor('the namespaced node process', () => (pid = namespacedChild(child.pid!)) !== undefined, { ...SLOW, timeoutMs: 30_000 });
   await waitFor('its perf map', () => existsSync(`/proc/${pid}/root/tmp/perf-1.map`), { ...SLOW, timeoutMs: 30_000 });

@@ -87,7 +87,7 @@ test('OpenTelemetry eBPF profiler -> Pilotlight gateway -> UI: Python, Java and 
 
   for (const p of programs) await client.enable(p.key);
   if (native) await client.enable(native.key);
-  await startEbpfProfiler(t, profiler, { agent: `127.0.0.1:${gw.grpc!.port}`, hz: 20, reporterInterval: '1s' });
+  await startEbpfProfiler(t, profiler, { agent: `127.0.0.1:${gw.grpc!.port}`, hz: 50, reporterInterval: '1s' });
 
   for (const p of programs) {
     const profile = await client.profileWhen(
@@ -239,7 +239,7 @@ test('pilotlight node --off-cpu with the eBPF profiler: where a service waits is
   writeFileSync(
     src,
     `#include <time.h>\n#include <unistd.h>\nvolatile unsigned long sink;\n` +
-      `__attribute__((noinline)) void ${tag}_spin(void) { for (unsigned long i = 0; i < 3000000; i++) sink += i * i; }\n` +
+      `__attribute__((noinline)) void ${tag}_spin(void) { for (unsigned long i = 0; i < 30000000; i++) sink += i * i; }\n` +
       `__attribute__((noinline)) void ${tag}_wait(void) { usleep(20000); }\n` +
       `int main(void) { time_t end = time(0) + 90; while (time(0) < end) { ${tag}_spin(); ${tag}_wait(); } return 0; }\n`,
   );
@@ -296,7 +296,7 @@ async function uiBehindGateway(t: TestContext): Promise<{ client: UiClient; gate
   return { client: new UiClient(ui.url), gatewayPort: gw.grpc!.port };
 }
 
-/** `pilotlight node` (the eBPF profiler, its default here) into the gateway at 20 Hz, flushing every second; killed when the test ends. */
+/** `pilotlight node` (the eBPF profiler, its default here) into the gateway at 50 Hz, flushing every second; killed when the test ends. */
 function startAgent(
   t: TestContext,
   profiler: { path: string; shim?: string },
@@ -314,7 +314,7 @@ function startAgent(
     '--gateway',
     `127.0.0.1:${gatewayPort}`,
     '--hz',
-    '20',
+    '50',
     '--interval',
     '1s',
     '--log-level',

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Gateway } from '../gateway/gateway.js';
 import { gatewayPlan, type GatewayOverrides } from '../gateway/plan.js';
 import type { ListenAddress } from '../pipeline/receiver/receiver.js';
 import { listenAddress, makeLogger, readConfig, stopOnSignals } from './common.js';
@@ -60,6 +59,7 @@ export function gatewayCommand(): Command {
       };
       const plan = gatewayPlan(config, overrides, flags.config ?? 'flags', flags.config !== undefined);
       const logger = makeLogger(flags.logLevel, 'gateway');
+      const { Gateway } = await import('../gateway/gateway.js');
       const gateway = new Gateway({ ...plan, logger });
       const addrs = await gateway.start();
       const lines = ['Pilotlight gateway'];

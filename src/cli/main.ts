@@ -24,6 +24,8 @@ program
     await runProfileCommand(file, opts);
   });
 
+// The commands that run servers or samplers import them in their actions, so that every command
+// starts without loading the others' modules.
 program.addCommand(upCommand());
 program.addCommand(nodeCommand());
 program.addCommand(gatewayCommand());

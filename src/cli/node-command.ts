@@ -5,10 +5,8 @@ import { describeIssue } from '../config/load.js';
 import { exporterTuning, type PilotlightConfig } from '../config/schema.js';
 import { NodeSamplerConfigSchema, type NodeSamplerInput } from '../node/config.js';
 import { EbpfProfilerSamplerConfigSchema, type EbpfProfilerSamplerInput } from '../node/ebpf-profiler/config.js';
-import { EbpfProfilerSampler } from '../node/ebpf-profiler/sampler.js';
-import { NodeSampler } from '../node/sampler.js';
 import { chooseSampler, fallbackLine, type SamplerKind } from '../node/choose-sampler.js';
-import { Exporter } from '../pipeline/exporter/exporter.js';
+import type { Exporter } from '../pipeline/exporter/exporter.js';
 import { exporterConfigSchema, type ExporterConfigInput } from '../pipeline/exporter/exporter-config.js';
 import { parseWorkloadKey } from '../profile/workload.js';
 import { durationMs, makeLogger, readConfig, samplerOption, stopOnSignals } from './common.js';
@@ -133,17 +131,20 @@ async function runNode(flags: NodeFlags, config: PilotlightConfig, logger: Logge
     const input: EbpfProfilerSamplerInput = { ...common, profiler: flags.ebpfProfiler, offCpuThreshold: offCpu ? offCpuProbability : 0 };
     const checked = EbpfProfilerSamplerConfigSchema.safeParse(input);
     if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
+    const { EbpfProfilerSampler } = await import('../node/ebpf-profiler/sampler.js');
     make = (exporter) => new EbpfProfilerSampler(checked.data, exporter, logger);
   } else {
     const input: NodeSamplerInput = { ...common, bpftrace: flags.bpftrace, eagerResolvesPerSecond: flags.eagerResolves };
     const checked = NodeSamplerConfigSchema.safeParse(input);
     if (!checked.success) throw new InvalidArgumentError(describeIssue(checked.error, 'profiling.node'));
+    const { NodeSampler } = await import('../node/sampler.js');
     make = (exporter) => new NodeSampler(checked.data, exporter, logger);
     if (offCpu)
       logger.warn(
         'off-CPU profiles (profiling.node.offCpu.enabled, --off-cpu) need the eBPF profiler (--sampler ebpf-profiler); bpftrace sends CPU profiles only',
       );
   }
+  const { Exporter } = await import('../pipeline/exporter/exporter.js');
   const exporter = new Exporter({ ...exporterSettings(flags, config), name: 'gateway', logger });
   let sampler: Sampler;
   try {

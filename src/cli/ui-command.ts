@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { limitsFromEnv } from '../store/config.js';
 import { favourMemoryOverSpeed } from '../ui/memory-mode.js';
-import { startUiServer } from '../ui/server.js';
 import { listenAddress, makeLogger, portNumber, readConfig, stopOnSignals } from './common.js';
 
 interface UiFlags {
@@ -46,6 +45,7 @@ export function uiCommand(): Command {
       const logger = makeLogger(flags.logLevel, 'ui');
       // Off by default: the default process meets the memory budget, and the flag costs speed (see memory-mode.ts).
       if (flags.optimizeForSize) favourMemoryOverSpeed();
+      const { startUiServer } = await import('../ui/server.js');
       const server = await startUiServer({
         host: flags.host ?? ui.host,
         port: flags.port ?? ui.port,

@@ -5,7 +5,6 @@ import { loadConfigFile, parseConfig } from '../config/load.js';
 import { limitsFromEnv } from '../store/config.js';
 import { upPlan, type UpFlags } from '../up/plan.js';
 import { lineProgress } from '../up/progress.js';
-import { LocalStack, StartInterrupted } from '../up/up.js';
 import { durationMs, listenAddress, portNumber, samplerOption } from './common.js';
 
 interface UpCommandFlags extends UpFlags {
@@ -64,6 +63,7 @@ export function upCommand(): Command {
 
       // Logs are for diagnosis; the progress lines on stdout are the interface.
       const log = pino({ level: flags.logLevel, base: { component: 'up' } }, pino.destination(2));
+      const { LocalStack, StartInterrupted } = await import('../up/up.js');
       const stack = new LocalStack(plan, progress, log);
       // Whatever ends this process, no child outlives it.
       process.once('exit', () => stack.killNow());

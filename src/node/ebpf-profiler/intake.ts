@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { attributeString, keyValues, tableAttributes } from '../../otlp/attributes.js';
+import { attributeString, keyValues, tableAttribute } from '../../otlp/attributes.js';
 import type { ExportProfilesServiceRequest, Location, ProfilesDictionary } from '../../otlp/messages.js';
 import type { ResolvedSample } from '../assemble.js';
 import { BUILD_ID_ATTRIBUTE, FRAME_TYPE_ATTRIBUTE } from '../assemble.js';
@@ -84,8 +84,11 @@ export class ProfilerIntake {
     const dict = request.dictionary;
     if (!dict) return out;
     const strings = dict.stringTable;
-    // Per request: a location's frame in one process, and a stack's frames in one process.
+    // Per request: a stack's frames in one process, a location's frame in one process, and the
+    // thread name of a sample's attribute indices.
     const stacks = new Map<string, SymFrame[]>();
+    const frames = new Map<number, Map<number, SymFrame>>();
+    const threads = new Map<string, string | undefined>();
     let start = Infinity;
     let end = 0;
     for (const rp of request.resourceProfiles) {
@@ -111,21 +114,29 @@ export class ProfilerIntake {
             // Off-CPU: the nanoseconds waited (a wait without its value says nothing).
             const count = s.values.length > 0 ? s.values.reduce((a, v) => a + Number(v), 0) : offCpu ? 0 : s.timestampsUnixNano.length;
             if (count <= 0) continue;
-            const thread = attributeString(tableAttributes(s.attributeIndices, dict.attributeTable, strings)['thread.name']) ?? exe ?? '';
+            const attrKey = s.attributeIndices.join(',');
+            let threadName = threads.get(attrKey);
+            if (threadName === undefined && !threads.has(attrKey)) {
+              threadName = attributeString(tableAttribute(s.attributeIndices, dict.attributeTable, strings, 'thread.name'));
+              threads.set(attrKey, threadName);
+            }
+            const thread = threadName ?? exe ?? '';
             workload ??= this.o.attribution.resolver.resolve(pid, exe ?? thread);
             if (!this.o.attribution.wanted(workload)) {
               if (!offCpu) out.filteredSamples += count;
               continue;
             }
             const stackKey = `${pid}:${s.stackIndex}`;
-            let frames = stacks.get(stackKey);
-            if (!frames) {
-              frames = this.stack(pid, dict, s.stackIndex);
-              stacks.set(stackKey, frames);
+            let stack = stacks.get(stackKey);
+            if (!stack) {
+              let locations = frames.get(pid);
+              if (!locations) frames.set(pid, (locations = new Map()));
+              stack = this.stack(pid, dict, s.stackIndex, locations);
+              stacks.set(stackKey, stack);
             }
             (offCpu ? out.offCpuSamples : out.samples).push({
               resource: workload.resource,
-              frames,
+              frames: stack,
               attributes: this.o.attribution.sampleAttributes(pid, thread, workload),
               count,
             });
@@ -145,20 +156,26 @@ export class ProfilerIntake {
     for (const [pid, m] of this.procMaps) if (this.requests - m.usedAt >= requests) this.procMaps.delete(pid);
   }
 
-  /** A stack's frames, leaf first. */
-  private stack(pid: number, dict: ProfilesDictionary, index: number): SymFrame[] {
+  /** A stack's frames, leaf first; `known` holds this process's frames by location index. */
+  private stack(pid: number, dict: ProfilesDictionary, index: number, known: Map<number, SymFrame>): SymFrame[] {
     const locations = dict.stackTable[index]?.locationIndices ?? [];
     const frames: SymFrame[] = [];
     for (let i = 0; i < locations.length; i++) {
-      const loc = dict.locationTable[locations[i]];
-      if (loc) frames.push(this.frame(pid, dict, loc));
+      let frame = known.get(locations[i]);
+      if (!frame) {
+        const loc = dict.locationTable[locations[i]];
+        if (!loc) continue;
+        frame = this.frame(pid, dict, loc);
+        known.set(locations[i], frame);
+      }
+      frames.push(frame);
     }
     return frames;
   }
 
   private frame(pid: number, dict: ProfilesDictionary, loc: Location): SymFrame {
     const strings = dict.stringTable;
-    const kind = attributeString(tableAttributes(loc.attributeIndices, dict.attributeTable, strings)[FRAME_TYPE_ATTRIBUTE]) ?? 'native';
+    const kind = attributeString(tableAttribute(loc.attributeIndices, dict.attributeTable, strings, FRAME_TYPE_ATTRIBUTE)) ?? 'native';
     const mapping = loc.mappingIndex > 0 ? dict.mappingTable[loc.mappingIndex] : undefined;
     const file = mapping ? (strings[mapping.filenameStrindex] ?? '') : '';
     const lines = loc.lines.map((l) => {
@@ -188,7 +205,7 @@ export class ProfilerIntake {
       });
     }
     if (!mapping || file === '') return this.intern(`a\0${kind}\0${loc.address}`, () => ({ address: loc.address, kind }));
-    const buildId = attributeString(tableAttributes(mapping.attributeIndices, dict.attributeTable, strings)[BUILD_ID_ATTRIBUTE]);
+    const buildId = attributeString(tableAttribute(mapping.attributeIndices, dict.attributeTable, strings, BUILD_ID_ATTRIBUTE));
     const start = Number(mapping.memoryStart);
     const offset = Number(mapping.fileOffset);
     const named = this.symbolize(pid, file, start, offset, Number(loc.address), buildId);

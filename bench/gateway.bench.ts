@@ -32,7 +32,8 @@ import { cpuMedians, fmt, quantile, table } from './measure.js';
  * - delivery p50/p99: send → arrival at the "ui" sink; "added" is that minus the baseline's;
  * - RSS of the gateway process after each transport × gzip run, and its CPU time per request
  *   (the truest figure on a busy machine: it does not depend on what else gets the cores).
- * `GATEWAY_BENCH_SECONDS` sets each measured phase (default 1 s). Figures only.
+ * `GATEWAY_BENCH_SECONDS` sets each measured phase (default 1 s); `GATEWAY_BENCH_NODE_FLAGS` are node's
+ * flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). Figures only.
  */
 
 const SECONDS = Number(process.env.GATEWAY_BENCH_SECONDS ?? 1);
@@ -250,9 +251,20 @@ interface WorkerConfig {
 }
 
 async function startGatewayWorker(config: WorkerConfig): Promise<GatewayWorker> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway-worker', JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.GATEWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--gateway-worker',
+      JSON.stringify(config),
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   const replies: ((m: unknown) => void)[] = [];
   let exitCode: number | null | undefined;
   child.on('message', (m) => replies.shift()?.(m));

@@ -60,24 +60,6 @@ export function tableAttributes(indices: readonly number[], table: readonly KeyV
   return out;
 }
 
-/** One attribute of those `tableAttributes` gives, found without building them all (the last of a repeated key, as there). */
-export function tableAttribute(
-  indices: readonly number[],
-  table: readonly KeyValueAndUnit[],
-  strings: readonly string[],
-  key: string,
-): AttributeValue | undefined {
-  let found: AttributeValue | undefined;
-  for (const i of indices) {
-    if (i === 0) continue;
-    const kvu = table[i];
-    if (kvu === undefined || (strings[kvu.keyStrindex] ?? '') !== key) continue;
-    const value = anyValue(kvu.value, strings);
-    if (value !== undefined) found = value;
-  }
-  return found;
-}
-
 export function attributeString(v: AttributeValue | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return v;

@@ -233,7 +233,8 @@ export function wireKeyValues(kvs: KeyValue[] | undefined, d: WireDictionary | u
   return keyValues(kvs, d.strings as readonly string[]);
 }
 
-function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
+/** Decodes every string `v` refers to into the dictionary's string cache (see wireKeyValues). */
+export function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
   if (!v) return;
   const x = v.value;
   if (x.case === 'stringValueStrindex') d.str(x.value);

@@ -13,11 +13,17 @@ import {
   KeyValueSchema,
   type ExportProfilesServiceRequest,
 } from '../../otlp/messages.js';
+import { encodeRequest } from '../../otlp/codec.js';
+import { readRequest } from '../../otlp/read-request.js';
+import type { WireRequest } from '../../otlp/wire/request.js';
 import { Attribution } from '../attribution.js';
 import { readElf } from '../symbolize/elf.js';
 import { parseMaps } from '../symbolize/proc-maps.js';
 import { Symbolizer } from '../symbolize/symbolizer.js';
 import { ProfilerIntake } from './intake.js';
+
+/** A request as the agent's receiver hands it to the intake: read and validated on the wire path. */
+const wireOf = (request: ExportProfilesServiceRequest): WireRequest => readRequest(encodeRequest(request), 'protobuf').wire;
 
 /** A frame as the eBPF profiler reports one. */
 type Frame =
@@ -156,7 +162,7 @@ test("the profiler's address-only native frame is named by our symbolizer, as bp
   const b = burner(t);
   const { intake: i, symbolizer } = intake();
   const request = profilerRequest(b.pid, basename(b.exe), [{ kind: 'native', file: basename(b.exe), ...b.mapping, buildId: b.buildId, address: b.inner }], 7);
-  const got = i.read(request);
+  const got = i.read(wireOf(request));
   assert.equal(got.samples.length, 1);
   const [s] = got.samples;
   assert.equal(s.count, 7, 'a sample with timestamps only counts one per timestamp');
@@ -177,7 +183,7 @@ test('a frame of another build of the file, or of a process that is gone, is kep
   const b = burner(t);
   const { intake: i } = intake();
   const file = basename(b.exe);
-  const other = i.read(profilerRequest(b.pid, file, [{ kind: 'native', file, ...b.mapping, buildId: '00'.repeat(20), address: b.inner }], 1)).samples[0]
+  const other = i.read(wireOf(profilerRequest(b.pid, file, [{ kind: 'native', file, ...b.mapping, buildId: '00'.repeat(20), address: b.inner }], 1))).samples[0]
     .frames[0];
   assert.deepEqual(
     { name: other.name, binary: other.binary, address: other.address, buildId: other.buildId, segment: other.segment },
@@ -189,7 +195,7 @@ test('a frame of another build of the file, or of a process that is gone, is kep
       segment: { vaddr: Number(b.mapping.start), filesz: Number(b.mapping.limit - b.mapping.start), offset: Number(b.mapping.offset) },
     },
   );
-  const gone = i.read(profilerRequest(2 ** 22 + 7, file, [{ kind: 'native', file, ...b.mapping, address: b.inner }], 1)).samples[0];
+  const gone = i.read(wireOf(profilerRequest(2 ** 22 + 7, file, [{ kind: 'native', file, ...b.mapping, address: b.inner }], 1))).samples[0];
   assert.equal(gone.frames[0].name, undefined);
   assert.equal(gone.frames[0].binary, file);
   assert.equal(gone.resource['service.name'], file, 'an exited process is filed under its executable');
@@ -202,14 +208,14 @@ test("interpreted frames are kept as sent, kernel frames become the symbolizer's
     { kind: 'cpython', name: 'pl_hot', file: '/srv/hot.py', line: 4 },
     { kind: 'cpython', name: '<module>', file: '/srv/hot.py', line: 11 },
   ];
-  const wanted = i.read(profilerRequest(2 ** 22 + 9, 'pl-wanted', stack, 3));
+  const wanted = i.read(wireOf(profilerRequest(2 ** 22 + 9, 'pl-wanted', stack, 3)));
   assert.equal(wanted.samples.length, 1);
   const [kernel, hot, module] = wanted.samples[0].frames;
   assert.equal(kernel, symbolizer.kernel(['do_syscall_64'])[0]);
   assert.deepEqual(hot, { name: 'pl_hot', file: '/srv/hot.py', line: 4, kind: 'cpython' });
   assert.equal(module.name, '<module>');
-  assert.equal(i.read(profilerRequest(2 ** 22 + 9, 'pl-wanted', stack, 1)).samples[0].frames[1], hot, 'the same frame object from request to request');
-  const other = i.read(profilerRequest(2 ** 22 + 11, 'pl-other', stack, 5));
+  assert.equal(i.read(wireOf(profilerRequest(2 ** 22 + 9, 'pl-wanted', stack, 1))).samples[0].frames[1], hot, 'the same frame object from request to request');
+  const other = i.read(wireOf(profilerRequest(2 ** 22 + 11, 'pl-other', stack, 5)));
   assert.deepEqual([other.samples.length, other.filteredSamples], [0, 5]);
   t.diagnostic(`window ${wanted.windowStartMs}..${wanted.windowEndMs}`);
   assert.equal(wanted.windowEndMs - wanted.windowStartMs, 1000);
@@ -220,11 +226,11 @@ test('with offCpu on, the off-CPU profile becomes off-CPU samples in nanoseconds
     { kind: 'kernel', name: 'schedule' },
     { kind: 'cpython', name: 'pl_wait', file: '/srv/hot.py', line: 14 },
   ];
-  const off = intake({ workloads: ['host/Process/pl-waiter'] }).intake.read(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3));
+  const off = intake({ workloads: ['host/Process/pl-waiter'] }).intake.read(wireOf(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3)));
   assert.deepEqual([...off.skippedProfiles], [['off_cpu/nanoseconds', 1]], 'off by default: skipped');
   assert.equal(off.offCpuSamples.length, 0);
   const { intake: i } = intake({ workloads: ['host/Process/pl-waiter'], offCpu: true });
-  const got = i.read(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3));
+  const got = i.read(wireOf(profilerRequest(2 ** 22 + 13, 'pl-waiter', stack, 3)));
   assert.deepEqual([...got.skippedProfiles], []);
   assert.deepEqual(
     got.samples.map((s) => s.count),
@@ -240,6 +246,6 @@ test('with offCpu on, the off-CPU profile becomes off-CPU samples in nanoseconds
   assert.equal(w.frames, got.samples[0].frames, 'the same frames as the CPU sample of that stack');
   assert.equal(w.resource, got.samples[0].resource);
   assert.deepEqual(w.attributes, got.samples[0].attributes);
-  const other = i.read(profilerRequest(2 ** 22 + 15, 'pl-other', stack, 2));
+  const other = i.read(wireOf(profilerRequest(2 ** 22 + 15, 'pl-other', stack, 2)));
   assert.deepEqual([other.samples.length, other.offCpuSamples.length, other.filteredSamples], [0, 0, 2]);
 });

@@ -1,6 +1,9 @@
 import { basename } from 'node:path';
-import { attributeString, keyValues, tableAttribute } from '../../otlp/attributes.js';
-import type { ExportProfilesServiceRequest, Location, ProfilesDictionary } from '../../otlp/messages.js';
+import { anyValue, attributeString, type AttributeValue } from '../../otlp/attributes.js';
+import type { WireDictionary } from '../../otlp/wire/dictionary.js';
+import { nanosToMs64, toBigInt } from '../../otlp/wire/reader.js';
+import type { WireRequest } from '../../otlp/wire/request.js';
+import { touchValue, wireKeyValues } from '../../profile/aggregate-encoded.js';
 import type { ResolvedSample } from '../assemble.js';
 import { BUILD_ID_ATTRIBUTE, FRAME_TYPE_ATTRIBUTE } from '../assemble.js';
 import type { Attribution } from '../attribution.js';
@@ -78,12 +81,12 @@ export class ProfilerIntake {
 
   constructor(private readonly o: IntakeOptions) {}
 
-  read(request: ExportProfilesServiceRequest): Intake {
+  read(request: WireRequest): Intake {
     this.requests++;
     const out: Intake = { samples: [], offCpuSamples: [], windowStartMs: 0, windowEndMs: 0, filteredSamples: 0, skippedProfiles: new Map() };
-    const dict = request.dictionary;
-    if (!dict) return out;
-    const strings = dict.stringTable;
+    const d = request.dictionary;
+    if (!d) return out;
+    const s = request.samples;
     // Per request: a stack's frames in one process, a location's frame in one process, and the
     // thread name of a sample's attribute indices.
     const stacks = new Map<string, SymFrame[]>();
@@ -92,32 +95,37 @@ export class ProfilerIntake {
     let start = Infinity;
     let end = 0;
     for (const rp of request.resourceProfiles) {
-      const resource = keyValues(rp.resource?.attributes, strings);
+      const resource = wireKeyValues(rp.resourceAttributes, d);
       const pid = Number(resource['process.pid']);
       if (!Number.isSafeInteger(pid) || pid <= 0 || this.o.excluded(pid)) continue;
       const exe = attributeString(resource['process.executable.name']);
       let workload: ReturnType<Attribution['resolver']['resolve']> | undefined;
-      for (const sp of rp.scopeProfiles) {
+      for (const sp of rp.scopes) {
         for (const p of sp.profiles) {
-          const type = `${strings[p.sampleType?.typeStrindex ?? 0] ?? ''}/${strings[p.sampleType?.unitStrindex ?? 0] ?? ''}`;
+          const type = `${d.str(p.sampleTypeType) ?? ''}/${d.str(p.sampleTypeUnit) ?? ''}`;
           const offCpu = type === 'off_cpu/nanoseconds';
           if (type !== 'samples/count' && !(offCpu && this.o.offCpu)) {
             out.skippedProfiles.set(type, (out.skippedProfiles.get(type) ?? 0) + 1);
             continue;
           }
-          const t = Number(p.timeUnixNano / 1_000_000n);
+          const t = Math.floor(nanosToMs64(p.timeLo, p.timeHi));
           if (t > 0) {
             start = Math.min(start, t);
-            end = Math.max(end, t + Number(p.durationNano / 1_000_000n));
+            end = Math.max(end, t + Math.floor(nanosToMs64(p.durationLo, p.durationHi)));
           }
-          for (const s of p.samples) {
+          for (let row = p.sampleStart; row < p.sampleEnd; row++) {
             // Off-CPU: the nanoseconds waited (a wait without its value says nothing).
-            const count = s.values.length > 0 ? s.values.reduce((a, v) => a + Number(v), 0) : offCpu ? 0 : s.timestampsUnixNano.length;
+            const nValues = s.valueCount.a[row];
+            let count = 0;
+            if (nValues > 0) for (let v = s.valueStart.a[row]; v < s.valueStart.a[row] + nValues; v++) count += s.values.a[v];
+            else if (!offCpu) count = s.tsCount.a[row];
             if (count <= 0) continue;
-            const attrKey = s.attributeIndices.join(',');
+            const a0 = s.attrStart.a[row];
+            const nAttrs = s.attrCount.a[row];
+            const attrKey = nAttrs === 1 ? String(s.attrs.a[a0]) : Array.from(s.attrs.a.subarray(a0, a0 + nAttrs)).join(',');
             let threadName = threads.get(attrKey);
             if (threadName === undefined && !threads.has(attrKey)) {
-              threadName = attributeString(tableAttribute(s.attributeIndices, dict.attributeTable, strings, 'thread.name'));
+              threadName = runAttribute(d, s.attrs.a, a0, nAttrs, 'thread.name');
               threads.set(attrKey, threadName);
             }
             const thread = threadName ?? exe ?? '';
@@ -126,12 +134,13 @@ export class ProfilerIntake {
               if (!offCpu) out.filteredSamples += count;
               continue;
             }
-            const stackKey = `${pid}:${s.stackIndex}`;
+            const stackIndex = s.stack.a[row];
+            const stackKey = `${pid}:${stackIndex}`;
             let stack = stacks.get(stackKey);
             if (!stack) {
               let locations = frames.get(pid);
               if (!locations) frames.set(pid, (locations = new Map()));
-              stack = this.stack(pid, dict, s.stackIndex, locations);
+              stack = this.stack(pid, d, stackIndex, locations);
               stacks.set(stackKey, stack);
             }
             (offCpu ? out.offCpuSamples : out.samples).push({
@@ -157,35 +166,40 @@ export class ProfilerIntake {
   }
 
   /** A stack's frames, leaf first; `known` holds this process's frames by location index. */
-  private stack(pid: number, dict: ProfilesDictionary, index: number, known: Map<number, SymFrame>): SymFrame[] {
-    const locations = dict.stackTable[index]?.locationIndices ?? [];
+  private stack(pid: number, d: WireDictionary, index: number, known: Map<number, SymFrame>): SymFrame[] {
     const frames: SymFrame[] = [];
-    for (let i = 0; i < locations.length; i++) {
-      let frame = known.get(locations[i]);
+    if (!(index >= 0 && index < d.stackCount)) return frames;
+    const s0 = d.stackStart.a[index];
+    for (let i = s0; i < s0 + d.stackLen.a[index]; i++) {
+      const loc = d.stackLocs.a[i];
+      let frame = known.get(loc);
       if (!frame) {
-        const loc = dict.locationTable[locations[i]];
-        if (!loc) continue;
-        frame = this.frame(pid, dict, loc);
-        known.set(locations[i], frame);
+        if (!(loc >= 0 && loc < d.locationCount)) continue;
+        frame = this.frame(pid, d, loc);
+        known.set(loc, frame);
       }
       frames.push(frame);
     }
     return frames;
   }
 
-  private frame(pid: number, dict: ProfilesDictionary, loc: Location): SymFrame {
-    const strings = dict.stringTable;
-    const kind = attributeString(tableAttribute(loc.attributeIndices, dict.attributeTable, strings, FRAME_TYPE_ATTRIBUTE)) ?? 'native';
-    const mapping = loc.mappingIndex > 0 ? dict.mappingTable[loc.mappingIndex] : undefined;
-    const file = mapping ? (strings[mapping.filenameStrindex] ?? '') : '';
-    const lines = loc.lines.map((l) => {
-      const fn = dict.functionTable[l.functionIndex];
-      return {
-        name: strings[fn?.nameStrindex ?? 0] || strings[fn?.systemNameStrindex ?? 0] || '',
-        file: strings[fn?.filenameStrindex ?? 0] || undefined,
-        line: Number(l.line) || undefined,
-      };
-    });
+  private frame(pid: number, d: WireDictionary, loc: number): SymFrame {
+    const kind = runAttribute(d, d.locAttrs.a, d.locAttrStart.a[loc], d.locAttrCount.a[loc], FRAME_TYPE_ATTRIBUTE) ?? 'native';
+    const m = d.locMapping.a[loc];
+    const mapping = m > 0 && m < d.mappingCount ? m : -1;
+    const file = mapping >= 0 ? (d.str(d.mapFilename.a[mapping]) ?? '') : '';
+    const address = toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false);
+    const lines: { name: string; file: string | undefined; line: number | undefined }[] = [];
+    const l0 = d.locLineStart.a[loc];
+    for (let l = l0; l < l0 + d.locLineCount.a[loc]; l++) {
+      const fn = d.lineFunction.a[l];
+      const known = fn >= 0 && fn < d.functionCount;
+      lines.push({
+        name: (known ? d.str(d.fnName.a[fn]) || d.str(d.fnSystemName.a[fn]) : d.str(0)) || '',
+        file: (known ? d.str(d.fnFilename.a[fn]) : d.str(0)) || undefined,
+        line: d.lineNumber.a[l] || undefined,
+      });
+    }
     if (kind === 'kernel') {
       const name = lines.at(-1)?.name;
       if (name) return this.o.symbolizer.kernel([name])[0];
@@ -204,18 +218,19 @@ export class ProfilerIntake {
         return f;
       });
     }
-    if (!mapping || file === '') return this.intern(`a\0${kind}\0${loc.address}`, () => ({ address: loc.address, kind }));
-    const buildId = attributeString(tableAttribute(mapping.attributeIndices, dict.attributeTable, strings, BUILD_ID_ATTRIBUTE));
-    const start = Number(mapping.memoryStart);
-    const offset = Number(mapping.fileOffset);
-    const named = this.symbolize(pid, file, start, offset, Number(loc.address), buildId);
+    if (mapping < 0 || file === '') return this.intern(`a\0${kind}\0${address}`, () => ({ address, kind }));
+    const buildId = runAttribute(d, d.mapAttrs.a, d.mapAttrStart.a[mapping], d.mapAttrCount.a[mapping], BUILD_ID_ATTRIBUTE);
+    const start = Number(d.mapStart[mapping]);
+    const offset = Number(d.mapOffset[mapping]);
+    const limit = d.mapLimit[mapping];
+    const named = this.symbolize(pid, file, start, offset, Number(address), buildId);
     if (named) return named;
-    return this.intern(`n\0${kind}\0${file}\0${buildId ?? ''}\0${start}\0${mapping.memoryLimit}\0${offset}\0${loc.address}`, () => ({
+    return this.intern(`n\0${kind}\0${file}\0${buildId ?? ''}\0${start}\0${limit}\0${offset}\0${address}`, () => ({
       binary: file,
-      address: loc.address,
+      address,
       kind,
       ...(buildId ? { buildId } : {}),
-      segment: { vaddr: start, filesz: Number(mapping.memoryLimit) - start, offset },
+      segment: { vaddr: start, filesz: Number(limit) - start, offset },
     }));
   }
 
@@ -289,4 +304,22 @@ export class ProfilerIntake {
     }
     return f;
   }
+}
+
+/**
+ * The value of attribute `key` among the attribute-table rows `attrs[start, start + count)`, as
+ * tableAttributes + attributeString read it: the last one with a value wins, and a value that
+ * is not a scalar reads as undefined.
+ */
+function runAttribute(d: WireDictionary, attrs: Int32Array, start: number, count: number, key: string): string | undefined {
+  let found: AttributeValue | undefined;
+  for (let i = start; i < start + count; i++) {
+    const idx = attrs[i];
+    const kvu = idx > 0 ? d.attributes[idx] : undefined;
+    if (!kvu || d.str(kvu.keyStrindex) !== key) continue;
+    touchValue(kvu.value, d);
+    const value = anyValue(kvu.value, d.strings as readonly string[]);
+    if (value !== undefined) found = value;
+  }
+  return attributeString(found);
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { encodeRequest } from '../../otlp/codec.js';
+import { readRequest } from '../../otlp/read-request.js';
 import { ACCEPTED, type ConsumeResult, type ProfilesBatch, type ProfilesConsumer } from '../../pipeline/consumer.js';
 import { Receiver } from '../../pipeline/receiver/receiver.js';
 import { AssemblerCache, RequestAssembler } from '../assemble.js';
@@ -213,7 +215,8 @@ export class EbpfProfilerSampler {
   private async flush(batch: ProfilesBatch): Promise<void> {
     this.symbolizer.beginFlush();
     this.attribution.resolver.beginFlush();
-    const got = this.intake.read(batch.request);
+    // The receiver read and validated the request on the wire path: the intake reads its columns.
+    const got = this.intake.read(batch.wire ?? readRequest(batch.encoded ?? encodeRequest(batch.request), 'protobuf').wire);
     if (this.counts.received % SWEEP_AFTER_REQUESTS === 0) {
       this.symbolizer.sweep(SWEEP_AFTER_REQUESTS);
       this.attribution.resolver.sweep(SWEEP_AFTER_REQUESTS);

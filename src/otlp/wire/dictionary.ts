@@ -15,6 +15,7 @@ export class WireDictionary {
   readonly mapFilename = new Int32List();
   readonly mapStart: bigint[] = [];
   readonly mapOffset: bigint[] = [];
+  readonly mapLimit: bigint[] = [];
   readonly mapAttrStart = new Int32List();
   readonly mapAttrCount = new Int32List();
   readonly mapAttrs = new Int32List();
@@ -527,6 +528,7 @@ function readMapping(r: WireReader, len: number, d: WireDictionary): void {
   const attrStart = d.mapAttrs.n;
   let start = 0n;
   let offset = 0n;
+  let limit = 0n;
   let file = 0;
   while (r.pos < end) {
     const tag = r.tag();
@@ -537,6 +539,7 @@ function readMapping(r: WireReader, len: number, d: WireDictionary): void {
         break;
       case MAPPING.memoryLimit:
         r.varint64();
+        limit = toBigInt(r.lo, r.hi, false);
         break;
       case MAPPING.fileOffset:
         r.varint64();
@@ -556,6 +559,7 @@ function readMapping(r: WireReader, len: number, d: WireDictionary): void {
   d.mapFilename.push(file);
   d.mapStart.push(start);
   d.mapOffset.push(offset);
+  d.mapLimit.push(limit);
   d.mapAttrStart.push(attrStart);
   d.mapAttrCount.push(d.mapAttrs.n - attrStart);
 }

@@ -233,8 +233,18 @@ export function wireKeyValues(kvs: KeyValue[] | undefined, d: WireDictionary | u
   return keyValues(kvs, d.strings as readonly string[]);
 }
 
-/** Decodes every string `v` refers to into the dictionary's string cache (see wireKeyValues). */
-export function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
+/**
+ * The value of attribute-table row `idx` when its key is `key` (row 0, a row past the table and
+ * a row without a value give undefined), as tableAttributes reads that row.
+ */
+export function wireTableValue(d: WireDictionary, idx: number, key: string): AttributeValue | undefined {
+  const kvu = idx > 0 ? d.attributes[idx] : undefined;
+  if (!kvu || d.str(kvu.keyStrindex) !== key) return undefined;
+  touchValue(kvu.value, d);
+  return anyValue(kvu.value, d.strings as readonly string[]);
+}
+
+function touchValue(v: AnyValue | undefined, d: WireDictionary): void {
   if (!v) return;
   const x = v.value;
   if (x.case === 'stringValueStrindex') d.str(x.value);
@@ -329,13 +339,8 @@ export class WireFrameNamer {
     let k = this.kinds[idx];
     if (k === undefined) {
       k = null;
-      const d = this.d;
-      const kvu = d.attributes[idx];
-      if (idx !== 0 && kvu && d.str(kvu.keyStrindex) === 'profile.frame.type') {
-        touchValue(kvu.value, d);
-        const value = anyValue(kvu.value, d.strings as readonly string[]);
-        if (value !== undefined) k = attributeString(value) ?? '';
-      }
+      const value = wireTableValue(this.d, idx, 'profile.frame.type');
+      if (value !== undefined) k = attributeString(value) ?? '';
       this.kinds[idx] = k;
     }
     return k;

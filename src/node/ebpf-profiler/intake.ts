@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
-import { anyValue, attributeString, type AttributeValue } from '../../otlp/attributes.js';
+import { attributeString, type AttributeValue } from '../../otlp/attributes.js';
 import type { WireDictionary } from '../../otlp/wire/dictionary.js';
 import { nanosToMs64, toBigInt } from '../../otlp/wire/reader.js';
 import type { WireRequest } from '../../otlp/wire/request.js';
-import { touchValue, wireKeyValues } from '../../profile/aggregate-encoded.js';
+import { wireKeyValues, wireTableValue } from '../../profile/aggregate-encoded.js';
 import type { ResolvedSample } from '../assemble.js';
 import { BUILD_ID_ATTRIBUTE, FRAME_TYPE_ATTRIBUTE } from '../assemble.js';
 import type { Attribution } from '../attribution.js';
@@ -314,11 +314,7 @@ export class ProfilerIntake {
 function runAttribute(d: WireDictionary, attrs: Int32Array, start: number, count: number, key: string): string | undefined {
   let found: AttributeValue | undefined;
   for (let i = start; i < start + count; i++) {
-    const idx = attrs[i];
-    const kvu = idx > 0 ? d.attributes[idx] : undefined;
-    if (!kvu || d.str(kvu.keyStrindex) !== key) continue;
-    touchValue(kvu.value, d);
-    const value = anyValue(kvu.value, d.strings as readonly string[]);
+    const value = wireTableValue(d, attrs[i], key);
     if (value !== undefined) found = value;
   }
   return attributeString(found);

@@ -207,3 +207,25 @@ test('locations and functions are written from the columns, or from their bytes 
     checkChunks(wide);
   }
 });
+
+test('chunkers of different requests, used in turn, cut what each cuts alone (the working state is shared)', () => {
+  const read = (req: ExportProfilesServiceRequest): [WireChunker, number] => {
+    const bytes = encodeRequest(req);
+    const wire = readWireRequest(bytes);
+    validateWire(wire);
+    return [new WireChunker(wire, bytes), wire.resourceProfiles.length];
+  };
+  const cut = (c: WireChunker, i: number): Uint8Array => c.chunk([c.req.resourceProfiles[i]]).bytes;
+  const [big, nBig] = read(makeFleetRequest({ processes: 12, programs: 4, stacksPerProgram: 30, functions: 300, locations: 500, hotStacks: 2, seed: 11 }));
+  const [small, nSmall] = read(makeFleetRequest({ processes: 4, programs: 2, stacksPerProgram: 3, functions: 10, locations: 12, hotStacks: 1, seed: 12 }));
+  const alone = (c: WireChunker, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => cut(c, i));
+  const wantSmall = alone(small, nSmall);
+  const wantBig = alone(big, nBig);
+  for (let i = 0; i < Math.max(nBig, nSmall); i++) {
+    if (i < nSmall) assert.deepEqual(cut(small, i), wantSmall[i], `small request, part ${i}, after the big one`);
+    if (i < nBig) assert.deepEqual(cut(big, i), wantBig[i], `big request, part ${i}, after the small one`);
+  }
+  // Each alone-cut chunk is itself what subsetRequest holds (checkChunks covers that); here
+  // the small request's chunks must also still decode after the big request's larger tables.
+  for (const b of wantSmall) decodeRequest(b, 'protobuf');
+});

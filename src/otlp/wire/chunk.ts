@@ -24,7 +24,7 @@ import {
   VARINT,
 } from './fields.js';
 import { RECURSION_LIMIT, WireReader } from './reader.js';
-import type { WireRequest, WireResourceProfiles } from './request.js';
+import type { WireRequest, WireResourceProfiles, WireSamples } from './request.js';
 import { WireWriter } from './writer.js';
 
 /**
@@ -73,18 +73,31 @@ const enum Kind {
  * used.
  */
 class InUse {
+  /** Entries `[0, size)` of the current request's table; the arrays may be longer. */
+  size = 0;
   /** Bit `i & 31` of word `i >> 5`: whether entry `i` is in the chunk. */
-  readonly bits: Int32Array;
+  bits = new Int32Array(0);
   /** The entries in the chunk are `list[0, n)`; in the sender's order once numbered. */
-  readonly list: Int32Array;
+  list = new Int32Array(0);
   n = 0;
   /** New index of each entry (0 for entry 0 and for entries not in the chunk). */
-  readonly map: Int32Array;
+  map = new Int32Array(0);
 
-  constructor(readonly size: number) {
-    this.bits = new Int32Array((size + 31) >> 5);
-    this.list = new Int32Array(size);
-    this.map = new Int32Array(size);
+  /**
+   * Takes on a table of `size` entries for the next chunk: the last chunk's entries forgotten
+   * (in proportion to how many it used), entry 0 in (when the table has one). The arrays are
+   * kept from chunk to chunk and only grow.
+   */
+  resize(size: number): void {
+    this.clear();
+    this.size = size;
+    if (size > this.list.length) {
+      const capacity = Math.max(size, this.list.length * 2);
+      this.bits = new Int32Array((capacity + 31) >> 5);
+      this.list = new Int32Array(capacity);
+      this.map = new Int32Array(capacity);
+    }
+    if (size > 0) this.mark(0);
   }
 
   /** Marks entry `i` as used and lists it (out of range is "unset"). */
@@ -95,15 +108,13 @@ class InUse {
     }
   }
 
-  /** Forgets the last chunk's entries; entry 0 is always in (when the table has one). */
-  reset(): void {
+  private clear(): void {
     const { bits, list, map } = this;
     for (let k = 0; k < this.n; k++) {
       bits[list[k] >> 5] = 0;
       map[list[k]] = 0;
     }
     this.n = 0;
-    if (this.size > 0) this.mark(0);
   }
 
   /**
@@ -119,7 +130,8 @@ class InUse {
       return;
     }
     let k = 0;
-    for (let w = 0; w < bits.length; w++) {
+    const words = (this.size + 31) >> 5;
+    for (let w = 0; w < words; w++) {
       let word = bits[w];
       while (word !== 0) {
         const low = word & -word;
@@ -136,6 +148,12 @@ class InUse {
     return i > 0 && i < this.size ? this.map[i] : 0;
   }
 }
+
+/** The largest output buffer kept between chunks. */
+const WRITER_KEEP_BYTES = 4 << 20;
+
+const NO_TABLES = [0, 0, 0, 0, 0, 0, 0];
+const NO_BYTES = new Uint8Array(0);
 
 /** Bytes of `v` (≥ 0) as a varint. */
 function varintSize(v: number): number {
@@ -208,24 +226,15 @@ function closeAt(buf: Uint8Array, start: number, p: number): number {
   return p + size - 1;
 }
 
+/**
+ * Cuts chunks out of one request: `new WireChunker(req, bytes).chunk(parts)` for each set of
+ * its resource profiles. The work is done by the process's one `Cutter`.
+ */
 export class WireChunker {
-  private readonly d: WireDictionary | undefined;
-  private readonly r: WireReader;
-  /** Per table (STR, ATTR, …): what the current chunk uses of it. */
-  private readonly t: InUse[];
-  /** One buffer for every chunk of the request; each chunk's bytes are copied out of it. */
-  private readonly w = new WireWriter(4096);
-
   constructor(
-    private readonly req: WireRequest,
-    private readonly bytes: Uint8Array,
-  ) {
-    this.d = req.dictionary;
-    this.r = new WireReader(bytes);
-    const d = this.d;
-    const sizes = d ? [d.stringCount, d.attributes.length, d.mappingCount, d.functionCount, d.locationCount, d.stackCount, d.linkCount] : [0, 0, 0, 0, 0, 0, 0];
-    this.t = sizes.map((n) => new InUse(n));
-  }
+    readonly req: WireRequest,
+    readonly bytes: Uint8Array,
+  ) {}
 
   /**
    * The chunk holding `parts` (resource profiles of `req`). With `received` (the request's
@@ -233,28 +242,64 @@ export class WireChunker {
    * dictionary is answered with those bytes, kept as received, and nothing is written.
    */
   chunk(parts: readonly WireResourceProfiles[], received?: Uint8Array): WireChunk {
-    const whole = this.plan(parts);
-    if (whole && received) return { bytes: received, whole };
-    const w = this.w;
-    w.pos = 0;
-    for (const rp of parts) {
-      const s = w.open(REQUEST.resourceProfiles);
-      this.resourceProfiles(rp.start, rp.end);
-      w.close(s);
+    return cutter.chunk(this.req, this.bytes, parts, received);
+  }
+}
+
+/**
+ * The chunk writer. There is one for the process, kept for its life with its working state:
+ * the marks of each dictionary table and the output buffer. A chunk is cut synchronously from
+ * start to end, so requests take turns with it. Keeping it also keeps V8's optimised code for
+ * it: code built for objects whose hidden class has died (as a per-request chunker's, tables' and
+ * writer's did between requests) is thrown away at the next full GC.
+ */
+class Cutter {
+  private bytes: Uint8Array = NO_BYTES;
+  private d: WireDictionary | undefined;
+  private r = new WireReader(this.bytes);
+  /** Per table (STR, ATTR, …): what the current chunk uses of it. */
+  private readonly t = [new InUse(), new InUse(), new InUse(), new InUse(), new InUse(), new InUse(), new InUse()];
+  /** One buffer for every chunk; each chunk's bytes are copied out of it. */
+  private readonly w = new WireWriter(4096);
+
+  chunk(req: WireRequest, bytes: Uint8Array, parts: readonly WireResourceProfiles[], received: Uint8Array | undefined): WireChunk {
+    this.bytes = bytes;
+    this.d = req.dictionary;
+    this.r = new WireReader(bytes);
+    try {
+      const whole = this.plan(parts, req.samples);
+      if (whole && received) return { bytes: received, whole };
+      const w = this.w;
+      w.pos = 0;
+      for (const rp of parts) {
+        const s = w.open(REQUEST.resourceProfiles);
+        this.resourceProfiles(rp.start, rp.end);
+        w.close(s);
+      }
+      this.dictionary();
+      const out = w.finish();
+      // The buffer is kept for the next chunk, up to a size; a larger one goes with this chunk.
+      if (w.buf.length > WRITER_KEEP_BYTES) w.buf = new Uint8Array(4096);
+      return { bytes: out, whole };
+    } finally {
+      // The request is not kept past its chunk.
+      this.bytes = NO_BYTES;
+      this.r = new WireReader(NO_BYTES);
+      this.d = undefined;
     }
-    this.dictionary();
-    return { bytes: w.finish(), whole };
   }
 
   /**
    * Marks what `parts` use, entry 0 of every table with what it uses, and numbers them. The
-   * marks, lists and maps are the chunker's own and reset after each chunk, so a request of
+   * marks, lists and maps are kept from chunk to chunk and reset in proportion to what the last used, so a request of
    * many workloads costs in proportion to what each uses, not to its dictionary.
    */
-  private plan(parts: readonly WireResourceProfiles[]): boolean {
+  private plan(parts: readonly WireResourceProfiles[], samples: WireSamples): boolean {
     const tables = this.t;
-    for (const t of tables) t.reset();
-    this.markParts(parts);
+    const d = this.d;
+    const sizes = d ? [d.stringCount, d.attributes.length, d.mappingCount, d.functionCount, d.locationCount, d.stackCount, d.linkCount] : NO_TABLES;
+    for (let k = 0; k < tables.length; k++) tables[k].resize(sizes[k]);
+    this.markParts(parts, samples);
     if (this.d) this.markDictionary(this.d);
     // Entries keep the sender's order: numbered by rank among those in use.
     let whole = this.d !== undefined;
@@ -266,12 +311,11 @@ export class WireChunker {
   }
 
   /** Marks what the resource profiles themselves refer to: strings, attributes, stacks, links. */
-  private markParts(parts: readonly WireResourceProfiles[]): void {
+  private markParts(parts: readonly WireResourceProfiles[], s: WireSamples): void {
     const str = this.t[STR];
     const attr = this.t[ATTR];
     const stacks = this.t[STACK];
     const links = this.t[LINK];
-    const s = this.req.samples;
     const stack = s.stack.a;
     const link = s.link.a;
     const attrStart = s.attrStart.a;
@@ -1034,3 +1078,6 @@ export class WireChunker {
     }
   }
 }
+
+/** The process's one chunk writer (see `Cutter`). */
+const cutter = new Cutter();

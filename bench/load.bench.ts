@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../src/store/config.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadOptions } from '../test/helpers/load.js';
@@ -26,7 +27,7 @@ export async function main(): Promise<BenchResult> {
     processesPerNode: 5,
     workloads: 150,
     maxDepth: Number(process.env.LOAD_MAX_DEPTH ?? 40),
-    limits: { maxSlots: 16, slotTtlSeconds: 3600, slotMaxBytes: 1 * MiB, cleanupIntervalSeconds: 15 },
+    limits: { maxSlots: 16, slotTtlSeconds: 3600, slotMaxBytes: 1 * MiB, cleanupIntervalSeconds: 15, maxSources: DEFAULT_LIMITS.maxSources },
     viewerPauseMs: 100,
     sampleMs: 500,
     started: (gatewayPid) => console.log(`${o.senders} senders running for ${o.seconds} s (every ${o.intervalMs} ms), gateway pid ${gatewayPid}`),

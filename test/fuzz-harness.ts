@@ -216,7 +216,7 @@ function checkTotals(req: ExportProfilesServiceRequest, aggs: Map<string, Worklo
  * request giving the same profile (chunks are subsets of the request, cut on the wire).
  */
 async function checkStore(encoded: Uint8Array, wire: WireRequest, aggs: Map<string, WorkloadProfile>, input: FuzzInput): Promise<void> {
-  const store = new ProfileStore({ maxSlots: 1000, slotTtlSeconds: 3600, slotMaxBytes: 64 << 20, cleanupIntervalSeconds: 3600 }, () => 1_000);
+  const store = new ProfileStore({ maxSlots: 1000, slotTtlSeconds: 3600, slotMaxBytes: 64 << 20, cleanupIntervalSeconds: 3600, maxSources: 1000 }, () => 1_000);
   for (const agg of aggs.values()) store.open(agg.workload);
   let result;
   try {

@@ -193,7 +193,7 @@ function servicePorts(svc: Service, pod: Workload): Record<string, { port: numbe
 // Values files used below.
 
 const defaultValues = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as {
-  profiling: { ui: Record<'maxSlots' | 'slotTtlSeconds' | 'slotMaxBytes' | 'cleanupIntervalSeconds', number> };
+  profiling: { ui: Record<'maxSlots' | 'slotTtlSeconds' | 'slotMaxBytes' | 'cleanupIntervalSeconds' | 'maxSources', number> };
 };
 
 /** A realistic production values file: every exporter, UI and destination knob changed. */
@@ -231,6 +231,7 @@ const CUSTOM_VALUES = {
       slotTtlSeconds: 600,
       slotMaxBytes: 4294967296,
       cleanupIntervalSeconds: 30,
+      maxSources: 200000,
       service: { port: 8080 },
     },
   },
@@ -715,12 +716,14 @@ describe('helm chart rendering', { skip: skipRender }, () => {
           PROFILES_SLOT_TTL_SECONDS: env.PROFILES_SLOT_TTL_SECONDS,
           PROFILES_SLOT_MAX_BYTES: env.PROFILES_SLOT_MAX_BYTES,
           PROFILES_CLEANUP_INTERVAL_SECONDS: env.PROFILES_CLEANUP_INTERVAL_SECONDS,
+          PROFILES_MAX_SOURCES: env.PROFILES_MAX_SOURCES,
         },
         {
           PROFILES_MAX_SLOTS: String(ui.maxSlots),
           PROFILES_SLOT_TTL_SECONDS: String(ui.slotTtlSeconds),
           PROFILES_SLOT_MAX_BYTES: String(ui.slotMaxBytes),
           PROFILES_CLEANUP_INTERVAL_SECONDS: String(ui.cleanupIntervalSeconds),
+          PROFILES_MAX_SOURCES: String(ui.maxSources),
         },
       );
       assert.equal(env.PROFILES_SLOT_MAX_BYTES, '8388608', 'a big number is printed whole, not as 8.388608e+06');
@@ -760,6 +763,7 @@ describe('helm chart rendering', { skip: skipRender }, () => {
         slotTtlSeconds: 120,
         slotMaxBytes: 8 * 1024 * 1024,
         cleanupIntervalSeconds: 15,
+        maxSources: 50_000,
       });
       assert.deepEqual(config.destinations, []);
     });
@@ -832,8 +836,9 @@ describe('helm chart rendering', { skip: skipRender }, () => {
       assert.equal(env.PROFILES_SLOT_TTL_SECONDS, '600');
       assert.equal(env.PROFILES_SLOT_MAX_BYTES, '4294967296');
       assert.equal(env.PROFILES_CLEANUP_INTERVAL_SECONDS, '30');
+      assert.equal(env.PROFILES_MAX_SOURCES, '200000');
       const ui = config.profiling.ui;
-      assert.deepEqual([ui.maxSlots, ui.slotTtlSeconds, ui.slotMaxBytes, ui.cleanupIntervalSeconds], [5, 600, 4294967296, 30]);
+      assert.deepEqual([ui.maxSlots, ui.slotTtlSeconds, ui.slotMaxBytes, ui.cleanupIntervalSeconds, ui.maxSources], [5, 600, 4294967296, 30, 200000]);
     });
 
     test('the destinations arrive as written, credentials included (in the Secret only)', () => {

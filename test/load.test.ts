@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../src/store/config.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runLoad } from './helpers/load.js';
@@ -17,7 +18,7 @@ test('20 senders through the gateway into the UI for 5 s: no errors, caps exact 
     processesPerNode: 3,
     workloads: 12,
     maxDepth: 16,
-    limits: { maxSlots: 4, slotTtlSeconds: 3600, slotMaxBytes: 16 * 1024, cleanupIntervalSeconds: 15 },
+    limits: { maxSlots: 4, slotTtlSeconds: 3600, slotMaxBytes: 16 * 1024, cleanupIntervalSeconds: 15, maxSources: DEFAULT_LIMITS.maxSources },
     viewerPauseMs: 20,
     sampleMs: 100,
   });

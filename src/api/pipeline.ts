@@ -19,7 +19,7 @@ export const USAGE_PATH = '/api/pipeline/usage';
 
 /** The longest a subscription poll waits for a change before answering the same set. */
 export const SUBSCRIPTION_MAX_WAIT_SECONDS = 60;
-/** Most sources one usage report may carry (the store remembers at most MAX_SOURCES anyway). */
+/** Most sources one usage report may carry (the UI's store remembers at most its maxSources limit anyway). */
 export const USAGE_MAX_SOURCES = 100_000;
 /** Largest usage report body, bytes. */
 export const USAGE_MAX_BYTES = 16 * 1024 * 1024;

@@ -11,6 +11,8 @@ export interface StoreLimits {
   slotTtlSeconds: number;
   slotMaxBytes: number;
   cleanupIntervalSeconds: number;
+  /** Most sources the Sources list remembers; past it the longest unseen without a slot goes. */
+  maxSources: number;
 }
 
 export interface SlotStatus {

@@ -41,6 +41,7 @@ export function uiCommand(): Command {
         slotTtlSeconds: ui.slotTtlSeconds,
         slotMaxBytes: ui.slotMaxBytes,
         cleanupIntervalSeconds: ui.cleanupIntervalSeconds,
+        maxSources: ui.maxSources,
       });
       const logger = makeLogger(flags.logLevel, 'ui');
       // Off by default: the default process meets the memory budget, and the flag costs speed (see memory-mode.ts).

@@ -53,6 +53,7 @@ export function upCommand(): Command {
         slotTtlSeconds: ui.slotTtlSeconds,
         slotMaxBytes: ui.slotMaxBytes,
         cleanupIntervalSeconds: ui.cleanupIntervalSeconds,
+        maxSources: ui.maxSources,
       });
       const plan = upPlan(config, file, flags, limits);
       progress.line(`pilotlight up (config: ${plan.configSource})`);

@@ -226,6 +226,7 @@ export const configSchema = z
               .positive()
               .default(8 * MiB),
             cleanupIntervalSeconds: z.number().int().positive().default(15),
+            maxSources: z.number().int().positive().default(50_000),
           })
           .strict()
           .prefault({}),

@@ -6,6 +6,7 @@ export const DEFAULT_LIMITS: StoreLimits = Object.freeze({
   slotTtlSeconds: 120,
   slotMaxBytes: 8 * 1024 * 1024,
   cleanupIntervalSeconds: 15,
+  maxSources: 50_000,
 });
 
 const positiveInt = (max: number) => z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
@@ -15,6 +16,7 @@ export const limitsSchema = z.object({
   slotTtlSeconds: positiveInt(30 * 24 * 3600),
   slotMaxBytes: positiveInt(4 * 1024 * 1024 * 1024),
   cleanupIntervalSeconds: positiveInt(24 * 3600),
+  maxSources: positiveInt(10_000_000),
 });
 
 export const partialLimitsSchema = limitsSchema.partial().strict();
@@ -25,6 +27,7 @@ export const LIMIT_ENV: Record<keyof StoreLimits, string> = {
   slotTtlSeconds: 'PROFILES_SLOT_TTL_SECONDS',
   slotMaxBytes: 'PROFILES_SLOT_MAX_BYTES',
   cleanupIntervalSeconds: 'PROFILES_CLEANUP_INTERVAL_SECONDS',
+  maxSources: 'PROFILES_MAX_SOURCES',
 };
 
 export class ConfigError extends Error {

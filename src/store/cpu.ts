@@ -47,7 +47,7 @@ export function seriesEnd(nowMs: number): number {
 
 /**
  * One source's CPU nanoseconds per bucket: a fixed ring of CPU_RING_BUCKETS buckets (256 bytes),
- * so the store's memory for CPU is bounded by MAX_SOURCES × the ring. Bucket `b` lives at index
+ * so the store's memory for CPU is bounded by the store's maxSources × the ring. Bucket `b` lives at index
  * `b mod CPU_RING_BUCKETS` while `head - CPU_RING_BUCKETS < b <= head`; `head` is the store clock's
  * bucket at the last add, and moving it on clears the buckets that fall out.
  */

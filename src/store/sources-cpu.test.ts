@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProfileStore } from './store.js';
-import { MAX_SOURCES, PROCESS_RETENTION_MS, SOURCE_RETENTION_MS } from './sources.js';
+import { PROCESS_RETENTION_MS, SOURCE_RETENTION_MS } from './sources.js';
 import { CPU_RING_BUCKETS, CpuRing, bucketOf } from './cpu.js';
-import { DEFAULT_LIMITS } from './config.js';
+import { DEFAULT_LIMITS, limitsFromEnv } from './config.js';
 import { encodeRequest } from '../otlp/codec.js';
 import { RequestBuilder } from '../otlp/builder.js';
 import type { ExportProfilesServiceRequest } from '../otlp/messages.js';
@@ -227,9 +227,10 @@ test('aging: a bare process goes 2 minutes after its last data, a Deployment aft
   assert.ok(listed().includes(LS), 'a command run again is listed again');
 });
 
-test('memory is bounded: at most MAX_SOURCES sources, each with a fixed ring; a source with a slot outlives the trim', () => {
+test('memory is bounded: at most maxSources sources, each with a fixed ring; a source with a slot outlives the trim', () => {
   const c = clock();
-  const store = new ProfileStore(DEFAULT_LIMITS, c.now);
+  const MAX_SOURCES = 3_000;
+  const store = new ProfileStore({ ...DEFAULT_LIMITS, maxSources: MAX_SOURCES }, c.now);
   store.open(parseWorkloadKey('host/Process/p0')!);
   const total = MAX_SOURCES + 500;
   for (let from = 0; from < total; from += 1000) {
@@ -249,6 +250,17 @@ test('memory is bounded: at most MAX_SOURCES sources, each with a fixed ring; a 
   assert.ok(keys.has('host/Process/p501') && keys.has(`host/Process/p${total - 1}`));
   for (const s of list) assert.equal(s.cpuSeries.length, CPU_SERIES_LENGTH);
   assert.equal(CPU_RING_BUCKETS, CPU_SERIES_LENGTH + 2, 'a ring holds the series and two buckets more, never more');
+  // A lower limit at run time trims at once, the longest unseen first, the slot's source kept.
+  store.setLimits({ maxSources: 100 });
+  const trimmed = new Set(store.listSources().map((s) => s.key));
+  assert.equal(trimmed.size, 100);
+  assert.ok(trimmed.has('host/Process/p0') && trimmed.has(`host/Process/p${total - 1}`) && !trimmed.has(`host/Process/p${total - 100}`));
+});
+
+test('the Sources list keeps 50,000 sources by default, and PROFILES_MAX_SOURCES sets another number', () => {
+  assert.equal(DEFAULT_LIMITS.maxSources, 50_000);
+  assert.equal(limitsFromEnv({ PROFILES_MAX_SOURCES: '200000' }).maxSources, 200_000);
+  assert.throws(() => limitsFromEnv({ PROFILES_MAX_SOURCES: '0' }), /PROFILES_MAX_SOURCES="0": must be at least 1/);
 });
 
 test('cores over the last minute are the mean of the newest CPU_RATE_BUCKETS buckets', () => {

@@ -12,12 +12,6 @@ export const SOURCE_RETENTION_MS = 15 * 60 * 1000;
  * workloads in the list. A process that keeps running is seen on every export and stays.
  */
 export const PROCESS_RETENTION_MS = 2 * 60 * 1000;
-/**
- * At most this many sources are remembered; the longest unseen go first. With the CPU ring of
- * each (cpu.ts: CPU_RING_BUCKETS numbers) this bounds the memory the Sources list takes.
- */
-export const MAX_SOURCES = 10_000;
-
 /** How long a source of `kind` is listed after its last data (a source with a slot stays regardless). */
 export function sourceRetentionMs(kind: string): number {
   return kind === 'Process' ? PROCESS_RETENTION_MS : SOURCE_RETENTION_MS;
@@ -33,14 +27,18 @@ export interface SourceEntry {
 /**
  * The sources of the Sources list: every workload data has named, with when its data last
  * came and the CPU time it used (cpu.ts), kept for its retention (`sourceRetentionMs`) and at
- * most MAX_SOURCES of them. A source with a profiling slot is always kept: `hasSlot` tells
- * which keys have one (the registry holds no slots itself).
+ * most `maxSources()` of them (the store's limit: with the CPU ring of each, CPU_RING_BUCKETS
+ * numbers, it bounds the memory the list takes). A source with a profiling slot is always kept:
+ * `hasSlot` tells which keys have one (the registry holds no slots itself).
  */
 export class SourceRegistry {
   /** Every source seen, in last-seen order (the least recently seen first). */
   private readonly sources = new Map<string, SourceEntry>();
 
-  constructor(private readonly hasSlot: (key: string) => boolean) {}
+  constructor(
+    private readonly hasSlot: (key: string) => boolean,
+    private readonly maxSources: () => number,
+  ) {}
 
   get(key: string): SourceEntry | undefined {
     return this.sources.get(key);
@@ -97,23 +95,23 @@ export class SourceRegistry {
     return keys;
   }
 
-  /** A new source, last seen `now`; past MAX_SOURCES the longest unseen without a slot goes. */
+  /** A new source, last seen `now`; past `maxSources()` the longest unseen without a slot goes. */
   private add(workload: WorkloadId, now: number): SourceEntry {
     const src: SourceEntry = { workload, lastSeenAt: now, cpu: new CpuRing() };
     this.sources.set(workload.key, src);
-    while (this.sources.size > MAX_SOURCES) {
-      // The first keys are the longest unseen: only sources with slots are passed over.
-      let oldest: string | undefined;
-      for (const k of this.sources.keys()) {
-        if (!this.hasSlot(k)) {
-          oldest = k;
-          break;
-        }
-      }
-      if (oldest === undefined) break;
-      this.sources.delete(oldest);
-    }
+    this.trim();
     return src;
+  }
+
+  /** Removes the longest unseen sources without a slot until at most `maxSources()` are left. */
+  trim(): void {
+    const max = this.maxSources();
+    if (this.sources.size <= max) return;
+    // The first keys are the longest unseen: only sources with slots are passed over.
+    for (const k of this.sources.keys()) {
+      if (this.sources.size <= max) break;
+      if (!this.hasSlot(k)) this.sources.delete(k);
+    }
   }
 
   /** Whether a source is still listed at `now` (see `sourceRetentionMs`). */

@@ -45,8 +45,11 @@ export class StoreError extends Error {
  */
 export class ProfileStore implements ProfilesConsumer {
   private readonly slots = new Map<string, Slot>();
-  /** Every source seen; those with a slot are kept past their retention and the MAX_SOURCES trim. */
-  private readonly sources = new SourceRegistry((key) => this.slots.has(key));
+  /** Every source seen; those with a slot are kept past their retention and the maxSources trim. */
+  private readonly sources = new SourceRegistry(
+    (key) => this.slots.has(key),
+    () => this.limitsValue.maxSources,
+  );
   private readonly events = new EventEmitter();
   /** Hears when the set of slots changes (see `subscription`). */
   private readonly slotSetEvents = new EventEmitter();
@@ -189,7 +192,7 @@ export class ProfileStore implements ProfilesConsumer {
     return swept;
   }
 
-  /** Changes limits at run time; fewer slots or bytes prune at once (LRU first, oldest chunks first). */
+  /** Changes limits at run time; fewer slots, bytes or sources prune at once (LRU first, oldest chunks first, longest unseen first). */
   setLimits(partial: Partial<StoreLimits>): StoreLimits {
     const parsed = partialLimitsSchema.safeParse(partial);
     if (!parsed.success) {
@@ -204,6 +207,7 @@ export class ProfileStore implements ProfilesConsumer {
       this.counters.dropped.byteCapChunks += dropped;
       if (dropped > 0) this.emit(slot.key);
     }
+    this.sources.trim();
     if (this.timer && before !== this.limitsValue.cleanupIntervalSeconds) this.start();
     return this.limits;
   }

@@ -160,7 +160,8 @@ Kubernetes-only keys (resources, service, ...) are left out: the config file rej
   "maxSlots" ($p.ui.maxSlots | int64)
   "slotTtlSeconds" ($p.ui.slotTtlSeconds | int64)
   "slotMaxBytes" ($p.ui.slotMaxBytes | int64)
-  "cleanupIntervalSeconds" ($p.ui.cleanupIntervalSeconds | int64) -}}
+  "cleanupIntervalSeconds" ($p.ui.cleanupIntervalSeconds | int64)
+  "maxSources" ($p.ui.maxSources | int64) -}}
 {{- $config := dict
   "profiling" (dict "enabled" true "exporter" $exporter "node" $node "gateway" $gateway "ui" $ui)
   "destinations" (default (list) .Values.destinations) -}}

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ import { exportMethod } from '../src/pipeline/otlp-grpc.js';
 import type { ReceiverAddresses } from '../src/pipeline/receiver/receiver.js';
 import { requestStats } from '../src/pipeline/request-stats.js';
 import { makeFleetRequest } from '../test/helpers/gen.js';
+import { collectorBinary, startCollector } from '../test/helpers/peers.js';
+import type { TestContext } from 'node:test';
 import { cpuMedians, fmt, quantile, table } from './measure.js';
 
 /**
@@ -33,11 +35,14 @@ import { cpuMedians, fmt, quantile, table } from './measure.js';
  * - RSS of the gateway process after each transport × gzip run, and its CPU time per request
  *   (the truest figure on a busy machine: it does not depend on what else gets the cores).
  * `GATEWAY_BENCH_SECONDS` sets each measured phase (default 1 s); `GATEWAY_BENCH_NODE_FLAGS` are node's
- * flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). Figures only.
+ * flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); `GATEWAY_BENCH_ONLY=relays`
+ * runs only the comparison of relays (`relaysCompared`). Figures only.
  */
 
 const SECONDS = Number(process.env.GATEWAY_BENCH_SECONDS ?? 1);
 const CONCURRENCY = [1, 8, 64];
+/** `GATEWAY_BENCH_ONLY=relays`: only the relays compared (our gateway, the Collector, bare Node.js). */
+const RELAYS_ONLY = process.env.GATEWAY_BENCH_ONLY === 'relays';
 const MARK = 'seq-00000000';
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const gzipAsync = promisify(gzip);
@@ -120,7 +125,7 @@ function target(addrs: ReceiverAddresses, transport: TransportName): string {
 
 /** One client per run: HTTP/1.1 keep-alive with a socket per sender, or one gRPC channel. */
 interface Client {
-  /** Sends; resolves with rejected_profiles from the answer. */
+  /** Sends; resolves with rejected_profiles from the answer, or REFUSED when the gateway's queues were full. */
   send(body: Buffer): Promise<number>;
   close(): void;
 }
@@ -138,6 +143,7 @@ function httpClient(base: string, concurrency: number, gzipped: boolean): Client
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
+            if (res.statusCode === 503) return resolve(REFUSED);
             if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
             resolve(Number(decodeResponse(Buffer.concat(chunks), 'protobuf').partialSuccess?.rejectedProfiles ?? 0n));
           });
@@ -160,7 +166,11 @@ function grpcClient(addr: string, gzipped: boolean): Client {
     send: (body) =>
       new Promise((resolve, reject) =>
         client.makeUnaryRequest(exportMethod.path, exportMethod.requestSerialize, exportMethod.responseDeserialize, body, (err, res) =>
-          err ? reject(err) : resolve(Number(decodeResponse(res!, 'protobuf').partialSuccess?.rejectedProfiles ?? 0n)),
+          err?.code === grpc.status.UNAVAILABLE
+            ? resolve(REFUSED)
+            : err
+              ? reject(err)
+              : resolve(Number(decodeResponse(res!, 'protobuf').partialSuccess?.rejectedProfiles ?? 0n)),
         ),
       ),
     close: () => client.close(),
@@ -173,10 +183,15 @@ interface RunResult {
   ack: number[];
   delivery: number[];
   rejected: number;
+  /** Requests the gateway refused because its queues were full (not counted in `requests`). */
+  refused: number;
   undelivered: number;
 }
 
 let nextSeq = 0;
+
+/** What `Client.send` answers for a request the gateway refused (its queues full). */
+const REFUSED = -1;
 
 /** `concurrency` senders for SECONDS against `addr`; then waits until every sink has every request. */
 async function drive(opts: {
@@ -209,6 +224,7 @@ async function drive(opts: {
   const client = opts.transport === 'grpc' ? grpcClient(opts.addr, opts.gzip) : httpClient(opts.addr, opts.concurrency, opts.gzip);
   const ack: number[] = [];
   let rejected = 0;
+  let refused = 0;
   const started = performance.now();
   const end = started + opts.seconds * 1000;
   await Promise.all(
@@ -218,7 +234,16 @@ async function drive(opts: {
         const body = withSeq(opts.base, opts.markAt, seq);
         const t0 = performance.now();
         sentAt.set(seq, t0);
-        rejected += await client.send(body);
+        const answer = await client.send(body);
+        if (answer === REFUSED) {
+          // Refused: the gateway's queues are full. A node would retry later; this sender
+          // backs off as briefly as the exporter's first retry and sends a new request.
+          sentAt.delete(seq);
+          refused++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        rejected += answer;
         ack.push(performance.now() - t0);
       }
     }),
@@ -230,7 +255,7 @@ async function drive(opts: {
   for (const s of opts.sinks) s.onArrive = () => {};
   ack.sort((a, b) => a - b);
   delivery.sort((a, b) => a - b);
-  return { requests, seconds: (Math.max(lastArrival, started) - started) / 1000, ack, delivery, rejected, undelivered: requests - delivered };
+  return { requests, seconds: (Math.max(lastArrival, started) - started) / 1000, ack, delivery, rejected, refused, undelivered: requests - delivered };
 }
 
 /**
@@ -250,7 +275,7 @@ interface WorkerConfig {
   sinks: string[];
 }
 
-async function startGatewayWorker(config: WorkerConfig): Promise<GatewayWorker> {
+async function startGatewayWorker(config: WorkerConfig, mode = '--gateway-worker'): Promise<GatewayWorker> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -258,7 +283,7 @@ async function startGatewayWorker(config: WorkerConfig): Promise<GatewayWorker> 
       '--import',
       'tsx',
       fileURLToPath(import.meta.url),
-      '--gateway-worker',
+      mode,
       JSON.stringify(config),
     ],
     {
@@ -315,6 +340,116 @@ async function runGatewayWorker(config: WorkerConfig): Promise<void> {
   process.send!(addrs);
 }
 
+/**
+ * The least a Node.js relay can do, for the "relays compared" baseline: node:http in, each
+ * body posted as received to both sinks over keep-alive node:http (4 sockets each, as our
+ * exporters have), answered once both took it. No reading, no validation, no queue.
+ */
+async function runRelayWorker(config: WorkerConfig): Promise<void> {
+  const agents = config.sinks.map(() => new http.Agent({ keepAlive: true, maxSockets: 4 }));
+  const post = (sink: string, agent: http.Agent, body: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        new URL('/v1development/profiles', sink),
+        { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.byteLength } },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      void Promise.all(config.sinks.map((sink, i) => post(sink, agents[i], body))).then(
+        () => res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end(),
+        () => res.writeHead(503).end(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.on('message', (msg) => {
+    if (msg === 'rss') {
+      const cpu = process.cpuUsage();
+      process.send!({ rss: process.memoryUsage().rss / 2 ** 20, maxRss: process.resourceUsage().maxRSS / 1024, cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+    if (msg === 'stop') process.exit(0);
+  });
+  process.send!({ http: { host: '127.0.0.1', port: (server.address() as AddressInfo).port } } satisfies ReceiverAddresses);
+}
+
+/** CPU time (user + system) a process has used so far, from /proc. */
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line (11 and 12 after the name), in clock ticks.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** sysconf(_SC_CLK_TCK) on Linux. */
+const CLOCK_TICKS = 100;
+
+/**
+ * The same senders and sinks through three relays, one after another, OTLP/HTTP without gzip:
+ * our gateway, the real OpenTelemetry Collector (OTLP receiver → two otlphttp exporters; the
+ * baseline the issue names) and a bare Node.js relay (what node:http alone costs). CPU time
+ * per request of each relay's process.
+ */
+async function relaysCompared(sinks: Sink[], base: Buffer, markAt: number): Promise<void> {
+  const common = { transport: 'http' as const, gzip: false, base, markAt, sinks };
+  const rows: (string | number)[][] = [];
+  const measureRelay = async (name: string, addr: string, cpuMs: () => Promise<number>): Promise<number> => {
+    await drive({ ...common, addr, concurrency: 8, seconds: 0.4 });
+    const c0 = await cpuMs();
+    const run = await drive({ ...common, addr, concurrency: 8, seconds: SECONDS });
+    const per = ((await cpuMs()) - c0) / run.requests;
+    rows.push([name, run.requests / run.seconds, run.requests, per, `${run.refused}/${run.rejected}/${run.undelivered}`]);
+    return per;
+  };
+  const sinkUrls = sinks.map((s) => target(s.addrs, 'http'));
+  const ours = await startGatewayWorker({ transport: 'http', gzip: false, sinks: sinkUrls });
+  let oursMs: number;
+  try {
+    oursMs = await measureRelay('Pilotlight gateway', target(ours.addrs, 'http'), async () => (await ours.rss()).cpuMs);
+  } finally {
+    await ours.stop();
+  }
+  let collectorMs: number | undefined;
+  const collector = collectorBinary();
+  if (collector.path) {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    const t = { after: (fn: () => Promise<void> | void) => cleanups.push(fn) } as unknown as TestContext;
+    try {
+      const exporters = Object.fromEntries(
+        sinkUrls.map((url, i) => [`otlphttp/${sinks[i].name}`, { endpoint: url, compression: 'none', encoding: 'proto', sending_queue: { num_consumers: 4 } }]),
+      );
+      const peer = await startCollector(t, collector.path, exporters);
+      const pid = peer.child.pid!;
+      collectorMs = await measureRelay('OpenTelemetry Collector (otlp → 2 × otlphttp)', `http://127.0.0.1:${peer.ports.http}`, async () => procCpuMs(pid));
+    } finally {
+      for (const c of cleanups.reverse()) await c();
+    }
+  } else {
+    console.log(`relays compared: no Collector (${collector.why})`);
+  }
+  const relay = await startGatewayWorker({ transport: 'http', gzip: false, sinks: sinkUrls }, '--relay-worker');
+  let relayMs: number;
+  try {
+    relayMs = await measureRelay('bare Node.js relay (node:http in and out, no parsing)', target(relay.addrs, 'http'), async () => (await relay.rss()).cpuMs);
+  } finally {
+    await relay.stop();
+  }
+  console.log(table(['relays compared (HTTP, no gzip, 8 senders)', 'req/s', 'requests', 'CPU ms/request', 'refused/dropped/lost'], rows));
+  console.log(
+    `our gateway's CPU per request: ${(oursMs / relayMs).toFixed(2)}× the bare Node.js relay's` +
+      (collectorMs === undefined ? '' : `, ${(oursMs / collectorMs).toFixed(2)}× the Collector's`),
+  );
+}
+
 export async function main(): Promise<void> {
   const { bytes, markAt, request } = baseRequest();
   const stats = requestStats(request);
@@ -327,7 +462,7 @@ export async function main(): Promise<void> {
   const rows: (string | number)[][] = [];
   const rssRows: (string | number)[][] = [];
   try {
-    for (const transport of ['http', 'grpc'] as const) {
+    for (const transport of RELAYS_ONLY ? [] : (['http', 'grpc'] as const)) {
       for (const gz of [false, true]) {
         const gw = await startGatewayWorker({ transport, gzip: gz, sinks: sinks.map((s) => target(s.addrs, transport)) });
         try {
@@ -354,7 +489,7 @@ export async function main(): Promise<void> {
               quantile(run.delivery, 0.99),
               quantile(run.delivery, 0.5) - quantile(base.delivery, 0.5),
               quantile(run.delivery, 0.99) - quantile(base.delivery, 0.99),
-              `${run.rejected}/${run.undelivered}`,
+              `${run.refused}/${run.rejected}/${run.undelivered}`,
             ]);
           }
           const { rss, maxRss, cpuMs } = await gw.rss();
@@ -364,6 +499,7 @@ export async function main(): Promise<void> {
         }
       }
     }
+    await relaysCompared(sinks, bytes, markAt);
   } finally {
     for (const s of sinks) await s.stop();
   }
@@ -382,13 +518,13 @@ export async function main(): Promise<void> {
         'gw p99',
         'added p50',
         'added p99',
-        'dropped/lost',
+        'refused/dropped/lost',
       ],
       rows,
     ),
   );
   console.log(
-    'latencies in ms; direct/gw p50/p99 = send → arrival at the "ui" sink; dropped = profiles the gateway reported as rejected; lost = never arrived at both sinks',
+    'latencies in ms; direct/gw p50/p99 = send → arrival at the "ui" sink; refused = requests answered 503 / UNAVAILABLE (queues full; the sender backs off 50 ms); dropped = profiles the gateway reported as rejected; lost = accepted but never arrived at both sinks',
   );
   console.log(table(['gateway process', 'RSS MiB', 'peak MiB', 'requests', 'CPU ms/request'], rssRows));
   // Baselines for the CPU per request, same run, in this process on the same body: the
@@ -421,6 +557,8 @@ export async function main(): Promise<void> {
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
   const i = process.argv.indexOf('--gateway-worker');
+  const relay = process.argv.indexOf('--relay-worker');
   if (i >= 0) await runGatewayWorker(JSON.parse(process.argv[i + 1]) as WorkerConfig);
+  else if (relay >= 0) await runRelayWorker(JSON.parse(process.argv[relay + 1]) as WorkerConfig);
   else await main();
 }

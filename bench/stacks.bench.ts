@@ -265,7 +265,7 @@ export async function main(argv = process.argv.slice(2)): Promise<BenchResult> {
       ebpf.sampler = ebpfSampler;
       ebpf.statsLine = () => {
         const s = ebpfSampler.stats();
-        return `samples ${s.samples}, leafCallers - (the profiler unwinds from .eh_frame), invalidFrames ${s.symbolizer.invalidFrames}, unnamedFrames ${s.symbolizer.unnamedFrames}, requests ${s.received} (${s.refused} refused), restarts ${s.profiler.restarts}`;
+        return `samples ${s.samples}, Go callers found skipped under a frameless leaf ${s.symbolizer.skippedCallers}, invalidFrames ${s.symbolizer.invalidFrames}, unnamedFrames ${s.symbolizer.unnamedFrames}, requests ${s.received} (${s.refused} refused), restarts ${s.profiler.restarts}`;
       };
     } else {
       ebpf.why = found.why;

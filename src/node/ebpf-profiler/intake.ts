@@ -38,6 +38,8 @@ export interface IntakeOptions {
 
 /** Interned frames (kernel, interpreted, native as sent) kept at most; then the table starts over. */
 const MAX_INTERNED = 100_000;
+/** The `profile.frame.type` the profiler gives Go code (named by it from `.gopclntab`). */
+const GO_FRAME = 'go';
 /** A process's maps are read again for an unknown mapping at most this often (in requests). */
 const MAPS_REFRESH_EVERY = 10;
 
@@ -180,7 +182,42 @@ export class ProfilerIntake {
       }
       frames.push(frame);
     }
+    if (d.stackLen.a[index] >= 2 && frames.length >= 2 && frames[0].kind === GO_FRAME && frames[1].kind === GO_FRAME) {
+      const skipped = this.skippedGoCaller(pid, d, d.stackLocs.a[s0], d.stackLocs.a[s0 + 1]);
+      if (skipped) frames.splice(1, 0, skipped);
+    }
     return frames;
+  }
+
+  /**
+   * The profiler unwinds Go code by frame pointers (on x86-64 its .gopclntab stack deltas cover
+   * only assembly), so a Go leaf small enough to set up no frame of its own hides its caller:
+   * the walk goes from the leaf to its caller's caller. The symbolizer finds the skipped caller
+   * in the code (Symbolizer.skippedCaller); it is named as the profiler names Go frames, without
+   * a line. `leaf` and `next` are the stack's first two locations; the profiler gives a return
+   * address minus one for every frame but the leaf.
+   */
+  private skippedGoCaller(pid: number, d: WireDictionary, leaf: number, next: number): SymFrame | undefined {
+    const leafAt = this.runtimeAddress(pid, d, leaf);
+    const nextAt = this.runtimeAddress(pid, d, next);
+    if (leafAt === undefined || nextAt === undefined) return undefined;
+    const f = this.o.symbolizer.skippedCaller(pid, leafAt, nextAt + 1);
+    if (!f?.name) return undefined;
+    const binary = d.str(d.mapFilename.a[d.locMapping.a[leaf]]) ?? '';
+    return this.intern(`g\0${binary}\0${f.name}`, () => ({ name: f.name!, kind: GO_FRAME, ...(binary ? { binary } : {}) }));
+  }
+
+  /** A location's address in the process (its mapping found in the process's maps), or undefined. */
+  private runtimeAddress(pid: number, d: WireDictionary, loc: number): number | undefined {
+    const mapping = d.locMapping.a[loc];
+    if (!(mapping > 0 && mapping < d.mappingCount)) return undefined;
+    const file = d.str(d.mapFilename.a[mapping]) ?? '';
+    if (file === '') return undefined;
+    const start = Number(d.mapStart[mapping]);
+    const m = this.mapping(this.proc(pid), pid, file, Number(d.mapOffset[mapping]));
+    if (!m) return undefined;
+    const at = m.start + (Number(toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false)) - start);
+    return at >= m.start && at < m.end ? at : undefined;
   }
 
   private frame(pid: number, d: WireDictionary, loc: number): SymFrame {

@@ -18,7 +18,14 @@ test('readElf finds function symbols, the build id and maps file offsets to addr
   assert.equal(elf.buildId, 'deadbeefcafe');
   const inner = nmAddress(bin, 'pl_burn_inner');
   const outer = nmAddress(bin, 'pl_burn_outer');
-  assert.deepEqual(elf.lookup(inner), { name: 'pl_burn_inner', start: inner });
+  const size = parseInt(
+    execFileSync('nm', ['-S', bin], { encoding: 'utf8' })
+      .split('\n')
+      .find((l) => l.endsWith(' pl_burn_inner'))!
+      .split(' ')[1],
+    16,
+  );
+  assert.deepEqual(elf.lookup(inner), { name: 'pl_burn_inner', start: inner, end: inner + size });
   assert.equal(elf.lookup(inner + 5)?.name, 'pl_burn_inner');
   assert.equal(elf.lookup(outer + 20)?.name, 'pl_burn_outer');
   assert.equal(elf.lookup(nmAddress(bin, 'main') + 1)?.name, 'main');

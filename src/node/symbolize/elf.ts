@@ -143,11 +143,11 @@ export class ElfSymbols {
   }
 
   /** The function containing a virtual address. */
-  lookup(vaddr: number): { name: string; start: number } | undefined {
+  lookup(vaddr: number): { name: string; start: number; end: number } | undefined {
     const found = lastAtOrBelow(this.starts, vaddr);
     // Symbols may nest (aliases, local labels); look back a little for one that covers vaddr.
     for (let i = found; i >= 0 && i > found - 8; i--) {
-      if (vaddr < this.ends[i]) return { name: this.name(i), start: this.starts[i] };
+      if (vaddr < this.ends[i]) return { name: this.name(i), start: this.starts[i], end: this.ends[i] };
     }
     return undefined;
   }

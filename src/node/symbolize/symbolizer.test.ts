@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildCBurner, hasGcc } from '../../../test/burners/build.js';
+import { buildCBurner, buildCLeafBurner, hasGcc } from '../../../test/burners/build.js';
 import { readElf } from './elf.js';
 import { Symbolizer } from './symbolizer.js';
 
@@ -102,4 +102,45 @@ test('return addresses in no executable mapping are left out of the stack and co
   assert.equal(orphan.length, 1);
   assert.equal(orphan[0].address, 0x1000n);
   assert.equal(sym.stats().invalidFrames, 2);
+});
+
+test("skippedCaller: the caller a frame-pointer walk passed over under a frameless leaf, found from the process's code", async (t) => {
+  if (!hasGcc()) return t.skip('gcc is not installed');
+  const bin = buildCLeafBurner();
+  const child = spawn(bin, ['600'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 200));
+  const pid = child.pid!;
+  const vaddr = (name: string): number => {
+    const line = execFileSync('nm', [bin], { encoding: 'utf8' })
+      .split('\n')
+      .find((l) => l.endsWith(` ${name}`))!;
+    return parseInt(line.split(' ')[0], 16);
+  };
+  const [hot, middle, outer] = [vaddr('pl_leaf_hot'), vaddr('pl_leaf_middle'), vaddr('pl_leaf_outer')];
+  // The binary is position-independent: its first mapping (file offset 0) is at its load base.
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+  const first = maps.find((l) => l.endsWith(bin) && l.split(/\s+/)[2] === '00000000')!;
+  const base = parseInt(first.split('-')[0], 16);
+  // The return address after the direct call (e8 rel32) from `from` to `to`, in the file's code.
+  const elf = readElf(bin)!;
+  const code = readFileSync(bin);
+  const returnAfterCall = (from: number, to: number): number => {
+    const seg = elf.segments.find((s) => from >= s.vaddr && from < s.vaddr + s.filesz)!;
+    for (let v = from; v < from + 256; v++) {
+      const at = v - seg.vaddr + seg.offset;
+      if (code[at] === 0xe8 && v + 5 + code.readInt32LE(at + 1) === to) return v + 5;
+    }
+    throw new Error(`no call from ${from.toString(16)} to ${to.toString(16)}`);
+  };
+  const intoOuter = base + returnAfterCall(outer, middle);
+  const intoMiddle = base + returnAfterCall(middle, hot);
+  const sym = new Symbolizer();
+  sym.beginFlush();
+  const leaf = base + hot + 4;
+  assert.equal(sym.skippedCaller(pid, leaf, intoOuter)?.name, 'pl_leaf_middle', 'the walk went from the leaf into outer: middle was skipped');
+  assert.equal(sym.skippedCaller(pid, leaf, intoMiddle), undefined, 'the walk went from the leaf into its own caller: nothing skipped');
+  assert.equal(sym.skippedCaller(pid, leaf, base + outer + 1), undefined, 'no call before that address');
+  assert.equal(sym.skippedCaller(pid, base + middle + 2, intoOuter), undefined, 'outer calls middle itself: nothing skipped');
+  assert.equal(sym.stats().skippedCallers, 1);
 });

@@ -33,6 +33,8 @@ interface ProcState {
   perfMapGeneration: number;
   /** Return address → the target of the direct call before it, or -1 (see leafCaller). Cleared when maps are re-read. */
   callTargets: Map<number, number>;
+  /** `ret,leaf` → the caller skipped between them, or null (see skippedCaller). */
+  skippedCallers: Map<string, SymFrame | null>;
   /** `profile.frame.type` for unnamed code in anonymous memory (the runtime's JIT). */
   runtimeKind: string;
   lastSeen: number;
@@ -56,6 +58,8 @@ export interface SymbolizerStats {
   leafCallers: number;
   /** Words read at a leaf's stack pointer that were no call into the leaf's function (stale slots). */
   leafCallersRejected: number;
+  /** Callers found skipped under a frameless leaf by another sampler's walk (see skippedCaller), each once per process. */
+  skippedCallers: number;
 }
 
 /** Caps per-process memory for programs with huge amounts of distinct hot code. */
@@ -99,6 +103,7 @@ export class Symbolizer {
   private invalid = 0;
   private leafCallers = 0;
   private leafCallersRejected = 0;
+  private skippedCallers = 0;
 
   constructor(
     private readonly procRoot = '/proc',
@@ -118,6 +123,7 @@ export class Symbolizer {
       invalidFrames: this.invalid,
       debugFiles: this.elfs.debugFiles,
       leafCallers: this.leafCallers,
+      skippedCallers: this.skippedCallers,
       leafCallersRejected: this.leafCallersRejected,
     };
   }
@@ -180,12 +186,7 @@ export class Symbolizer {
     if (!p || !leaf.startsWith('0x') || !ret.startsWith('0x') || leaf.length > 15 || ret.length > 15) return undefined;
     const leafAddr = parseInt(leaf, 16);
     const retAddr = parseInt(ret, 16);
-    let target = p.callTargets.get(retAddr);
-    if (target === undefined) {
-      target = directCallTarget(this.procRoot, pid, retAddr);
-      if (p.callTargets.size >= MAX_FRAMES_PER_PROCESS) p.callTargets.clear();
-      p.callTargets.set(retAddr, target);
-    }
+    const target = this.callTarget(pid, p, retAddr);
     const start = target < 0 ? undefined : this.functionStart(pid, p, leafAddr);
     if (start === undefined || start !== target) {
       this.leafCallersRejected++;
@@ -195,6 +196,64 @@ export class Symbolizer {
     if (frame === INVALID_FRAME) return undefined;
     this.leafCallers++;
     return frame;
+  }
+
+  /**
+   * The caller a frame-pointer walk skipped under a leaf that sets up no frame of its own (Go's
+   * small leaf functions on x86-64; any leaf sampled before its prologue has run): `rbp` still
+   * points at the caller's frame, so the walk's next return address `ret` is the one into the
+   * caller's caller. Found from the code: the instruction before `ret` is a direct call to a
+   * function other than the leaf's (`leaf` is an address in the leaf), and that function makes
+   * a direct call to the leaf's start. Its frame at that call, else undefined (nothing skipped,
+   * an indirect call, or code whose function bounds are not known). Addresses are the
+   * process's; each pair is worked out once.
+   */
+  skippedCaller(pid: number, leaf: number, ret: number): SymFrame | undefined {
+    const p = this.proc(pid);
+    const key = `${ret},${leaf}`;
+    const known = p.skippedCallers.get(key);
+    if (known !== undefined) return known ?? undefined;
+    let frame: SymFrame | undefined;
+    const target = this.callTarget(pid, p, ret);
+    const leafStart = target < 0 ? undefined : this.functionStart(pid, p, leaf);
+    if (leafStart !== undefined && leafStart !== target) {
+      const caller = this.functionRange(pid, p, target);
+      const site = caller && caller.start === target ? directCallSite(this.procRoot, pid, caller.start, caller.end, leafStart) : -1;
+      if (site >= 0) {
+        const f = this.userFrame(pid, p, `0x${(site - 1).toString(16)}`);
+        if (f !== INVALID_FRAME) {
+          frame = f;
+          this.skippedCallers++;
+        }
+      }
+    }
+    if (p.skippedCallers.size >= MAX_FRAMES_PER_PROCESS) p.skippedCallers.clear();
+    p.skippedCallers.set(key, frame ?? null);
+    return frame;
+  }
+
+  /** The target of the direct call before return address `ret`, or -1; cached per process. */
+  private callTarget(pid: number, p: ProcState, ret: number): number {
+    let target = p.callTargets.get(ret);
+    if (target === undefined) {
+      target = directCallTarget(this.procRoot, pid, ret);
+      if (p.callTargets.size >= MAX_FRAMES_PER_PROCESS) p.callTargets.clear();
+      p.callTargets.set(ret, target);
+    }
+    return target;
+  }
+
+  /** The bounds of the named function holding `addr`, in the process's address space; undefined when unknown. */
+  private functionRange(pid: number, p: ProcState, addr: number): { start: number; end: number } | undefined {
+    const m = findMapping(p.maps, addr);
+    if (!m || !isFileBacked(m)) return undefined;
+    const offset = addr - m.start + m.offset;
+    const elf = this.elfs.get(pid, m, this.procRoot);
+    const segment = elf?.segmentOfOffset(offset);
+    if (!elf || !segment) return undefined;
+    const vaddr = offset - segment.offset + segment.vaddr;
+    const sym = elf.lookup(vaddr);
+    return sym && { start: addr - (vaddr - sym.start), end: addr + (sym.end - vaddr) };
   }
 
   /** Where the function holding `addr` starts, in the process's address space; undefined when unknown. */
@@ -253,6 +312,7 @@ export class Symbolizer {
         startTime: processStartTime(this.procRoot, pid),
         frames: new Map(),
         callTargets: new Map(),
+        skippedCallers: new Map(),
         perfMap: undefined,
         perfMapPath: perfMapPathOf(this.procRoot, pid),
         perfMapGeneration: -1,
@@ -283,6 +343,7 @@ export class Symbolizer {
     p.maps = parseMaps(text);
     p.frames.clear();
     p.callTargets.clear();
+    p.skippedCallers.clear();
     p.version = ++this.versions;
     return true;
   }
@@ -473,6 +534,37 @@ function directCallTarget(procRoot: string, pid: number, ret: number): number {
     const b = Buffer.alloc(5);
     if (readSync(fd, b, 0, 5, ret - 5) !== 5 || b[0] !== 0xe8) return -1;
     return ret + b.readInt32LE(1);
+  } catch {
+    return -1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Most bytes of a function searched for a call (see directCallSite). */
+const MAX_CALLER_BYTES = 64 * 1024;
+
+/**
+ * The return address of the first direct call (`e8` rel32) to `target` in the process's code
+ * `[from, to)`, or -1. A byte that only looks like the start of such a call can match too; the
+ * callers check the rest (the call before the walk's return address leads here).
+ */
+function directCallSite(procRoot: string, pid: number, from: number, to: number, target: number): number {
+  const len = Math.min(to - from, MAX_CALLER_BYTES);
+  if (len < 5) return -1;
+  let fd: number;
+  try {
+    fd = openSync(`${procRoot}/${pid}/mem`, 'r');
+  } catch {
+    return -1;
+  }
+  try {
+    const b = Buffer.alloc(len);
+    const n = readSync(fd, b, 0, len, from);
+    for (let i = 0; i + 5 <= n; i++) {
+      if (b[i] === 0xe8 && from + i + 5 + b.readInt32LE(i + 1) === target) return from + i + 5;
+    }
+    return -1;
   } catch {
     return -1;
   } finally {

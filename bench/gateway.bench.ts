@@ -402,23 +402,28 @@ const CLOCK_TICKS = 100;
 async function relaysCompared(sinks: Sink[], base: Buffer, markAt: number): Promise<void> {
   const common = { transport: 'http' as const, gzip: false, base, markAt, sinks };
   const rows: (string | number)[][] = [];
-  const measureRelay = async (name: string, addr: string, cpuMs: () => Promise<number>): Promise<number> => {
+  /** CPU ms per request of the relay at each of RELAY_SENDERS. */
+  const measureRelay = async (name: string, addr: string, cpuMs: () => Promise<number>): Promise<number[]> => {
     await drive({ ...common, addr, concurrency: 8, seconds: 0.4 });
-    const c0 = await cpuMs();
-    const run = await drive({ ...common, addr, concurrency: 8, seconds: SECONDS });
-    const per = ((await cpuMs()) - c0) / run.requests;
-    rows.push([name, run.requests / run.seconds, run.requests, per, `${run.refused}/${run.rejected}/${run.undelivered}`]);
-    return per;
+    const out: number[] = [];
+    for (const concurrency of RELAY_SENDERS) {
+      const c0 = await cpuMs();
+      const run = await drive({ ...common, addr, concurrency, seconds: SECONDS });
+      const per = ((await cpuMs()) - c0) / run.requests;
+      rows.push([`${name} ×${concurrency}`, run.requests / run.seconds, run.requests, per, `${run.refused}/${run.rejected}/${run.undelivered}`]);
+      out.push(per);
+    }
+    return out;
   };
   const sinkUrls = sinks.map((s) => target(s.addrs, 'http'));
   const ours = await startGatewayWorker({ transport: 'http', gzip: false, sinks: sinkUrls });
-  let oursMs: number;
+  let oursMs: number[];
   try {
     oursMs = await measureRelay('Pilotlight gateway', target(ours.addrs, 'http'), async () => (await ours.rss()).cpuMs);
   } finally {
     await ours.stop();
   }
-  let collectorMs: number | undefined;
+  let collectorMs: number[] | undefined;
   const collector = collectorBinary();
   if (collector.path) {
     const cleanups: (() => Promise<void> | void)[] = [];
@@ -437,18 +442,23 @@ async function relaysCompared(sinks: Sink[], base: Buffer, markAt: number): Prom
     console.log(`relays compared: no Collector (${collector.why})`);
   }
   const relay = await startGatewayWorker({ transport: 'http', gzip: false, sinks: sinkUrls }, '--relay-worker');
-  let relayMs: number;
+  let relayMs: number[];
   try {
     relayMs = await measureRelay('bare Node.js relay (node:http in and out, no parsing)', target(relay.addrs, 'http'), async () => (await relay.rss()).cpuMs);
   } finally {
     await relay.stop();
   }
-  console.log(table(['relays compared (HTTP, no gzip, 8 senders)', 'req/s', 'requests', 'CPU ms/request', 'refused/dropped/lost'], rows));
-  console.log(
-    `our gateway's CPU per request: ${(oursMs / relayMs).toFixed(2)}× the bare Node.js relay's` +
-      (collectorMs === undefined ? '' : `, ${(oursMs / collectorMs).toFixed(2)}× the Collector's`),
+  console.log(table(['relays compared (HTTP, no gzip, ×senders)', 'req/s', 'requests', 'CPU ms/request', 'refused/dropped/lost'], rows));
+  RELAY_SENDERS.forEach((n, k) =>
+    console.log(
+      `×${n}: our gateway's CPU per request is ${(oursMs[k] / relayMs[k]).toFixed(2)}× the bare Node.js relay's` +
+        (collectorMs === undefined ? '' : ` and ${(oursMs[k] / collectorMs[k]).toFixed(2)}× the Collector's`),
+    ),
   );
 }
+
+/** The senders of each relay run in `relaysCompared`. */
+const RELAY_SENDERS = [1, 8];
 
 export async function main(): Promise<void> {
   const { bytes, markAt, request } = baseRequest();

@@ -1,6 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
 /**
  * Timing helpers for benchmarks. Figures only: nothing here passes or fails on time, because a
  * shared 2-core machine makes any threshold flaky; the README records what the figures were.
@@ -20,14 +17,20 @@ export interface MeasureOptions {
   runs?: number;
 }
 
-/** Times `fn` (ms) after warm-up; a GC between runs keeps one run's garbage out of the next. */
+/**
+ * Times `fn` (ms) after warm-up. Runs follow one another as requests do in a busy process, each
+ * paying for the garbage collection its predecessors' garbage causes. No GC is forced between
+ * runs: when no instance of a per-call class is alive at two full GCs in a row (V8's
+ * --retain-maps-for-n-gc), V8 drops the class's hidden class and the optimised code built for
+ * it, so forced GCs would time freshly deoptimised code, which a process under steady load
+ * rarely runs.
+ */
 export function measure(fn: () => unknown, opts: MeasureOptions = {}): Timing {
   const warmup = opts.warmup ?? 3;
   const runs = opts.runs ?? 15;
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    collectGarbage();
     const t0 = performance.now();
     fn();
     times.push(performance.now() - t0);
@@ -41,11 +44,6 @@ export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
-
-// `npm run bench` runs node without --expose-gc; turning the flag on at run time and fetching
-// `gc` from a fresh context gives the same function.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;

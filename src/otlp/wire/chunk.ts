@@ -250,8 +250,8 @@ export class WireChunker {
  * The chunk writer. There is one for the process, kept for its life with its working state:
  * the marks of each dictionary table and the output buffer. A chunk is cut synchronously from
  * start to end, so requests take turns with it. Keeping it also keeps V8's optimised code for
- * it: code built for objects whose hidden class has died (as a per-request chunker's, tables' and
- * writer's did between requests) is thrown away at the next full GC.
+ * it: V8 throws away code built for a hidden class that has died, and the class of objects made
+ * per request dies whenever full GCs find none alive (between requests).
  */
 class Cutter {
   private bytes: Uint8Array = NO_BYTES;
@@ -291,8 +291,9 @@ class Cutter {
 
   /**
    * Marks what `parts` use, entry 0 of every table with what it uses, and numbers them. The
-   * marks, lists and maps are kept from chunk to chunk and reset in proportion to what the last used, so a request of
-   * many workloads costs in proportion to what each uses, not to its dictionary.
+   * marks, lists and maps are kept from chunk to chunk and reset in proportion to what the last
+   * chunk used, so a request of many workloads costs in proportion to what each uses, not to its
+   * dictionary.
    */
   private plan(parts: readonly WireResourceProfiles[], samples: WireSamples): boolean {
     const tables = this.t;

@@ -240,8 +240,11 @@ export function diffPath(q: DiffQuery): string {
 /** GET /api/slots */
 export interface SlotsResponse {
   limits: StoreLimits;
-  usage: { slots: number; bytes: number; chunks: number };
+  /** `sources`: the sources the Sources list remembers (at most `limits.maxSources`). */
+  usage: { slots: number; bytes: number; chunks: number; sources: number };
   evictions: { lru: number; ttl: number; closed: number };
+  /** Sources forgotten because `limits.maxSources` were remembered (the longest unseen first). */
+  sourcesTrimmed: number;
   dropped: { noSlot: number; chunkTooLarge: number; byteCapChunks: number };
   /**
    * Profiles (of workloads with a slot) that went into no profile type, by reason:

@@ -244,6 +244,7 @@ test('memory is bounded: at most maxSources sources, each with a fixed ring; a s
   }
   const list = store.listSources();
   assert.equal(list.length, MAX_SOURCES, 'the cap holds');
+  assert.deepEqual([store.stats().usage.sources, store.stats().sourcesTrimmed], [MAX_SOURCES, 500], 'those forgotten are counted');
   const keys = new Set(list.map((s) => s.key));
   assert.ok(keys.has('host/Process/p0'), 'the oldest, but it has a slot');
   assert.ok(!keys.has('host/Process/p1') && !keys.has('host/Process/p500'), 'the longest unseen without a slot went');

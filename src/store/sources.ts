@@ -34,11 +34,18 @@ export interface SourceEntry {
 export class SourceRegistry {
   /** Every source seen, in last-seen order (the least recently seen first). */
   private readonly sources = new Map<string, SourceEntry>();
+  /** Sources forgotten at the `maxSources()` cap (not those past their retention). */
+  trimmed = 0;
 
   constructor(
     private readonly hasSlot: (key: string) => boolean,
     private readonly maxSources: () => number,
   ) {}
+
+  /** Sources remembered. */
+  get size(): number {
+    return this.sources.size;
+  }
 
   get(key: string): SourceEntry | undefined {
     return this.sources.get(key);
@@ -110,7 +117,10 @@ export class SourceRegistry {
     // The first keys are the longest unseen: only sources with slots are passed over.
     for (const k of this.sources.keys()) {
       if (this.sources.size <= max) break;
-      if (!this.hasSlot(k)) this.sources.delete(k);
+      if (!this.hasSlot(k)) {
+        this.sources.delete(k);
+        this.trimmed++;
+      }
     }
   }
 

@@ -365,8 +365,9 @@ export class ProfileStore implements ProfilesConsumer {
     }
     return {
       limits: this.limits,
-      usage: { slots: this.slots.size, bytes, chunks },
+      usage: { slots: this.slots.size, bytes, chunks, sources: this.sources.size },
       evictions: { ...this.counters.evictions },
+      sourcesTrimmed: this.sources.trimmed,
       dropped: { ...this.counters.dropped },
       skippedProfiles: { ...this.counters.skipped },
     };

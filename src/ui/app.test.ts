@@ -108,9 +108,17 @@ test('GET/PUT /api/slots report usage and resize live', async () => {
   assert.equal(after.limits.maxSlots, 1);
   assert.equal(after.usage.slots, 1);
   assert.equal(after.evictions.lru, 2);
+  assert.equal(after.usage.sources, 3, "the evicted slots' sources stay listed");
+  // Fewer sources: the two without a slot go at once, and are counted.
+  const trimmed = (await app.inject({ method: 'PUT', url: '/api/slots', payload: { maxSources: 1 } })).json() as SlotsResponse;
+  assert.equal(trimmed.limits.maxSources, 1);
+  assert.deepEqual([trimmed.usage.sources, trimmed.sourcesTrimmed], [1, 2]);
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
   assert.match(metrics.body, /pilotlight_store_slots 1/);
   assert.match(metrics.body, /pilotlight_store_evictions_total\{reason="lru"\} 2/);
+  assert.match(metrics.body, /pilotlight_store_sources 1\n/);
+  assert.match(metrics.body, /pilotlight_store_source_limit 1\n/);
+  assert.match(metrics.body, /pilotlight_store_sources_trimmed_total 2\n/);
 });
 
 test('the event stream announces new data for the slot', async () => {

@@ -29,6 +29,31 @@ export function registerStoreMetrics(registry: Registry, store: ProfileStore): v
       this.set(store.limits.maxSlots);
     },
   });
+  new Gauge({
+    name: 'pilotlight_store_sources',
+    help: 'Sources the Sources list remembers',
+    registers: [registry],
+    collect() {
+      this.set(stats().usage.sources);
+    },
+  });
+  new Gauge({
+    name: 'pilotlight_store_source_limit',
+    help: 'PROFILES_MAX_SOURCES in force',
+    registers: [registry],
+    collect() {
+      this.set(store.limits.maxSources);
+    },
+  });
+  new Counter({
+    name: 'pilotlight_store_sources_trimmed_total',
+    help: 'Sources forgotten because PROFILES_MAX_SOURCES were remembered (the longest unseen first; a source with a slot is kept)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().sourcesTrimmed);
+    },
+  });
   new Counter({
     name: 'pilotlight_store_evictions_total',
     help: 'Slots removed, by reason (lru, ttl, closed)',

@@ -201,23 +201,32 @@ export class ProfilerIntake {
     const leafAt = this.runtimeAddress(pid, d, leaf);
     const nextAt = this.runtimeAddress(pid, d, next);
     if (leafAt === undefined || nextAt === undefined) return undefined;
-    const f = this.o.symbolizer.skippedCaller(pid, leafAt, nextAt + 1);
+    const f = this.o.symbolizer.skippedCaller(pid, leafAt.at, nextAt.at + 1);
     if (!f?.name) return undefined;
-    const binary = d.str(d.mapFilename.a[d.locMapping.a[leaf]]) ?? '';
-    return this.intern(`g\0${binary}\0${f.name}`, () => ({ name: f.name!, kind: GO_FRAME, ...(binary ? { binary } : {}) }));
+    return this.intern(`g\0${leafAt.file}\0${f.name}`, () => ({ name: f.name!, kind: GO_FRAME, binary: leafAt.file }));
   }
 
-  /** A location's address in the process (its mapping found in the process's maps), or undefined. */
-  private runtimeAddress(pid: number, d: WireDictionary, loc: number): number | undefined {
+  /** A location's address in the process (its mapping found in the process's maps) and the mapping's file, or undefined. */
+  private runtimeAddress(pid: number, d: WireDictionary, loc: number): { at: number; file: string } | undefined {
     const mapping = d.locMapping.a[loc];
     if (!(mapping > 0 && mapping < d.mappingCount)) return undefined;
     const file = d.str(d.mapFilename.a[mapping]) ?? '';
     if (file === '') return undefined;
-    const start = Number(d.mapStart[mapping]);
-    const m = this.mapping(this.proc(pid), pid, file, Number(d.mapOffset[mapping]));
+    const address = Number(toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false));
+    const at = this.inProcess(this.proc(pid), pid, file, Number(d.mapStart[mapping]), Number(d.mapOffset[mapping]), address)?.at;
+    return at === undefined ? undefined : { at, file };
+  }
+
+  /**
+   * Where `address` (an ELF virtual address in the profiler's mapping of `file` that begins at
+   * virtual address `start`, file offset `offset`) is in the process, with the process's
+   * mapping; undefined when that mapping is not found or the address falls outside it.
+   */
+  private inProcess(p: ProcMaps, pid: number, file: string, start: number, offset: number, address: number): { at: number; m: MapEntry } | undefined {
+    const m = this.mapping(p, pid, file, offset);
     if (!m) return undefined;
-    const at = m.start + (Number(toBigInt(d.locAddrLo.a[loc], d.locAddrHi.a[loc], false)) - start);
-    return at >= m.start && at < m.end ? at : undefined;
+    const at = m.start + (address - start);
+    return at >= m.start && at < m.end ? { at, m } : undefined;
   }
 
   private frame(pid: number, d: WireDictionary, loc: number): SymFrame {
@@ -292,12 +301,10 @@ export class ProfilerIntake {
   }
 
   private name(p: ProcMaps, pid: number, file: string, start: number, offset: number, address: number, buildId: string | undefined): SymFrame | undefined {
-    const m = this.mapping(p, pid, file, offset);
-    if (!m) return undefined;
-    const runtime = m.start + (address - start);
-    if (runtime < m.start || runtime >= m.end) return undefined;
-    const f = this.o.symbolizer.user(pid, [`0x${runtime.toString(16)}`])[0];
-    if (!f || f.binary !== m.path) return undefined;
+    const found = this.inProcess(p, pid, file, start, offset, address);
+    if (!found) return undefined;
+    const f = this.o.symbolizer.user(pid, [`0x${found.at.toString(16)}`])[0];
+    if (!f || f.binary !== found.m.path) return undefined;
     if (buildId && f.buildId && f.buildId !== buildId) return undefined;
     return f;
   }

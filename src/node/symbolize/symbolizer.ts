@@ -246,29 +246,28 @@ export class Symbolizer {
   /** The bounds of the named function holding `addr`, in the process's address space; undefined when unknown. */
   private functionRange(pid: number, p: ProcState, addr: number): { start: number; end: number } | undefined {
     const m = findMapping(p.maps, addr);
-    if (!m || !isFileBacked(m)) return undefined;
-    const offset = addr - m.start + m.offset;
-    const elf = this.elfs.get(pid, m, this.procRoot);
-    const segment = elf?.segmentOfOffset(offset);
-    if (!elf || !segment) return undefined;
-    const vaddr = offset - segment.offset + segment.vaddr;
-    const sym = elf.lookup(vaddr);
-    return sym && { start: addr - (vaddr - sym.start), end: addr + (sym.end - vaddr) };
+    const at = m && isFileBacked(m) ? this.elfAddress(pid, m, addr) : undefined;
+    const sym = at?.elf.lookup(at.vaddr);
+    return at && sym && { start: addr - (at.vaddr - sym.start), end: addr + (sym.end - at.vaddr) };
   }
 
   /** Where the function holding `addr` starts, in the process's address space; undefined when unknown. */
   private functionStart(pid: number, p: ProcState, addr: number): number | undefined {
     const m = findMapping(p.maps, addr);
     if (m && isFileBacked(m)) {
-      const offset = addr - m.start + m.offset;
-      const elf = this.elfs.get(pid, m, this.procRoot);
-      const segment = elf?.segmentOfOffset(offset);
-      if (!elf || !segment) return undefined;
-      const vaddr = offset - segment.offset + segment.vaddr;
-      const start = elf.lookup(vaddr)?.start ?? elf.functionStart(vaddr);
-      return start === undefined ? undefined : addr - (vaddr - start);
+      const at = this.elfAddress(pid, m, addr);
+      const start = at && (at.elf.lookup(at.vaddr)?.start ?? at.elf.functionStart(at.vaddr));
+      return at === undefined || start === undefined ? undefined : addr - (at.vaddr - start);
     }
     return p.perfMap?.lookup(addr)?.start;
+  }
+
+  /** The ELF of file-backed mapping `m` and the virtual address `addr` is in it; undefined outside its PT_LOAD segments or when unreadable. */
+  private elfAddress(pid: number, m: MapEntry, addr: number): { elf: ElfSymbols; vaddr: number } | undefined {
+    const offset = addr - m.start + m.offset;
+    const elf = this.elfs.get(pid, m, this.procRoot);
+    const segment = elf?.segmentOfOffset(offset);
+    return elf && segment ? { elf, vaddr: offset - segment.offset + segment.vaddr } : undefined;
   }
 
   /** Drops processes not sampled for `generations` flushes that have exited or been replaced. */
@@ -524,18 +523,23 @@ function groupAddress(elf: ElfSymbols, segment: LoadSegment, vaddr: number): num
  * memory, or -1 when the bytes there are no such call or cannot be read (the process is gone).
  */
 function directCallTarget(procRoot: string, pid: number, ret: number): number {
+  const b = readProcessMemory(procRoot, pid, ret - 5, 5);
+  return b && b.length === 5 && b[0] === 0xe8 ? ret + b.readInt32LE(1) : -1;
+}
+
+/** Up to `len` bytes of the process's memory at `at` (fewer past a mapping's end); undefined when none can be read (the process is gone). */
+function readProcessMemory(procRoot: string, pid: number, at: number, len: number): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(`${procRoot}/${pid}/mem`, 'r');
   } catch {
-    return -1;
+    return undefined;
   }
   try {
-    const b = Buffer.alloc(5);
-    if (readSync(fd, b, 0, 5, ret - 5) !== 5 || b[0] !== 0xe8) return -1;
-    return ret + b.readInt32LE(1);
+    const b = Buffer.alloc(len);
+    return b.subarray(0, readSync(fd, b, 0, len, at));
   } catch {
-    return -1;
+    return undefined;
   } finally {
     closeSync(fd);
   }
@@ -551,25 +555,12 @@ const MAX_CALLER_BYTES = 64 * 1024;
  */
 function directCallSite(procRoot: string, pid: number, from: number, to: number, target: number): number {
   const len = Math.min(to - from, MAX_CALLER_BYTES);
-  if (len < 5) return -1;
-  let fd: number;
-  try {
-    fd = openSync(`${procRoot}/${pid}/mem`, 'r');
-  } catch {
-    return -1;
+  const b = len >= 5 ? readProcessMemory(procRoot, pid, from, len) : undefined;
+  if (!b) return -1;
+  for (let i = 0; i + 5 <= b.length; i++) {
+    if (b[i] === 0xe8 && from + i + 5 + b.readInt32LE(i + 1) === target) return from + i + 5;
   }
-  try {
-    const b = Buffer.alloc(len);
-    const n = readSync(fd, b, 0, len, from);
-    for (let i = 0; i + 5 <= n; i++) {
-      if (b[i] === 0xe8 && from + i + 5 + b.readInt32LE(i + 1) === target) return from + i + 5;
-    }
-    return -1;
-  } catch {
-    return -1;
-  } finally {
-    closeSync(fd);
-  }
+  return -1;
 }
 
 let ownMountNs: string | null | undefined;

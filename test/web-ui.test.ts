@@ -122,6 +122,14 @@ test('a user profiles a workload in the browser', { timeout: 180_000 }, async (t
     const at = await frameCenter(page, 'handle');
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction(() => window.__pilotlight?.flame?.zoom === 'handle');
+    // The zoom is the chart's state at once and drawn on the next animation frame, which on a
+    // busy machine may come after the probe says so: wait (up to the timeout) for a draw in which
+    // the zoomed frame spans the chart, then check what that draw holds.
+    await page.waitForFunction(() => {
+      const r = window.__pilotlight?.flame?.rects() ?? [];
+      const all = r.find((x) => x.name === 'all');
+      return all !== undefined && r.some((x) => x.name === 'handle' && x.w === all.w);
+    });
     const drawn = await rects(page);
     const all = drawn.find((r) => r.name === 'all')!;
     const handle = drawn.find((r) => r.name === 'handle')!;

@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/otlp/gen/**', 'src/web/dist/**', 'test-output/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/otlp/gen/**', 'src/web/dist/**', 'test-output/**', '.bench-build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

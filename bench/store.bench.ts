@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { decodeRequest, encodeRequest } from '../src/otlp/codec.js';
@@ -14,7 +15,8 @@ import { parseWorkloadKey } from '../src/profile/workload.js';
 import { flameGraph } from '../src/profile/flame.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { startUiServer } from '../src/ui/server.js';
-import { favourMemoryOverSpeed } from '../src/ui/memory-mode.js';
+import { setUiHeap } from '../src/cli/ui-command.js';
+import { HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
 import { makeChunks, makeFleetRequest } from '../test/helpers/gen.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { readWireRequest } from '../src/otlp/wire/request.js';
@@ -109,9 +111,11 @@ export async function main(): Promise<void> {
   const ingestOnly = process.argv.includes('--ingest-only');
   // As `pilotlight ui` runs by default, or with --optimize-for-size as `pilotlight ui --optimize-for-size` does.
   const sized = process.argv.includes('--optimize-for-size');
-  if (sized) favourMemoryOverSpeed();
+  setUiHeap(sized);
   console.log(
-    sized ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)' : 'this process: as `pilotlight ui` runs by default (plain node)',
+    sized
+      ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)'
+      : `this process: as \`pilotlight ui\` runs by default (heap grown in steps of ${HEAP_GROWING_PERCENT.ui} %)`,
   );
   if (!rssOnly && !ingestOnly) await sharedDictionaryIngest();
   // A little over one slot's cap, so the byte cap is exercised while filling.
@@ -126,8 +130,12 @@ export async function main(): Promise<void> {
   if (!rssOnly) await ingestAndQuery(base, perSlot, totalBytes, samplesPerChunk);
   if (ingestOnly) return;
   // The goal is judged on the process as `pilotlight ui` runs by default; then with --optimize-for-size.
-  await uiProcessRss(base, perSlot, false);
-  await uiProcessRss(base, perSlot, true);
+  try {
+    await uiProcessRss(base, perSlot, false);
+    await uiProcessRss(base, perSlot, true);
+  } finally {
+    rmSync(BUILD_DIR, { recursive: true, force: true });
+  }
 }
 
 /** Ingest throughput and query latency, in this process. */
@@ -485,21 +493,35 @@ interface UiChild {
   stop(): Promise<void>;
 }
 
+/** Where this benchmark's own JavaScript goes when it runs under tsx (see `compiledSelf`). */
+const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.bench-build');
+
 /**
- * `pilotlight ui`'s server in a child process of its own, so its RSS is the UI process's. Run
- * from compiled JavaScript (e.g. `tsc --outDir` of the repository, then `node bench/store.bench.js`)
- * the child is plain node too.
+ * This file as compiled JavaScript, as the product runs (the image and `npm start` run tsc's
+ * output; under tsx the same process holds some 40 MiB more, tsx's own): itself when it already
+ * is, else the repository compiled into .bench-build/ (removed when the benchmark ends).
+ */
+function compiledSelf(): string {
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.js')) return self;
+  if (!built) {
+    rmSync(BUILD_DIR, { recursive: true, force: true });
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(BUILD_DIR, '..', 'tsconfig.json'), '--outDir', BUILD_DIR], { stdio: 'inherit' });
+    built = true;
+  }
+  return join(BUILD_DIR, 'bench', 'store.bench.js');
+}
+let built = false;
+
+/**
+ * `pilotlight ui`'s server in a child process of its own, so its RSS is the UI process's:
+ * compiled JavaScript in plain node, as the product runs.
  */
 async function startUiChild(tuned: boolean): Promise<UiChild> {
-  const self = fileURLToPath(import.meta.url);
-  const compiled = self.endsWith('.js');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...(compiled ? [] : ['--import', 'tsx']), '--expose-gc', self, '--rss-child', ...(tuned ? [] : ['--untuned'])],
-    {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', compiledSelf(), '--rss-child', ...(tuned ? [] : ['--untuned'])], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const replies: ((m: unknown) => void)[] = [];
   let exitCode: number | null | undefined;
   child.on('message', (m) => replies.shift()?.(m));
@@ -522,7 +544,7 @@ async function startUiChild(tuned: boolean): Promise<UiChild> {
   const hello = await request<{ url: string; otlpHttpPort: number; rssEmpty: number }>();
   return {
     ...hello,
-    runtime: compiled ? 'compiled, plain node' : 'under tsx',
+    runtime: 'compiled, plain node',
     memory: (when) => request<ChildMemory>(`memory:${when}`),
     stop: async () => {
       if (exitCode === undefined) child.send('stop');
@@ -532,7 +554,7 @@ async function startUiChild(tuned: boolean): Promise<UiChild> {
 }
 
 async function rssChild(): Promise<void> {
-  if (!process.argv.includes('--untuned')) favourMemoryOverSpeed();
+  setUiHeap(!process.argv.includes('--untuned'));
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   const ui = await startUiServer({
     port: 0,

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { KeyValueAndUnit } from '../messages.js';
 import { readAnyValue } from './common.js';
 import { Float64List, Int32List, readInt32s } from './lists.js';
@@ -109,6 +110,8 @@ export class WireDictionary {
 export function readDictionary(r: WireReader, len: number, d: WireDictionary): void {
   const end = r.pos + len;
   reserveTables(r.buf, r.pos, Math.min(end, r.len), d);
+  const asciiFrom = asciiStringsFrom;
+  const asciiTo = asciiStringsTo;
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -133,7 +136,7 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
         break;
       }
       case DICTIONARY.stringTable: {
-        const start = r.checkedString();
+        const start = r.checkedString(asciiFrom, asciiTo);
         const i = d.stringCount;
         if (i === d.strStart.a.length) growRows(i + 1, d.strStart, d.strLen);
         d.strStart.a[i] = start;
@@ -158,12 +161,26 @@ export function readDictionary(r: WireReader, len: number, d: WireDictionary): v
 }
 
 /**
+ * Bytes of the last dictionary `reserveTables` went through, [from, to), from its first string
+ * entry to the end of its last, when they are all ASCII: then so is every string inside them,
+ * which needs no check of its own. Empty otherwise (a string of 128 bytes or more has a length
+ * byte above 0x7f, and other tables' entries may lie between the strings), and each string is
+ * checked on its own.
+ */
+let asciiStringsFrom = 0;
+let asciiStringsTo = 0;
+
+/**
  * Counts the entries of each table in `buf[pos, end)` (one dictionary's fields, tags and
  * lengths only) and makes room for them in its columns, so reading them grows no column
- * entry by entry. Only a size hint: it stops at anything odd, and the reader proper finds
- * what is wrong.
+ * entry by entry; sets `asciiStringsFrom`/`To`. Only a size hint and a shortcut: it stops at
+ * anything odd, and the reader proper finds what is wrong.
  */
 function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDictionary): void {
+  asciiStringsFrom = asciiStringsTo = 0;
+  // Where the string table's first entry starts and its last ends.
+  let stringsFrom = -1;
+  let stringsTo = -1;
   let mappings = 0;
   let locations = 0;
   let functions = 0;
@@ -173,6 +190,7 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
   let stacks = 0;
   let stackBytes = 0;
   while (pos < end) {
+    const at = pos;
     let tag = 0;
     let b = 0;
     for (let shift = 0; shift < 35; shift += 7) {
@@ -190,6 +208,10 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
     // An entry said to run past the end is odd: the counts stay bounded by the bytes there are.
     if (b >= 0x80 || len < 0 || len > end - pos) break;
     pos += len;
+    if (tag >>> 3 === DICTIONARY.stringTable) {
+      if (stringsFrom < 0) stringsFrom = at;
+      stringsTo = pos;
+    }
     switch (tag >>> 3) {
       case DICTIONARY.mappingTable:
         mappings++;
@@ -214,6 +236,10 @@ function reserveTables(buf: Uint8Array, pos: number, end: number, d: WireDiction
         stackBytes += len;
         break;
     }
+  }
+  if (stringsFrom >= 0 && isAscii(buf.subarray(stringsFrom, stringsTo))) {
+    asciiStringsFrom = stringsFrom;
+    asciiStringsTo = stringsTo;
   }
   for (const col of [d.mapFilename, d.mapAttrStart, d.mapAttrCount, d.mapAt, d.mapEnd]) col.reserve(mappings);
   for (const col of [d.locMapping, d.locAddrLo, d.locAddrHi, d.locLineStart, d.locLineCount, d.locAttrStart, d.locAttrCount, d.locAt, d.locEnd, d.lineFunction])

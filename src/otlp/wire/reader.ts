@@ -224,13 +224,15 @@ export class WireReader {
 
   /**
    * Checks a string field without building it and returns its start: ASCII needs no decoding
-   * (the common case); anything else is decoded once to check it, as protobuf-es would.
+   * (the common case); anything else is decoded once to check it, as protobuf-es would. A
+   * string inside [asciiFrom, asciiTo), bytes already known to be ASCII, needs no look at all.
    */
-  checkedString(): number {
+  checkedString(asciiFrom = 0, asciiTo = 0): number {
     const len = this.uint32();
     const start = this.pos;
     this.pos += len;
     this.assertBounds();
+    if (start >= asciiFrom && start + len <= asciiTo) return start;
     const buf = this.buf;
     // Every byte or'ed together, four at a time: one branch per string, not one per byte.
     let any = 0;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
-import { growHeapInBigSteps, HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
+import { growHeapInBigSteps } from '../src/cli/heap.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { simpleValue } from '../src/otlp/builder.js';
 import { decodeResponse, encodeRequest } from '../src/otlp/codec.js';
@@ -323,7 +323,7 @@ async function startGatewayWorker(config: WorkerConfig, mode = '--gateway-worker
 
 async function runGatewayWorker(config: WorkerConfig): Promise<void> {
   // As `pilotlight gateway` starts, unless GATEWAY_BENCH_V8_DEFAULTS=1 (V8's own heap steps, for comparison).
-  if (process.env.GATEWAY_BENCH_V8_DEFAULTS !== '1') growHeapInBigSteps(HEAP_GROWING_PERCENT.gateway);
+  if (process.env.GATEWAY_BENCH_V8_DEFAULTS !== '1') growHeapInBigSteps();
   const tuning = { protocol: config.transport, enableDataCompression: config.gzip, timeout: 10_000 };
   const gw = new Gateway({
     receiver: { grpc: LOOPBACK, http: LOOPBACK, maxRequestBytes: 64 << 20 },

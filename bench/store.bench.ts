@@ -15,8 +15,7 @@ import { parseWorkloadKey } from '../src/profile/workload.js';
 import { flameGraph } from '../src/profile/flame.js';
 import { symbolsTable } from '../src/profile/symbols.js';
 import { startUiServer } from '../src/ui/server.js';
-import { setUiHeap } from '../src/cli/ui-command.js';
-import { HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
+import { favourMemoryOverSpeed } from '../src/ui/memory-mode.js';
 import { makeChunks, makeFleetRequest } from '../test/helpers/gen.js';
 import { aggregateRequest } from '../src/profile/aggregate.js';
 import { readWireRequest } from '../src/otlp/wire/request.js';
@@ -111,11 +110,9 @@ export async function main(): Promise<void> {
   const ingestOnly = process.argv.includes('--ingest-only');
   // As `pilotlight ui` runs by default, or with --optimize-for-size as `pilotlight ui --optimize-for-size` does.
   const sized = process.argv.includes('--optimize-for-size');
-  setUiHeap(sized);
+  if (sized) favourMemoryOverSpeed();
   console.log(
-    sized
-      ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)'
-      : `this process: as \`pilotlight ui\` runs by default (heap grown in steps of ${HEAP_GROWING_PERCENT.ui} %)`,
+    sized ? 'this process: as `pilotlight ui --optimize-for-size` (V8 --optimize-for-size)' : 'this process: as `pilotlight ui` runs by default (plain node)',
   );
   if (!rssOnly && !ingestOnly) await sharedDictionaryIngest();
   // A little over one slot's cap, so the byte cap is exercised while filling.
@@ -590,7 +587,7 @@ async function startUiChild(tuned: boolean): Promise<UiChild> {
 }
 
 async function rssChild(): Promise<void> {
-  setUiHeap(!process.argv.includes('--untuned'));
+  if (!process.argv.includes('--untuned')) favourMemoryOverSpeed();
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   const ui = await startUiServer({
     port: 0,

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { gatewayPlan, type GatewayOverrides } from '../gateway/plan.js';
 import type { ListenAddress } from '../pipeline/receiver/receiver.js';
 import { listenAddress, makeLogger, readConfig, stopOnSignals } from './common.js';
-import { growHeapInBigSteps, HEAP_GROWING_PERCENT } from './heap.js';
+import { growHeapInBigSteps } from './heap.js';
 
 interface GatewayFlags {
   config?: string;
@@ -47,7 +47,7 @@ export function gatewayCommand(): Command {
     .option('--max-decompressed-bytes <n>', 'largest request body after gunzip (default 64 MiB)', byteCount)
     .option('--log-level <level>', 'pino log level', process.env.PILOTLIGHT_LOG_LEVEL ?? 'info')
     .action(async (flags: GatewayFlags) => {
-      growHeapInBigSteps(HEAP_GROWING_PERCENT.gateway);
+      growHeapInBigSteps();
       const config = await readConfig(flags.config);
       const overrides: GatewayOverrides = {
         grpc: flags.otlpGrpc,

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { limitsFromEnv } from '../store/config.js';
 import { favourMemoryOverSpeed } from '../ui/memory-mode.js';
-import { growHeapInBigSteps, HEAP_GROWING_PERCENT } from './heap.js';
 import { listenAddress, makeLogger, portNumber, readConfig, stopOnSignals } from './common.js';
 
 interface UiFlags {
@@ -45,7 +44,8 @@ export function uiCommand(): Command {
         maxSources: ui.maxSources,
       });
       const logger = makeLogger(flags.logLevel, 'ui');
-      setUiHeap(flags.optimizeForSize === true);
+      // Off by default: the default process meets the memory budget, and the flag costs speed (see memory-mode.ts).
+      if (flags.optimizeForSize) favourMemoryOverSpeed();
       const { startUiServer } = await import('../ui/server.js');
       const server = await startUiServer({
         host: flags.host ?? ui.host,
@@ -62,13 +62,4 @@ export function uiCommand(): Command {
       process.stdout.write(`Pilotlight UI: ${server.url}\n`);
       stopOnSignals(() => server.close(), logger);
     });
-}
-
-/**
- * The UI process's heap: kept close to its live size with --optimize-for-size (memory-mode.ts),
- * else grown in big steps (heap.ts). Process-wide; bench/store.bench.ts calls it as the command does.
- */
-export function setUiHeap(optimizeForSize: boolean): void {
-  if (optimizeForSize) favourMemoryOverSpeed();
-  else growHeapInBigSteps(HEAP_GROWING_PERCENT.ui);
 }

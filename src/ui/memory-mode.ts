@@ -6,8 +6,7 @@ import { setFlagsFromString } from 'node:v8';
  * generation, the old generation grown by small steps and collected sooner). The flag is read
  * when the heap decides to grow, so setting it at start-up works; it cannot go in NODE_OPTIONS.
  *
- * Process-wide: only `pilotlight ui` calls it (not `pilotlight up`, which runs other parts too),
- * instead of the big heap steps it takes by default (src/cli/heap.ts).
+ * Process-wide: only `pilotlight ui` calls it (not `pilotlight up`, which runs other parts too).
  *
  * Not needed for the memory budget (1.5 × 192 + 100 = 388 MiB with 24 full slots): the default
  * process stays inside it (bench/store.bench.ts prints the RSS with and without the flag, the

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ExportProfilesServiceRequestSchema } from '../src/otlp/messages.js';
+import { readBodies, writeBodies } from './bodies-file.js';
 import { quantile } from './measure.js';
 
 /**
@@ -41,13 +42,7 @@ export async function fromBinaryInOwnProcess(bodies: Uint8Array[], passes = 5): 
   const dir = mkdtempSync(join(tmpdir(), 'pilotlight-baseline-'));
   try {
     const file = join(dir, 'bodies.bin');
-    const parts: Uint8Array[] = [];
-    for (const body of bodies) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(body.byteLength);
-      parts.push(len, body);
-    }
-    writeFileSync(file, Buffer.concat(parts));
+    writeBodies(file, bodies);
     const self = fileURLToPath(import.meta.url);
     const args = [...(self.endsWith('.js') ? [] : ['--import', 'tsx']), self, file, String(passes)];
     const stdout = await new Promise<string>((resolve, reject) =>
@@ -60,13 +55,7 @@ export async function fromBinaryInOwnProcess(bodies: Uint8Array[], passes = 5): 
 }
 
 function child(file: string, passes: number): void {
-  const all = readFileSync(file);
-  const bodies: Uint8Array[] = [];
-  for (let p = 0; p < all.length;) {
-    const n = all.readUInt32LE(p);
-    bodies.push(all.subarray(p + 4, p + 4 + n));
-    p += 4 + n;
-  }
+  const bodies = readBodies(file);
   const bytes = bodies.reduce((s, b) => s + b.byteLength, 0);
   const pass = (): void => {
     for (const body of bodies) fromBinary(ExportProfilesServiceRequestSchema, body, { readUnknownFields: false });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { readWireRequest } from '../src/otlp/wire/request.js';
 import { validateWire } from '../src/otlp/wire/validate.js';
 import { cpuMedians, fmt, measure, quantile, table } from './measure.js';
 import { fromBinaryInOwnProcess } from './protobuf-es-baseline.js';
+import { readBodies, writeBodies } from './bodies-file.js';
 
 /**
  * The profile store and UI server: ingest into 24 active slots over loopback OTLP/HTTP, query
@@ -347,13 +348,7 @@ interface Sender {
 async function startSender(queue: Uint8Array[]): Promise<Sender> {
   const dir = mkdtempSync(join(tmpdir(), 'pilotlight-store-bench-'));
   const file = join(dir, 'queue.bin');
-  const parts: Uint8Array[] = [];
-  for (const body of queue) {
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.byteLength);
-    parts.push(len, body);
-  }
-  writeFileSync(file, Buffer.concat(parts));
+  writeBodies(file, queue);
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...(self.endsWith('.js') ? [] : ['--import', 'tsx']), self, '--sender-child', file], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -382,13 +377,7 @@ async function startSender(queue: Uint8Array[]): Promise<Sender> {
 
 /** The sender child: reads the queue, says so, then posts it all when told where. */
 async function senderChild(file: string): Promise<void> {
-  const all = readFileSync(file);
-  const queue: Buffer[] = [];
-  for (let p = 0; p < all.length;) {
-    const n = all.readUInt32LE(p);
-    queue.push(all.subarray(p + 4, p + 4 + n));
-    p += 4 + n;
-  }
+  const queue = readBodies(file);
   process.once('message', (msg: { url: string; concurrency: number }) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: msg.concurrency });
     const latencies: number[] = [];

@@ -308,11 +308,10 @@ async function ingestAndQuery(perSlot: Uint8Array[][], perSlotMore: Uint8Array[]
 }
 
 /**
- * Posts `queue` from a sender child (8 at a time, as the ingest above) into a bare node:http
- * server in this process that collects each body into one buffer and answers 200 with no body;
- * its wall time and this process's CPU time.
+ * Posts `queue` (as `ingestRun` does) into a bare node:http server in this process that
+ * collects each body into one buffer and answers 200 with no body.
  */
-async function bareSink(queue: Uint8Array[]): Promise<{ secs: number; cpuSecs: number }> {
+async function bareSink(queue: Uint8Array[]): Promise<IngestRun> {
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -325,13 +324,7 @@ async function bareSink(queue: Uint8Array[]): Promise<{ secs: number; cpuSecs: n
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as { port: number };
-    const sender = await startSender(queue);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await sender.send(`http://127.0.0.1:${port}/v1development/profiles`, 8);
-    const secs = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    return { secs, cpuSecs: (cpu.user + cpu.system) / 1e6 };
+    return await ingestRun(`http://127.0.0.1:${port}/v1development/profiles`, queue);
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
